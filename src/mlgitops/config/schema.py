@@ -1,0 +1,219 @@
+"""The `mlgitops.yaml` schema: the one versioned description of a project.
+
+Defaults make a minimal file (project, owner, one dataset, one model) valid. Every model forbids
+unknown keys so a typo is an error with a suggestion, never a silently ignored setting.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+
+SLUG = r"^[a-z][a-z0-9-]*[a-z0-9]$"
+ENV_NAME = r"^[a-z][a-z0-9]{0,11}$"
+REGION = r"^[a-z]{2}(-gov)?-[a-z]+-\d$"
+Enforcement = Literal["advisory", "mandatory", "disabled"]
+
+# Longest role suffix the infrastructure derives from the project slug (see `Config.name`).
+ROLES = ("data", "artifacts", "models", "access-logs", "training", "plan", "deploy")
+NAME_LIMIT = 63  # S3 bucket and SageMaker endpoint/model names
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_default=True)
+
+
+class Cloud(Strict):
+    provider: Literal["aws"] = "aws"
+    region: str = Field("us-east-1", pattern=REGION, description="AWS region, e.g. eu-west-1.")
+    account_id: str | None = Field(None, pattern=r"^\d{12}$", description="12-digit AWS account id.")
+
+
+class Dataset(Strict):
+    path: str = Field(description="Local path (relative to the project) or s3:// URI.")
+    format: Literal["csv", "parquet"] | None = Field(None, description="Defaults to the path's suffix.")
+    suite: str | None = Field(None, description="Great Expectations suite JSON, e.g. expectations/train.json.")
+    engine: Literal["pandas", "spark"] = Field("pandas", description="spark for data larger than memory.")
+
+    @model_validator(mode="after")
+    def _infer_format(self) -> "Dataset":
+        if self.format is None:
+            suffix = Path(self.path).suffix.lower()
+            if suffix not in (".csv", ".parquet"):
+                raise ValueError(f"cannot infer format from '{self.path}'; set format: csv or parquet")
+            self.format = suffix[1:]  # type: ignore[assignment]
+        return self
+
+
+class Compute(Strict):
+    backend: Literal["sagemaker", "batch"] = "sagemaker"
+    instance_type: str = Field("ml.m5.large", description="SageMaker instance type, or EC2 type for batch.")
+    instance_count: int = Field(1, ge=1, le=100)
+    max_runtime_minutes: int = Field(60, ge=1, le=7 * 24 * 60)
+    spot: bool = True
+    max_vcpus: int = Field(16, ge=1, le=4096, description="batch: compute environment ceiling.")
+    gpus: int = Field(0, ge=0, le=8, description="batch: GPUs per job.")
+
+
+class Threshold(Strict):
+    min: float | None = None
+    max: float | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "Threshold":
+        if self.min is None and self.max is None:
+            raise ValueError("a threshold needs min, max or both")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min {self.min} is greater than max {self.max}")
+        return self
+
+
+class Metrics(Strict):
+    primary: str = Field("roc_auc", description="Metric the champion comparison uses (MLflow evaluate name).")
+    thresholds: dict[str, Threshold] = Field(default_factory=dict)
+    beat_champion_by: float = Field(0.0, ge=0, description="Margin on the primary metric over the champion.")
+
+
+class DataCapture(Strict):
+    enabled: bool = False
+    sample_percent: int = Field(20, ge=1, le=100)
+
+
+class Serving(Strict):
+    instance_type: str = "ml.m5.large"
+    min_instances: int = Field(1, ge=1, le=100)
+    max_instances: int = Field(2, ge=1, le=100)
+    target_invocations_per_instance: int = Field(100, ge=1)
+    data_capture: DataCapture = Field(default_factory=DataCapture)
+    image: str | None = Field(None, description="Serving container image URI; default: the project's ECR repo.")
+
+    @model_validator(mode="after")
+    def _bounds(self) -> "Serving":
+        if self.min_instances > self.max_instances:
+            raise ValueError(f"min_instances {self.min_instances} is greater than max_instances {self.max_instances}")
+        return self
+
+
+class Model(Strict):
+    entry_point: str = Field(pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$", description="module:function under src/.")
+    dataset: str
+    holdout: str | None = None
+    target: str
+    task: Literal["classification", "regression"] = "classification"
+    params: dict[str, Any] = Field(default_factory=dict)
+    compute: Compute = Field(default_factory=Compute)
+    metrics: Metrics = Field(default_factory=Metrics)
+    serving: Serving = Field(default_factory=Serving)
+    registry_name: str | None = Field(None, description="Registered model name; default <project>-<model>.")
+
+
+class Tracking(Strict):
+    uri: str = Field("sqlite:///.mlgitops/mlflow.db", description="MLflow tracking URI; relative sqlite paths are project-relative.")
+    artifact_location: str | None = Field(None, description="Default: .mlgitops/artifacts locally.")
+
+
+class Exemption(Strict):
+    rule: str
+    resource: str = Field("*", description="Glob on the resource name or URN.")
+    reason: str = Field(min_length=1)
+    expires: dt.date
+
+
+class Policies(Strict):
+    enforcement: Enforcement = "advisory"
+    overrides: dict[str, Enforcement] = Field(default_factory=dict, description="Per-rule enforcement.")
+    budget_usd_month: float | None = Field(None, gt=0)
+    instance_types: list[str] = Field(
+        default_factory=lambda: ["ml.t2.medium", "ml.m5.large", "ml.m5.xlarge", "ml.m5.2xlarge", "ml.c5.large", "ml.c5.xlarge", "ml.c5.2xlarge"],
+        description="Allowed SageMaker serving instance types.",
+    )
+    max_instances_cap: int = Field(10, ge=1, description="Ceiling for autoscaling max capacity.")
+    exemptions: list[Exemption] = Field(default_factory=list)
+
+
+class Storage(Strict):
+    noncurrent_version_days: int = Field(30, ge=1, description="Expire non-current artifact versions after this age.")
+    access_logging: bool = False
+    force_destroy: bool = False
+
+
+class GitHub(Strict):
+    repository: str = Field(pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$", description="owner/name")
+    deploy_environments: list[str] = Field(default_factory=list, description="GitHub environments allowed to deploy.")
+
+
+class Platform(Strict):
+    ci_identity: bool = Field(False, description="GitHub OIDC provider and plan/deploy roles.")
+    tracking_server: bool = Field(False, description="SageMaker managed MLflow tracking server.")
+    tracking_server_size: Literal["Small", "Medium", "Large"] = "Small"
+
+
+class Config(Strict):
+    project: str = Field(pattern=SLUG, min_length=2, max_length=40, description="Slug naming every resource <project>-<env>-<role>.")
+    owner: str = Field(min_length=1)
+    cloud: Cloud = Field(default_factory=Cloud)
+    tags: dict[str, str] = Field(default_factory=dict)
+    datasets: dict[str, Dataset] = Field(default_factory=dict)
+    models: dict[str, Model] = Field(default_factory=dict)
+    tracking: Tracking = Field(default_factory=Tracking)
+    policies: Policies = Field(default_factory=Policies)
+    storage: Storage = Field(default_factory=Storage)
+    github: GitHub | None = None
+    platform: Platform = Field(default_factory=Platform)
+    environments: dict[str, dict[str, Any]] = Field(default_factory=dict, description="Overlays deep-merged over the base per environment.")
+
+    _env: str = PrivateAttr("local")
+    _root: Path = PrivateAttr(default_factory=Path.cwd)
+
+    @property
+    def env(self) -> str:
+        return self._env
+
+    @property
+    def root(self) -> Path:
+        return self._root
+
+    @property
+    def env_names(self) -> list[str]:
+        return ["local", *(e for e in self.environments if e != "local")]
+
+    def name(self, role: str) -> str:
+        """Physical name of a resource: `<project>-<env>-<role>`."""
+        return f"{self.project}-{self._env}-{role}"
+
+    def registry_name(self, model: str) -> str:
+        return self.models[model].registry_name or f"{self.project}-{model}"
+
+    def resolve(self, path: str) -> Path | str:
+        """A dataset or suite path: URIs stay as they are, local paths are project-relative."""
+        return path if "://" in path else self._root / path
+
+    @field_validator("environments")
+    @classmethod
+    def _env_names(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        for name in value:
+            if not re.match(ENV_NAME, name):
+                raise ValueError(f"environment name '{name}' must match {ENV_NAME} (lowercase, starts with a letter, at most 12 characters)")
+        return value
+
+
+def reference_problems(config: Config) -> list[tuple[tuple[str, ...], str]]:
+    """Checks across sections (dataset references, derived resource names), as (key path, message)."""
+    problems = []
+    for name, model in config.models.items():
+        if not re.match(SLUG, name):
+            problems.append((("models", name), f"model name '{name}' must be a slug matching {SLUG} (it names the endpoint)"))
+        for field in ("dataset", "holdout"):
+            ref = getattr(model, field)
+            if ref is not None and ref not in config.datasets:
+                known = ", ".join(sorted(config.datasets)) or "none declared"
+                problems.append((("models", name, field), f"dataset '{ref}' is not declared under datasets (declared: {known})"))
+    longest_env = max(config.env_names, key=len)
+    for role in (*ROLES, *config.models):
+        candidate = f"{config.project}-{longest_env}-{role}"
+        if len(candidate) > NAME_LIMIT:
+            problems.append((("project",), f"resource name '{candidate}' is {len(candidate)} characters; S3 and SageMaker allow {NAME_LIMIT}: shorten the project slug, the environment or the model name"))
+    return problems
