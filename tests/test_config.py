@@ -255,3 +255,11 @@ def test_missing_file_is_bad_input(tmp_path: Path) -> None:
 
 def test_bad_flag_is_exit_2(tmp_path: Path) -> None:
     assert cli(EXAMPLE, "config", "check", "--frobnicate").returncode == 2
+
+
+def test_tracking_uri_is_anchored_at_the_project(tmp_path: Path) -> None:
+    config = load(write(tmp_path, MINIMAL))
+    assert config.tracking_uri() == f"sqlite:///{tmp_path.resolve()}/.mlgitops/mlflow.db"
+    assert config.artifact_location() == (tmp_path.resolve() / ".mlgitops" / "artifacts").as_uri()
+    remote = load(write(tmp_path, MINIMAL + "tracking: {uri: 'http://127.0.0.1:5000'}\n"))
+    assert remote.tracking_uri() == "http://127.0.0.1:5000"

@@ -37,6 +37,12 @@ def project_dir(ctx: typer.Context) -> Path:
     return ctx.find_root().obj["project"]
 
 
+def _config(ctx: typer.Context, env: str) -> Any:
+    from mlgitops.config import load
+
+    return load(project_dir(ctx), env)
+
+
 def emit_json(obj: Any) -> None:
     sys.stdout.write(json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
 
@@ -89,13 +95,420 @@ def config_schema(out: Optional[Path] = typer.Option(None, "--out", help="Write 
         sys.stdout.write(text)
 
 
+# --- plan ---------------------------------------------------------------------------------------
+
+
+@app.command("plan")
+def plan_cmd(
+    ctx: typer.Context,
+    env: str = EnvOpt,
+    program: Optional[Path] = typer.Option(None, "--program", help="Plan this Pulumi Python program dir (Pulumi.yaml + __main__.py) instead of the project's stack."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Also write the Plan JSON here."),
+    against: Optional[Path] = typer.Option(None, "--against", help="Print the changes from this older Plan JSON."),
+    mermaid: bool = typer.Option(False, "--mermaid", help="Also print a mermaid diagram (for PR comments)."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Offline plan under Pulumi's mock engine: what `pulumi up --stack ENV` would declare, no cloud needed."""
+    from mlgitops.plan import diff, plan_directory, render_diff, render_mermaid, render_table
+
+    old = None
+    if against is not None:
+        from mlgitops.plan import Plan
+
+        old = Plan.load(against)
+    plan, written = plan_directory(project_dir(ctx), env, program, out)
+    changes = diff(old, plan) if old is not None else None
+    if as_json:
+        doc = {"plan": plan.to_dict(), "written": [str(p) for p in written]}
+        if changes is not None:
+            doc["changes"] = [c.to_dict() for c in changes]
+        emit_json(doc)
+        return
+    print(render_table(plan), end="")
+    if changes is not None:
+        print()
+        print(render_diff(changes), end="")
+    if mermaid:
+        print()
+        print(render_mermaid(plan), end="")
+    for path in written:
+        err(f"plan written to {path}")
+
+
+# --- gitops -------------------------------------------------------------------------------------
+
+ModelOpt = typer.Option(None, "--model", help="Model name (default: every model in the config).")
+
+
+def _print_promotions(results: list, as_json: bool) -> None:
+    if as_json:
+        emit_json({"promotions": [r.to_dict() for r in results]})
+        return
+    for r in results:
+        was = f" (replaces v{r.replaces})" if r.replaces else ""
+        print(f"{r.action}: {r.model} v{r.version} -> {r.env}{was}; wrote {r.path}" + (f"; commit {r.commit[:12]}" if r.commit else ""))
+
+
+@app.command("promote")
+def promote_cmd(
+    ctx: typer.Context,
+    env: str = typer.Option(..., "--env", help="Target environment (prod takes only the version in deploy/staging.yaml)."),
+    model: Optional[str] = ModelOpt,
+    version: Optional[int] = typer.Option(None, "--version", help="Registry version (default: the evaluated candidate; evidence is still required)."),
+    force: bool = typer.Option(False, "--force", help="Skip the evidence gates (recorded as forced: true); needs --version."),
+    commit: bool = typer.Option(False, "--commit", help="git commit deploy/<env>.yaml with the evidence in the message."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Write deploy/<env>.yaml (atomic, compare-and-set), move the registry alias <env>, tag the version."""
+    from mlgitops.gitops import promote
+
+    _print_promotions(promote(_config(ctx, env), model, version, force=force, commit=commit), as_json)
+
+
+@app.command("rollback")
+def rollback_cmd(
+    ctx: typer.Context,
+    env: str = typer.Option(..., "--env", help="Environment to roll back."),
+    model: Optional[str] = ModelOpt,
+    to: Optional[int] = typer.Option(None, "--to", help="Version to go back to (default: the one the current version replaced)."),
+    commit: bool = typer.Option(False, "--commit", help="git commit deploy/<env>.yaml."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Back to the previously promoted version, with the same lock and compare-and-set as promote."""
+    from mlgitops.gitops import rollback
+
+    _print_promotions(rollback(_config(ctx, env), model, to, commit=commit), as_json)
+
+
+@app.command("drift")
+def drift_cmd(
+    ctx: typer.Context,
+    env: str = typer.Option(..., "--env", help="Environment to check."),
+    model: Optional[str] = ModelOpt,
+    fix: bool = typer.Option(False, "--fix", help="Move each registry alias to the version in deploy/<env>.yaml."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Where the registry alias <env> and deploy/<env>.yaml disagree (exit 1 when they do)."""
+    from mlgitops.gitops import drift, fix_drift
+
+    config = _config(ctx, env)
+    results = fix_drift(config, model) if fix else drift(config, model)
+    if as_json:
+        emit_json({"env": env, "drift": [d.to_dict() for d in results], "drifted": any(d.drifted for d in results)})
+    else:
+        for d in results:
+            print(f"{d.model}: file v{d.file_version or '-'} alias v{d.alias_version or '-'}: {d.status}")
+    if any(d.drifted for d in results):
+        raise typer.Exit(1)
+
+
+# --- serving ------------------------------------------------------------------------------------
+
+
+@app.command("serve")
+def serve_cmd(
+    ctx: typer.Context,
+    env: str = typer.Option(..., "--env", help="Serve the version in deploy/<env>.yaml."),
+    model: Optional[str] = typer.Option(None, "--model", help="Model name (needed when the config has several)."),
+    port: Optional[int] = typer.Option(None, "--port", help="Port on 127.0.0.1 (default: a free one)."),
+    workers: int = typer.Option(1, "--workers", help="Scoring server worker processes."),
+) -> None:
+    """Serve the promoted version locally with MLflow's scoring server; Ctrl-C stops it."""
+    from mlgitops.serving import served_version, start
+
+    config = _config(ctx, env)
+    name, entry = served_version(config, model)
+    server = start(entry["model_uri"], config.tracking_uri(), port, workers=workers, quiet=False)
+    print(f"serving {name} v{entry['version']} ({env}) at {server.url}/invocations", flush=True)
+    server.wait()
+
+
+@app.command("predict")
+def predict_cmd(
+    ctx: typer.Context,
+    file: Path = typer.Argument(..., help="Rows to score: .csv, .json (records) or .parquet."),
+    env: str = typer.Option(..., "--env", help="Environment whose promoted model to use."),
+    model: Optional[str] = typer.Option(None, "--model", help="Model name (needed when the config has several)."),
+    url: Optional[str] = typer.Option(None, "--url", help="A running server (`mlgitops serve`); default: start one for this call."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Send rows to the scoring endpoint and print one prediction per row."""
+    from mlgitops.serving import predict, read_rows, served_version, start
+
+    config = _config(ctx, env)
+    name, entry = served_version(config, model)
+    rows = read_rows(file, drop=config.models[name].target)
+    if url:
+        preds = predict(url, rows)
+    else:
+        with start(entry["model_uri"], config.tracking_uri()) as server:
+            preds = predict(server.url, rows)
+    if as_json:
+        emit_json({"model": name, "version": entry["version"], "predictions": preds})
+    else:
+        for p in preds:
+            print(p)
+
+
+# --- training and evaluation --------------------------------------------------------------------
+
+@app.command("train")
+def train_cmd(ctx: typer.Context, model: Optional[str] = ModelOpt, env: str = EnvOpt, as_json: bool = JsonOpt) -> None:
+    """Train with the model's entry point in a tracked MLflow run and register a new version."""
+    from mlgitops.training import train_all
+
+    try:
+        results = train_all(_config(ctx, env), model)
+    except GateFailed as exc:
+        err(str(exc))
+        raise typer.Exit(1) from None
+    if as_json:
+        emit_json({"training": [r.doc for r in results]})
+        return
+    for r in results:
+        print(f"trained {r.model}: run {r.run_id}, registered {r.doc['model_uri']}; evidence {r.evidence_path}")
+
+
+@app.command("evaluate")
+def evaluate_cmd(ctx: typer.Context, model: Optional[str] = ModelOpt, env: str = EnvOpt, as_json: bool = JsonOpt) -> None:
+    """Score the candidate and the champion in deploy/<env>.yaml on the holdout; exit 1 when the candidate fails."""
+    from mlgitops.evaluation import evaluate_all
+
+    results = evaluate_all(_config(ctx, env), model)
+    if as_json:
+        emit_json({"evaluations": [r.to_dict() for r in results]})
+    else:
+        for r in results:
+            m = r.candidate.metrics.get(r.primary)
+            vs = f" vs champion v{r.champion.version} {r.champion.metrics.get(r.primary, float('nan')):.4f}" if r.champion else " (no champion)"
+            print(f"{r.verdict.upper()} {r.model} v{r.candidate.version}: {r.primary} {m:.4f}{vs}; chart {r.chart}")
+            for reason in r.reasons:
+                print(f"  - {reason}")
+    if any(r.verdict != "pass" for r in results):
+        raise typer.Exit(1)
+
+
+# --- policies -----------------------------------------------------------------------------------
+
+policy_app = typer.Typer(help="Policy checks: infrastructure rules (offline or CrossGuard) and promotion rules.", no_args_is_help=True)
+app.add_typer(policy_app, name="policy")
+
+
+@policy_app.command("check")
+def policy_check_cmd(
+    ctx: typer.Context,
+    env: str = EnvOpt,
+    plan: Optional[Path] = typer.Option(None, "--plan", help="Check this Plan JSON (from `mlgitops plan --out`)."),
+    program: Optional[Path] = typer.Option(None, "--program", help="Plan and check this Pulumi Python program dir instead of the project's stack."),
+    evidence: Optional[Path] = typer.Option(None, "--evidence", help="Also run the promotion rules over this evidence run folder."),
+    sarif: Optional[Path] = typer.Option(None, "--sarif", help="Also write the findings as SARIF 2.1.0 (GitHub code scanning)."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Check the environment's infrastructure plan (and a run's evidence) against every rule; exit 1 on a mandatory violation."""
+    from mlgitops.plan import Plan, plan_directory
+    from mlgitops.policies.output import render_table
+    from mlgitops.policies.run import check_project
+
+    if plan is not None and program is not None:
+        raise BadInput("--plan and --program are alternatives; pass one of them")
+    root = project_dir(ctx)
+    the_plan = Plan.load(plan) if plan is not None else plan_directory(root, env, program)[0]
+    findings, written = check_project(root, env, the_plan, evidence, sarif)
+    if as_json:
+        emit_json({**findings.to_dict(), "written": [str(p) for p in written]})
+    else:
+        print(render_table(findings))
+    if findings.blocked:
+        raise typer.Exit(1)
+
+
+@policy_app.command("list")
+def policy_list_cmd(as_json: bool = JsonOpt) -> None:
+    """Every rule with its kind, default enforcement, severity and description."""
+    from mlgitops.policies import all_rules
+
+    rules = all_rules()
+    if as_json:
+        emit_json([{"name": r.name, "kind": r.kind, "module": r.module, "enforcement": r.enforcement, "severity": r.severity,
+                    "types": list(r.types), "description": r.description} for r in rules.values()])
+        return
+    width = max(len(n) for n in rules)
+    for r in rules.values():
+        print(f"{r.name:<{width}}  {r.kind:<9}  {r.enforcement:<9}  {r.description}")
+    print(f"{len(rules)} rules")
+
+
+# --- data ---------------------------------------------------------------------------------------
+
+data_app = typer.Typer(help="Data gate (Great Expectations): validate datasets against their suites, bootstrap suites.", no_args_is_help=True)
+app.add_typer(data_app, name="data")
+
+
+@data_app.command("validate")
+def data_validate_cmd(
+    ctx: typer.Context,
+    dataset: Optional[list[str]] = typer.Option(None, "--dataset", help="Dataset name (repeatable; default: every dataset)."),
+    docs: Optional[Path] = typer.Option(None, "--docs", help="Also build GX Data Docs HTML in this folder."),
+    env: str = EnvOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Validate each dataset against its suite; exit 1 when a critical expectation fails."""
+    from mlgitops.data import validate
+
+    reports = validate(_config(ctx, env), dataset or None, docs)
+    if as_json:
+        emit_json({"datasets": [r.to_dict() for r in reports], "success": all(r.success for r in reports)})
+    else:
+        for r in reports:
+            print(f"{'PASS' if r.success else 'FAIL'} {r.dataset}: {r.rows} rows, {len(r.results)} expectations, "
+                  f"{len(r.failures)} critical failures, {len(r.warnings)} warnings (sha256 {r.digest[:12]})")
+            for f in r.failures + r.warnings:
+                col = f" [{f.column}]" if f.column else ""
+                print(f"  {f.severity}: {f.expectation}{col}: unexpected {f.unexpected_count} "
+                      f"({f.unexpected_percent}%) e.g. {f.partial_unexpected_list[:5]} observed {f.observed_value}")
+    if not all(r.success for r in reports):
+        raise typer.Exit(1)
+
+
+@data_app.command("init-suite")
+def data_init_suite_cmd(
+    path: str = typer.Argument(..., help="Sample data: a .csv or .parquet file (local or s3://)."),
+    out: Path = typer.Option(..., "--out", help="Write the starter suite JSON here."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """A starter GX 1.x suite from a data sample, for a human to review and edit."""
+    from mlgitops.data import init_suite
+
+    suite = init_suite(path, out)
+    if as_json:
+        emit_json(suite)
+    else:
+        print(f"wrote {out} ({len(suite['expectations'])} expectations); review ranges, sets and severities")
+
+
+# --- scaffold -----------------------------------------------------------------------------------
+
+
+@app.command("new")
+def new_cmd(
+    directory: Path = typer.Argument(..., help="Project directory to create (absent or empty); its name is the default project name."),
+    no_input: bool = typer.Option(False, "--no-input", help="Do not prompt: the template's defaults plus --set answers."),
+    sets: Optional[list[str]] = typer.Option(None, "--set", help="key=value answer to a prompt (repeatable), e.g. --set problem_type=regression."),
+) -> None:
+    """Scaffold a project from the template (cookiecutter): config, sample data, model, tests, infra, CI workflows."""
+    from mlgitops.scaffold import new, parse_sets
+
+    path = new(directory, parse_sets(sets or []), no_input=no_input)
+    print(f"created {path}\nnext: cd {path} && make setup && make test && make pipeline")
+
+
+template_app = typer.Typer(help="Keep a scaffolded project in step with the template.", no_args_is_help=True)
+app.add_typer(template_app, name="template")
+
+
+@template_app.command("update")
+def template_update_cmd(
+    ctx: typer.Context,
+    checkout: Optional[str] = typer.Option(None, "--checkout", help="Template git ref to update to (default: its newest commit)."),
+) -> None:
+    """Re-render the template with the project's recorded answers (.cruft.json) and merge the difference into the work tree."""
+    from mlgitops.scaffold import update
+
+    if not update(project_dir(ctx), checkout):
+        raise typer.Exit(2)
+
+
+# --- pipeline, report, demo ---------------------------------------------------------------------
+
+pipeline_app = typer.Typer(help="The whole pipeline, locally, as CI runs it.", no_args_is_help=True)
+app.add_typer(pipeline_app, name="pipeline")
+
+
+@pipeline_app.command("pr")
+def pipeline_pr_cmd(
+    ctx: typer.Context,
+    env: Optional[str] = typer.Option(None, "--env", help="Environment the candidate is evaluated against and checked for promotion to (default: the first declared one, else local)."),
+    base: Optional[Path] = typer.Option(None, "--base", help="The base branch's evidence run holding plan/<env>.json (default: .mlgitops/evidence/base when present)."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """config check -> data validate -> train -> evaluate -> plan (every env) -> policy check -> report; exit 1 when a gate says no."""
+    from mlgitops.pipeline import ConsoleProgress, run_pr
+
+    progress = None if as_json else ConsoleProgress()
+    try:
+        run = run_pr(project_dir(ctx), env, base, progress)
+    finally:
+        if progress is not None:
+            progress.close()
+    if as_json:
+        emit_json(run.to_dict())
+        for step in run.steps:  # without --json the progress line already said it
+            if step.status == "error":
+                err(step.summary)
+    elif run.report:
+        print(f"{run.verdict.upper()}: report {run.report}")
+    if run.exit_code:
+        raise typer.Exit(run.exit_code)
+
+
+@app.command("report")
+def report_cmd(
+    ctx: typer.Context,
+    evidence: Optional[Path] = typer.Option(None, "--evidence", help="Evidence run folder (default: $MLGITOPS_RUN_ID's, else the newest)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Also write the markdown here (links point back into the run folder)."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """The PR report of a run: verdict, data gate, candidate vs champion, infrastructure changes, policy findings, cost, MLflow runs.
+
+    Writes report.md and report.json into the run folder and prints the markdown (or, with --json, the JSON)."""
+    from mlgitops.report import build, default_run, render, write
+
+    root = project_dir(ctx)
+    run = evidence or default_run(root)
+    doc = build(run, root)
+    write(doc, run, out)
+    if as_json:
+        emit_json(doc)
+    else:
+        sys.stdout.write(render(doc))
+
+
+@app.command("demo")
+def demo_cmd(directory: Optional[Path] = typer.Argument(None, help="New or empty directory for the sample project (default: a new temporary one).")) -> None:
+    """Scaffold a sample project, run `pipeline pr`, promote to local, serve it on 127.0.0.1, score a few rows."""
+    from mlgitops.demo import run_demo
+
+    code = run_demo(directory)
+    if code:
+        raise typer.Exit(code)
+
+
 def main() -> None:
     """Console entry: known errors become one readable message and their exit code."""
     try:
         app()
     except (BadInput, GateFailed) as exc:
         err(str(exc))
-        sys.exit(exc.exit_code)
+        _exit(exc.exit_code)
     except KeyboardInterrupt:
         err("interrupted")
-        sys.exit(130)
+        _exit(130)
+    except SystemExit as exc:  # typer ends every command with sys.exit
+        _exit(exc.code)
+    _exit(0)
+
+
+def _exit(code: Any) -> None:
+    """Exit without tearing down every module: after GX, MLflow and pandas that takes 1-2 s. atexit handlers
+    (logging, MLflow, temp-file finalizers) still run and the streams are flushed first (mypy does the same)."""
+    import atexit
+    import contextlib
+    import os
+
+    if isinstance(code, str):
+        err(code)
+    atexit._run_exitfuncs()
+    with contextlib.suppress(OSError):  # a closed pipe (`mlgitops report | head`)
+        sys.stdout.flush()
+        sys.stderr.flush()
+    os._exit(code if isinstance(code, int) else 0 if code is None else 1)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 RUN_ID_ENV = "MLGITOPS_RUN_ID"
+BASE_RUN = "base"  # the base branch's plans (plan/<env>.json), written there by the PR workflow
 
 
 def root(project_dir: Path) -> Path:
@@ -30,7 +31,7 @@ def latest(project_dir: Path) -> Path | None:
     """The most recently written run folder, for commands that read evidence after the fact."""
     if os.environ.get(RUN_ID_ENV):
         return run_dir(project_dir)
-    runs = [p for p in root(project_dir).glob("*") if p.is_dir()]
+    runs = [p for p in root(project_dir).glob("*") if p.is_dir() and p.name != BASE_RUN]
     return max(runs, key=lambda p: p.stat().st_mtime, default=None)
 
 

@@ -18,8 +18,9 @@ REGION = r"^[a-z]{2}(-gov)?-[a-z]+-\d$"
 Enforcement = Literal["advisory", "mandatory", "disabled"]
 
 # Longest role suffix the infrastructure derives from the project slug (see `Config.name`).
-ROLES = ("data", "artifacts", "models", "access-logs", "training", "plan", "deploy")
-NAME_LIMIT = 63  # S3 bucket and SageMaker endpoint/model names
+# Every `<project>-<env>-<role>` name mlgitops.infra declares, so a too-long slug fails at config time, not at `pulumi up`.
+ROLES = ("data", "artifacts", "models", "access-logs", "storage", "training", "images", "batch", "batch-instance", "mlflow", "plan", "deploy")
+NAME_LIMIT = 63  # S3 buckets and SageMaker names (IAM roles allow 64)
 
 
 class Strict(BaseModel):
@@ -186,6 +187,17 @@ class Config(Strict):
 
     def registry_name(self, model: str) -> str:
         return self.models[model].registry_name or f"{self.project}-{model}"
+
+    def tracking_uri(self) -> str:
+        """The MLflow tracking URI with a relative `sqlite:///` path anchored at the project, not the cwd."""
+        uri = self.tracking.uri
+        if uri.startswith("sqlite:///") and not uri.startswith("sqlite:////"):
+            return f"sqlite:///{self._root / uri.removeprefix('sqlite:///')}"
+        return uri
+
+    def artifact_location(self) -> str:
+        """Where MLflow stores artifacts: the configured location, else `.mlgitops/artifacts` in the project."""
+        return self.tracking.artifact_location or (self._root / ".mlgitops" / "artifacts").as_uri()
 
     def resolve(self, path: str) -> Path | str:
         """A dataset or suite path: URIs stay as they are, local paths are project-relative."""

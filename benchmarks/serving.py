@@ -1,0 +1,71 @@
+"""Local scoring endpoint vs in-process predict of the same model, measured in the same run.
+
+Prints p50/p99 latency and throughput for 1-row and 1000-row requests, and the endpoint's p50 overhead
+over in-process predict (issue target: within +5 ms for 1 row). Run: `python benchmarks/serving.py [N]`.
+"""
+from __future__ import annotations
+
+import http.client
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+
+def quantiles(samples: list[float]) -> tuple[float, float]:
+    s = sorted(samples)
+    return statistics.median(s), s[min(len(s) - 1, int(round(0.99 * (len(s) - 1))))]
+
+
+def main(n: int = 200) -> None:
+    import mlflow.pyfunc
+    import pandas as pd
+
+    from gitops_helpers import FEATURES, MODEL, make_registry
+    from mlgitops.gitops import promote
+    from mlgitops.serving import payload, served_version, start
+
+    reg = make_registry(Path(tempfile.mkdtemp(prefix="mlgitops-bench-")))
+    cfg = reg.config("staging")
+    promote(cfg, MODEL, version=1, force=True)
+    _, entry = served_version(cfg, MODEL)
+    mlflow.set_tracking_uri(cfg.tracking_uri())
+    model = mlflow.pyfunc.load_model(entry["model_uri"])
+    data = pd.read_csv(reg.root / "data" / "train.csv")[FEATURES].astype("float64")
+    frames = {1: data.head(1), 1000: pd.concat([data] * 2).head(1000)}
+    with start(entry["model_uri"], cfg.tracking_uri()) as server:
+        u = urlparse(server.url)
+        conn = http.client.HTTPConnection(u.hostname, u.port)  # keep-alive, as a real client would
+        print(f"{'rows':>5} {'where':<11} {'p50 ms':>8} {'p99 ms':>8} {'rows/s':>10}")
+        for rows, frame in frames.items():
+            body = payload(frame)
+            results = {}
+            for where in ("in-process", "endpoint"):
+                times = []
+                reps = n if rows == 1 else max(20, n // 10)
+                for i in range(reps + 5):
+                    t = time.perf_counter()
+                    if where == "in-process":
+                        model.predict(frame)
+                    else:
+                        conn.request("POST", "/invocations", body, {"Content-Type": "application/json"})
+                        resp = conn.getresponse()
+                        resp.read()
+                        assert resp.status == 200
+                    if i >= 5:  # warm-up
+                        times.append((time.perf_counter() - t) * 1000)
+                p50, p99 = quantiles(times)
+                results[where] = p50
+                print(f"{rows:>5} {where:<11} {p50:>8.2f} {p99:>8.2f} {rows * 1000 * len(times) / sum(times):>10.0f}")
+            extra = results["endpoint"] - results["in-process"]
+            print(f"{rows:>5} endpoint/in-process p50 ratio {results['endpoint'] / results['in-process']:.2f}x, +{extra:.2f} ms"
+                  + (f" (target +5 ms: {'met' if extra <= 5 else 'missed'})" if rows == 1 else ""))
+        conn.close()
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 200)

@@ -1,0 +1,252 @@
+"""Score the candidate (this run's trained version) and the champion (the version in
+`deploy/<env>.yaml`) on the holdout with `mlflow.models.evaluate`, then apply the config's rules.
+
+Rules go through `mlflow.validate_evaluation_results` one at a time so every failure becomes a reason:
+`thresholds.<m>.min` / `.max` are MetricThreshold(threshold=...) with greater_is_better set by the
+bound; `beat_champion_by > 0` is MetricThreshold(min_absolute_change=...) on the primary metric against
+the champion. `beat_champion_by == 0` means "not worse than the champion", which MetricThreshold cannot
+express (its changes must be positive), so it is plain code. A version is never compared with itself.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mlgitops import evidence
+from mlgitops.errors import BadInput
+
+# MLflow evaluate's metric names where smaller is better; everything else is greater-is-better.
+LOWER_IS_BETTER = frozenset({
+    "log_loss", "mean_absolute_error", "mean_squared_error", "root_mean_squared_error", "max_error",
+    "mean_absolute_percentage_error", "mean_on_target_error",
+})
+CHART_METRICS = ("roc_auc", "precision_recall_auc", "accuracy_score", "f1_score", "precision_score", "recall_score", "log_loss",
+                 "r2_score", "root_mean_squared_error", "mean_absolute_error")
+
+
+@dataclass
+class Scored:
+    version: str
+    metrics: dict[str, float]
+
+
+@dataclass
+class Evaluation:
+    model: str
+    primary: str
+    candidate: Scored
+    champion: Scored | None
+    thresholds: dict[str, dict[str, float | None]]
+    beat_champion_by: float
+    verdict: str
+    reasons: list[str] = field(default_factory=list)
+    chart: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def greater_is_better(metric: str) -> bool:
+    return metric not in LOWER_IS_BETTER
+
+
+def champion_version(project_dir: Path, env: str, model: str) -> str | None:
+    """`models.<model>.version` of `deploy/<env>.yaml`, or None when nothing was promoted there."""
+    import yaml
+
+    path = project_dir / "deploy" / f"{env}.yaml"
+    if not path.is_file():
+        return None
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise BadInput(f"{path}{f':{mark.line + 1}' if mark else ''}: invalid YAML; restore it from git") from None
+    entry = (data.get("models") or {}).get(model) if isinstance(data, dict) else None
+    return None if not entry or entry.get("version") is None else str(entry["version"])
+
+
+def candidate_doc(project_dir: Path, model: str) -> dict[str, Any]:
+    path = evidence.run_dir(project_dir) / "training" / f"{model}.json"
+    if not path.is_file():
+        raise BadInput(f"{path} does not exist: no training evidence for '{model}' in this pipeline run; run `mlgitops train --model {model}` first")
+    return evidence.read_json(path)
+
+
+def _finite(metrics: dict[str, Any]) -> dict[str, float]:
+    return {k: float(v) for k, v in metrics.items() if isinstance(v, (int, float)) and math.isfinite(float(v))}
+
+
+def check_rules(candidate: dict[str, float], champion: dict[str, float] | None, thresholds: dict[str, dict[str, float | None]],
+                primary: str, beat_by: float, where: str) -> list[str]:
+    """Reasons the candidate fails (empty: pass). `where` names the config key for unknown metrics."""
+    from mlflow.exceptions import MlflowException
+    from mlflow.models import MetricThreshold
+    from mlflow.models.evaluation import EvaluationResult
+
+    def result(metrics: dict[str, float]) -> Any:
+        return EvaluationResult(metrics=metrics, artifacts={})
+
+    def check(name: str, rule: Any, baseline: dict[str, float] | None) -> str | None:
+        import mlflow
+
+        try:
+            mlflow.validate_evaluation_results({name: rule}, result(candidate), result(baseline) if baseline else None)
+        except MlflowException as exc:  # ModelValidationFailedException subclasses it
+            return str(exc.message).strip()
+        return None
+
+    known = ", ".join(sorted(candidate))
+    for name in [*thresholds, primary]:
+        if name not in candidate:
+            raise BadInput(f"mlgitops.yaml: {where}: metric '{name}' is not computed by mlflow.models.evaluate (available: {known}); use one of those names")
+    reasons = []
+    for name, bounds in thresholds.items():
+        for key, gib in (("min", True), ("max", False)):
+            if bounds.get(key) is not None:
+                reason = check(name, MetricThreshold(threshold=bounds[key], greater_is_better=gib), None)
+                if reason:
+                    reasons.append(f"threshold {name} {key} {bounds[key]}: {name}={candidate[name]:.4f}. {reason}")
+    if champion is not None and primary in champion:
+        gib = greater_is_better(primary)
+        if beat_by > 0:
+            reason = check(primary, MetricThreshold(min_absolute_change=beat_by, greater_is_better=gib), champion)
+        else:
+            worse = candidate[primary] < champion[primary] if gib else candidate[primary] > champion[primary]
+            reason = "worse than the champion" if worse else None
+        if reason:
+            reasons.append(f"does not beat the champion by {beat_by} on {primary}: candidate {candidate[primary]:.4f} vs champion {champion[primary]:.4f}. {reason}")
+    return reasons
+
+
+def score(model_uri: str, frame: Any, target: str, task: str, run_name: str, where: str) -> tuple[dict[str, float], Any]:
+    """Metrics of one registered version on the holdout, and the loaded model (for the chart)."""
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    try:
+        model = mlflow.pyfunc.load_model(model_uri)
+    except (MlflowException, OSError) as exc:
+        raise BadInput(f"{model_uri} cannot be loaded from the tracking store ({str(exc).splitlines()[0]}); {where}") from None
+    with mlflow.start_run(run_name=run_name, tags={"mlgitops.step": "evaluate"}):
+        result = mlflow.models.evaluate(
+            model, frame, targets=target, model_type="classifier" if task == "classification" else "regressor",
+            evaluator_config={"log_model_explainability": False},
+        )
+    return _finite(result.metrics), model
+
+
+def _proba(model: Any, features: Any) -> Any:
+    raw = model.get_raw_model() if hasattr(model, "get_raw_model") else None
+    if raw is not None and hasattr(raw, "predict_proba"):
+        proba = raw.predict_proba(features)
+        return proba[:, 1] if proba.ndim == 2 and proba.shape[1] == 2 else None
+    return None
+
+
+def chart(path: Path, ev: Evaluation, curves: dict[str, Any] | None) -> Path:
+    """Candidate vs champion bars per metric, plus ROC and PR curves for binary classifiers."""
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = [m for m in dict.fromkeys([ev.primary, *ev.thresholds, *CHART_METRICS]) if m in ev.candidate.metrics]
+    panels = 1 + (2 if curves else 0)
+    fig, axes = plt.subplots(1, panels, figsize=(5 * panels + 1, 4), squeeze=False)
+    ax = axes[0][0]
+    width = 0.4
+    xs = range(len(names))
+    ax.bar([x - width / 2 for x in xs], [ev.candidate.metrics[n] for n in names], width, label=f"candidate v{ev.candidate.version}")
+    if ev.champion:
+        ax.bar([x + width / 2 for x in xs], [ev.champion.metrics.get(n, 0.0) for n in names], width, label=f"champion v{ev.champion.version}")
+    ax.set_xticks(list(xs), names, rotation=30, ha="right")
+    ax.set_title(f"{ev.model}: {ev.verdict}")
+    ax.legend()
+    if curves:
+        from sklearn.metrics import precision_recall_curve, roc_curve
+
+        y = curves["y"]
+        for label, scores in curves["scores"].items():
+            fpr, tpr, _ = roc_curve(y, scores)
+            axes[0][1].plot(fpr, tpr, label=label)
+            precision, recall, _ = precision_recall_curve(y, scores)
+            axes[0][2].plot(recall, precision, label=label)
+        axes[0][1].plot([0, 1], [0, 1], "k--", linewidth=0.5)
+        axes[0][1].set(title="ROC", xlabel="false positive rate", ylabel="true positive rate")
+        axes[0][2].set(title="Precision-recall", xlabel="recall", ylabel="precision")
+        axes[0][1].legend()
+        axes[0][2].legend()
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=80)
+    plt.close(fig)
+    return evidence.atomic_write(path, buf.getvalue())
+
+
+def evaluate(config: Any, model: str) -> Evaluation:
+    """Evaluate one model; writes evaluation/<model>.json and .png into this run's evidence."""
+    import mlflow
+
+    from mlgitops.data import load_frame
+    from mlgitops.tracking import ensure_experiment, store_lock
+
+    if model not in config.models:
+        raise BadInput(f"model '{model}' is not declared under models in mlgitops.yaml (declared: {', '.join(config.models) or 'none'})")
+    spec = config.models[model]
+    if not spec.holdout:
+        raise BadInput(f"mlgitops.yaml: models.{model}.holdout is not set; name a dataset to evaluate on (e.g. holdout: holdout)")
+    root = Path(config.root)
+    cand = candidate_doc(root, model)
+    champ_version = champion_version(root, config.env, model)
+    registry = cand.get("registry_name") or config.registry_name(model)
+    frame = load_frame(config, spec.holdout)
+    if spec.target not in frame.columns:
+        raise BadInput(f"mlgitops.yaml: models.{model}.target '{spec.target}' is not a column of dataset '{spec.holdout}'")
+    tracking_uri = config.tracking_uri()
+    mlflow.set_tracking_uri(tracking_uri)
+    mlflow.set_registry_uri(tracking_uri)
+    reasons: list[str] = []
+    with store_lock(tracking_uri):
+        mlflow.set_experiment(experiment_id=ensure_experiment(config))
+        cand_metrics, cand_model = score(f"models:/{registry}/{cand['version']}", frame, spec.target, spec.task, f"evaluate {model} v{cand['version']} (candidate)",
+                                        f"the candidate comes from {evidence.run_dir(root) / 'training' / (model + '.json')}: run `mlgitops train --model {model}` again")
+        champion = None
+        champ_model = None
+        if champ_version is not None and champ_version != str(cand["version"]):
+            champ_metrics, champ_model = score(f"models:/{registry}/{champ_version}", frame, spec.target, spec.task, f"evaluate {model} v{champ_version} (champion)",
+                                          f"the champion comes from deploy/{config.env}.yaml: check the tracking URI or fix the file with `mlgitops rollback`")
+            champion = Scored(champ_version, champ_metrics)
+        elif champ_version is not None:
+            reasons.append(f"note: v{champ_version} is already the champion in deploy/{config.env}.yaml; not compared with itself")
+    thresholds = {k: v.model_dump() for k, v in spec.metrics.thresholds.items()}
+    failures = check_rules(cand_metrics, champion.metrics if champion else None, thresholds, spec.metrics.primary,
+                           spec.metrics.beat_champion_by, f"models.{model}.metrics")
+    ev = Evaluation(model=model, primary=spec.metrics.primary, candidate=Scored(str(cand["version"]), cand_metrics), champion=champion,
+                    thresholds=thresholds, beat_champion_by=spec.metrics.beat_champion_by,
+                    verdict="fail" if failures else "pass", reasons=failures + reasons)
+    curves = None
+    if spec.task == "classification":
+        features = frame.drop(columns=[spec.target])
+        scores = {f"candidate v{ev.candidate.version}": _proba(cand_model, features)}
+        if champ_model is not None:
+            scores[f"champion v{champion.version}"] = _proba(champ_model, features)  # type: ignore[union-attr]
+        if all(s is not None for s in scores.values()) and frame[spec.target].nunique() == 2:
+            curves = {"y": frame[spec.target].to_numpy(), "scores": scores}
+    out = evidence.run_dir(root) / "evaluation"
+    ev.chart = str(chart(out / f"{model}.png", ev, curves))
+    doc = ev.to_dict()
+    doc.pop("chart")
+    evidence.write_json(out / f"{model}.json", doc)
+    return ev
+
+
+def evaluate_all(config: Any, model: str | None = None) -> list[Evaluation]:
+    names = [model] if model else list(config.models)
+    if not names:
+        raise BadInput("mlgitops.yaml declares no models; add one under models:")
+    return [evaluate(config, name) for name in names]

@@ -1,0 +1,59 @@
+"""The stack of one environment of a project, assembled from the components (what `program()` runs)."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pulumi
+
+if TYPE_CHECKING:
+    from mlgitops.config import Config
+
+
+def build(config: "Config", deploy_state: dict[str, Any] | None) -> list[str]:
+    """Declare every component; endpoints only for models promoted to this env. Returns plan notes."""
+    import pulumi_aws as aws
+
+    from mlgitops.infra.identity import CiIdentity, deploy_policy
+    from mlgitops.infra.serving import ServingEndpoint
+    from mlgitops.infra.storage import ProjectStorage
+    from mlgitops.infra.training import TrainingCompute
+    from mlgitops.infra.tracking import TrackingServer
+
+    region = config.cloud.region
+    account: pulumi.Input[str] = config.cloud.account_id or aws.get_caller_identity_output().account_id
+    base = config.name("")[:-1]
+    storage = ProjectStorage(f"{base}-storage", config)
+    training = TrainingCompute(f"{base}-training", config, account, region, storage.bucket_arns, storage.key.arn)
+    pulumi.export("buckets", storage.bucket_names)
+    pulumi.export("kms_key_arn", storage.key.arn)
+    pulumi.export("training_role_arn", training.role.arn)
+    pulumi.export("ecr_repository_url", training.repository.repository_url)
+    pulumi.export("training_jobs", training.jobs)
+    if training.job_queue is not None:
+        pulumi.export("batch_job_queue", training.job_queue.name)
+
+    notes: list[str] = []
+    released = (deploy_state or {}).get("models") or {}
+    endpoints: dict[str, pulumi.Output[str]] = {}
+    for model_name in config.models:
+        release = released.get(model_name)
+        if not release or not release.get("artifact_uri"):
+            notes.append(f"no endpoint for {model_name} in {config.env}: nothing promoted yet (deploy/{config.env}.yaml); "
+                         f"run `mlgitops promote --env {config.env} --model {model_name}`")
+            continue
+        default_image = training.repository.repository_url.apply(lambda url: f"{url}:serving")
+        endpoint = ServingEndpoint(f"{base}-{model_name}", config, model_name, release, training.role.arn, storage.key.arn,
+                                   storage.bucket_names["models"], default_image)
+        endpoints[model_name] = endpoint.endpoint_name
+    pulumi.export("endpoints", endpoints)
+
+    if config.platform.ci_identity:
+        policy = pulumi.Output.from_input(account).apply(lambda a: deploy_policy(config, a, region))
+        identity = CiIdentity(f"{base}-ci", config, policy)
+        pulumi.export("plan_role_arn", identity.plan_role.arn)
+        pulumi.export("deploy_role_arn", identity.deploy_role.arn)
+    if config.platform.tracking_server:
+        tracking = TrackingServer(f"{base}-tracking", config, account, storage.bucket_names["artifacts"],
+                                  storage.bucket_arns["artifacts"], storage.key.arn)
+        pulumi.export("tracking_server_arn", tracking.server.arn)
+    return notes

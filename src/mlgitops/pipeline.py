@@ -1,0 +1,309 @@
+"""`mlgitops pipeline pr`: the pull-request pipeline, locally, exactly as CI runs it.
+
+config -> data -> train -> evaluate -> plan (every environment) -> policy -> report, in one process
+calling the functions the CLI commands call, so the heavy libraries import once. Bad input stops the
+pipeline (exit 2). A gate that says no (exit 1) skips only the steps that need its output: plan, policy
+check and report still run, so the report is complete. The plans run in a subprocess started right after
+the config check, in the background while data, training and evaluation run (two cores, one wall clock).
+
+Library output (MLflow, GX, the user's training code) goes to `<run>/logs/pipeline.log`, not the terminal.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import sys
+import tempfile
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator, Protocol
+
+from mlgitops import evidence
+from mlgitops.errors import BadInput, GateFailed
+
+OK, FAILED, ERROR, SKIPPED = "ok", "failed", "error", "skipped"
+EXIT = {OK: 0, SKIPPED: 0, FAILED: 1, ERROR: 2}
+
+
+@dataclass
+class Step:
+    """One step's outcome: ok, failed (a gate said no, exit 1), error (bad input, exit 2) or skipped."""
+
+    name: str
+    status: str = SKIPPED
+    seconds: float = 0.0
+    exit_code: int = 0
+    summary: str = ""
+
+
+@dataclass
+class PipelineRun:
+    project: Path
+    env: str | None  # where the candidate is evaluated and would be promoted next
+    run_dir: Path
+    steps: list[Step] = field(default_factory=list)
+    report: Path | None = None
+
+    @property
+    def exit_code(self) -> int:
+        return max((s.exit_code for s in self.steps), default=0)
+
+    @property
+    def verdict(self) -> str:
+        return {0: "pass", 1: "fail", 2: "error"}[self.exit_code]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"project": str(self.project), "env": self.env, "run_id": self.run_dir.name, "run_dir": str(self.run_dir),
+                "verdict": self.verdict, "exit_code": self.exit_code, "report": str(self.report) if self.report else None,
+                "steps": [asdict(s) for s in self.steps]}
+
+
+class Progress(Protocol):
+    def start(self, name: str) -> None: ...
+    def done(self, step: Step) -> None: ...
+
+
+@dataclass
+class _State:
+    """What the steps hand each other."""
+
+    root: Path
+    base: Path
+    run: PipelineRun
+    config: Any = None
+    envs: list[str] = field(default_factory=list)
+    pool: ThreadPoolExecutor | None = None
+    plans: Future | None = None
+    data: list[Any] = field(default_factory=list)
+    trained: list[Any] = field(default_factory=list)
+    training_note: str = ""
+    plan_seconds: float = 0.0
+
+
+def default_env(envs: list[str]) -> str:
+    """Where a merged candidate goes next (as the PR workflow decides): staging, else the first declared, else local."""
+    return "staging" if "staging" in envs else envs[1] if len(envs) > 1 else "local"
+
+
+def _config(s: _State) -> tuple[str, str]:
+    from mlgitops.config import check, load
+
+    s.envs = check(s.root)
+    s.run.env = s.run.env or default_env(s.envs)
+    s.config = load(s.root, s.run.env)
+    shutil.rmtree(s.run.run_dir, ignore_errors=True)  # a run's evidence is one consistent set
+    s.pool = ThreadPoolExecutor(1, thread_name_prefix="mlgitops-plan")
+    s.plans = s.pool.submit(_plan_all, s)
+    return OK, f"mlgitops.yaml is valid ({', '.join(s.envs)}); candidate evaluated against {s.run.env}"
+
+
+def _plan_all(s: _State) -> dict[str, Any]:
+    from mlgitops.plan import plan_environments
+
+    t0 = time.perf_counter()
+    try:
+        return plan_environments(s.root, s.envs)
+    finally:
+        s.plan_seconds = time.perf_counter() - t0
+
+
+def _data(s: _State) -> tuple[str, str]:
+    from mlgitops.data import validate
+
+    s.data = validate(s.config)
+    parts = []
+    for r in s.data:
+        failed = ", ".join(f"{f.expectation}" + (f" [{f.column}]" if f.column else "") for f in r.failures)
+        parts.append(f"{r.dataset} {'pass' if r.success else 'FAIL'} ({r.rows} rows" + (f"; {failed})" if failed else ")"))
+    return (OK if all(r.success for r in s.data) else FAILED), "; ".join(parts)
+
+
+def _train(s: _State) -> tuple[str, str]:
+    failed = [r.dataset for r in s.data if not r.success]
+    if failed:
+        s.training_note = "training skipped"
+        return SKIPPED, f"the data gate failed on {', '.join(failed)}: a model trained on that data proves nothing"
+    from mlgitops.training import train_all
+
+    try:
+        s.trained = train_all(s.config)
+    except GateFailed:
+        s.training_note = "training failed"
+        raise
+    return OK, "; ".join(f"{t.model} v{t.version} (MLflow run {t.run_id})" for t in s.trained)
+
+
+def _evaluate(s: _State) -> tuple[str, str]:
+    if not s.trained:
+        return SKIPPED, f"no candidate to evaluate ({s.training_note or 'training did not run'})"
+    from mlgitops.evaluation import evaluate_all
+
+    results = evaluate_all(s.config)
+    parts = []
+    for r in results:
+        value = r.candidate.metrics.get(r.primary)
+        champ = f" vs champion v{r.champion.version} {r.champion.metrics.get(r.primary, float('nan')):.4f}" if r.champion else " (no champion)"
+        why = [x for x in r.reasons if not x.startswith("note:")]
+        parts.append(f"{r.model} v{r.candidate.version} {r.verdict.upper()}: {r.primary} {value:.4f}{champ}" + (f" ({why[0]})" if why else ""))
+    return (OK if all(r.verdict == "pass" for r in results) else FAILED), "; ".join(parts)
+
+
+def _plan(s: _State) -> tuple[str, str]:
+    from mlgitops.report.content import changes_against
+
+    assert s.plans is not None
+    plans = s.plans.result()
+    t0 = time.perf_counter()
+    parts = []
+    for env, plan in plans.items():
+        plan.save(s.run.run_dir / "plan" / f"{env}.json")
+        doc = changes_against(plan, s.base, s.root)
+        evidence.write_json(s.run.run_dir / "plan" / f"{env}.changes.json", doc)
+        counts = {a: sum(c["action"] == a for c in doc["changes"]) for a in ("create", "update", "replace", "delete")}
+        text = ", ".join(f"{n} to {a}" for a, n in counts.items() if n) or "no changes"
+        parts.append(f"{env}: {len(plan.resources)} resources, {text}" + ("" if doc["against"] else " (no base plan)"))
+    s.plan_seconds += time.perf_counter() - t0
+    return OK, "; ".join(parts) + " (planned in the background)"
+
+
+def _policy(s: _State) -> tuple[str, str]:
+    from mlgitops.policies.run import check_project
+
+    assert s.plans is not None
+    plans = s.plans.result()
+    parts, blocked = [], False
+    for env in s.envs:
+        findings, _ = check_project(s.root, env, plans[env], s.run.run_dir if env == s.run.env else None)
+        n = findings.summary()
+        blocked |= findings.blocked
+        parts.append(f"{env} {'FAILED' if findings.blocked else 'pass'} ({n['mandatory']} mandatory, {n['advisory']} advisory)")
+    return (FAILED if blocked else OK), "; ".join(parts) + f"; promotion rules for {s.run.env}"
+
+
+def _report(s: _State) -> tuple[str, str]:
+    from mlgitops.report import build, write
+
+    evidence.write_json(s.run.run_dir / "pipeline.json", s.run.to_dict())
+    s.run.report, _ = write(build(s.run.run_dir, s.root), s.run.run_dir)
+    return OK, str(s.run.report)
+
+
+STEPS: tuple[tuple[str, Callable[[_State], tuple[str, str]]], ...] = (
+    ("config", _config), ("data", _data), ("train", _train), ("evaluate", _evaluate),
+    ("plan", _plan), ("policy", _policy), ("report", _report),
+)
+
+
+@contextlib.contextmanager
+def _captured() -> Iterator[Any]:
+    """Point file descriptors 1 and 2 at a temp file for the duration (library and subprocess output too)."""
+    with tempfile.TemporaryFile() as out:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        saved = os.dup(1), os.dup(2)
+        os.dup2(out.fileno(), 1)
+        os.dup2(out.fileno(), 2)
+        try:
+            yield out
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            os.close(saved[0])
+            os.close(saved[1])
+
+
+def _log(run_dir: Path, name: str, out: Any) -> Path | None:
+    """Append a step's captured output to `<run>/logs/pipeline.log`; None when it printed nothing."""
+    out.seek(0)
+    text = out.read()
+    if not text or not run_dir.is_dir():
+        return None
+    path = run_dir / "logs" / "pipeline.log"
+    path.parent.mkdir(exist_ok=True)
+    with path.open("ab") as f:
+        f.write(f"===== {name} =====\n".encode() + text + (b"" if text.endswith(b"\n") else b"\n"))
+    return path
+
+
+def run_pr(project_dir: Path, env: str | None = None, base: Path | None = None, progress: Progress | None = None) -> PipelineRun:
+    """Run every step in order; see the module docstring for what stops what."""
+    root = Path(project_dir).resolve()
+    if base is not None and not Path(base).is_dir():
+        raise BadInput(f"--base {base}: no such folder; pass the base branch's evidence run (holding plan/<env>.json)")
+    run = PipelineRun(root, env, evidence.run_dir(root))
+    if run.run_dir.name == evidence.BASE_RUN:
+        raise BadInput(f"{evidence.RUN_ID_ENV}={evidence.BASE_RUN} is reserved for the base branch's plans; choose another run id")
+    s = _State(root=root, base=Path(base).resolve() if base else evidence.root(root) / evidence.BASE_RUN, run=run)
+    stopped = ""
+    try:
+        for name, func in STEPS:
+            step = Step(name)
+            run.steps.append(step)
+            if stopped:
+                step.summary = f"not run: {stopped}"
+                continue
+            if progress:
+                progress.start(name)
+            t0 = time.perf_counter()
+            with _captured() as out:
+                try:
+                    step.status, step.summary = func(s)
+                except BadInput as exc:
+                    step.status, step.summary = ERROR, str(exc)
+                except GateFailed as exc:
+                    step.status, step.summary = FAILED, str(exc)
+                log = _log(run.run_dir, name, out) if s.config is not None else None  # no log before the run folder is reset
+            # the plan's own time: it ran in the background, so its wall time here is only the wait
+            step.seconds = round(s.plan_seconds if name == "plan" and step.status == OK else time.perf_counter() - t0, 3)
+            step.exit_code = EXIT[step.status]
+            if log and step.status in (FAILED, ERROR):
+                step.summary += f" (output: {log})"
+            if step.status == ERROR:
+                stopped = f"{name} had bad input"
+            if progress:
+                progress.done(step)
+    finally:
+        if s.pool is not None:
+            s.pool.shutdown(wait=False, cancel_futures=True)
+    if run.report is not None:
+        evidence.write_json(run.run_dir / "pipeline.json", run.to_dict())
+    return run
+
+
+class ConsoleProgress:
+    """One line per step on the terminal's stderr (a spinner while it runs when that is a terminal)."""
+
+    ICON = {OK: "[green]✓[/]", FAILED: "[red]✗[/]", ERROR: "[red]![/]", SKIPPED: "[dim]-[/]"}
+
+    def __init__(self) -> None:
+        from rich.console import Console
+
+        # A duplicate of stderr: the steps point descriptor 2 at their log while this keeps writing to the terminal.
+        self._file = os.fdopen(os.dup(2), "w", buffering=1)
+        self.console = Console(file=self._file, highlight=False, soft_wrap=True)
+        self._status: Any = None
+
+    def start(self, name: str) -> None:
+        from rich.live import Live
+        from rich.spinner import Spinner
+
+        # No redirection of sys.stdout/stderr: step output belongs in the log, not above the spinner.
+        self._status = Live(Spinner("dots", f"{name} …"), console=self.console, transient=True, redirect_stdout=False, redirect_stderr=False)
+        self._status.start()
+
+    def done(self, step: Step) -> None:
+        if self._status is not None:
+            self._status.stop()
+        from rich.markup import escape
+
+        self.console.print(f"{self.ICON[step.status]} {step.name:<8} {step.seconds:6.1f}s  {escape(step.summary)}")
+
+    def close(self) -> None:
+        if self._status is not None:
+            self._status.stop()
+        self._file.close()

@@ -1,0 +1,56 @@
+"""Findings for people (a table), for GitHub code scanning (SARIF 2.1.0) and for the evidence folder (JSON)."""
+from __future__ import annotations
+
+from typing import Any
+
+from mlgitops.policies.engine import Findings
+from mlgitops.policies.registry import all_rules
+
+SARIF_SCHEMA = "https://raw.githubusercontent.com/oasis-tcs/sarif-spec/master/Schemata/sarif-schema-2.1.0.json"
+LEVEL = {"mandatory": "error", "advisory": "warning", "disabled": "none"}
+
+
+def render_table(findings: Findings) -> str:
+    rows = [(f.policy, f.resource, f.message if f.status == "violation" else f"[unchecked] {f.message}", f.enforcement)
+            for f in findings.findings]
+    lines = []
+    if rows:
+        head = ("rule", "resource", "message", "enforcement")
+        widths = [max(len(str(r[i])) for r in [head, *rows]) for i in (0, 1)]
+        lines.append(f"{head[0]:<{widths[0]}}  {head[1]:<{widths[1]}}  {head[3]:<11}  {head[2]}")
+        for rule, res, msg, enf in sorted(rows, key=lambda r: (r[3] != "mandatory", r[0], r[1])):
+            lines.append(f"{rule:<{widths[0]}}  {res:<{widths[1]}}  {enf:<11}  {msg}")
+    s = findings.summary()
+    if findings.cost is not None:
+        lines.append(f"estimated cost: ${findings.cost.monthly_usd:,.2f}/month")
+    verdict = "FAILED" if findings.blocked else "passed"
+    lines.append(f"policy check {findings.env}: {verdict} ({s['mandatory']} mandatory, {s['advisory']} advisory, "
+                 f"{s['unchecked']} cannot be checked before deploy)")
+    return "\n".join(lines)
+
+
+def to_sarif(findings: Findings, artifact: str = "mlgitops.yaml") -> dict[str, Any]:
+    """A SARIF 2.1.0 log; every result points at `artifact` (the config or program that declares the resource)."""
+    rules = all_rules()
+    used = sorted({f.policy for f in findings.findings})
+    index = {name: i for i, name in enumerate(used)}
+    results = []
+    for f in findings.findings:
+        result: dict[str, Any] = {
+            "ruleId": f.policy, "ruleIndex": index[f.policy],
+            "level": "note" if f.status == "unchecked" else LEVEL.get(f.enforcement, "warning"),
+            "message": {"text": f"{f.resource}: {f.message}"},
+            "locations": [{"physicalLocation": {"artifactLocation": {"uri": artifact}, "region": {"startLine": 1}},
+                           "logicalLocations": [{"fullyQualifiedName": f.resource_urn or "stack", "kind": "resource"}]}],
+            "properties": {"enforcement": f.enforcement, "status": f.status, "resourceType": f.resource_type or ""},
+        }
+        results.append(result)
+    descriptors = [{"id": n, "name": n, "shortDescription": {"text": rules[n].description},
+                    "defaultConfiguration": {"level": "error" if rules[n].enforcement == "mandatory" else "warning"},
+                    "properties": {"tags": [rules[n].module], "security-severity": {"low": "3.0", "medium": "5.0", "high": "7.5",
+                                                                                     "critical": "9.5"}[rules[n].severity]}}
+                   for n in used]
+    return {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [{
+        "tool": {"driver": {"name": "mlgitops-policy", "rules": descriptors}},
+        "automationDetails": {"id": f"mlgitops-policy/{findings.env}/"},
+        "results": results}]}

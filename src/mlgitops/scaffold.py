@@ -1,0 +1,161 @@
+"""`mlgitops new` renders the project template (`templates/project`) with cookiecutter's own API;
+`mlgitops template update` brings a project up to a newer template with cruft.
+
+The template is found in the suite checkout this package runs from (an editable install), or at
+`$MLGITOPS_TEMPLATE`. It renders into a temporary directory and moves into place only when the
+template's hooks accept the answers, so a rejected render leaves nothing behind.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any, Iterator
+
+from mlgitops.errors import BadInput
+
+__all__ = ["TEMPLATE_DIR", "TEMPLATE_ENV", "new", "parse_sets", "template_dir", "update", "variables"]
+
+TEMPLATE_ENV = "MLGITOPS_TEMPLATE"
+TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "templates" / "project"
+
+
+def template_dir() -> Path:
+    """`$MLGITOPS_TEMPLATE`, else the checkout's `templates/project`."""
+    configured = os.environ.get(TEMPLATE_ENV)
+    path = Path(configured).expanduser().resolve() if configured else TEMPLATE_DIR
+    if not (path / "cookiecutter.json").is_file():
+        where = f"{TEMPLATE_ENV}={configured}" if configured else f"{path} (the suite checkout next to the mlgitops package)"
+        raise BadInput(f"no project template at {where}; set {TEMPLATE_ENV} to <mlgitops checkout>/templates/project "
+                       "or run `cookiecutter <mlgitops checkout or gh:OWNER/REPO> --directory templates/project`")
+    return path
+
+
+def variables(template: Path) -> dict[str, Any]:
+    """The template's prompts: name -> default text, or the list of choices (first is the default)."""
+    data = json.loads((template / "cookiecutter.json").read_text(encoding="utf-8"))
+    return {k: v for k, v in data.items() if not k.startswith("_")}
+
+
+def parse_sets(items: list[str]) -> dict[str, str]:
+    """`--set key=value` options to answers (the last of a repeated key wins)."""
+    answers = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise BadInput(f"--set {item}: expected key=value, e.g. --set problem_type=regression")
+        answers[key.strip()] = value
+    return answers
+
+
+def check_answers(answers: dict[str, str], known: dict[str, Any]) -> None:
+    """Unknown keys and values outside a choice list are bad input, named with what is allowed."""
+    for key, value in answers.items():
+        if key not in known:
+            raise BadInput(f"--set {key}: not a template prompt; known: {', '.join(known)}")
+        if isinstance(known[key], list) and value not in known[key]:
+            raise BadInput(f"--set {key}={value}: not one of the choices: {', '.join(repr(c) for c in known[key])}")
+
+
+def new(dest: Path, answers: dict[str, str] | None = None, no_input: bool = True) -> Path:
+    """Render the template into `dest` (created; it must not exist or be empty) and return `dest`.
+
+    `answers` override the template's defaults; without `project_name` or `project_slug` the project
+    is named after `dest`. A hook's rejection is BadInput carrying the hook's message.
+    """
+    from cookiecutter.exceptions import CookiecutterException, FailedHookException
+    from cookiecutter.main import cookiecutter
+
+    dest = Path(dest).expanduser().resolve()
+    if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
+        raise BadInput(f"{dest}: already exists and is not an empty directory; choose a new directory")
+    template = template_dir()
+    answers = dict(answers or {})
+    check_answers(answers, variables(template))
+    if "project_name" not in answers and "project_slug" not in answers:
+        answers["project_name"] = dest.name
+    with tempfile.TemporaryDirectory(prefix="mlgitops-new-") as tmp, tempfile.TemporaryFile() as stderr:
+        try:
+            with _stderr_to(stderr), _quiet_cookiecutter_logs():
+                rendered = Path(cookiecutter(str(template), no_input=no_input, extra_context=answers, output_dir=tmp))
+        except FailedHookException:
+            raise BadInput(_hook_message(stderr) or f"the template's hooks rejected the answers {answers}") from None
+        except CookiecutterException as exc:
+            raise BadInput(f"template {template}: {exc}") from None
+        _replay(stderr)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        if dest.exists():
+            dest.rmdir()
+        shutil.move(rendered, dest)
+    return dest
+
+
+def update(project: Path, checkout: str | None = None) -> bool:
+    """Re-render the template at `checkout` (default: its newest commit) and at the recorded commit with the
+    answers in `.cruft.json`, and apply the difference as a 3-way merge, so local edits survive.
+
+    cruft does the work on the same `.cruft.json` the template writes; False when git or cruft refused
+    (a dirty work tree, say: cruft printed why)."""
+    project = Path(project).expanduser().resolve()
+    if not (project / ".cruft.json").is_file():
+        raise BadInput(f"{project}/.cruft.json not found: only projects rendered from the mlgitops template (`mlgitops new`) can be updated")
+    if not (project / ".git").exists():
+        raise BadInput(f"{project}: not a git repository; commit the project first so the update can be reviewed and reverted")
+    import cruft
+    from cruft.exceptions import CruftError
+    from git.exc import GitCommandError
+
+    try:
+        return cruft.update(project, checkout=checkout, skip_apply_ask=True)
+    except (CruftError, GitCommandError) as exc:
+        raise BadInput(f"{project}/.cruft.json: cannot update from the recorded template ({str(exc).strip().splitlines()[0]})") from None
+
+
+@contextlib.contextmanager
+def _stderr_to(file: Any) -> Iterator[None]:
+    """Point file descriptor 2 at `file`: the hooks are subprocesses and print their message there."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    os.dup2(file.fileno(), 2)
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+@contextlib.contextmanager
+def _quiet_cookiecutter_logs() -> Iterator[None]:
+    """cookiecutter logs a failed hook with a traceback; the hook's own message says it better."""
+    logger = logging.getLogger("cookiecutter")
+    handler, propagate = logging.NullHandler(), logger.propagate
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = propagate
+
+
+def _captured(file: Any) -> str:
+    file.seek(0)
+    return file.read().decode("utf-8", errors="replace")
+
+
+def _hook_message(file: Any) -> str:
+    lines = [line.strip() for line in _captured(file).splitlines() if line.strip()]
+    errors = [line.removeprefix("error: ") for line in lines if line.startswith("error: ")]
+    return "\n".join(errors or lines[-5:])
+
+
+def _replay(file: Any) -> None:
+    text = _captured(file)
+    if text:
+        sys.stderr.write(text)

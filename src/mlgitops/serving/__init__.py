@@ -1,0 +1,183 @@
+"""Local scoring endpoint for the version in deploy/<env>.yaml, via MLflow's own scoring server.
+
+We run `mlflow models serve --env-manager local -h 127.0.0.1` (the same server the SageMaker image
+runs), so local predictions match the endpoint's. The server gets its own process group and is stopped
+as a whole (uvicorn workers included).
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mlgitops.errors import BadInput
+
+
+@dataclass
+class Server:
+    url: str
+    model_uri: str
+    process: subprocess.Popen
+    log: Any = None
+
+    def stop(self, timeout: float = 10) -> None:
+        """SIGTERM the whole process group, SIGKILL after `timeout`; return only once the port is closed.
+
+        The `mlflow` CLI exits before its uvicorn child has finished shutting down, so waiting for the
+        group leader alone would leave the port answering for a moment after we say the server stopped.
+        """
+        deadline = time.monotonic() + timeout
+        try:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            self.process.wait(timeout)
+            while _listening(self.url) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            if _listening(self.url):
+                raise subprocess.TimeoutExpired(self.process.args, timeout)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+            while _listening(self.url) and time.monotonic() < deadline + timeout:
+                time.sleep(0.05)
+        except ProcessLookupError:
+            pass
+        finally:
+            if self.log is not None:
+                self.log.close()
+
+    def wait(self) -> int:
+        """Block until the server exits; Ctrl-C or SIGTERM stop it (and its workers) before returning."""
+        def _term(*_: object) -> None:
+            raise KeyboardInterrupt
+
+        previous = signal.signal(signal.SIGTERM, _term)
+        try:
+            return self.process.wait()
+        finally:
+            self.stop()
+            signal.signal(signal.SIGTERM, previous)
+
+    def __enter__(self) -> "Server":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def served_version(config: Any, model: str | None) -> tuple[str, dict[str, Any]]:
+    """(model name, deploy entry) of the model to serve in `config.env`; BadInput when nothing is promoted."""
+    from mlgitops.gitops.desired import path_for, read
+
+    if model is None:
+        if len(config.models) != 1:
+            raise BadInput(f"mlgitops.yaml declares {len(config.models)} models; pick one with --model ({', '.join(config.models)})")
+        model = next(iter(config.models))
+    if model not in config.models:
+        raise BadInput(f"mlgitops.yaml: no model '{model}' under `models:` (known: {', '.join(config.models)})")
+    entry = read(config.root, config.env)["models"].get(model)
+    if entry is None:
+        raise BadInput(f"{path_for(config.root, config.env)}: '{model}' has not been promoted to {config.env}; run `mlgitops promote --env {config.env} --model {model}` first")
+    return model, entry
+
+
+def _listening(url: str) -> bool:
+    """Whether something still accepts connections on the server's 127.0.0.1 port."""
+    try:
+        with socket.create_connection(("127.0.0.1", int(url.rsplit(":", 1)[1])), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start(model_uri: str, tracking_uri: str, port: int | None = None, workers: int = 1, timeout: float = 120,
+          quiet: bool = True) -> Server:
+    """Start the scoring server on 127.0.0.1 and return once GET /ping answers 200."""
+    port = port or free_port()
+    # MLflow execs `uvicorn` by name: put this interpreter's bin dir first so an unactivated venv works.
+    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    env = {**os.environ, "PATH": path, "MLFLOW_TRACKING_URI": tracking_uri, "MLFLOW_REGISTRY_URI": tracking_uri}
+    cmd = [sys.executable, "-m", "mlflow", "models", "serve", "-m", model_uri, "--env-manager", "local",
+           "-h", "127.0.0.1", "-p", str(port), "-w", str(workers)]
+    # Server logs never go to our stdout (reserved for results/--json). Quiet: to a temp file (not a pipe,
+    # which would fill up and block the server), read back only if it fails to start.
+    log = tempfile.TemporaryFile() if quiet else None
+    proc = subprocess.Popen(cmd, env=env, stdout=log if quiet else 2, stderr=log if quiet else None, start_new_session=True)
+    server = Server(f"http://127.0.0.1:{port}", model_uri, proc, log)
+    try:
+        wait_ready(server, timeout)
+    except BaseException:
+        server.stop()
+        raise
+    return server
+
+
+def wait_ready(server: Server, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            tail = ""
+            if server.log is not None:
+                server.log.seek(0)
+                tail = server.log.read().decode(errors="replace")[-2000:]
+            raise BadInput(f"the scoring server for {server.model_uri} exited with {server.process.returncode}:\n{tail}")
+        try:
+            with urllib.request.urlopen(server.url + "/ping", timeout=2) as r:
+                if r.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.2)
+    raise BadInput(f"the scoring server for {server.model_uri} did not answer {server.url}/ping within {timeout:.0f}s")
+
+
+def payload(frame: Any) -> bytes:
+    """MLflow's `dataframe_split` request body for a pandas DataFrame."""
+    return json.dumps({"dataframe_split": json.loads(frame.to_json(orient="split", index=False))}).encode()
+
+
+def predict(url: str, frame: Any, timeout: float = 60) -> list[Any]:
+    """POST rows to /invocations and return the predictions list."""
+    req = urllib.request.Request(url.rstrip("/") + "/invocations", data=payload(frame), headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            body = json.loads(r.read())
+    except urllib.error.HTTPError as exc:
+        raise BadInput(f"{url}/invocations rejected the rows ({exc.code}): {exc.read().decode(errors='replace')[:1000]}") from None
+    except urllib.error.URLError as exc:
+        raise BadInput(f"cannot reach {url}: {exc.reason}; start it with `mlgitops serve`") from None
+    return body["predictions"] if isinstance(body, dict) else body
+
+
+def read_rows(path: Path, drop: str | None = None) -> Any:
+    """Rows to score from a .csv, .json (records) or .parquet file; the target column, if present, is dropped."""
+    import pandas as pd
+
+    if not path.is_file():
+        raise BadInput(f"{path}: no such file; pass a .csv, .json or .parquet file of rows")
+    readers = {".csv": pd.read_csv, ".json": lambda p: pd.read_json(p, orient="records"), ".parquet": pd.read_parquet}
+    reader = readers.get(path.suffix.lower())
+    if reader is None:
+        raise BadInput(f"{path}: unsupported file type '{path.suffix}'; use .csv, .json (records) or .parquet")
+    try:
+        frame = reader(path)
+    except ValueError as exc:
+        raise BadInput(f"{path}: cannot read rows: {exc}") from None
+    return frame.drop(columns=[drop]) if drop and drop in frame.columns else frame

@@ -1,0 +1,268 @@
+"""The training runner: import the entry point, call it, track the run in MLflow, register the model.
+
+Flavors: an entry point returns a fitted scikit-learn estimator, or `TrainResult(model, flavor=...)`
+where `flavor` is "sklearn" or any MLflow flavor module (e.g. `mlflow.xgboost`) whose `log_model`
+takes `name=`; `log_kwargs` go to that `log_model` call.
+
+Concurrency: a local SQLite tracking store is used under a file lock (`<db>.lock`), so two pipelines
+on one machine serialize instead of corrupting it. With a tracking server no lock is taken.
+
+Lineage: the dataset digest comes from the data gate's evidence (`data/<dataset>.json`) when the gate
+ran in this pipeline run; otherwise it is the sha256 of the file bytes, so training works without it.
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import importlib
+import os
+import sys
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+from mlgitops import evidence
+from mlgitops.data import load_frame
+from mlgitops.tracking import ensure_experiment, store_lock
+from mlgitops.errors import BadInput, GateFailed
+
+
+@dataclass
+class TrainContext:
+    """What the entry point gets: the training frame (target column included) and its settings."""
+
+    data: Any  # pandas.DataFrame
+    target: str
+    params: dict[str, Any]
+    output_dir: Path
+    model_name: str
+    config: Any  # mlgitops.config.Config
+
+    @property
+    def features(self) -> Any:
+        return self.data.drop(columns=[self.target])
+
+    @property
+    def labels(self) -> Any:
+        return self.data[self.target]
+
+
+@dataclass
+class TrainResult:
+    """Hook for non-sklearn models: `flavor` is "sklearn", a flavor name, or an `mlflow.<flavor>` module."""
+
+    model: Any
+    flavor: Any = "sklearn"
+    pip_requirements: list[str] | None = None
+    log_kwargs: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class TrainingResult:
+    model: str
+    run_id: str
+    version: str
+    evidence_path: Path
+    doc: dict[str, Any]
+
+
+def file_digest(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def dataset_digest(config: Any, dataset: str) -> str:
+    """The DataReport digest from this run's evidence, else sha256 of the local file."""
+    report = evidence.run_dir(config.root) / "data" / f"{dataset}.json"
+    if report.is_file():
+        digest = evidence.read_json(report).get("digest")
+        if digest:
+            return str(digest)
+    path = config.resolve(config.datasets[dataset].path)
+    if isinstance(path, Path) and path.is_file():
+        return f"sha256:{file_digest(path)}"  # same form as the data gate's DataReport digest
+    if isinstance(path, Path):
+        raise BadInput(f"mlgitops.yaml: dataset '{dataset}' path {path} does not exist; fix datasets.{dataset}.path")
+    return f"sha256:{hashlib.sha256(str(path).encode()).hexdigest()}"  # remote URI without a data report: name only
+
+
+def load_entry_point(root: Path, entry_point: str, model: str) -> Any:
+    """Import `module:function` from `<project>/src`, fresh each time (tests train several projects)."""
+    module_name, func_name = entry_point.split(":")
+    src = str(root / "src")
+    top = module_name.split(".")[0]
+    for name in [m for m in sys.modules if m == top or m.startswith(top + ".")]:
+        file = getattr(sys.modules[name], "__file__", None) or ""
+        if file and not file.startswith((sys.prefix, sys.base_prefix)):
+            del sys.modules[name]  # a previous project's copy of the user's package (never installed ones)
+    sys.path.insert(0, src)
+    importlib.invalidate_caches()
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name and (exc.name == module_name or module_name.startswith(exc.name + ".")):
+            raise BadInput(f"mlgitops.yaml: models.{model}.entry_point '{entry_point}': module '{module_name}' not found under {src}; create it or fix the entry point") from None
+        raise
+    finally:
+        with contextlib.suppress(ValueError):
+            sys.path.remove(src)
+    func = getattr(module, func_name, None)
+    if not callable(func):
+        raise BadInput(f"mlgitops.yaml: models.{model}.entry_point '{entry_point}': {module_name} has no function '{func_name}'; define it or fix the entry point")
+    return func
+
+
+def pinned_requirements(flavor_pkg: str | None = "scikit-learn") -> list[str]:
+    """Exact versions of what serving needs, passed to log_model so it skips inference (fast)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    reqs = []
+    extra = ("skops",) if flavor_pkg == "scikit-learn" else ()
+    for pkg in ("mlflow", flavor_pkg, *extra, "pandas", "numpy", "scipy", "cloudpickle"):
+        if not pkg:
+            continue
+        try:
+            reqs.append(f"{pkg}=={version(pkg)}")
+        except PackageNotFoundError:
+            continue
+    return reqs
+
+
+def trusted_types(estimator: Any) -> list[str]:
+    """Types skops would refuse to load: we trained this estimator in this process, so we trust them."""
+    import skops.io
+
+    return list(skops.io.get_untrusted_types(data=skops.io.dumps(estimator)))
+
+
+def _flavor_module(flavor: Any) -> Any:
+    if isinstance(flavor, str):
+        return importlib.import_module(f"mlflow.{flavor}")
+    return flavor
+
+
+def _flatten(params: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in params.items():
+        if isinstance(value, dict):
+            out.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+@contextlib.contextmanager
+def _project_env(name: str, value: str) -> Iterator[None]:
+    """Point the run-context plugin at the project (not the cwd) for this run only."""
+    old = os.environ.get(name)
+    os.environ[name] = value
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = old
+
+
+def _short(digest: str) -> str:
+    """MLflow stores at most 36 characters of a dataset digest; the full one is logged as a param."""
+    return digest.split(":")[-1][:36]
+
+
+def train(config: Any, model: str) -> TrainingResult:
+    """Train one model: one MLflow run, one new registered version, one evidence file."""
+    import mlflow
+    from mlflow.models import infer_signature
+
+    from mlgitops.training.gitinfo import PROJECT_ENV, git_info
+
+    if model not in config.models:
+        raise BadInput(f"model '{model}' is not declared under models in mlgitops.yaml (declared: {', '.join(config.models) or 'none'})")
+    spec = config.models[model]
+    root = Path(config.root)
+    func = load_entry_point(root, spec.entry_point, model)
+    frame = load_frame(config, spec.dataset)
+    if spec.target not in frame.columns:
+        raise BadInput(f"mlgitops.yaml: models.{model}.target '{spec.target}' is not a column of dataset '{spec.dataset}' (columns: {', '.join(map(str, frame.columns))})")
+    digests = {"train": dataset_digest(config, spec.dataset)}
+    if spec.holdout:
+        digests["holdout"] = dataset_digest(config, spec.holdout)
+    registry_name = config.registry_name(model)
+    tracking_uri = config.tracking_uri()
+    out_dir = evidence.run_dir(root) / "training" / model
+    out_dir.mkdir(parents=True, exist_ok=True)
+    git = git_info(str(root.resolve()))
+    mlflow.set_tracking_uri(tracking_uri)
+    mlflow.set_registry_uri(tracking_uri)
+
+    with store_lock(tracking_uri), _project_env(PROJECT_ENV, str(root)):
+        experiment_id = ensure_experiment(config)
+        with mlflow.start_run(experiment_id=experiment_id, run_name=f"train {model}", tags={"mlgitops.model": model, "mlgitops.env": config.env}) as run:
+            run_id = run.info.run_id
+            mlflow.log_params(_flatten(spec.params))
+            mlflow.log_params({"mlgitops.dataset": spec.dataset, "mlgitops.target": spec.target})
+            source = str(config.resolve(config.datasets[spec.dataset].path))
+            mlflow.log_input(mlflow.data.from_pandas(frame, source=source, targets=spec.target, name=spec.dataset, digest=_short(digests["train"])), context="training")
+            mlflow.log_params({f"mlgitops.digest.{k}": v for k, v in digests.items()})
+            report = evidence.run_dir(root) / "data" / f"{spec.dataset}.json"
+            if report.is_file():
+                mlflow.log_artifact(str(report), artifact_path="evidence")
+            ctx = TrainContext(data=frame, target=spec.target, params=dict(spec.params), output_dir=out_dir, model_name=model, config=config)
+            try:
+                returned = func(ctx)
+            except Exception:  # user code: show their traceback, fail the run, register nothing
+                traceback.print_exc()
+                mlflow.end_run(status="FAILED")
+                raise GateFailed(f"training '{model}' failed in {spec.entry_point} (traceback above); MLflow run {run_id} marked FAILED, nothing registered") from None
+            result = returned if isinstance(returned, TrainResult) else TrainResult(model=returned)
+            if result.model is None:
+                mlflow.end_run(status="FAILED")
+                raise GateFailed(f"training '{model}': {spec.entry_point} returned None; return the fitted model. Run {run_id} marked FAILED, nothing registered")
+            features = ctx.features
+            example = features.head(5)
+            try:
+                signature = result.log_kwargs.get("signature") or infer_signature(example, result.model.predict(example))
+            except Exception:
+                traceback.print_exc()
+                mlflow.end_run(status="FAILED")
+                raise GateFailed(f"training '{model}': the returned model cannot predict on the training features (traceback above); run {run_id} marked FAILED, nothing registered") from None
+            flavor = _flavor_module(result.flavor)
+            pkg = "scikit-learn" if flavor.__name__ == "mlflow.sklearn" else None
+            kwargs = {"signature": signature, "input_example": example, "pip_requirements": result.pip_requirements or pinned_requirements(pkg), **result.log_kwargs}
+            if pkg and "skops_trusted_types" not in kwargs:
+                kwargs["skops_trusted_types"] = trusted_types(result.model)
+            info = flavor.log_model(result.model, name="model", registered_model_name=registry_name, **kwargs)
+            version = str(info.registered_model_version)
+            mlflow.set_tag("mlgitops.registered_version", version)
+        artifact_uri = mlflow.get_logged_model(info.model_id).artifact_location  # the model's files (MLflow 3)
+
+    doc = {
+        "model": model,
+        "run_id": run_id,
+        "experiment_id": experiment_id,
+        "registry_name": registry_name,
+        "version": version,
+        "model_uri": f"models:/{registry_name}/{version}",
+        "artifact_uri": artifact_uri,
+        "logged_model_id": info.model_id,
+        "dataset_digests": digests,
+        "git": git,
+        "has_signature": signature is not None,
+        "tracking_uri": tracking_uri,
+        "params": spec.params,
+    }
+    path = evidence.write_json(evidence.run_dir(root) / "training" / f"{model}.json", doc)
+    return TrainingResult(model=model, run_id=run_id, version=version, evidence_path=path, doc=doc)
+
+
+def train_all(config: Any, model: str | None = None) -> list[TrainingResult]:
+    """Train the named model, or every model in config order."""
+    names = [model] if model else list(config.models)
+    if not names:
+        raise BadInput("mlgitops.yaml declares no models; add one under models:")
+    return [train(config, name) for name in names]

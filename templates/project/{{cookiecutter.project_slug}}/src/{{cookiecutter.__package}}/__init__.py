@@ -1,0 +1,1 @@
+"""Model code of {{ cookiecutter.project_slug }}. `mlgitops train` calls `train.train`."""

@@ -1,0 +1,106 @@
+"""Shared fixtures for gitops/serving tests: a copy of examples/churn with a real MLflow SQLite registry."""
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from mlgitops.evidence import write_json
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "churn"
+MODEL = "churn-classifier"
+FEATURES = ["tenure_months", "monthly_charges", "support_tickets"]
+
+
+@dataclass
+class Registry:
+    root: Path
+    name: str  # registry name
+    versions: list[str]
+    tracking_uri: str
+
+    def config(self, env: str = "staging"):
+        from mlgitops.config import load
+
+        return load(self.root, env)
+
+    def client(self):
+        from mlflow import MlflowClient
+
+        return MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.tracking_uri)
+
+    def reset(self) -> None:
+        """No deploy files, no aliases, no promotion tags, no evidence: a fresh starting state."""
+        shutil.rmtree(self.root / "deploy", ignore_errors=True)
+        shutil.rmtree(self.root / ".mlgitops" / "evidence", ignore_errors=True)
+        cl = self.client()
+        for env in ("local", "staging", "prod"):
+            try:
+                cl.delete_registered_model_alias(self.name, env)
+            except Exception:
+                pass
+        for mv in cl.search_model_versions(f"name='{self.name}'"):
+            for key in mv.tags:
+                if key.startswith("mlgitops."):
+                    cl.delete_model_version_tag(self.name, mv.version, key)
+
+
+def write_evidence(root: Path, version: str, *, run: str = "local", verdict: str = "pass", data_ok: bool = True,
+                   mandatory: int | None = None, env: str = "staging") -> Path:
+    """Evidence JSONs as the data/training/evaluation helpers write them."""
+    d = root / ".mlgitops" / "evidence" / run
+    for ds in ("train", "holdout"):
+        write_json(d / "data" / f"{ds}.json", {"success": data_ok, "digest": f"sha256:{ds}"})
+    write_json(d / "training" / f"{MODEL}.json", {"model": MODEL, "run_id": "r", "version": version,
+                                                   "git": {"sha": "abc123"}, "has_signature": True})
+    write_json(d / "evaluation" / f"{MODEL}.json", {
+        "candidate": {"version": version, "metrics": {"roc_auc": 0.8 + int(version) / 1000}},
+        "champion": {"version": None, "metrics": {"roc_auc": 0.8}},
+        "verdict": verdict, "reasons": [] if verdict == "pass" else ["roc_auc 0.60 < min 0.70"]})
+    if mandatory is not None:
+        write_json(d / "findings" / f"{env}.json", {"findings": [], "summary": {"mandatory": mandatory, "advisory": 0}})
+    return d
+
+
+def make_registry(tmp: Path, extra_versions: int = 0) -> Registry:
+    """Copy the example, log two real sklearn models as versions 1-2, then `extra_versions` more versions."""
+    import mlflow
+    import pandas as pd
+    from mlflow import MlflowClient
+    from sklearn.linear_model import LogisticRegression
+
+    root = tmp / "churn"
+    shutil.copytree(EXAMPLE, root, ignore=shutil.ignore_patterns(".mlgitops", "deploy"))
+    from mlgitops.config import load
+
+    cfg = load(root, "staging")
+    uri, name = cfg.tracking_uri(), cfg.registry_name(MODEL)
+    (root / ".mlgitops").mkdir(exist_ok=True)
+    df = pd.read_csv(root / "data" / "train.csv")
+    X, y = df[FEATURES].astype("float64"), df["churned"]
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    exp = mlflow.set_experiment(f"{cfg.project}-tests") if mlflow.get_experiment_by_name(f"{cfg.project}-tests") else None
+    if exp is None:
+        mlflow.create_experiment(f"{cfg.project}-tests", artifact_location=cfg.artifact_location())
+        mlflow.set_experiment(f"{cfg.project}-tests")
+    sources = []
+    for c in (1.0, 0.001):
+        with mlflow.start_run() as run:
+            est = LogisticRegression(C=c, max_iter=500).fit(X, y)
+            info = mlflow.sklearn.log_model(est, name="model", input_example=X.head(3), registered_model_name=name,
+                                            pip_requirements=["scikit-learn", "pandas"])
+            sources.append((info.model_uri, run.info.run_id))
+    cl = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    for i in range(extra_versions):
+        src, run_id = sources[i % 2]
+        cl.create_model_version(name, src, run_id=run_id)
+    versions = sorted((mv.version for mv in cl.search_model_versions(f"name='{name}'")), key=int)
+    return Registry(root, name, [str(v) for v in versions], uri)
+
+
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory) -> Registry:
+    return make_registry(tmp_path_factory.mktemp("gitops"), extra_versions=20)

@@ -1,0 +1,318 @@
+"""Promotion as a file + alias, with compare-and-set, crash safety, rollback and drift, on a real MLflow registry."""
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import subprocess
+
+import pytest
+import yaml
+
+from gitops_helpers import MODEL, registry, write_evidence  # noqa: F401  (fixture)
+from mlgitops.errors import BadInput, GateFailed
+from mlgitops.gitops import FAIL_AT_ENV, drift, fix_drift, promote, rollback
+from mlgitops.gitops.core import STEPS
+
+
+@pytest.fixture
+def reg(registry):
+    registry.reset()
+    yield registry
+    registry.reset()
+
+
+def state(reg, env="staging"):
+    path = reg.root / "deploy" / f"{env}.yaml"
+    return yaml.safe_load(path.read_text()) if path.exists() else None
+
+
+def alias(reg, env="staging"):
+    try:
+        return str(reg.client().get_model_version_by_alias(reg.name, env).version)
+    except Exception:
+        return None
+
+
+def test_promote_writes_file_moves_alias_and_tags(reg):
+    write_evidence(reg.root, "2")
+    [p] = promote(reg.config("staging"))
+    doc = state(reg)
+    entry = doc["models"][MODEL]
+    assert doc["env"] == "staging" and p.version == entry["version"] == "2" and entry["replaces"] is None
+    assert entry["model_uri"] == f"models:/{reg.name}/2" and entry["digest"].startswith("sha256:")
+    assert entry["evidence"]["data_gate"] == "pass" and entry["evidence"]["metrics"]["roc_auc"] == pytest.approx(0.802)
+    assert (reg.root / "deploy" / "staging.yaml").read_text().startswith("# Written by `mlgitops promote`")
+    assert alias(reg) == "2"
+    tags = reg.client().get_model_version(reg.name, "2").tags
+    assert "mlgitops.staging.promoted_at" in tags and '"data_gate": "pass"' in tags["mlgitops.staging.evidence"]
+    assert [d.status for d in drift(reg.config("staging"))] == ["in-sync"]
+
+
+def test_digest_differs_between_models_and_matches_for_same_artifacts(reg):
+    write_evidence(reg.root, "1")
+    promote(reg.config("staging"))
+    d1 = state(reg)["models"][MODEL]["digest"]
+    write_evidence(reg.root, "2")
+    promote(reg.config("staging"))
+    d2 = state(reg)["models"][MODEL]["digest"]
+    write_evidence(reg.root, "3")  # version 3 re-registers version 1's artifacts
+    promote(reg.config("staging"))
+    d3 = state(reg)["models"][MODEL]["digest"]
+    assert d1 != d2 and d1 == d3
+
+
+@pytest.mark.parametrize("kind", ["no-evidence", "failed-eval", "failed-data", "wrong-version", "mandatory-findings"])
+def test_gate_refuses_and_changes_nothing(reg, kind):
+    write_evidence(reg.root, "1")
+    promote(reg.config("staging"))
+    before = (reg.root / "deploy" / "staging.yaml").read_bytes()
+    import shutil
+
+    shutil.rmtree(reg.root / ".mlgitops" / "evidence")
+    version = None
+    if kind == "failed-eval":
+        write_evidence(reg.root, "2", verdict="fail")
+    elif kind == "failed-data":
+        write_evidence(reg.root, "2", data_ok=False)
+    elif kind == "wrong-version":
+        write_evidence(reg.root, "2")
+        version = "3"
+    elif kind == "mandatory-findings":
+        write_evidence(reg.root, "2", mandatory=2)
+    with pytest.raises(GateFailed):
+        promote(reg.config("staging"), version=version)
+    assert (reg.root / "deploy" / "staging.yaml").read_bytes() == before
+    assert alias(reg) == "1"
+
+
+def test_force_skips_evidence_but_is_recorded(reg):
+    [p] = promote(reg.config("staging"), MODEL, version=4, force=True)
+    assert p.version == "4" and state(reg)["models"][MODEL]["evidence"]["forced"] is True
+    with pytest.raises(BadInput):
+        promote(reg.config("staging"), MODEL, force=True)
+
+
+def test_prod_requires_staging_first_and_carries_its_evidence(reg):
+    with pytest.raises(GateFailed, match="staging first"):
+        promote(reg.config("prod"))
+    write_evidence(reg.root, "2")
+    promote(reg.config("staging"))
+    with pytest.raises(GateFailed, match="only the version in deploy/staging.yaml"):
+        promote(reg.config("prod"), version=3)
+    with pytest.raises(GateFailed, match="policies are mandatory in prod"):  # prod: enforcement mandatory
+        promote(reg.config("prod"))
+    write_evidence(reg.root, "2", mandatory=1, env="prod")
+    with pytest.raises(GateFailed, match="1 mandatory policy finding"):
+        promote(reg.config("prod"))
+    assert state(reg, "prod") is None
+    write_evidence(reg.root, "2", mandatory=0, env="prod")
+    [p] = promote(reg.config("prod"))
+    entry = state(reg, "prod")["models"][MODEL]
+    assert p.version == "2" and entry["evidence"]["stage_from"] == "staging" and entry["evidence"]["policy_verdict"] == "pass"
+    assert entry["evidence"]["metrics"] == state(reg)["models"][MODEL]["evidence"]["metrics"]
+    assert alias(reg, "prod") == "2"
+
+
+def test_unknown_model_and_version_are_bad_input(reg):
+    with pytest.raises(BadInput, match="no model 'nope'"):
+        promote(reg.config("staging"), "nope")
+    write_evidence(reg.root, "999")
+    with pytest.raises(BadInput, match="version 999"):
+        promote(reg.config("staging"))
+    assert state(reg) is None
+
+
+def test_cas_refuses_when_file_changed_underneath(reg):
+    write_evidence(reg.root, "2")
+    promote(reg.config("staging"))
+    write_evidence(reg.root, "3")
+    with pytest.raises(GateFailed, match="changed underneath"):
+        promote(reg.config("staging"), expect_current=None)
+    assert state(reg)["models"][MODEL]["version"] == "2" and alias(reg) == "2"
+
+
+def test_cas_refuses_when_alias_moved_outside(reg):
+    write_evidence(reg.root, "2")
+    promote(reg.config("staging"))
+    reg.client().set_registered_model_alias(reg.name, "staging", "5")
+    assert [d.status for d in drift(reg.config("staging"))] == ["alias-differs"]
+    write_evidence(reg.root, "3")
+    with pytest.raises(GateFailed, match="moved it outside"):
+        promote(reg.config("staging"))
+    assert state(reg)["models"][MODEL]["version"] == "2"
+    [d] = fix_drift(reg.config("staging"))
+    assert d.status == "in-sync" and alias(reg) == "2"
+    promote(reg.config("staging"))
+    assert alias(reg) == "3"
+
+
+def _fresh_db_connections() -> None:
+    """A forked child must not reuse the parent's pooled SQLite connections (MLflow caches its stores)."""
+    import gc
+
+    from sqlalchemy.engine import Engine
+
+    for obj in gc.get_objects():
+        if isinstance(obj, Engine):
+            obj.dispose(close=False)
+
+
+def _racer(root, version, barrier, queue):
+    from mlgitops.config import load
+
+    _fresh_db_connections()
+
+    os.environ["MLGITOPS_RUN_ID"] = f"run-{version}"
+    barrier.wait()
+    try:
+        promote(load(root, "staging"), MODEL, expect_current="1")
+        queue.put((version, "won"))
+    except GateFailed:
+        queue.put((version, "refused"))
+    except BaseException as exc:  # noqa: BLE001 - report anything else to the parent
+        queue.put((version, f"error: {exc!r}"))
+
+
+def test_twenty_concurrent_promotions_exactly_one_wins(reg):
+    write_evidence(reg.root, "1")
+    promote(reg.config("staging"))
+    racers = reg.versions[2:22]
+    assert len(racers) == 20
+    for v in racers:
+        write_evidence(reg.root, v, run=f"run-{v}")
+    ctx = mp.get_context("fork")
+    barrier, queue = ctx.Barrier(len(racers)), ctx.Queue()
+    procs = [ctx.Process(target=_racer, args=(reg.root, v, barrier, queue)) for v in racers]
+    for p in procs:
+        p.start()
+    import queue as queue_mod
+    import time
+
+    results, reads, deadline = {}, 0, time.monotonic() + 180
+    while len(results) < len(procs) and time.monotonic() < deadline:
+        doc = state(reg)  # readers during the race always see a whole file
+        assert doc["models"][MODEL]["version"] in reg.versions
+        reads += 1
+        try:
+            version, outcome = queue.get(timeout=0.01)
+            results[version] = outcome
+        except queue_mod.Empty:
+            pass
+    assert len(results) == len(procs) and reads > 0
+    for p in procs:
+        p.join(60)
+    winners = [v for v, r in results.items() if r == "won"]
+    assert sorted(set(results.values()) - {"won"}) == ["refused"], results
+    assert len(winners) == 1
+    entry = state(reg)["models"][MODEL]
+    assert entry["version"] == winners[0] and entry["replaces"] == "1"  # no lost update
+    assert alias(reg) == winners[0]
+
+
+def _promote_in_child(root, version, fail_at):
+    _fresh_db_connections()
+    os.environ[FAIL_AT_ENV] = fail_at
+    from mlgitops.config import load
+
+    promote(load(root, "staging"), MODEL, version=version)
+
+
+@pytest.mark.parametrize("step", STEPS)
+def test_promotion_killed_at_each_step_leaves_consistent_state(reg, step):
+    write_evidence(reg.root, "2")
+    promote(reg.config("staging"))
+    write_evidence(reg.root, "3")
+    proc = mp.get_context("fork").Process(target=_promote_in_child, args=(reg.root, "3", step))
+    proc.start()
+    proc.join(120)
+    assert proc.exitcode == 97
+    entry = state(reg)["models"][MODEL]  # parses
+    assert entry["version"] in ("2", "3")
+    [d] = drift(reg.config("staging"))
+    assert d.status in ("in-sync", "alias-behind")
+    assert (entry["version"] == "3") == (step not in ("gated", "locked"))
+    # re-running the same promotion completes it; the lock was released by the dead process
+    promote(reg.config("staging"), version="3")
+    assert state(reg)["models"][MODEL]["version"] == "3" and state(reg)["models"][MODEL]["replaces"] == "2"
+    assert [d.status for d in drift(reg.config("staging"))] == ["in-sync"]
+
+
+def test_rollback_restores_previous_versions_in_order(reg):
+    for v in ("1", "2", "3"):
+        write_evidence(reg.root, v)
+        promote(reg.config("staging"))
+    [r] = rollback(reg.config("staging"))
+    assert (r.version, r.replaces) == ("2", "3") and alias(reg) == "2"
+    entry = state(reg)["models"][MODEL]
+    assert entry["evidence"]["action"] == "rollback" and entry["evidence"]["metrics"]["roc_auc"] == pytest.approx(0.802)
+    [r] = rollback(reg.config("staging"))
+    assert r.version == "1" and alias(reg) == "1"
+    with pytest.raises(GateFailed, match="nothing earlier"):
+        rollback(reg.config("staging"))
+    rollback(reg.config("staging"), to=3)
+    assert state(reg)["models"][MODEL]["version"] == "3"
+    with pytest.raises(BadInput, match="never promoted"):
+        rollback(reg.config("staging"), to=7)
+    assert [d.status for d in drift(reg.config("staging"))] == ["in-sync"]
+
+
+def test_drift_reports_each_disagreement(reg):
+    cfg = reg.config("staging")
+    assert [d.status for d in drift(cfg)] == ["not-promoted"]
+    reg.client().set_registered_model_alias(reg.name, "staging", "2")
+    assert [d.status for d in drift(cfg)] == ["not-in-file"]
+    write_evidence(reg.root, "2")
+    with pytest.raises(GateFailed, match="moved it outside"):
+        promote(cfg)
+    assert [d.status for d in fix_drift(cfg)] == ["not-promoted"] and alias(reg) is None
+    promote(cfg)
+    reg.client().delete_registered_model_alias(reg.name, "staging")
+    [d] = drift(cfg)
+    assert (d.status, d.file_version, d.alias_version, d.drifted) == ("alias-missing", "2", None, True)
+
+
+def test_corrupt_state_file_is_bad_input(reg):
+    (reg.root / "deploy").mkdir()
+    (reg.root / "deploy" / "staging.yaml").write_text("models: [\n")
+    with pytest.raises(BadInput, match="staging.yaml:.*invalid YAML"):
+        drift(reg.config("staging"))
+
+
+def test_commit_creates_git_commit_listing_evidence(reg):
+    with pytest.raises(BadInput, match="not a git repository"):
+        promote(reg.config("staging"), MODEL, version=1, force=True, commit=True)
+    assert state(reg) is None and alias(reg) is None  # checked before anything changes
+    promote(reg.config("staging"), MODEL, version=1, force=True)
+    git = lambda *a: subprocess.run(["git", *a], cwd=reg.root, capture_output=True, text=True, check=True)  # noqa: E731
+    git("init", "-q")
+    git("-c", "user.name=t", "-c", "user.email=t@e", "commit", "-q", "--allow-empty", "-m", "init")
+    os.environ.update(GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@e", GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@e")
+    try:
+        write_evidence(reg.root, "2")
+        [p] = promote(reg.config("staging"), commit=True)
+        message = git("log", "-1", "--format=%B").stdout
+        changed = git("show", "--name-only", "--format=", "HEAD").stdout.split()
+    finally:
+        for k in ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL"):
+            os.environ.pop(k)
+        import shutil
+
+        shutil.rmtree(reg.root / ".git")
+    assert p.commit and len(p.commit) == 40 and changed == ["deploy/staging.yaml"]
+    assert message.startswith(f"promote: {MODEL} v2 to staging (replaces v1)")
+    assert "data_gate: pass" in message and "git_sha: abc123" in message and "roc_auc=0.802" in message
+
+
+def test_lock_held_too_long_is_a_refusal(reg):
+    from filelock import FileLock
+
+    from mlgitops.gitops.core import _locked
+    from mlgitops.gitops.desired import lock_path
+
+    other = FileLock(str(lock_path(reg.root, "staging")), is_singleton=False)
+    with other:
+        with pytest.raises(GateFailed, match="held the lock"):
+            with _locked(reg.root, "staging", timeout=0.2):
+                pass
+    with _locked(reg.root, "staging", timeout=0.2):  # free again once released
+        pass

@@ -1,0 +1,54 @@
+"""End to end with the real training and evaluation: the champion is promoted, weaker/identical ones are not."""
+from __future__ import annotations
+
+import shutil
+
+import pytest
+import yaml
+
+from gitops_helpers import EXAMPLE, MODEL
+from mlgitops.errors import GateFailed
+from mlgitops.evidence import run_dir, write_json
+
+
+def test_train_evaluate_promote_then_reject_identical_and_weaker(tmp_path):
+    from mlgitops.config import load
+    from mlgitops.evaluation import evaluate
+    from mlgitops.gitops import drift, promote
+    from mlgitops.training import train
+
+    root = tmp_path / "churn"
+    shutil.copytree(EXAMPLE, root, ignore=shutil.ignore_patterns(".mlgitops", "deploy"))
+    for ds in ("train", "holdout"):  # the data gate's verdict, as `mlgitops data validate` records it
+        write_json(run_dir(root) / "data" / f"{ds}.json", {"success": True, "digest": f"sha256:{ds}"})
+
+    def cycle():
+        cfg = load(root, "staging")
+        version = train(cfg, MODEL).version
+        return version, evaluate(cfg, MODEL)
+
+    v1, ev = cycle()
+    assert ev.verdict == "pass" and ev.champion is None  # first model becomes the champion
+    [p] = promote(load(root, "staging"))
+    assert p.version == v1
+    deployed = (root / "deploy" / "staging.yaml").read_bytes()
+    entry = yaml.safe_load(deployed)["models"][MODEL]
+    assert entry["evidence"]["metrics"]["roc_auc"] == pytest.approx(ev.candidate.metrics["roc_auc"])
+
+    v2, ev = cycle()  # identical model: does not beat the champion
+    assert v2 != v1 and ev.verdict == "fail" and ev.champion.version == v1
+    with pytest.raises(GateFailed, match="did not pass evaluation"):
+        promote(load(root, "staging"))
+
+    text = (root / "mlgitops.yaml").read_text().replace("params: {n_estimators: 100, max_depth: 6}", "params: {n_estimators: 1, max_depth: 1}")
+    (root / "mlgitops.yaml").write_text(text)
+    v3, ev = cycle()  # weaker model
+    assert ev.verdict == "fail" and ev.candidate.metrics["roc_auc"] < ev.champion.metrics["roc_auc"]
+    with pytest.raises(GateFailed):
+        promote(load(root, "staging"), version=v3)
+    assert (root / "deploy" / "staging.yaml").read_bytes() == deployed  # nothing changed
+    assert [d.status for d in drift(load(root, "staging"))] == ["in-sync"]
+
+    write_json(run_dir(root) / "findings" / "prod.json", {"findings": [], "summary": {"mandatory": 0, "advisory": 0}})
+    [p] = promote(load(root, "prod"))
+    assert p.version == v1 and yaml.safe_load((root / "deploy" / "prod.yaml").read_text())["models"][MODEL]["evidence"]["stage_from"] == "staging"

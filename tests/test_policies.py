@@ -1,0 +1,187 @@
+"""Policy rules through the offline engine on real planned resources (a plain pulumi_aws program and the example
+project), with the same pulumi_policy objects the CrossGuard pack is built from."""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+
+import pytest
+
+from tests.infra_helpers import copy_example, release
+from tests.policies_helpers import SETTINGS, write_program
+
+from mlgitops.policies import all_rules
+from mlgitops.policies.engine import check_plan
+
+# rule -> the bad twin in tests/data/policy_program that must violate it (good-* twins must not).
+BAD = {
+    "s3-versioning": "bad-bucket", "s3-sse-kms": "bad-bucket", "s3-public-access-block": "bad-bucket",
+    "s3-ownership-enforced": "bad-bucket", "s3-tls-only": "bad-bucket", "s3-no-wildcard-principal": "bad-bucket-policy",
+    "s3-no-public-acl": "bad-bucket", "s3-lifecycle-abort-multipart": "bad-bucket", "s3-access-logging-prod": "bad-bucket",
+    "s3-no-force-destroy-prod": "bad-bucket",
+    "kms-rotation": "bad-key", "kms-policy-no-wildcard-principal": "bad-key", "kms-deletion-window": "bad-key",
+    "ecr-immutable-tags": "bad-repo", "ecr-scan-on-push": "bad-repo", "ecr-kms": "bad-repo", "ecr-no-public-policy": "bad-repo-policy",
+    "ecr-no-force-delete-prod": "bad-repo",
+    "logs-retention": "bad-logs-group", "logs-kms": "bad-logs-group", "batch-no-privileged": "bad-job",
+    "iam-no-wildcard-action": "bad-role-policy", "iam-no-full-admin": "bad-admin-policy", "iam-no-admin-attachments": "bad-attachment",
+    "iam-trust-no-wildcard-principal": "bad-open-role", "iam-trust-service-source-account": "bad-role",
+    "iam-trust-oidc-audience": "bad-oidc-role", "iam-trust-oidc-sub-pinned": "bad-oidc-role",
+    "sagemaker-endpoint-kms": "bad-config", "sagemaker-data-capture-prod": "bad-config", "sagemaker-data-capture-kms": "bad-capture-config",
+    "sagemaker-data-capture-destination": "bad-capture-config", "sagemaker-variant-min-instances-prod": "bad-config",
+    "sagemaker-instance-type-allowlist": "bad-notebook", "sagemaker-model-network-isolation": "bad-model",
+    "sagemaker-blue-green-prod": "bad-endpoint", "sagemaker-auto-rollback-prod": "bad-endpoint",
+    "sagemaker-autoscaling-prod": "bad-unscaled-endpoint", "sagemaker-autoscaling-policy": "bad-target",
+    "sagemaker-notebook-no-internet": "bad-notebook", "sagemaker-notebook-no-root": "bad-notebook", "tags-required": "bad-key",
+}
+# Stack rules about settings rather than one resource: tested below with their own passing and failing cases.
+SETTINGS_RULES = {"sagemaker-training-volume-kms", "sagemaker-training-output-kms", "sagemaker-training-inter-container-encryption",
+                  "sagemaker-training-max-runtime", "sagemaker-training-spot-nonprod", "cost-budget", "policy-exemption-expired"}
+
+
+@pytest.fixture(scope="module")
+def plan(tmp_path_factory):
+    from mlgitops.plan import plan_program
+
+    return plan_program(write_program(tmp_path_factory.mktemp("pol") / "prog"), "prod")
+
+
+@pytest.fixture(scope="module")
+def findings(plan):
+    return check_plan(plan, SETTINGS, {})
+
+
+def by(findings, rule):
+    return [f for f in findings if f.policy == rule]
+
+
+def test_at_least_45_infrastructure_rules_each_tested():
+    rules = all_rules()
+    infra = {n for n, r in rules.items() if r.kind != "promotion"}
+    assert len(infra) >= 45
+    assert infra == set(BAD) | SETTINGS_RULES
+    assert all(r.description and r.enforcement in ("mandatory", "advisory") for r in rules.values())
+
+
+@pytest.mark.parametrize("rule", sorted(BAD))
+def test_rule_fails_on_the_bad_twin_and_passes_the_good_ones(findings, rule):
+    hits = by(findings, rule)
+    assert BAD[rule] in {f.resource for f in hits}, f"{rule} missed {BAD[rule]}: {hits}"
+    assert not [f for f in hits if f.resource.startswith("good-")]
+    assert all(f.status == "violation" and f.message for f in hits)
+
+
+def test_the_good_twins_pass_every_rule(findings):
+    assert not [f for f in findings if f.resource.startswith("good-")]
+
+
+def test_prod_only_rules_pass_outside_prod(plan):
+    staging = check_plan(plan, {**SETTINGS, "env": "staging"}, {})
+    for rule in ("s3-access-logging-prod", "sagemaker-blue-green-prod", "sagemaker-variant-min-instances-prod",
+                 "sagemaker-autoscaling-prod", "s3-no-force-destroy-prod"):
+        assert not by(staging, rule), rule
+
+
+def test_training_rules_read_the_declared_jobs(plan):
+    from mlgitops.plan import Plan
+
+    good = {"model": "m", "backend": "sagemaker", "instance_count": 1, "max_runtime_minutes": 60, "spot": True}
+    bad = {"model": "m", "backend": "sagemaker", "instance_count": 4, "max_runtime_minutes": 0, "spot": False}
+    rules = ("sagemaker-training-inter-container-encryption", "sagemaker-training-max-runtime", "sagemaker-training-spot-nonprod")
+    ok = check_plan(plan, {**SETTINGS, "env": "staging", "training": [good]}, {})
+    assert not [f for f in ok if f.policy.startswith("sagemaker-training")]
+    ko = check_plan(plan, {**SETTINGS, "env": "staging", "training": [bad]}, {})
+    assert {f.policy for f in ko} >= set(rules)
+    assert not by(check_plan(plan, {**SETTINGS, "training": [bad]}, {}), "sagemaker-training-spot-nonprod")  # prod may run on-demand
+    keyless = Plan(**{**{f.name: getattr(plan, f.name) for f in dataclasses.fields(plan)},
+                      "resources": [r for r in plan.resources if r.type != "aws:kms/key:Key"]})
+    no_key = check_plan(keyless, {**SETTINGS, "training": [good]}, {})
+    assert {f.policy for f in no_key} >= {"sagemaker-training-volume-kms", "sagemaker-training-output-kms"}
+
+
+def test_cost_estimate_against_the_budget(plan):
+    over = by(check_plan(plan, {**SETTINGS, "budget_usd_month": 100}, {}), "cost-budget")
+    assert any("exceeds the budget of $100.00" in f.message for f in over)
+    assert any("no price for bad-notebook" in f.message for f in over)
+    within = by(check_plan(plan, {**SETTINGS, "budget_usd_month": 1_000_000}, {}), "cost-budget")
+    assert within and not any("exceeds" in f.message for f in within)
+
+
+def test_unknown_values_are_reported_not_passed(plan):
+    from mlgitops.plan import Plan
+
+    data = plan.to_dict()
+    for r in data["resources"]:
+        if r["name"] == "good-key":
+            r["inputs"]["enableKeyRotation"] = "<unknown>"
+        if r["name"] == "good-bucket-versioning":
+            r["inputs"]["versioningConfiguration"] = "<unknown>"
+    found = check_plan(Plan.from_dict(data), SETTINGS, {})
+    rotation = [f for f in by(found, "kms-rotation") if f.resource == "good-key"]
+    assert rotation and rotation[0].status == "unchecked" and "cannot be checked before deploy" in rotation[0].message
+    stack = by(found, "s3-versioning")
+    assert any(f.status == "unchecked" for f in stack)
+
+
+def test_enforcement_levels_and_exemptions(plan):
+    from mlgitops.policies.engine import Findings
+
+    found = check_plan(plan, SETTINGS, {"kms-rotation": "disabled", "ecr-kms": "advisory", "logs-kms": "mandatory"})
+    assert not by(found, "kms-rotation")
+    assert {f.enforcement for f in by(found, "ecr-kms")} == {"advisory"}
+    assert Findings("prod", by(found, "logs-kms")).blocked and not Findings("prod", by(found, "ecr-kms")).blocked
+    today = dt.date(2026, 6, 1)
+    live = {"rule": "kms-*", "resource": "bad-key", "reason": "migration", "expires": "2026-12-31"}
+    cfg = {**SETTINGS, "today": today.isoformat(), "exemptions": [live]}
+    exempted = check_plan(plan, cfg, {})
+    assert not [f for f in exempted if f.policy.startswith("kms-") and f.resource == "bad-key"]
+    assert by(exempted, "tags-required") and not by(exempted, "policy-exemption-expired")
+    expired = check_plan(plan, {**cfg, "exemptions": [{**live, "expires": "2026-05-31"}]}, {})
+    assert by(expired, "kms-rotation")  # the waiver no longer applies
+    assert "expired on 2026-05-31" in by(expired, "policy-exemption-expired")[0].message
+
+
+def test_example_project_every_environment_has_no_mandatory_violation(tmp_path_factory):
+    from mlgitops.config import load
+    from mlgitops.plan import plan_environments
+    from mlgitops.policies.engine import check
+
+    root = copy_example(tmp_path_factory.mktemp("churn") / "churn")
+    envs = load(root).env_names
+    plans = plan_environments(root, envs, {e: (release(e) if e != "local" else None) for e in envs})
+    for env, p in plans.items():
+        result = check(load(root, env), p)
+        assert not result.blocked, (env, [f for f in result.findings if f.enforcement == "mandatory"])
+        assert result.summary()["mandatory"] == 0
+    prod = check(load(root, "prod"), plans["prod"])
+    assert prod.cost is not None and prod.cost.monthly_usd > 0  # endpoints at min instances are priced
+    assert any(r.type == "aws:sagemaker/endpoint:Endpoint" for r in plans["prod"].resources)
+
+
+def test_pack_builder_gives_pulumi_policy_objects_with_settings(tmp_path):
+    from pulumi_policy import EnforcementLevel, ResourceValidationPolicy, StackValidationPolicy
+
+    from mlgitops.config import load
+    from mlgitops.policies.pack import pack_arguments
+
+    root = copy_example(tmp_path / "churn")
+    args = pack_arguments(load(root, "prod"))
+    infra = {n for n, r in all_rules().items() if r.kind != "promotion"}
+    assert {p.name for p in args["policies"]} == infra
+    assert all(isinstance(p, (ResourceValidationPolicy, StackValidationPolicy)) for p in args["policies"])
+    cfg = args["initial_config"]["kms-rotation"]
+    assert cfg["enforcementLevel"] is EnforcementLevel.MANDATORY and cfg["env"] == "prod" and cfg["budget_usd_month"] == 3000
+    staging = pack_arguments(load(root, "staging"))
+    assert staging["initial_config"]["kms-rotation"]["enforcementLevel"] is EnforcementLevel.ADVISORY
+    json.dumps({k: {kk: vv for kk, vv in v.items() if kk != "enforcementLevel"} for k, v in args["initial_config"].items()})
+
+
+def test_pack_reads_project_and_environment_from_the_environment(tmp_path, monkeypatch):
+    from mlgitops.policies.pack import pack_from_environment
+
+    root = copy_example(tmp_path / "churn")
+    monkeypatch.setenv("MLGITOPS_PROJECT", str(root))
+    monkeypatch.setenv("MLGITOPS_ENV", "prod")
+    assert pack_from_environment()["initial_config"]["s3-tls-only"]["env"] == "prod"
+    monkeypatch.setenv("MLGITOPS_PROJECT", str(tmp_path / "nowhere"))
+    assert pack_from_environment()["initial_config"]["s3-tls-only"]["env"] == "local"  # defaults outside a project
