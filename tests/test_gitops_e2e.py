@@ -52,3 +52,12 @@ def test_train_evaluate_promote_then_reject_identical_and_weaker(tmp_path):
     write_json(run_dir(root) / "findings" / "prod.json", {"findings": [], "summary": {"mandatory": 0, "advisory": 0}})
     [p] = promote(load(root, "prod"))
     assert p.version == v1 and yaml.safe_load((root / "deploy" / "prod.yaml").read_text())["models"][MODEL]["evidence"]["stage_from"] == "staging"
+
+    # A CI runner has its own fresh embedded store, whose first version is also "1" but another run: the
+    # champion is compared by the metrics its promotion recorded, never mistaken for the candidate.
+    text = (root / "mlgitops.yaml").read_text().replace("params: {n_estimators: 1, max_depth: 1}", "params: {n_estimators: 100, max_depth: 6}")
+    (root / "mlgitops.yaml").write_text(text.replace(".mlgitops/mlflow.db", "ci-runner/mlflow.db"))
+    (root / "ci-runner").mkdir()
+    v4, ev = cycle()
+    assert v4 == v1 and ev.champion.version == v1 and ev.champion.metrics == entry["evidence"]["metrics"]
+    assert ev.verdict == "fail" and any("not in this machine's tracking store" in r for r in ev.reasons)
