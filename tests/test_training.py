@@ -264,7 +264,7 @@ def test_champion_missing_from_registry_is_bad_input(project):
     finally:
         set_champion(project, "weak", "1")
     assert isinstance(result.exception, BadInput)
-    assert f"models:/{REGISTRY}/99" in str(result.exception) and "deploy/weak.yaml" in str(result.exception)
+    assert f"champion {REGISTRY} v99" in str(result.exception) and "deploy/weak.yaml" in str(result.exception)
 
 
 def test_plugin_is_registered_with_mlflow_for_any_run(monkeypatch):
