@@ -27,9 +27,9 @@ def churn(tmp_path_factory) -> Path:
 def promotion_findings(root: Path, env: str, run: Path | None):
     from mlgitops.config import load
     from mlgitops.policies.engine import check
-    from mlgitops.policies.run import staging_state
+    from mlgitops.gitops.desired import read
 
-    return check(load(root, env), None, run, staging_state(root)).findings
+    return check(load(root, env), None, run, read(root, "staging")).findings
 
 
 def test_list_prints_every_rule(churn):

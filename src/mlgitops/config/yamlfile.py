@@ -57,6 +57,18 @@ def read(path: Path, label: str | None = None) -> Document:
     return parse(raw, label)
 
 
+def load_plain(path: Path, fix: str) -> Any:
+    """Another YAML file (deploy state, Pulumi files): plain `safe_load`, its errors as BadInput with the line and `fix`."""
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise BadInput(f"{path}: not valid UTF-8; {fix}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark else ""
+        raise BadInput(f"{path}{where}: invalid YAML: {getattr(exc, 'problem', exc)}; {fix}") from None
+
+
 def parse(raw: bytes, label: str) -> Document:
     if len(raw) > MAX_BYTES:
         raise BadInput(f"{label}:1: file is {len(raw)} bytes; the limit is {MAX_BYTES} (1 MiB). Keep data out of the config.")

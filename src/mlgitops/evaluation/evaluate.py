@@ -16,6 +16,7 @@ from typing import Any
 
 from mlgitops import evidence
 from mlgitops.errors import BadInput
+from mlgitops.gitops.desired import read
 
 # MLflow evaluate's metric names where smaller is better; everything else is greater-is-better.
 LOWER_IS_BETTER = frozenset({
@@ -52,22 +53,6 @@ def greater_is_better(metric: str) -> bool:
     return metric not in LOWER_IS_BETTER
 
 
-def champion_entry(project_dir: Path, env: str, model: str) -> dict[str, Any] | None:
-    """`models.<model>` of `deploy/<env>.yaml`, or None when nothing was promoted there."""
-    import yaml
-
-    path = project_dir / "deploy" / f"{env}.yaml"
-    if not path.is_file():
-        return None
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise BadInput(f"{path}{f':{mark.line + 1}' if mark else ''}: invalid YAML; restore it from git") from None
-    entry = (data.get("models") or {}).get(model) if isinstance(data, dict) else None
-    return None if not isinstance(entry, dict) or entry.get("version") is None else {**entry, "version": str(entry["version"])}
-
-
 def in_store(registry: str, entry: dict[str, Any]) -> bool:
     """Whether this tracking store holds the promoted version itself (same number *and* same run):
     a local store elsewhere (a CI runner's) numbers its own versions from 1."""
@@ -75,7 +60,7 @@ def in_store(registry: str, entry: dict[str, Any]) -> bool:
     from mlflow.exceptions import MlflowException
 
     try:
-        mv = MlflowClient().get_model_version(registry, entry["version"])
+        mv = MlflowClient().get_model_version(registry, str(entry["version"]))
     except MlflowException:
         return False
     return entry.get("run_id") in (None, mv.run_id)
@@ -215,7 +200,8 @@ def evaluate(config: Any, model: str) -> Evaluation:
         raise BadInput(f"mlgitops.yaml: models.{model}.holdout is not set; name a dataset to evaluate on (e.g. holdout: holdout)")
     root = Path(config.root)
     cand = candidate_doc(root, model)
-    entry = champion_entry(root, config.env, model)
+    entry = read(root, config.env)["models"].get(model)
+    champ = None if entry is None else str(entry["version"])
     registry = cand.get("registry_name") or config.registry_name(model)
     frame = load_frame(config, spec.holdout)
     if spec.target not in frame.columns:
@@ -232,19 +218,19 @@ def evaluate(config: Any, model: str) -> Evaluation:
         champ_model = None
         deployed = f"deploy/{config.env}.yaml"
         here = entry is not None and in_store(registry, entry)
-        if here and entry["version"] == str(cand["version"]):
-            reasons.append(f"note: v{entry['version']} is already the champion in {deployed}; not compared with itself")
+        if here and champ == str(cand["version"]):
+            reasons.append(f"note: v{champ} is already the champion in {deployed}; not compared with itself")
         elif here:
-            champ_metrics, champ_model = score(f"models:/{registry}/{entry['version']}", frame, spec.target, spec.task,
-                                               f"evaluate {model} v{entry['version']} (champion)", f"the champion comes from {deployed}")
-            champion = Scored(entry["version"], champ_metrics)
+            champ_metrics, champ_model = score(f"models:/{registry}/{champ}", frame, spec.target, spec.task,
+                                               f"evaluate {model} v{champ} (champion)", f"the champion comes from {deployed}")
+            champion = Scored(champ, champ_metrics)
         elif entry is not None and tracking_uri.startswith("sqlite:") and (entry.get("evidence") or {}).get("metrics"):
             # The embedded store is per machine: a champion promoted elsewhere is compared by the
             # holdout metrics recorded with its promotion, and the report says so.
-            champion = Scored(entry["version"], _finite(entry["evidence"]["metrics"]))
-            reasons.append(f"note: champion v{entry['version']} is not in this machine's tracking store; compared with the metrics recorded in {deployed} when it was promoted (share an MLflow server via tracking.uri to re-score it)")
+            champion = Scored(champ, _finite(entry["evidence"]["metrics"]))
+            reasons.append(f"note: champion v{champ} is not in this machine's tracking store; compared with the metrics recorded in {deployed} when it was promoted (share an MLflow server via tracking.uri to re-score it)")
         elif entry is not None:
-            raise BadInput(f"{deployed}: champion {registry} v{entry['version']} (run {entry.get('run_id')}) is not in the tracking store {tracking_uri}; "
+            raise BadInput(f"{deployed}: champion {registry} v{champ} (run {entry.get('run_id')}) is not in the tracking store {tracking_uri}; "
                            "point tracking.uri at the store it was promoted from, or fix the file with `mlgitops rollback`")
     thresholds = {k: v.model_dump() for k, v in spec.metrics.thresholds.items()}
     failures = check_rules(cand_metrics, champion.metrics if champion else None, thresholds, spec.metrics.primary,

@@ -42,18 +42,12 @@ def lock_path(project_dir: Path, env: str) -> Path:
 
 def read(project_dir: Path, env: str) -> dict[str, Any]:
     """The parsed file, or an empty state `{env, models: {}}` when nothing was promoted yet."""
-    import yaml
+    from mlgitops.config.yamlfile import load_plain
 
     path = path_for(project_dir, env)
     if not path.is_file():
         return {"env": env, "models": {}}
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f":{mark.line + 1}" if mark else ""
-        raise BadInput(f"{path}{where}: invalid YAML ({getattr(exc, 'problem', exc)}); restore it with `git checkout -- {path.name}`") from None
-    data = data or {}
+    data = load_plain(path, f"restore it with `git checkout -- {path.name}` (`mlgitops promote` writes it)") or {}
     if not isinstance(data, dict) or not isinstance(data.get("models") or {}, dict):
         raise BadInput(f"{path}: expected a mapping `models: {{<model>: {{version, ...}}}}`; restore it from git")
     data.setdefault("env", env)

@@ -72,17 +72,12 @@ def plan_environments(project_dir: Path | str, envs: list[str] | None = None, de
 
 def read_pulumi_project(program_dir: Path) -> tuple[str, str]:
     """(project name, main file) from Pulumi.yaml; BadInput naming the file and the fix otherwise."""
-    import yaml
+    from mlgitops.config.yamlfile import load_plain
 
     pulumi_yaml = program_dir / "Pulumi.yaml"
     if not pulumi_yaml.is_file():
         raise BadInput(f"{program_dir}: no Pulumi.yaml; a program directory needs Pulumi.yaml (name, runtime: python) and __main__.py")
-    try:
-        meta = yaml.safe_load(pulumi_yaml.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f":{mark.line + 1}" if mark else ""
-        raise BadInput(f"{pulumi_yaml}{where}: invalid YAML: {getattr(exc, 'problem', exc)}") from None
+    meta = load_plain(pulumi_yaml, "fix the YAML (Pulumi reads this file too)") or {}
     if not isinstance(meta, dict) or not meta.get("name"):
         raise BadInput(f"{pulumi_yaml}: missing 'name:' (the Pulumi project name)")
     runtime = meta.get("runtime")
@@ -100,16 +95,11 @@ def read_pulumi_project(program_dir: Path) -> tuple[str, str]:
 
 def _check_stack_file(path: Path) -> None:
     """A broken `Pulumi.<stack>.yaml` is bad input named by file and line, not an engine crash."""
-    import yaml
+    from mlgitops.config.yamlfile import load_plain
 
     if not path.is_file():
         return
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f":{mark.line + 1}" if mark else ""
-        raise BadInput(f"{path}{where}: invalid YAML: {getattr(exc, 'problem', exc)}") from None
+    data = load_plain(path, "fix the YAML (Pulumi reads this file too)") or {}
     if not isinstance(data, dict) or not isinstance(data.get("config", {}) or {}, dict):
         raise BadInput(f"{path}: expected 'config:' to be a mapping of <namespace>:<key>: value")
 

@@ -5,22 +5,8 @@ from pathlib import Path
 from typing import Any
 
 from mlgitops.errors import BadInput
+from mlgitops.gitops.desired import read
 from mlgitops.policies.engine import Findings, check
-
-
-def staging_state(project_dir: Path) -> dict[str, Any] | None:
-    """`deploy/staging.yaml` (what prod promotion must follow), None when absent."""
-    import yaml
-
-    path = project_dir / "deploy" / "staging.yaml"
-    if not path.is_file():
-        return None
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise BadInput(f"{path}{f':{mark.line + 1}' if mark else ''}: invalid YAML; restore it with git (`mlgitops promote` writes it)") from None
-    return data if isinstance(data, dict) else None
 
 
 def check_project(project_dir: Path, env: str, plan: Any | None, evidence_dir: Path | None = None,
@@ -35,7 +21,7 @@ def check_project(project_dir: Path, env: str, plan: Any | None, evidence_dir: P
         raise BadInput(f"{evidence_dir}: no such evidence folder; pass a run folder such as .mlgitops/evidence/local")
     if sarif is not None and sarif.is_dir():
         raise BadInput(f"--sarif {sarif}: is a directory; pass a file path such as findings.sarif")
-    findings = check(config, plan, evidence_dir, staging_state(project_dir) if evidence_dir is not None else None)
+    findings = check(config, plan, evidence_dir, read(project_dir, "staging") if evidence_dir is not None else None)
     written = [write_json(run_dir(project_dir) / "findings" / f"{env}.json", findings.to_dict())]
     if sarif is not None:
         import json
