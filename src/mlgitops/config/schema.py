@@ -72,6 +72,18 @@ class Threshold(Strict):
         return self
 
 
+# MLflow evaluate's metric names where smaller is better; everything else is greater-is-better.
+LOWER_IS_BETTER = frozenset({
+    "log_loss", "mean_absolute_error", "mean_squared_error", "root_mean_squared_error", "max_error",
+    "mean_absolute_percentage_error", "mean_on_target_error",
+})
+
+
+def greater_is_better(metric: str) -> bool:
+    """The direction of an MLflow evaluate metric: evaluation and the promotion rules must agree on it."""
+    return metric not in LOWER_IS_BETTER
+
+
 class Metrics(Strict):
     primary: str = Field("roc_auc", description="Metric the champion comparison uses (MLflow evaluate name).")
     thresholds: dict[str, Threshold] = Field(default_factory=dict)

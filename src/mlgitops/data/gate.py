@@ -21,6 +21,12 @@ os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 warnings.filterwarnings("ignore", message="PySpark does not yet fully support", category=FutureWarning)
 
 
+def _dataset(config: Any, name: str) -> Any:
+    if name not in config.datasets:
+        raise BadInput(f"unknown dataset '{name}'; mlgitops.yaml declares: {', '.join(config.datasets) or 'none'}")
+    return config.datasets[name]
+
+
 def _location(config: Any, path: str) -> str:
     resolved = config.resolve(path)
     return str(resolved)
@@ -44,11 +50,10 @@ def _mlflow_action_class() -> Any:
         type: Literal["mlgitops_mlflow"] = "mlgitops_mlflow"
 
         def run(self, checkpoint_result: Any, action_context: Any = None) -> dict:
-            import sys
-
-            mlflow = sys.modules.get("mlflow")
-            if mlflow is None or mlflow.active_run() is None:
+            if not _mlflow_active():
                 return {}
+            import mlflow
+
             for ident, res in checkpoint_result.run_results.items():
                 name = res.suite_name if hasattr(res, "suite_name") else "suite"
                 stats = res.statistics
@@ -162,8 +167,7 @@ def validate(config: Any, dataset_names: list[str] | None = None, docs_dir: Path
 
     names = list(dataset_names or config.datasets)
     for n in names:
-        if n not in config.datasets:
-            raise BadInput(f"unknown dataset '{n}'; mlgitops.yaml declares: {', '.join(config.datasets) or 'none'}")
+        _dataset(config, n)
     ctx = _context()
     reports = [validate_dataset(ctx, config, n) for n in names]
     out = evidence.run_dir(config.root) / "data"
@@ -188,8 +192,5 @@ def build_docs(ctx: Any, docs_dir: Path) -> Path:
 
 def load_frame(config: Any, dataset_name: str) -> Any:
     """The dataset as a pandas DataFrame, read exactly as the gate reads it (no GX import)."""
-    if dataset_name not in config.datasets:
-        raise BadInput(f"unknown dataset '{dataset_name}'; mlgitops.yaml declares: {', '.join(config.datasets)}")
-    ds = config.datasets[dataset_name]
-    location = _location(config, ds.path)
-    return load(location, ds.format)[0]
+    ds = _dataset(config, dataset_name)
+    return load(_location(config, ds.path), ds.format)[0]

@@ -4,6 +4,7 @@ The digest is sha256 of the exact bytes so evidence pins the data a model was tr
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 from pathlib import Path
@@ -12,23 +13,32 @@ from typing import Any
 from mlgitops.errors import BadInput
 
 
+def _s3_body(loc: str) -> Any:
+    """The streaming body of an s3://bucket/key object; BadInput when it cannot be read."""
+    import boto3
+    from botocore.exceptions import ClientError
+
+    bucket, _, key = loc[5:].partition("/")
+    try:
+        return boto3.client("s3").get_object(Bucket=bucket, Key=key)["Body"]
+    except ClientError as exc:
+        raise BadInput(f"{loc}: cannot read S3 object ({exc.response.get('Error', {}).get('Code', exc)}); "
+                       "check the dataset path in mlgitops.yaml and your AWS credentials") from None
+
+
+def _local_file(loc: str) -> Path:
+    path = Path(loc)
+    if not path.is_file():
+        raise BadInput(f"{path}: data file not found; fix the dataset path in mlgitops.yaml or add the file")
+    return path
+
+
 def read_bytes(location: str | Path) -> bytes:
     """The raw bytes of a local file or an s3://bucket/key object; BadInput when it does not exist."""
     loc = str(location)
     if loc.startswith("s3://"):
-        import boto3
-        from botocore.exceptions import ClientError
-
-        bucket, _, key = loc[5:].partition("/")
-        try:
-            return boto3.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
-        except ClientError as exc:
-            raise BadInput(f"{loc}: cannot read S3 object ({exc.response.get('Error', {}).get('Code', exc)}); "
-                           "check the dataset path in mlgitops.yaml and your AWS credentials") from None
-    path = Path(loc)
-    if not path.is_file():
-        raise BadInput(f"{path}: data file not found; fix the dataset path in mlgitops.yaml or add the file")
-    return path.read_bytes()
+        return _s3_body(loc).read()
+    return _local_file(loc).read_bytes()
 
 
 def load(location: str | Path, fmt: str) -> tuple[Any, str]:
@@ -39,11 +49,10 @@ def load(location: str | Path, fmt: str) -> tuple[Any, str]:
         return parse(raw, fmt, loc), digest(raw)
     from concurrent.futures import ThreadPoolExecutor
 
-    if not Path(loc).is_file():
-        raise BadInput(f"{loc}: data file not found; fix the dataset path in mlgitops.yaml or add the file")
+    path = _local_file(loc)
     with ThreadPoolExecutor(1) as pool:  # hashlib and the parsers release the GIL: hash while parsing
         sha = pool.submit(stream_digest, loc)
-        return parse(Path(loc), fmt, loc), sha.result()
+        return parse(path, fmt, loc), sha.result()
 
 
 def digest(data: bytes) -> str:
@@ -54,23 +63,7 @@ def stream_digest(location: str | Path, chunk: int = 1 << 20) -> str:
     """sha256 of a local file or S3 object read in chunks, for data larger than memory (Spark engine)."""
     loc = str(location)
     h = hashlib.sha256()
-    if loc.startswith("s3://"):
-        import boto3
-        from botocore.exceptions import ClientError
-
-        bucket, _, key = loc[5:].partition("/")
-        try:
-            body = boto3.client("s3").get_object(Bucket=bucket, Key=key)["Body"]
-        except ClientError as exc:
-            raise BadInput(f"{loc}: cannot read S3 object ({exc.response.get('Error', {}).get('Code', exc)}); "
-                           "check the dataset path in mlgitops.yaml and your AWS credentials") from None
-        for part in iter(lambda: body.read(chunk), b""):
-            h.update(part)
-        return h.hexdigest()
-    path = Path(loc)
-    if not path.is_file():
-        raise BadInput(f"{path}: data file not found; fix the dataset path in mlgitops.yaml or add the file")
-    with path.open("rb") as f:
+    with contextlib.closing(_s3_body(loc)) if loc.startswith("s3://") else _local_file(loc).open("rb") as f:
         for part in iter(lambda: f.read(chunk), b""):
             h.update(part)
     return h.hexdigest()

@@ -15,14 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from mlgitops import evidence
+from mlgitops.config.schema import greater_is_better
 from mlgitops.errors import BadInput
 from mlgitops.gitops.desired import read
 
-# MLflow evaluate's metric names where smaller is better; everything else is greater-is-better.
-LOWER_IS_BETTER = frozenset({
-    "log_loss", "mean_absolute_error", "mean_squared_error", "root_mean_squared_error", "max_error",
-    "mean_absolute_percentage_error", "mean_on_target_error",
-})
 CHART_METRICS = ("roc_auc", "precision_recall_auc", "accuracy_score", "f1_score", "precision_score", "recall_score", "log_loss",
                  "r2_score", "root_mean_squared_error", "mean_absolute_error")
 
@@ -47,10 +43,6 @@ class Evaluation:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def greater_is_better(metric: str) -> bool:
-    return metric not in LOWER_IS_BETTER
 
 
 def in_store(registry: str, entry: dict[str, Any]) -> bool:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
+from mlgitops.config.schema import greater_is_better
 from mlgitops.policies.registry import promotion_rule
 
 
@@ -96,9 +97,6 @@ def thresholds(ev: Evidence) -> Iterator[tuple[str, str]]:
                 yield _res(name), f"{metric} = {value:.4g} is above the maximum {t['max']}"
 
 
-LOWER_IS_BETTER = ("loss", "error", "rmse", "mae", "mse")
-
-
 @promotion_rule("promotion-beats-champion", "The candidate beats the current champion's primary metric by the configured margin.")
 def beats_champion(ev: Evidence) -> Iterator[tuple[str, str]]:
     for name, m in ev.models.items():
@@ -114,8 +112,7 @@ def beats_champion(ev: Evidence) -> Iterator[tuple[str, str]]:
         if new is None or old is None:
             yield _res(name), f"primary metric {primary} missing for the candidate or the champion"
             continue
-        lower = any(s in primary.lower() for s in LOWER_IS_BETTER)
-        gain = (old - new) if lower else (new - old)
+        gain = (new - old) if greater_is_better(primary) else (old - new)
         if gain < margin:
             yield _res(name), (f"{primary}: candidate {new:.4g} vs champion v{champ.get('version')} {old:.4g} "
                                f"(gain {gain:+.4g}, needs {margin:+.4g})")

@@ -24,6 +24,7 @@ from typing import Any, Iterator
 
 from mlgitops import evidence
 from mlgitops.data import load_frame
+from mlgitops.data.readers import stream_digest
 from mlgitops.tracking import ensure_experiment, store_lock
 from mlgitops.errors import BadInput, GateFailed
 
@@ -67,14 +68,6 @@ class TrainingResult:
     doc: dict[str, Any]
 
 
-def file_digest(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def dataset_digest(config: Any, dataset: str) -> str:
     """The DataReport digest from this run's evidence, else sha256 of the local file."""
     report = evidence.run_dir(config.root) / "data" / f"{dataset}.json"
@@ -83,10 +76,8 @@ def dataset_digest(config: Any, dataset: str) -> str:
         if digest:
             return str(digest)
     path = config.resolve(config.datasets[dataset].path)
-    if isinstance(path, Path) and path.is_file():
-        return f"sha256:{file_digest(path)}"  # same form as the data gate's DataReport digest
     if isinstance(path, Path):
-        raise BadInput(f"mlgitops.yaml: dataset '{dataset}' path {path} does not exist; fix datasets.{dataset}.path")
+        return f"sha256:{stream_digest(path)}"  # same form as the data gate's DataReport digest
     return f"sha256:{hashlib.sha256(str(path).encode()).hexdigest()}"  # remote URI without a data report: name only
 
 
