@@ -7,6 +7,9 @@ Timing runs both sides in one child per size; peak RSS is measured in a second c
 our gate (data generation included, so it is an upper bound). Prints rows/s, the ratio
 ours / bare GX (target <= 1.2x) and ours / (bare GX + reading the file), and peak RSS (target: 10M
 rows within 3 GB). Our time includes reading the Parquet file and hashing its bytes.
+
+The gate carries a fix for a GX slowness (`decimal_scan_only_on_objects`); "bare+fix" is bare GX with
+that fix applied too, so ours / (bare+fix + read) is the cost of everything else the gate does.
 """
 from __future__ import annotations
 
@@ -68,7 +71,7 @@ def child(rows: int) -> dict:
 
     from mlgitops.config import load
     from mlgitops.data import validate
-    from mlgitops.data.gate import _context
+    from mlgitops.data.gate import _context, decimal_scan_only_on_objects
     from mlgitops.data.suites import load_suite
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -88,18 +91,22 @@ def child(rows: int) -> dict:
             ExpectationConfiguration(type=e["type"], kwargs=e["kwargs"], severity=e["severity"]).to_domain_obj() for e in suite.expectations]))
         bd = ctx.data_sources.add_pandas("bare").add_dataframe_asset("bare").add_batch_definition_whole_dataframe("bare")
         vd = ctx.validation_definitions.add(gx.ValidationDefinition(name="bare", data=bd, suite=gs))
-        bare_s = ours_s = float("inf")
+        bare_s = fixed_s = ours_s = float("inf")
         for _ in range(REPEATS):  # alternate, keep the best of each: GX warms caches on a first run
             t = time.perf_counter()
             vd.run(batch_parameters={"dataframe": frame}, result_format={"result_format": "SUMMARY"})
             bare_s = min(bare_s, time.perf_counter() - t)
+            with decimal_scan_only_on_objects():
+                t = time.perf_counter()
+                vd.run(batch_parameters={"dataframe": frame}, result_format={"result_format": "SUMMARY"})
+                fixed_s = min(fixed_s, time.perf_counter() - t)
             t = time.perf_counter()
             report = validate(config)[0]
             ours_s = min(ours_s, time.perf_counter() - t)
         del frame
         assert report.success and report.rows == rows
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"rows": rows, "bare_s": bare_s, "read_s": read_s, "ours_s": ours_s, "peak_rss_mb": rss_mb}
+    return {"rows": rows, "bare_s": bare_s, "fixed_s": fixed_s, "read_s": read_s, "ours_s": ours_s, "peak_rss_mb": rss_mb}
 
 
 def main() -> None:
@@ -111,14 +118,16 @@ def main() -> None:
     if args.child:
         print(json.dumps(child_rss(args.child) if args.rss else child(args.child)))
         return
-    print(f"{'rows':>11} {'bare GX s':>10} {'read s':>7} {'ours s':>7} {'ours/bare':>10} {'ours/(bare+read)':>17} {'rows/s':>12} {'peak RSS MB':>12}")
+    print(f"{'rows':>11} {'bare GX s':>10} {'bare+fix s':>11} {'read s':>7} {'ours s':>7} {'ours/bare':>10} {'ours/(bare+read)':>17} "
+          f"{'ours/(bare+fix+read)':>21} {'rows/s':>12} {'peak RSS MB':>12}")
     for rows in args.rows:
         out = subprocess.run([sys.executable, __file__, "--child", str(rows)], capture_output=True, text=True, check=True)
         r = json.loads(out.stdout.strip().splitlines()[-1])
         rss = subprocess.run([sys.executable, __file__, "--child", str(rows), "--rss"], capture_output=True, text=True, check=True)
         r["peak_rss_mb"] = json.loads(rss.stdout.strip().splitlines()[-1])["peak_rss_mb"]
-        print(f"{rows:>11,} {r['bare_s']:>10.2f} {r['read_s']:>7.2f} {r['ours_s']:>7.2f} {r['ours_s'] / r['bare_s']:>9.2f}x "
-              f"{r['ours_s'] / (r['bare_s'] + r['read_s']):>16.2f}x {rows / r['ours_s']:>12,.0f} {r['peak_rss_mb']:>12,.0f}")
+        print(f"{rows:>11,} {r['bare_s']:>10.2f} {r['fixed_s']:>11.2f} {r['read_s']:>7.2f} {r['ours_s']:>7.2f} {r['ours_s'] / r['bare_s']:>9.2f}x "
+              f"{r['ours_s'] / (r['bare_s'] + r['read_s']):>16.2f}x {r['ours_s'] / (r['fixed_s'] + r['read_s']):>20.2f}x "
+              f"{rows / r['ours_s']:>12,.0f} {r['peak_rss_mb']:>12,.0f}")
     print("targets: ours/bare <= 1.2x (the file read and sha256 are ours only; see the last ratio), 10M rows <= 3072 MB")
 
 

@@ -9,15 +9,18 @@ Floors (each the median of `--repeats` runs):
     submodules, skops, matplotlib and pulumi_policy that the steps import (MLflow imports them lazily);
   - fit + predict: the template's own model (its `train.build(params)`) fitted on the training data and
     predicting the holdout, in this process.
-The pipeline runs as a user runs it (`python -m mlgitops pipeline pr --json`, a fresh process): "cold" on a
-fresh project (a new MLflow store), "warm" again on the same project. Targets: total <= 1.5 x the sum of
-the floors, and <= 30 s on 2 cores. The plan runs in the background, so the step times add up to more
-than the total.
+The pipeline runs as a user runs it (`python -m mlgitops pipeline pr --json`, a fresh process): "first use"
+on a fresh project on a machine where mlgitops never ran (an empty cache, so MLflow builds the store's
+schema), "cold" on another fresh project (a new MLflow store, copied from the cached empty one), "warm"
+again on the same project. Targets: total <= 1.5 x the sum of the floors, and <= 30 s on 2 cores.
+The data gate runs in a child process while the parent imports MLflow, so the data step includes that
+work; the plan runs in the background, so the step times add up to more than the total.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -29,7 +32,7 @@ LIBRARIES = {"great_expectations": "great_expectations", "mlflow": "mlflow", "pu
 # What the steps import beyond `import mlflow`: MLflow loads its sklearn flavor (skops), default evaluator and
 # matplotlib lazily, and the policy engine imports pulumi_policy. Library imports all the same.
 AS_USED = "mlflow.sklearn, mlflow.models.evaluation.default_evaluator, skops.io, matplotlib.pyplot, pulumi_policy"
-STEP_FLOOR = {"data": ["great_expectations"], "train": ["mlflow", "fit"], "evaluate": ["predict"], "plan": ["interpreter", "pulumi"]}
+STEP_FLOOR = {"data": ["great_expectations"], "train": ["fit"], "evaluate": ["predict"], "plan": ["interpreter", "pulumi"]}
 
 
 def timed(cmd: list[str], **kw: object) -> tuple[float, subprocess.CompletedProcess[str]]:
@@ -38,15 +41,12 @@ def timed(cmd: list[str], **kw: object) -> tuple[float, subprocess.CompletedProc
     return time.perf_counter() - start, proc
 
 
-def import_floor(tmp: Path, modules: str, repeats: int) -> float:
+def import_seconds(tmp: Path, modules: str) -> float:
     script = tmp / f"imports_{abs(hash(modules))}.py"
     script.write_text(f"import {modules}\n" if modules else "pass\n")
-    runs = []
-    for _ in range(repeats):
-        seconds, proc = timed([sys.executable, str(script)])
-        assert proc.returncode == 0, proc.stderr
-        runs.append(seconds)
-    return statistics.median(runs)
+    seconds, proc = timed([sys.executable, str(script)])
+    assert proc.returncode == 0, proc.stderr
+    return seconds
 
 
 def fit_predict_floor(project: Path, repeats: int) -> tuple[float, float]:
@@ -75,8 +75,9 @@ def fit_predict_floor(project: Path, repeats: int) -> tuple[float, float]:
     return statistics.median(fits), statistics.median(predicts)
 
 
-def run_pipeline(project: Path) -> tuple[float, dict]:
-    seconds, proc = timed([sys.executable, "-m", "mlgitops", "--project", str(project), "pipeline", "pr", "--json"])
+def run_pipeline(project: Path, **env: str) -> tuple[float, dict]:
+    cmd = [sys.executable, "-m", "mlgitops", "--project", str(project), "pipeline", "pr", "--json"]
+    seconds, proc = timed(cmd, env={**os.environ, **env})
     if proc.returncode != 0:
         raise SystemExit(f"pipeline failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
     return seconds, json.loads(proc.stdout)
@@ -90,14 +91,17 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="mlgitops-bench-") as tmp_name:
         tmp = Path(tmp_name)
+        first = run_pipeline(new(tmp / "first"), XDG_CACHE_HOME=str(tmp / "cache"))  # no cached empty store
         project = new(tmp / "bench")
-        runs = [run_pipeline(project)]  # cold: a fresh MLflow store
-        runs += [run_pipeline(project) for _ in range(args.repeats)]
-        floors = {"interpreter": import_floor(tmp, "", args.repeats),
-                  "imports": import_floor(tmp, ", ".join(LIBRARIES.values()), args.repeats),
-                  "as used": import_floor(tmp, ", ".join([*LIBRARIES.values(), AS_USED]), args.repeats)}
-        for name, modules in LIBRARIES.items():
-            floors[name] = import_floor(tmp, modules, args.repeats)
+        runs = [run_pipeline(project, XDG_CACHE_HOME=str(tmp / "cache"))]  # cold: a fresh MLflow store
+        imports = {"interpreter": "", "imports": ", ".join(LIBRARIES.values()),
+                   "as used": ", ".join([*LIBRARIES.values(), AS_USED]), **LIBRARIES}
+        samples: dict[str, list[float]] = {name: [] for name in imports}
+        for _ in range(args.repeats):  # interleaved with the warm runs: a busy spell on the machine hits both
+            runs.append(run_pipeline(project))
+            for name, modules in imports.items():
+                samples[name].append(import_seconds(tmp, modules))
+        floors = {name: statistics.median(seconds) for name, seconds in samples.items()}
         floors["fit"], floors["predict"] = fit_predict_floor(project, max(3, args.repeats))
 
     floor = floors["imports"] + floors["fit"] + floors["predict"]
@@ -107,7 +111,7 @@ def main() -> None:
           f"(alone: " + ", ".join(f"{n} {floors[n]:.2f}s" for n in LIBRARIES) + f"), as the steps use them {floors['as used']:.2f}s; "
           f"fit {floors['fit']:.3f}s; predict {floors['predict']:.3f}s")
     print(f"sum of floors: {floor:.2f}s (imports as used: {used:.2f}s)")
-    for label, seconds in (("cold (new MLflow store)", cold[0]), (f"warm (median of {len(runs) - 1})", warm)):
+    for label, seconds in (("first use (empty cache)", first[0]), ("cold (new MLflow store)", cold[0]), (f"warm (median of {len(runs) - 1})", warm)):
         verdict = "met" if seconds <= min(1.5 * floor, 30) else "NOT met"
         print(f"pipeline {label}: {seconds:.2f}s = {seconds / floor:.2f}x floors ({seconds / used:.2f}x with imports as used); "
               f"target <= 1.5x ({1.5 * floor:.1f}s) and <= 30s: {verdict}")

@@ -125,6 +125,29 @@ def test_example_project_cli_pass_and_fail(tmp_path):
     assert "FAIL holdout" in bad.stdout and "weekly" in bad.stdout
 
 
+def test_mean_of_decimal_and_float_columns_as_gx_computes_it(tmp_path):
+    """The gate's fix for GX's per-element Decimal scan changes no result: a Parquet decimal column (object
+    dtype in pandas) still goes through GX's conversion, and float columns give GX's own mean."""
+    import decimal
+
+    import great_expectations.util as gx_util
+
+    scan = gx_util.does_ndarray_contain_decimal_dtype
+    root = make_project(tmp_path / "p", {"money": {"path": "data/money.parquet", "suite": "expectations/money.json"}}, {"money.json": suite(
+        ("expect_column_mean_to_be_between", {"column": "price", "min_value": 2.0, "max_value": 2.0}, "critical"),
+        ("expect_column_mean_to_be_between", {"column": "ratio", "min_value": 0.25, "max_value": 0.25}, "critical"),
+        ("expect_column_sum_to_be_between", {"column": "price", "min_value": 6, "max_value": 6}, "critical"))})
+    pd.DataFrame({"price": [decimal.Decimal("1.50"), decimal.Decimal("2.00"), decimal.Decimal("2.50")], "ratio": [0.0, 0.25, 0.5]}).to_parquet(root / "data/money.parquet")
+    from mlgitops.data import validate
+
+    [rep] = validate(load(root), ["money"])
+    assert rep.success, rep.failures
+    observed = {(r.expectation.split("_")[2], r.column): r.observed_value for r in rep.results}
+    assert observed == {("mean", "price"): 2.0, ("mean", "ratio"): 0.25, ("sum", "price"): 6.0}
+    assert all(isinstance(v, float) for v in observed.values())  # GX converted the Decimals (JSON-safe evidence)
+    assert gx_util.does_ndarray_contain_decimal_dtype is scan  # GX is as it was after the gate
+
+
 def test_digest_changes_with_one_byte(tmp_path):
     from mlgitops.data.readers import digest
 

@@ -241,6 +241,32 @@ def test_sqlite_store_lock_serializes(tmp_path):
         pass  # a tracking server needs no lock
     assert not (Path.cwd() / "http:").exists()
 
+def test_a_new_store_is_a_copy_of_the_store_mlflow_builds(tmp_path, monkeypatch):
+    import sqlite3
+
+    from mlflow import MlflowClient
+
+    from mlgitops.tracking import store_lock
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    built, seeded = tmp_path / "built.db", tmp_path / "seeded.db"
+    MlflowClient(f"sqlite:///{built}").search_experiments()  # MLflow's own: every migration replayed
+    with store_lock(f"sqlite:///{seeded}"):
+        assert seeded.is_file() and list((tmp_path / "cache" / "mlgitops").glob("mlflow-*-empty.db"))
+    assert [e.name for e in MlflowClient(f"sqlite:///{seeded}").search_experiments()] == ["Default"]  # made on first use, as MLflow does
+
+    def schema(db: Path) -> tuple[dict, list, list]:
+        """Tables with their columns, indexes, schema revision. Not the CREATE text: MLflow's migrations
+        write CHECK (status IN (...)) in set order, which differs between two builds of the same schema."""
+        with sqlite3.connect(db) as con:
+            tables = [t for (t,) in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+            columns = {t: list(con.execute(f'PRAGMA table_info("{t}")')) for t in tables}
+            indexes = sorted(con.execute("SELECT name, tbl_name, sql FROM sqlite_master WHERE type = 'index'"), key=str)
+            return columns, indexes, list(con.execute("SELECT * FROM alembic_version"))
+
+    assert schema(seeded) == schema(built)
+
+
 
 def test_bad_inputs_name_the_fix(project):
     result = cli(project, "train", "--model", "nope")

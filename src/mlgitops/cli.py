@@ -218,9 +218,9 @@ def serve_cmd(
 
     config = _config(ctx, env)
     name, entry = served_version(config, model)
-    server = start(entry["model_uri"], config.tracking_uri(), port, workers=workers, quiet=False)
-    print(f"serving {name} v{entry['version']} ({env}) at {server.url}/invocations", flush=True)
-    server.wait()
+    with start(entry["model_uri"], config.tracking_uri(), port, workers=workers, quiet=False) as server:  # stopped even on an early Ctrl-C
+        print(f"serving {name} v{entry['version']} ({env}) at {server.url}/invocations", flush=True)
+        server.wait()
 
 
 @app.command("predict")

@@ -1,10 +1,13 @@
 """`mlgitops pipeline pr`: the pull-request pipeline, locally, exactly as CI runs it.
 
-config -> data -> train -> evaluate -> plan (every environment) -> policy -> report, in one process
-calling the functions the CLI commands call, so the heavy libraries import once. Bad input stops the
-pipeline (exit 2). A gate that says no (exit 1) skips only the steps that need its output: plan, policy
-check and report still run, so the report is complete. The plans run in a subprocess started right after
-the config check, in the background while data, training and evaluation run (two cores, one wall clock).
+config -> data -> train -> evaluate -> plan (every environment) -> policy -> report, calling the functions
+the CLI commands call, so the heavy libraries import once. Bad input stops the pipeline (exit 2). A gate
+that says no (exit 1) skips only the steps that need its output: plan, policy check and report still
+run, so the report is complete.
+
+Two cores, one wall clock: the data gate runs as `mlgitops data validate` in a child process (GX takes
+seconds to import) while this process imports MLflow and opens the tracking store for training; then the
+plans run in a subprocess in the background while training and evaluation run.
 
 Library output (MLflow, GX, the user's training code) goes to `<run>/logs/pipeline.log`, not the terminal.
 """
@@ -95,8 +98,6 @@ def _config(s: _State) -> tuple[str, str]:
     s.run.env = s.run.env or default_env(s.envs)
     s.config = load(s.root, s.run.env)
     shutil.rmtree(s.run.run_dir, ignore_errors=True)  # a run's evidence is one consistent set
-    s.pool = ThreadPoolExecutor(1, thread_name_prefix="mlgitops-plan")
-    s.plans = s.pool.submit(_plan_all, s)
     return OK, f"mlgitops.yaml is valid ({', '.join(s.envs)}); candidate evaluated against {s.run.env}"
 
 
@@ -110,10 +111,40 @@ def _plan_all(s: _State) -> dict[str, Any]:
         s.plan_seconds = time.perf_counter() - t0
 
 
-def _data(s: _State) -> tuple[str, str]:
-    from mlgitops.data import validate
+def _gate(s: _State) -> list[Any]:
+    """`mlgitops data validate` in a child process (what CI runs); meanwhile this process prepares training."""
+    import json
+    import subprocess
 
-    s.data = validate(s.config)
+    from mlgitops.data.report import DataReport
+
+    cmd = [sys.executable, "-m", "mlgitops", "--project", str(s.root), "data", "validate", "--env", s.config.env, "--json"]
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:  # files, not pipes: no stall on a full pipe
+        child = subprocess.Popen(cmd, stdout=out, stderr=err, stdin=subprocess.DEVNULL, text=True,
+                                 env={**os.environ, evidence.RUN_ID_ENV: s.run.run_dir.name})
+        if s.config.models:
+            from mlgitops.evaluation import prepare as prepare_evaluation
+            from mlgitops.training import prepare as prepare_training
+
+            with contextlib.suppress(Exception):  # a head start only: train and evaluate redo it and report what fails
+                prepare_training(s.config)
+                prepare_evaluation()
+        child.wait()
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read(), err.read()
+    sys.stderr.write(stderr)  # into the pipeline log
+    if child.returncode == 2:
+        raise BadInput(stderr.strip())
+    if child.returncode not in (0, 1):
+        raise RuntimeError(f"`{' '.join(cmd)}` exited with {child.returncode}:\n{stderr[-2000:]}")
+    return [DataReport.from_dict(doc) for doc in json.loads(stdout)["datasets"]]
+
+
+def _data(s: _State) -> tuple[str, str]:
+    s.data = _gate(s)
+    s.pool = ThreadPoolExecutor(1, thread_name_prefix="mlgitops-plan")
+    s.plans = s.pool.submit(_plan_all, s)  # the second core is free from here on
     parts = []
     for r in s.data:
         failed = ", ".join(f"{f.expectation}" + (f" [{f.column}]" if f.column else "") for f in r.failures)

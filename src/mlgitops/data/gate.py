@@ -6,12 +6,14 @@ Spark data source for data larger than memory (needs the `spark` extra and Java)
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import warnings
+from concurrent.futures import Executor, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Iterator, Literal
 
-from mlgitops.data.readers import load, stream_digest
+from mlgitops.data.readers import load, read_frame, stream_digest
 from mlgitops.data.report import DataReport, ExpectationResult
 from mlgitops.data.suites import SuiteSpec, load_suite
 from mlgitops.errors import BadInput
@@ -40,6 +42,21 @@ def _context() -> Any:
     ctx = gx.get_context(mode="ephemeral")
     ctx.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
     return ctx
+
+
+@contextlib.contextmanager
+def decimal_scan_only_on_objects() -> Iterator[None]:
+    """GX's column mean, sum and standard deviation look for `decimal.Decimal` values one element at a
+    time in Python, even in float64 columns where none can be (a third of bare GX's time on 1M rows).
+    For the duration, the scan runs only on object arrays; results are identical."""
+    import great_expectations.util as gx_util
+
+    scan = gx_util.does_ndarray_contain_decimal_dtype
+    gx_util.does_ndarray_contain_decimal_dtype = lambda data: getattr(data, "dtype", object) == object and scan(data)
+    try:
+        yield
+    finally:
+        gx_util.does_ndarray_contain_decimal_dtype = scan
 
 
 def _mlflow_action_class() -> Any:
@@ -138,23 +155,25 @@ def _spark_frame(location: str, fmt: str) -> Any:
         raise BadInput(f"{location}: Spark cannot read it as {fmt} ({str(exc).splitlines()[0]}); check the file or format:") from None
 
 
-def validate_dataset(ctx: Any, config: Any, name: str) -> DataReport:
+def validate_dataset(ctx: Any, config: Any, name: str, hasher: Executor) -> DataReport:
     ds = config.datasets[name]
     if not ds.suite:
         raise BadInput(f"mlgitops.yaml: dataset '{name}' has no suite; add `suite: expectations/{name}.json`")
     suite = load_suite(Path(config.resolve(ds.suite)))
     location = _location(config, ds.path)
     if ds.engine == "spark":
-        sha = stream_digest(location)
+        sha = stream_digest(location)  # before Spark starts, so a missing file is named as such
         frame = _spark_frame(location, ds.format)
         columns, rows = list(frame.columns), frame.count()
         if rows == 0:
             raise BadInput(f"{location}: dataset is empty (0 rows); provide at least one row")
     else:
-        frame, sha = load(location, ds.format)
+        frame, digest = load(location, ds.format, hasher)
         columns, rows = [str(c) for c in frame.columns], len(frame)
     _check_columns(suite, columns, location)
     gx_result = run_suite(ctx, name, suite, frame, ds.engine)
+    if ds.engine != "spark":
+        sha = digest.result()  # hashed while GX validated
     results = [_result(r, str(getattr(r.expectation_config.severity, "value", r.expectation_config.severity))) for r in gx_result.results]
     return DataReport(dataset=name, path=str(ds.path), digest=sha, rows=rows, columns=columns,
                       engine=ds.engine, success=not any(not r.success and r.severity == "critical" for r in results),
@@ -169,7 +188,8 @@ def validate(config: Any, dataset_names: list[str] | None = None, docs_dir: Path
     for n in names:
         _dataset(config, n)
     ctx = _context()
-    reports = [validate_dataset(ctx, config, n) for n in names]
+    with decimal_scan_only_on_objects(), ThreadPoolExecutor(1, thread_name_prefix="mlgitops-sha256") as hasher:
+        reports = [validate_dataset(ctx, config, n, hasher) for n in names]
     out = evidence.run_dir(config.root) / "data"
     for rep in reports:
         evidence.write_json(out / f"{rep.dataset}.json", rep.to_dict())
@@ -193,4 +213,4 @@ def build_docs(ctx: Any, docs_dir: Path) -> Path:
 def load_frame(config: Any, dataset_name: str) -> Any:
     """The dataset as a pandas DataFrame, read exactly as the gate reads it (no GX import)."""
     ds = _dataset(config, dataset_name)
-    return load(_location(config, ds.path), ds.format)[0]
+    return read_frame(_location(config, ds.path), ds.format)

@@ -5,7 +5,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from mlgitops.data.readers import load
+from mlgitops.data.readers import read_frame
 
 MAX_CATEGORIES = 20
 MARGIN = 0.1
@@ -55,7 +55,7 @@ def init_suite(path: str | Path, out: Path, fmt: str | None = None) -> dict[str,
     fmt = fmt or Path(loc).suffix.lower().lstrip(".")
     if fmt not in ("csv", "parquet"):
         raise BadInput(f"{loc}: cannot infer format from the suffix; use a .csv or .parquet file")
-    frame = load(loc, fmt)[0]
+    frame = read_frame(loc, fmt)
     suite = suite_from_frame(frame, Path(out).stem)
     atomic_write(Path(out), json.dumps(suite, indent=2) + "\n")
     return suite

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
+from concurrent.futures import Executor, Future
 from pathlib import Path
 from typing import Any
 
@@ -41,18 +42,22 @@ def read_bytes(location: str | Path) -> bytes:
     return _local_file(loc).read_bytes()
 
 
-def load(location: str | Path, fmt: str) -> tuple[Any, str]:
-    """(DataFrame, sha256) of a local file or S3 object; local files are hashed by streaming, alongside the parse."""
+def read_frame(location: str | Path, fmt: str) -> Any:
+    """The dataset as a pandas DataFrame (local file or S3 object), without a digest."""
+    loc = str(location)
+    return parse(read_bytes(loc) if loc.startswith("s3://") else _local_file(loc), fmt, loc)
+
+
+def load(location: str | Path, fmt: str, hasher: Executor) -> tuple[Any, Future[str]]:
+    """(DataFrame, its sha256 to come): `hasher` digests the bytes while the caller validates the frame
+    (hashlib releases the GIL). An S3 object is read once; a local file is streamed after the parse,
+    which already keeps both cores busy."""
     loc = str(location)
     if loc.startswith("s3://"):
         raw = read_bytes(loc)
-        return parse(raw, fmt, loc), digest(raw)
-    from concurrent.futures import ThreadPoolExecutor
-
-    path = _local_file(loc)
-    with ThreadPoolExecutor(1) as pool:  # hashlib and the parsers release the GIL: hash while parsing
-        sha = pool.submit(stream_digest, loc)
-        return parse(path, fmt, loc), sha.result()
+        return parse(raw, fmt, loc), hasher.submit(digest, raw)
+    frame = parse(_local_file(loc), fmt, loc)
+    return frame, hasher.submit(stream_digest, loc)
 
 
 def digest(data: bytes) -> str:

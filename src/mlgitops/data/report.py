@@ -1,7 +1,7 @@
 """DataReport: what the data gate found for one dataset, as written to evidence/data/<dataset>.json."""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 
@@ -37,6 +37,12 @@ class DataReport:
     @property
     def warnings(self) -> list[ExpectationResult]:
         return [r for r in self.results if not r.success and r.severity != "critical"]
+
+    @classmethod
+    def from_dict(cls, doc: dict[str, Any]) -> DataReport:
+        """The inverse of `to_dict` (the pipeline reads `data validate --json`)."""
+        names = {f.name for f in fields(cls)} - {"results"}
+        return cls(**{k: doc[k] for k in names}, results=[ExpectationResult(**r) for r in doc["results"]])
 
     def to_dict(self) -> dict[str, Any]:
         def one(r: ExpectationResult) -> dict[str, Any]:

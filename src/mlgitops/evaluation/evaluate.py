@@ -178,6 +178,15 @@ def chart(path: Path, ev: Evaluation, curves: dict[str, Any] | None) -> Path:
     return evidence.atomic_write(path, buf.getvalue())
 
 
+def prepare() -> None:
+    """Import MLflow's evaluators and matplotlib ahead of `evaluate` (see `training.prepare`)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot  # noqa: F401
+    import mlflow.models.evaluation.evaluator_registry  # noqa: F401
+
+
 def evaluate(config: Any, model: str) -> Evaluation:
     """Evaluate one model; writes evaluation/<model>.json and .png into this run's evidence."""
     import mlflow

@@ -165,6 +165,24 @@ def _short(digest: str) -> str:
     return digest.split(":")[-1][:36]
 
 
+def prepare(config: Any) -> None:
+    """Import MLflow and its sklearn flavor and open (or create) the tracking store: `train` then starts
+    at the model. The pipeline calls it while the data gate runs in another process."""
+    import mlflow
+    import mlflow.sklearn  # noqa: F401
+    import skops.io  # noqa: F401
+
+    tracking_uri = config.tracking_uri()
+    mlflow.set_tracking_uri(tracking_uri)
+    mlflow.set_registry_uri(tracking_uri)
+    with store_lock(tracking_uri):
+        ensure_experiment(config)
+    with contextlib.suppress(Exception):  # MLflow's map of installed packages, built at the first log_model (0.4 s)
+        from mlflow.utils.requirements_utils import _init_packages_to_modules_map
+
+        _init_packages_to_modules_map()
+
+
 def train(config: Any, model: str) -> TrainingResult:
     """Train one model: one MLflow run, one new registered version, one evidence file."""
     import mlflow
