@@ -270,7 +270,7 @@ def test_a_new_store_is_a_copy_of_the_store_mlflow_builds(tmp_path, monkeypatch)
 
 def test_bad_inputs_name_the_fix(project):
     result = cli(project, "train", "--model", "nope")
-    assert isinstance(result.exception, BadInput) and "not declared under models" in str(result.exception)
+    assert isinstance(result.exception, BadInput) and "no model 'nope' under `models:`" in str(result.exception)
     result = evaluate_as(project, "never-trained")
     assert isinstance(result.exception, BadInput) and "mlgitops train --model churn-classifier" in str(result.exception)
 
@@ -280,7 +280,7 @@ def test_console_script_exit_codes_without_traceback(project):
 
     run = subprocess.run([sys.executable, "-m", "mlgitops", "--project", str(project), "train", "--model", "nope"], capture_output=True, text=True)
     assert run.returncode == 2 and "Traceback" not in run.stderr
-    assert "model 'nope' is not declared under models" in run.stderr and run.stdout == ""
+    assert "no model 'nope' under `models:` (declared: churn-classifier)" in run.stderr and run.stdout == ""
 
 
 def test_champion_missing_from_registry_is_bad_input(project):

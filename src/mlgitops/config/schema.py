@@ -197,6 +197,18 @@ class Config(Strict):
         """Physical name of a resource: `<project>-<env>-<role>`."""
         return f"{self.project}-{self._env}-{role}"
 
+    def select_models(self, model: str | None = None) -> list[str]:
+        """The named model, or every model in config order; BadInput naming the declared ones otherwise."""
+        from mlgitops.errors import BadInput
+
+        if model is None:
+            if not self.models:
+                raise BadInput("mlgitops.yaml declares no models; add one under `models:`")
+            return list(self.models)
+        if model not in self.models:
+            raise BadInput(f"mlgitops.yaml: no model '{model}' under `models:` (declared: {', '.join(self.models) or 'none'})")
+        return [model]
+
     def registry_name(self, model: str) -> str:
         return self.models[model].registry_name or f"{self.project}-{model}"
 

@@ -194,8 +194,7 @@ def evaluate(config: Any, model: str) -> Evaluation:
     from mlgitops.data import load_frame
     from mlgitops.tracking import ensure_experiment, store_lock
 
-    if model not in config.models:
-        raise BadInput(f"model '{model}' is not declared under models in mlgitops.yaml (declared: {', '.join(config.models) or 'none'})")
+    config.select_models(model)
     spec = config.models[model]
     if not spec.holdout:
         raise BadInput(f"mlgitops.yaml: models.{model}.holdout is not set; name a dataset to evaluate on (e.g. holdout: holdout)")
@@ -256,7 +255,4 @@ def evaluate(config: Any, model: str) -> Evaluation:
 
 
 def evaluate_all(config: Any, model: str | None = None) -> list[Evaluation]:
-    names = [model] if model else list(config.models)
-    if not names:
-        raise BadInput("mlgitops.yaml declares no models; add one under models:")
-    return [evaluate(config, name) for name in names]
+    return [evaluate(config, name) for name in config.select_models(model)]

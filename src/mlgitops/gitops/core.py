@@ -80,16 +80,6 @@ def _now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _models(config: Any, model: str | None) -> list[str]:
-    if model is None:
-        if not config.models:
-            raise BadInput("mlgitops.yaml: no models declared under `models:`")
-        return list(config.models)
-    if model not in config.models:
-        raise BadInput(f"mlgitops.yaml: no model '{model}' under `models:` (known: {', '.join(config.models) or 'none'})")
-    return [model]
-
-
 def _git_head(project_dir: Path) -> str | None:
     try:
         out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=project_dir, capture_output=True, text=True, check=False)
@@ -248,7 +238,7 @@ def _apply(config: Any, model: str, version: str, evidence: dict[str, Any], expe
 def promote(config: Any, model: str | None = None, version: str | int | None = None, *, force: bool = False,
             commit: bool = False, expect_current: Any = _UNSET) -> list[Promotion]:
     """Promote each model (or one) to `config.env`. `expect_current`: compare-and-set against this version."""
-    names = _models(config, model)
+    names = config.select_models(model)
     if version is not None and len(names) > 1:
         raise BadInput("--version needs --model when the config declares several models")
     if config.env not in config.env_names:
@@ -280,7 +270,7 @@ def rollback(config: Any, model: str | None = None, to: str | int | None = None,
     if commit:
         require_git(config.root)
     out = []
-    for name in _models(config, model):
+    for name in config.select_models(model):
         state = desired.read(config.root, config.env)
         current = desired.current_version(state, name)
         if current is None:
@@ -314,7 +304,7 @@ def drift(config: Any, model: str | None = None) -> list[Drift]:
     state = desired.read(config.root, config.env)
     cl = reg.client(config.tracking_uri())
     out = []
-    for name in _models(config, model):
+    for name in config.select_models(model):
         reg_name = config.registry_name(name)
         entry = state["models"].get(name) or {}
         fv = desired.current_version(state, name)

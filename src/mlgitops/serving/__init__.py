@@ -84,8 +84,7 @@ def served_version(config: Any, model: str | None) -> tuple[str, dict[str, Any]]
         if len(config.models) != 1:
             raise BadInput(f"mlgitops.yaml declares {len(config.models)} models; pick one with --model ({', '.join(config.models)})")
         model = next(iter(config.models))
-    if model not in config.models:
-        raise BadInput(f"mlgitops.yaml: no model '{model}' under `models:` (known: {', '.join(config.models)})")
+    config.select_models(model)
     entry = read(config.root, config.env)["models"].get(model)
     if entry is None:
         raise BadInput(f"{path_for(config.root, config.env)}: '{model}' has not been promoted to {config.env}; run `mlgitops promote --env {config.env} --model {model}` first")

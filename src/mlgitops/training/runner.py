@@ -190,8 +190,7 @@ def train(config: Any, model: str) -> TrainingResult:
 
     from mlgitops.training.gitinfo import PROJECT_ENV, git_info
 
-    if model not in config.models:
-        raise BadInput(f"model '{model}' is not declared under models in mlgitops.yaml (declared: {', '.join(config.models) or 'none'})")
+    config.select_models(model)
     spec = config.models[model]
     root = Path(config.root)
     func = load_entry_point(root, spec.entry_point, model)
@@ -271,7 +270,4 @@ def train(config: Any, model: str) -> TrainingResult:
 
 def train_all(config: Any, model: str | None = None) -> list[TrainingResult]:
     """Train the named model, or every model in config order."""
-    names = [model] if model else list(config.models)
-    if not names:
-        raise BadInput("mlgitops.yaml declares no models; add one under models:")
-    return [train(config, name) for name in names]
+    return [train(config, name) for name in config.select_models(model)]
