@@ -279,9 +279,7 @@ def evaluate_cmd(ctx: typer.Context, model: Optional[str] = ModelOpt, env: str =
         emit_json({"evaluations": [r.to_dict() for r in results]})
     else:
         for r in results:
-            m = r.candidate.metrics.get(r.primary)
-            vs = f" vs champion v{r.champion.version} {r.champion.metrics.get(r.primary, float('nan')):.4f}" if r.champion else " (no champion)"
-            print(f"{r.verdict.upper()} {r.model} v{r.candidate.version}: {r.primary} {m:.4f}{vs}; chart {r.chart}")
+            print(f"{r.verdict.upper()} {r.model} v{r.candidate.version}: {r.comparison}; chart {r.chart}")
             for reason in r.reasons:
                 print(f"  - {reason}")
     if any(r.verdict != "pass" for r in results):

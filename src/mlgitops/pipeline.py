@@ -175,10 +175,8 @@ def _evaluate(s: _State) -> tuple[str, str]:
     results = evaluate_all(s.config)
     parts = []
     for r in results:
-        value = r.candidate.metrics.get(r.primary)
-        champ = f" vs champion v{r.champion.version} {r.champion.metrics.get(r.primary, float('nan')):.4f}" if r.champion else " (no champion)"
         why = [x for x in r.reasons if not x.startswith("note:")]
-        parts.append(f"{r.model} v{r.candidate.version} {r.verdict.upper()}: {r.primary} {value:.4f}{champ}" + (f" ({why[0]})" if why else ""))
+        parts.append(f"{r.model} v{r.candidate.version} {r.verdict.upper()}: {r.comparison}" + (f" ({why[0]})" if why else ""))
     return (OK if all(r.verdict == "pass" for r in results) else FAILED), "; ".join(parts)
 
 

@@ -16,7 +16,8 @@ def sqlite_path(tracking_uri: str) -> Path | None:
 
 @contextlib.contextmanager
 def store_lock(tracking_uri: str, timeout: float = 600) -> Iterator[None]:
-    """Hold `<db>.lock` while using a local SQLite store; no-op for a tracking server."""
+    """Hold `<db>.lock` while using a local SQLite store (a new one starts as a copy of `empty_store()`);
+    no-op for a tracking server."""
     db = sqlite_path(tracking_uri)
     if db is None:
         yield

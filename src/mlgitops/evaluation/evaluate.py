@@ -41,6 +41,14 @@ class Evaluation:
     reasons: list[str] = field(default_factory=list)
     chart: str | None = None
 
+    @property
+    def comparison(self) -> str:
+        """The primary metric against the champion's, as the CLI and the pipeline print it."""
+        line = f"{self.primary} {self.candidate.metrics.get(self.primary, math.nan):.4f}"
+        if self.champion is None:
+            return line + " (no champion)"
+        return line + f" vs champion v{self.champion.version} {self.champion.metrics.get(self.primary, math.nan):.4f}"
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 

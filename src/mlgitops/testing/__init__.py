@@ -18,6 +18,20 @@ import pytest
 __all__ = ["pulumi_plan", "mlgitops_plan"]
 
 
+def _resolve(request: pytest.FixtureRequest, directory: str | Path) -> Path:
+    """An absolute directory; a relative one is taken from pytest's rootdir."""
+    path = Path(directory)
+    return path if path.is_absolute() else Path(request.config.rootpath) / path
+
+
+def _cached(cache: dict[str, Any], key: list[Any], make: Callable[[], Any]) -> Any:
+    """The plan for `key` from this session's cache, made on first use."""
+    text = json.dumps(key, sort_keys=True, default=str)
+    if text not in cache:
+        cache[text] = make()
+    return cache[text]
+
+
 @pytest.fixture(scope="session")
 def _mlgitops_plan_cache() -> dict[str, Any]:
     return {}
@@ -29,13 +43,8 @@ def pulumi_plan(_mlgitops_plan_cache: dict[str, Any], request: pytest.FixtureReq
     from mlgitops.plan import plan_program
 
     def run(program_dir: str | Path, stack: str = "dev", config: dict[str, Any] | None = None):
-        path = Path(program_dir)
-        if not path.is_absolute():
-            path = Path(request.config.rootpath) / path
-        key = json.dumps([str(path.resolve()), stack, config or {}], sort_keys=True)
-        if key not in _mlgitops_plan_cache:
-            _mlgitops_plan_cache[key] = plan_program(path, stack, config)
-        return _mlgitops_plan_cache[key]
+        path = _resolve(request, program_dir)
+        return _cached(_mlgitops_plan_cache, [str(path.resolve()), stack, config or {}], lambda: plan_program(path, stack, config))
 
     return run
 
@@ -47,12 +56,7 @@ def mlgitops_plan(_mlgitops_plan_cache: dict[str, Any], request: pytest.FixtureR
     from mlgitops.plan import plan_project
 
     def run(project_dir: str | Path, env: str = "local", deploy_state: dict[str, Any] | None = None):
-        path = Path(project_dir)
-        if not path.is_absolute():
-            path = Path(request.config.rootpath) / path
-        key = json.dumps(["project", str(path.resolve()), env, deploy_state], sort_keys=True, default=str)
-        if key not in _mlgitops_plan_cache:
-            _mlgitops_plan_cache[key] = plan_project(load(path, env), deploy_state)
-        return _mlgitops_plan_cache[key]
+        path = _resolve(request, project_dir)
+        return _cached(_mlgitops_plan_cache, ["project", str(path.resolve()), env, deploy_state], lambda: plan_project(load(path, env), deploy_state))
 
     return run
