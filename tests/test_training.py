@@ -6,9 +6,11 @@ MLGITOPS_RUN_ID so training evidence never leaks between them.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import subprocess
+from importlib.metadata import version
 from pathlib import Path
 
 import pytest
@@ -241,31 +243,50 @@ def test_sqlite_store_lock_serializes(tmp_path):
         pass  # a tracking server needs no lock
     assert not (Path.cwd() / "http:").exists()
 
-def test_a_new_store_is_a_copy_of_the_store_mlflow_builds(tmp_path, monkeypatch):
+def _store_contents(db: Path) -> tuple[dict, list, dict]:
+    """Tables with their columns and rows (but the experiments'), and indexes. Not the CREATE text: MLflow's migrations write
+    CHECK (status IN (...)) in set order, which differs between two builds of the same schema."""
     import sqlite3
 
+    with contextlib.closing(sqlite3.connect(db)) as con:
+        tables = [t for (t,) in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        columns = {t: list(con.execute(f'PRAGMA table_info("{t}")')) for t in tables}
+        indexes = sorted(con.execute("SELECT name, tbl_name, sql FROM sqlite_master WHERE type = 'index'"), key=str)
+        rows = {t: sorted(con.execute(f'SELECT * FROM "{t}"'), key=str) for t in tables if t != "experiments"}  # "Default": made on first use
+        return columns, indexes, rows
+
+
+def test_a_new_store_is_the_store_mlflow_builds(tmp_path):
     from mlflow import MlflowClient
 
     from mlgitops.tracking import store_lock
 
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     built, seeded = tmp_path / "built.db", tmp_path / "seeded.db"
-    MlflowClient(f"sqlite:///{built}").search_experiments()  # MLflow's own: every migration replayed
     with store_lock(f"sqlite:///{seeded}"):
-        assert seeded.is_file() and list((tmp_path / "cache" / "mlgitops").glob("mlflow-*-empty.db"))
+        assert seeded.is_file()  # from src/mlgitops/mlflow_store.sql, before MLflow opens it
+    assert _store_contents(seeded) == _store_contents(_mlflow_built(built)), "the MLflow pin changed: run scripts/gen_mlflow_store.py"
     assert [e.name for e in MlflowClient(f"sqlite:///{seeded}").search_experiments()] == ["Default"]  # made on first use, as MLflow does
 
-    def schema(db: Path) -> tuple[dict, list, list]:
-        """Tables with their columns, indexes, schema revision. Not the CREATE text: MLflow's migrations
-        write CHECK (status IN (...)) in set order, which differs between two builds of the same schema."""
-        with sqlite3.connect(db) as con:
-            tables = [t for (t,) in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
-            columns = {t: list(con.execute(f'PRAGMA table_info("{t}")')) for t in tables}
-            indexes = sorted(con.execute("SELECT name, tbl_name, sql FROM sqlite_master WHERE type = 'index'"), key=str)
-            return columns, indexes, list(con.execute("SELECT * FROM alembic_version"))
 
-    assert schema(seeded) == schema(built)
+def _mlflow_built(db: Path) -> Path:
+    from mlflow import MlflowClient
 
+    MlflowClient(f"sqlite:///{db}").search_experiments()  # every migration replayed
+    return db
+
+
+def test_a_store_sql_from_another_mlflow_or_broken_is_left_to_mlflow(tmp_path, monkeypatch):
+    from mlgitops import tracking
+
+    sql = tmp_path / "store.sql"
+    monkeypatch.setattr(tracking, "STORE_SQL", sql)
+    sql.write_text(tracking.store_header("0.0.1") + "\nCREATE TABLE t (x);\n")
+    assert not tracking.seed(tmp_path / "other.db") and not (tmp_path / "other.db").exists()
+    sql.write_text(tracking.store_header(version("mlflow")) + "\nCREATE TABLE t (x);\nNOT SQL;\n")
+    assert not tracking.seed(tmp_path / "broken.db")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["store.sql"]  # no partial store
+    with tracking.store_lock(f"sqlite:///{tmp_path / 'mlflow.db'}"):
+        assert not (tmp_path / "mlflow.db").exists()  # MLflow builds it when it opens it
 
 
 def test_bad_inputs_name_the_fix(project):

@@ -3,8 +3,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
-import tempfile
+import sqlite3
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -14,10 +13,18 @@ def sqlite_path(tracking_uri: str) -> Path | None:
     return Path(tracking_uri.removeprefix("sqlite:///")) if tracking_uri.startswith("sqlite:///") else None
 
 
+# An empty store at MLflow's schema head, as SQL: MLflow builds a new SQLite store by replaying its schema
+# migrations (about 2 s). Regenerate with scripts/gen_mlflow_store.py when the MLflow pin changes.
+STORE_SQL = Path(__file__).with_name("mlflow_store.sql")
+
+
+def store_header(mlflow_version: str) -> str:
+    return f"-- an empty MLflow {mlflow_version} tracking store (scripts/gen_mlflow_store.py)"
+
+
 @contextlib.contextmanager
 def store_lock(tracking_uri: str, timeout: float = 600) -> Iterator[None]:
-    """Hold `<db>.lock` while using a local SQLite store (a new one starts as a copy of `empty_store()`);
-    no-op for a tracking server."""
+    """Hold `<db>.lock` while using a local SQLite store (a new one is made from STORE_SQL); no-op for a tracking server."""
     db = sqlite_path(tracking_uri)
     if db is None:
         yield
@@ -27,32 +34,38 @@ def store_lock(tracking_uri: str, timeout: float = 600) -> Iterator[None]:
     db.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(str(db) + ".lock", timeout=timeout):
         if not db.exists():
-            with contextlib.suppress(Exception):  # an optimisation only: MLflow creates the store itself otherwise
-                shutil.copyfile(empty_store(), db)
+            seed(db)
         yield
 
 
-def empty_store() -> Path:
-    """An empty store made by this MLflow version, cached per user: MLflow builds a new SQLite store by
-    replaying its schema migrations (about 2 s); a new project's store starts as a copy of this one."""
-    import mlflow
-    from mlflow.store.db.utils import _initialize_tables
-    from sqlalchemy import create_engine
+def seed(db: Path) -> bool:
+    """Create `db` from STORE_SQL if it was made by the installed MLflow; otherwise (or on any error) leave
+    it to MLflow, which builds the store itself. The file appears whole or not at all."""
+    from importlib.metadata import version
 
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "mlgitops"
-    seed = cache / f"mlflow-{mlflow.__version__}-empty.db"
-    if not seed.is_file():
-        cache.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=cache, suffix=".db.tmp")
-        os.close(fd)
-        try:
-            engine = create_engine(f"sqlite:///{tmp}")
-            _initialize_tables(engine)  # tables at the current schema head; the default experiment is made on first use
-            engine.dispose()
-            os.replace(tmp, seed)
-        finally:
-            Path(tmp).unlink(missing_ok=True)
-    return seed
+    tmp = db.with_name(db.name + ".seed")
+    try:
+        header, sql = STORE_SQL.read_text().split("\n", 1)
+        if header != store_header(version("mlflow")):
+            return False
+        with contextlib.closing(sqlite3.connect(tmp)) as con:
+            con.executescript(sql)
+        os.replace(tmp, db)
+        return True
+    except Exception:  # an optimisation only
+        return False
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def import_mlflow() -> Any:
+    """`import mlflow`, with skops (the sklearn flavor's model format) imported first: skops looks up every
+    numpy and scipy ufunc by scanning sys.modules, which takes a second longer once MLflow's are loaded."""
+    with contextlib.suppress(ImportError):
+        import skops.io  # noqa: F401
+    import mlflow
+
+    return mlflow
 
 
 def ensure_experiment(config: Any) -> str:

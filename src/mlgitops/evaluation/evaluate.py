@@ -197,10 +197,10 @@ def prepare() -> None:
 
 def evaluate(config: Any, model: str) -> Evaluation:
     """Evaluate one model; writes evaluation/<model>.json and .png into this run's evidence."""
-    import mlflow
-
     from mlgitops.data import load_frame
-    from mlgitops.tracking import ensure_experiment, store_lock
+    from mlgitops.tracking import ensure_experiment, import_mlflow, store_lock
+
+    mlflow = import_mlflow()
 
     config.select_models(model)
     spec = config.models[model]

@@ -25,7 +25,7 @@ from typing import Any, Iterator
 from mlgitops import evidence
 from mlgitops.data import load_frame
 from mlgitops.data.readers import stream_digest
-from mlgitops.tracking import ensure_experiment, store_lock
+from mlgitops.tracking import ensure_experiment, import_mlflow, store_lock
 from mlgitops.errors import BadInput, GateFailed
 
 
@@ -168,9 +168,8 @@ def _short(digest: str) -> str:
 def prepare(config: Any) -> None:
     """Import MLflow and its sklearn flavor and open (or create) the tracking store: `train` then starts
     at the model. The pipeline calls it while the data gate runs in another process."""
-    import mlflow
+    mlflow = import_mlflow()
     import mlflow.sklearn  # noqa: F401
-    import skops.io  # noqa: F401
 
     tracking_uri = config.tracking_uri()
     mlflow.set_tracking_uri(tracking_uri)
@@ -185,7 +184,7 @@ def prepare(config: Any) -> None:
 
 def train(config: Any, model: str) -> TrainingResult:
     """Train one model: one MLflow run, one new registered version, one evidence file."""
-    import mlflow
+    mlflow = import_mlflow()
     from mlflow.models import infer_signature
 
     from mlgitops.training.gitinfo import PROJECT_ENV, git_info
