@@ -1,18 +1,20 @@
 """Wall time of `mlgitops pipeline pr` on the template project, per step, against floors measured in this run.
 
-    .venv/bin/python benchmarks/pipeline.py [--repeats 2]
+    .venv/bin/python benchmarks/pipeline.py [--repeats 3]
 
-Floors (each the median of `--repeats` runs):
+Floors:
   - interpreter + imports: a child process importing great_expectations, mlflow, pulumi, pulumi_aws and
     sklearn (a script file, not `-c`: pyspark, which GX imports, skips work when __main__ has no file);
-    also each library alone, as the floor of the step that needs it; and "as used": plus the MLflow
-    submodules, skops, matplotlib and pulumi_policy that the steps import (MLflow imports them lazily);
+    "as used": plus the MLflow submodules, skops, matplotlib and pulumi_policy that the steps import (MLflow
+    imports them lazily); also each library alone (median of `--repeats`), as the floor of its step;
   - fit + predict: the template's own model (its `train.build(params)`) fitted on the training data and
     predicting the holdout, in this process.
 The pipeline runs as a user runs it (`python -m mlgitops pipeline pr --json`, a fresh process): "first use"
 on a fresh project with an empty $XDG_CACHE_HOME (as on a new CI runner: matplotlib builds its font list),
-"cold" on another fresh project (a new MLflow store), "warm" again on the same project. Targets: total
-<= 1.5 x the sum of the floors, and <= 30 s on 2 cores.
+"cold" on another fresh project (a new MLflow store), "warm" again on the same project, `--repeats` times.
+The import floors are measured just before and after every pipeline run, and each run is compared with the
+mean of its two neighbours: this machine's speed drifts by a third within minutes, and a run and its floors
+then drift together. Targets: total <= 1.5 x the sum of the floors, and <= 30 s on 2 cores.
 The data gate runs in a child process while the parent imports MLflow, so the data step includes that
 work; the plan runs in the background, so the step times add up to more than the total.
 """
@@ -85,40 +87,48 @@ def run_pipeline(project: Path, **env: str) -> tuple[float, dict]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=2, help="warm pipeline runs and floor repetitions")
+    parser.add_argument("--repeats", type=int, default=3, help="warm pipeline runs and floor repetitions")
     args = parser.parse_args()
     from mlgitops.scaffold import new
 
     with tempfile.TemporaryDirectory(prefix="mlgitops-bench-") as tmp_name:
         tmp = Path(tmp_name)
-        first = run_pipeline(new(tmp / "first"), XDG_CACHE_HOME=str(tmp / "cache"))  # empty caches
         project = new(tmp / "bench")
-        runs = [run_pipeline(project)]  # cold: a new MLflow store
-        imports = {"interpreter": "", "imports": ", ".join(LIBRARIES.values()),
-                   "as used": ", ".join([*LIBRARIES.values(), AS_USED]), **LIBRARIES}
-        samples: dict[str, list[float]] = {name: [] for name in imports}
-        for _ in range(args.repeats):  # interleaved with the warm runs: a busy spell on the machine hits both
-            runs.append(run_pipeline(project))
-            for name, modules in imports.items():
-                samples[name].append(import_seconds(tmp, modules))
-        floors = {name: statistics.median(seconds) for name, seconds in samples.items()}
+        scenarios = [("first use (empty caches)", new(tmp / "first"), {"XDG_CACHE_HOME": str(tmp / "cache")}),
+                     ("cold (new MLflow store)", project, {}), *[("warm", project, {})] * args.repeats]
+        around: dict[str, list[float]] = {"imports": [], "as used": []}  # sampled before and after every run
+
+        def sample() -> None:
+            around["imports"].append(import_seconds(tmp, ", ".join(LIBRARIES.values())))
+            around["as used"].append(import_seconds(tmp, ", ".join([*LIBRARIES.values(), AS_USED])))
+
+        sample()
+        runs = []
+        for label, path, env in scenarios:
+            runs.append((label, *run_pipeline(path, **env)))
+            sample()
+        floors = {name: statistics.median(import_seconds(tmp, modules) for _ in range(args.repeats))
+                  for name, modules in {"interpreter": "", **LIBRARIES}.items()}
         floors["fit"], floors["predict"] = fit_predict_floor(project, max(3, args.repeats))
 
-    floor = floors["imports"] + floors["fit"] + floors["predict"]
-    used = floors["as used"] + floors["fit"] + floors["predict"]
-    cold, warm = runs[0], (statistics.median(r[0] for r in runs[1:]) if len(runs) > 1 else runs[0][0])
-    print(f"floors: interpreter {floors['interpreter']:.2f}s; interpreter + imports of GX, MLflow, pulumi(+aws), sklearn {floors['imports']:.2f}s "
-          f"(alone: " + ", ".join(f"{n} {floors[n]:.2f}s" for n in LIBRARIES) + f"), as the steps use them {floors['as used']:.2f}s; "
-          f"fit {floors['fit']:.3f}s; predict {floors['predict']:.3f}s")
-    print(f"sum of floors: {floor:.2f}s (imports as used: {used:.2f}s)")
-    for label, seconds in (("first use (empty caches)", first[0]), ("cold (new MLflow store)", cold[0]), (f"warm (median of {len(runs) - 1})", warm)):
+    model = floors["fit"] + floors["predict"]
+    print(f"floors: interpreter {floors['interpreter']:.2f}s; " + ", ".join(f"{n} alone {floors[n]:.2f}s" for n in LIBRARIES)
+          + f"; fit {floors['fit']:.3f}s; predict {floors['predict']:.3f}s")
+    ratios: dict[str, list[float]] = {}
+    for i, (label, seconds, _) in enumerate(runs):
+        floor, used = (statistics.mean(around[k][i:i + 2]) + model for k in ("imports", "as used"))
+        ratios.setdefault(label, []).append(seconds / floor)
         verdict = "met" if seconds <= min(1.5 * floor, 30) else "NOT met"
-        print(f"pipeline {label}: {seconds:.2f}s = {seconds / floor:.2f}x floors ({seconds / used:.2f}x with imports as used); "
-              f"target <= 1.5x ({1.5 * floor:.1f}s) and <= 30s: {verdict}")
+        print(f"pipeline {label}: {seconds:.2f}s; floors around it {floor:.2f}s ({used:.2f}s with imports as used) = "
+              f"{seconds / floor:.2f}x ({seconds / used:.2f}x); target <= 1.5x and <= 30s: {verdict}")
+    warm = ratios.get("warm", [])
+    if warm:
+        print(f"warm runs: median {statistics.median(warm):.2f}x the floors around them (range {min(warm):.2f}-{max(warm):.2f}x)")
     print()
     print(f"{'step':<9} {'cold s':>7} {'warm s':>7}  floor")
-    for i, step in enumerate(cold[1]["steps"]):
-        warm_s = statistics.median(r[1]["steps"][i]["seconds"] for r in runs[1:]) if len(runs) > 1 else step["seconds"]
+    cold, warm_runs = runs[1][2], [r[2] for r in runs[2:]] or [runs[1][2]]
+    for i, step in enumerate(cold["steps"]):
+        warm_s = statistics.median(r["steps"][i]["seconds"] for r in warm_runs)
         parts = STEP_FLOOR.get(step["name"], [])
         f = sum(floors[p] for p in parts)
         note = f"{f:.3f}s ({' + '.join(parts)})" + (f": cold {step['seconds'] / f:.1f}x, warm {warm_s / f:.1f}x" if f >= 0.1 else "") if parts else "-"
