@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from mlgitops.evidence import write_json
+from mlgitops.evidence import (
+    DataReport, Evaluation, ExpectationResult, Finding, Findings, GitInfo, Run, Scored, TrainingRecord,
+)
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "churn"
 MODEL = "churn-classifier"
@@ -49,19 +51,22 @@ class Registry:
 
 def write_evidence(root: Path, version: str, *, run: str = "local", verdict: str = "pass", data_ok: bool = True,
                    mandatory: int | None = None, env: str = "staging") -> Path:
-    """Evidence JSONs as the data/training/evaluation helpers write them."""
-    d = root / ".mlgitops" / "evidence" / run
+    """Evidence records as the data gate, training, evaluation and policy check write them."""
+    evidence = Run(root / ".mlgitops" / "evidence" / run)
+    failed = [ExpectationResult(expectation="expect_column_values_to_not_be_null", column="tenure_months", severity="critical", success=False)]
     for ds in ("train", "holdout"):
-        write_json(d / "data" / f"{ds}.json", {"success": data_ok, "digest": f"sha256:{ds}"})
-    write_json(d / "training" / f"{MODEL}.json", {"model": MODEL, "run_id": "r", "version": version,
-                                                   "git": {"sha": "abc123"}, "has_signature": True})
-    write_json(d / "evaluation" / f"{MODEL}.json", {
-        "candidate": {"version": version, "metrics": {"roc_auc": 0.8 + int(version) / 1000}},
-        "champion": {"version": None, "metrics": {"roc_auc": 0.8}},
-        "verdict": verdict, "reasons": [] if verdict == "pass" else ["roc_auc 0.60 < min 0.70"]})
+        evidence.write(DataReport(dataset=ds, path=f"data/{ds}.csv", digest=f"sha256:{ds}", rows=10, columns=FEATURES,
+                                  engine="pandas", success=data_ok, results=[] if data_ok else failed))
+    evidence.write(TrainingRecord(model=MODEL, run_id="r", registry_name=f"churn-{MODEL}", version=version,
+                                  model_uri=f"models:/churn-{MODEL}/{version}", git=GitInfo(sha="abc123"), has_signature=True,
+                                  dataset_digests={"train": "sha256:train", "holdout": "sha256:holdout"}))
+    evidence.write(Evaluation(model=MODEL, primary="roc_auc", candidate=Scored(version=version, metrics={"roc_auc": 0.8 + int(version) / 1000}),
+                              verdict=verdict, reasons=[] if verdict == "pass" else ["threshold roc_auc min 0.7: roc_auc=0.6000"]))
     if mandatory is not None:
-        write_json(d / "findings" / f"{env}.json", {"findings": [], "summary": {"mandatory": mandatory, "advisory": 0}})
-    return d
+        evidence.write(Findings(env=env, findings=[Finding(policy="s3-tls-only", severity="high", enforcement="mandatory",
+                                                           resource_urn=f"urn:pulumi:{env}::churn::aws:s3/bucket:Bucket::b{i}", message="no TLS")
+                                                   for i in range(mandatory)]))
+    return evidence.dir
 
 
 def make_registry(tmp: Path, extra_versions: int = 0) -> Registry:

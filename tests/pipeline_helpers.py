@@ -13,6 +13,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -30,6 +31,11 @@ class Green:
     @property
     def run(self) -> Path:
         return self.root / ".mlgitops" / "evidence" / "local"
+
+
+def read_json(path: Path) -> Any:
+    """An evidence file as the raw JSON a reviewer or another tool would read."""
+    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def cli(*args: str, cwd: Path | None = None, **env: str | None) -> subprocess.CompletedProcess[str]:

@@ -2,9 +2,10 @@
 rules look at (good-* must pass every rule, bad-* must violate the rule the test names), and evidence files."""
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
+
+from mlgitops.evidence import DataReport, Evaluation, ExpectationResult, GitInfo, Run, Scored, TrainingRecord
 
 PROGRAM_DIR = Path(__file__).parent / "data" / "policy_program"
 
@@ -19,24 +20,22 @@ def write_program(root: Path) -> Path:
     return root
 
 
-def write_evidence(run: Path, *, data_ok: bool = True, digest_match: bool = True, auc: float = 0.9, champion_auc: float | None = 0.8,
+def write_evidence(run: Path, *, data_ok: bool = True, digest_match: bool = True, verdict: str = "pass",
                    signature: bool = True, dirty: bool = False, version: str = "3") -> Path:
     """A run folder as the data gate, training and evaluation steps write it for the churn example."""
+    evidence = Run(run)
+    failures = [] if data_ok else [ExpectationResult(expectation="expect_column_values_to_not_be_null", column="tenure_months",
+                                                      severity="critical", success=False, unexpected_count=3)]
     for ds, digest in (("train", "sha256:aaa"), ("holdout", "sha256:bbb")):
-        _write(run / "data" / f"{ds}.json", {"dataset": ds, "path": f"data/{ds}.csv", "digest": digest, "rows": 100, "columns": 5,
-                                             "success": data_ok, "failures": [] if data_ok else [{"expectation": "not_null", "count": 3}]})
-    _write(run / "training" / "churn-classifier.json", {
-        "model": "churn-classifier", "run_id": "r1", "registry_name": "churn-churn-classifier", "version": version,
-        "model_uri": f"models:/churn-churn-classifier/{version}",
-        "dataset_digests": {"train": "sha256:aaa" if digest_match else "sha256:zzz", "holdout": "sha256:bbb"},
-        "git": {"sha": "0123456789abcdef", "branch": "main", "dirty": dirty}, "has_signature": signature})
-    _write(run / "evaluation" / "churn-classifier.json", {
-        "model": "churn-classifier", "candidate": {"version": version, "metrics": {"roc_auc": auc, "log_loss": 0.4}},
-        "champion": None if champion_auc is None else {"version": "2", "metrics": {"roc_auc": champion_auc, "log_loss": 0.45}},
-        "thresholds": {}, "verdict": "pass", "reasons": []})
+        evidence.write(DataReport(dataset=ds, path=f"data/{ds}.csv", digest=digest, rows=100, columns=["tenure_months", "churned"],
+                                  engine="pandas", success=data_ok, results=failures))
+    evidence.write(TrainingRecord(
+        model="churn-classifier", run_id="r1", registry_name="churn-churn-classifier", version=version,
+        model_uri=f"models:/churn-churn-classifier/{version}",
+        dataset_digests={"train": "sha256:aaa" if digest_match else "sha256:zzz", "holdout": "sha256:bbb"},
+        git=GitInfo(sha="0123456789abcdef", branch="main", dirty=dirty), has_signature=signature))
+    evidence.write(Evaluation(
+        model="churn-classifier", primary="roc_auc", candidate=Scored(version=version, metrics={"roc_auc": 0.9, "log_loss": 0.4}),
+        champion=Scored(version="2", metrics={"roc_auc": 0.8, "log_loss": 0.45}), verdict=verdict,
+        reasons=[] if verdict == "pass" else ["threshold roc_auc min 0.95: roc_auc=0.9000"]))
     return run
-
-
-def _write(path: Path, obj: object) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(obj))

@@ -53,7 +53,8 @@ def test_regressor_train_evaluate_and_lower_is_better_champion(tmp_path, monkeyp
     ev = json.loads(first.stdout)["evaluations"][0]
     assert ev["candidate"]["metrics"]["r2_score"] > 0.3 and ev["champion"] is None
     (tmp_path / "deploy").mkdir()
-    (tmp_path / "deploy" / "staging.yaml").write_text(yaml.safe_dump({"models": {"progression": {"version": "1"}}}))
+    (tmp_path / "deploy" / "staging.yaml").write_text(yaml.safe_dump({"models": {"progression": {
+        "version": "1", "registry_name": "diabetes-progression", "model_uri": "models:/diabetes-progression/1"}}}))
     monkeypatch.setenv("MLGITOPS_RUN_ID", "r2")
     assert runner.invoke(app, ["--project", str(tmp_path), "train"]).exit_code == 0
     second = runner.invoke(app, ["--project", str(tmp_path), "evaluate", "--env", "staging", "--json"])

@@ -307,7 +307,7 @@ def test_lock_held_too_long_is_a_refusal(reg):
     from filelock import FileLock
 
     from mlgitops.gitops.core import _locked
-    from mlgitops.gitops.desired import lock_path
+    from mlgitops.evidence.state import lock_path
 
     other = FileLock(str(lock_path(reg.root, "staging")), is_singleton=False)
     with other:

@@ -8,7 +8,7 @@ import yaml
 
 from gitops_helpers import EXAMPLE, MODEL
 from mlgitops.errors import GateFailed
-from mlgitops.evidence import run_dir, write_json
+from mlgitops.evidence import DataReport, Findings, Run
 
 
 def test_train_evaluate_promote_then_reject_identical_and_weaker(tmp_path):
@@ -19,8 +19,9 @@ def test_train_evaluate_promote_then_reject_identical_and_weaker(tmp_path):
 
     root = tmp_path / "churn"
     shutil.copytree(EXAMPLE, root, ignore=shutil.ignore_patterns(".mlgitops", "deploy"))
+    run = Run.current(root)
     for ds in ("train", "holdout"):  # the data gate's verdict, as `mlgitops data validate` records it
-        write_json(run_dir(root) / "data" / f"{ds}.json", {"success": True, "digest": f"sha256:{ds}"})
+        run.write(DataReport(dataset=ds, path=f"data/{ds}.csv", digest=f"sha256:{ds}", rows=1, columns=[], engine="pandas", success=True, results=[]))
 
     def cycle():
         cfg = load(root, "staging")
@@ -49,7 +50,7 @@ def test_train_evaluate_promote_then_reject_identical_and_weaker(tmp_path):
     assert (root / "deploy" / "staging.yaml").read_bytes() == deployed  # nothing changed
     assert [d.status for d in drift(load(root, "staging"))] == ["in-sync"]
 
-    write_json(run_dir(root) / "findings" / "prod.json", {"findings": [], "summary": {"mandatory": 0, "advisory": 0}})
+    run.write(Findings(env="prod"))
     [p] = promote(load(root, "prod"))
     assert p.version == v1 and yaml.safe_load((root / "deploy" / "prod.yaml").read_text())["models"][MODEL]["evidence"]["stage_from"] == "staging"
 
@@ -60,4 +61,4 @@ def test_train_evaluate_promote_then_reject_identical_and_weaker(tmp_path):
     (root / "ci-runner").mkdir()
     v4, ev = cycle()
     assert v4 == v1 and ev.champion.version == v1 and ev.champion.metrics == entry["evidence"]["metrics"]
-    assert ev.verdict == "fail" and any("not in this machine's tracking store" in r for r in ev.reasons)
+    assert ev.verdict == "fail" and any("not in this machine's tracking store" in n for n in ev.notes)

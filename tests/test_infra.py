@@ -216,8 +216,8 @@ def test_tracking_server_and_batch_backend(plans):
 def test_deploy_state_reads_the_promoted_file(tmp_path):
     assert deploy_state(tmp_path, "prod") is None
     (tmp_path / "deploy").mkdir()
-    (tmp_path / "deploy" / "prod.yaml").write_text(yaml.safe_dump(release("prod")))
-    assert deploy_state(tmp_path, "prod")["models"]["churn-classifier"]["version"] == "3"
+    (tmp_path / "deploy" / "prod.yaml").write_text(yaml.safe_dump(release("prod").to_dict()))
+    assert deploy_state(tmp_path, "prod").models["churn-classifier"].version == "3"
     (tmp_path / "deploy" / "prod.yaml").write_text("models: [unclosed\n")
     with pytest.raises(BadInput, match=r"deploy/prod.yaml:\d+: invalid YAML"):
         deploy_state(tmp_path, "prod")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import shutil
 
-from pipeline_helpers import MODEL, TRAIN_CSV, cli, copy_project, edit, green, _no_run_id  # noqa: F401
-from mlgitops.evidence import read_json, write_json
+from pipeline_helpers import MODEL, TRAIN_CSV, cli, copy_project, edit, green, read_json, _no_run_id  # noqa: F401
+from mlgitops.evidence import Plan
 from mlgitops.pipeline import run_pr
 
 STEPS = ["config", "data", "train", "evaluate", "plan", "policy", "report"]
@@ -43,7 +43,9 @@ def test_data_failure_skips_training_and_still_reports(green, tmp_path):
     run = run_pr(root)
 
     assert run.exit_code == 1
-    assert statuses(run) == {"config": "ok", "data": "failed", "train": "skipped", "evaluate": "skipped", "plan": "ok", "policy": "ok", "report": "ok"}
+    # the promotion rules for staging say no too: they are enforced in every environment
+    assert statuses(run) == {"config": "ok", "data": "failed", "train": "skipped", "evaluate": "skipped", "plan": "ok", "policy": "failed", "report": "ok"}
+    assert "promotion-data-gate" in {f["policy"] for f in read_json(run.run_dir / "findings/staging.json")["findings"]}
     assert "data gate failed on train" in run.steps[2].summary
     data = read_json(run.run_dir / "data/train.json")
     assert [(f["expectation"], f["column"], f["unexpected_count"]) for f in data["failures"]] == [("expect_column_values_to_not_be_null", "mean_radius", 1)]
@@ -65,7 +67,7 @@ def test_candidate_that_loses_to_the_champion_fails_evaluation(green, tmp_path):
     run = run_pr(root)
 
     assert run.exit_code == 1
-    assert statuses(run) == {**{n: "ok" for n in STEPS}, "evaluate": "failed"}
+    assert statuses(run) == {**{n: "ok" for n in STEPS}, "evaluate": "failed", "policy": "failed"}
     ev = read_json(run.run_dir / f"evaluation/{MODEL}.json")
     assert ev["champion"]["version"] == champion.version and ev["candidate"]["version"] != champion.version
     assert ev["verdict"] == "fail" and ev["candidate"]["metrics"]["roc_auc"] < ev["champion"]["metrics"]["roc_auc"]
@@ -74,7 +76,7 @@ def test_candidate_that_loses_to_the_champion_fails_evaluation(green, tmp_path):
     assert "failed evaluation: does not beat the champion by 0.0 on roc_auc" in report
     assert f"champion v{champion.version}" in report and "<details open><summary>❌ <code>classifier</code>" in report
     findings = read_json(run.run_dir / "findings/staging.json")["findings"]
-    assert any(f["policy"] == "promotion-beats-champion" for f in findings)
+    assert any(f["policy"] == "promotion-evaluation" and "does not beat the champion" in f["message"] for f in findings)
 
 
 def test_policy_violation_in_prod_only_and_plan_diff_against_the_base_branch(green, tmp_path):
@@ -91,7 +93,7 @@ def test_policy_violation_in_prod_only_and_plan_diff_against_the_base_branch(gre
     plan = read_json(green.run / "plan" / "prod.json")
     bucket = next(r for r in plan["resources"] if r["type"] == "aws:s3/bucket:Bucket")
     bucket["inputs"]["tags"]["owner"] = "someone-else@example.com"
-    write_json(base / "prod.json", plan)
+    Plan.model_validate(plan).save(base / "prod.json")
 
     run = run_pr(root)
 

@@ -2,7 +2,6 @@
 project), with the same pulumi_policy objects the CrossGuard pack is built from."""
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import json
 
@@ -83,8 +82,6 @@ def test_prod_only_rules_pass_outside_prod(plan):
 
 
 def test_training_rules_read_the_declared_jobs(plan):
-    from mlgitops.plan import Plan
-
     good = {"model": "m", "backend": "sagemaker", "instance_count": 1, "max_runtime_minutes": 60, "spot": True}
     bad = {"model": "m", "backend": "sagemaker", "instance_count": 4, "max_runtime_minutes": 0, "spot": False}
     rules = ("sagemaker-training-inter-container-encryption", "sagemaker-training-max-runtime", "sagemaker-training-spot-nonprod")
@@ -93,8 +90,7 @@ def test_training_rules_read_the_declared_jobs(plan):
     ko = check_plan(plan, {**SETTINGS, "env": "staging", "training": [bad]}, {})
     assert {f.policy for f in ko} >= set(rules)
     assert not by(check_plan(plan, {**SETTINGS, "training": [bad]}, {}), "sagemaker-training-spot-nonprod")  # prod may run on-demand
-    keyless = Plan(**{**{f.name: getattr(plan, f.name) for f in dataclasses.fields(plan)},
-                      "resources": [r for r in plan.resources if r.type != "aws:kms/key:Key"]})
+    keyless = plan.model_copy(update={"resources": [r for r in plan.resources if r.type != "aws:kms/key:Key"]})
     no_key = check_plan(keyless, {**SETTINGS, "training": [good]}, {})
     assert {f.policy for f in no_key} >= {"sagemaker-training-volume-kms", "sagemaker-training-output-kms"}
 
@@ -116,7 +112,7 @@ def test_unknown_values_are_reported_not_passed(plan):
             r["inputs"]["enableKeyRotation"] = "<unknown>"
         if r["name"] == "good-bucket-versioning":
             r["inputs"]["versioningConfiguration"] = "<unknown>"
-    found = check_plan(Plan.from_dict(data), SETTINGS, {})
+    found = check_plan(Plan.model_validate(data), SETTINGS, {})
     rotation = [f for f in by(found, "kms-rotation") if f.resource == "good-key"]
     assert rotation and rotation[0].status == "unchecked" and "cannot be checked before deploy" in rotation[0].message
     stack = by(found, "s3-versioning")
@@ -129,7 +125,7 @@ def test_enforcement_levels_and_exemptions(plan):
     found = check_plan(plan, SETTINGS, {"kms-rotation": "disabled", "ecr-kms": "advisory", "logs-kms": "mandatory"})
     assert not by(found, "kms-rotation")
     assert {f.enforcement for f in by(found, "ecr-kms")} == {"advisory"}
-    assert Findings("prod", by(found, "logs-kms")).blocked and not Findings("prod", by(found, "ecr-kms")).blocked
+    assert Findings(env="prod", findings=by(found, "logs-kms")).blocked and not Findings(env="prod", findings=by(found, "ecr-kms")).blocked
     today = dt.date(2026, 6, 1)
     live = {"rule": "kms-*", "resource": "bad-key", "reason": "migration", "expires": "2026-12-31"}
     cfg = {**SETTINGS, "today": today.isoformat(), "exemptions": [live]}
@@ -152,7 +148,7 @@ def test_example_project_every_environment_has_no_mandatory_violation(tmp_path_f
     for env, p in plans.items():
         result = check(load(root, env), p)
         assert not result.blocked, (env, [f for f in result.findings if f.enforcement == "mandatory"])
-        assert result.summary()["mandatory"] == 0
+        assert result.summary["mandatory"] == 0
     prod = check(load(root, "prod"), plans["prod"])
     assert prod.cost is not None and prod.cost.monthly_usd > 0  # endpoints at min instances are priced
     assert any(r.type == "aws:sagemaker/endpoint:Endpoint" for r in plans["prod"].resources)

@@ -26,10 +26,10 @@ def churn(tmp_path_factory) -> Path:
 
 def promotion_findings(root: Path, env: str, run: Path | None):
     from mlgitops.config import load
+    from mlgitops.evidence import Run
     from mlgitops.policies.engine import check
-    from mlgitops.gitops.desired import read
 
-    return check(load(root, env), None, run, read(root, "staging")).findings
+    return check(load(root, env), None, Run(run) if run else None).findings
 
 
 def test_list_prints_every_rule(churn):
@@ -92,9 +92,8 @@ def test_promotion_rules_pass_on_good_evidence_and_name_each_failure(churn, tmp_
     good = write_evidence(tmp_path / "good")
     assert promotion_findings(churn, "staging", good) == []
     cases = {
-        "promotion-data-gate": dict(data_ok=False), "promotion-metric-thresholds": dict(auc=0.6, champion_auc=None),
-        "promotion-beats-champion": dict(auc=0.8005, champion_auc=0.8), "promotion-model-signature": dict(signature=False),
-        "promotion-clean-git": dict(dirty=True),
+        "promotion-data-gate": dict(data_ok=False), "promotion-evaluation": dict(verdict="fail"),
+        "promotion-model-signature": dict(signature=False), "promotion-clean-git": dict(dirty=True),
     }
     for rule, kw in cases.items():
         found = promotion_findings(churn, "staging", write_evidence(tmp_path / rule, **kw))
@@ -108,22 +107,48 @@ def test_prod_needs_the_version_in_staging_first(tmp_path):
     run = write_evidence(tmp_path / "run", version="3")
     assert "promotion-staging-first" in {f.policy for f in promotion_findings(root, "prod", run)}
     (root / "deploy").mkdir(exist_ok=True)
-    (root / "deploy" / "staging.yaml").write_text(yaml.safe_dump({"env": "staging", "models": {"churn-classifier": {"version": "3"}}}))
+    (root / "deploy" / "staging.yaml").write_text(yaml.safe_dump({"env": "staging", "models": {"churn-classifier": {
+        "version": "3", "registry_name": "churn-churn-classifier", "model_uri": "models:/churn-churn-classifier/3"}}}))
     assert "promotion-staging-first" not in {f.policy for f in promotion_findings(root, "prod", run)}
 
 
-def test_missing_or_broken_evidence_is_a_finding_not_a_crash(churn, tmp_path):
+def test_promotion_rules_are_enforced_in_every_environment_and_read_the_evaluation_verdict(churn, tmp_path):
+    failed = promotion_findings(churn, "staging", write_evidence(tmp_path / "fail", verdict="fail"))
+    [f] = [f for f in failed if f.policy == "promotion-evaluation"]
+    assert f.enforcement == "mandatory" and f.blocks and "did not pass evaluation (threshold roc_auc min 0.95" in f.message
+    proc = run_cli("policy", "check", "--env", "staging", "--evidence", str(tmp_path / "fail"), "--json", cwd=churn)
+    assert proc.returncode == 1, proc.stderr  # staging's infrastructure rules are advisory; promotion rules are not
+    advisory = {f.policy: f.enforcement for f in promotion_findings(churn, "staging", write_evidence(tmp_path / "dirty", dirty=True))}
+    assert advisory == {"promotion-clean-git": "advisory"}
+
+
+def test_policy_check_rule_needs_a_clean_check_where_policies_are_mandatory(churn, tmp_path):
+    from mlgitops.evidence import Finding, Findings, Run
+
+    run = write_evidence(tmp_path / "run")
+    assert "promotion-policy-check" not in {f.policy for f in promotion_findings(churn, "staging", run)}  # advisory env
+    prod = {f.policy: f.message for f in promotion_findings(churn, "prod", run)}
+    assert "policies are mandatory in prod" in prod["promotion-policy-check"]
+    Run(run).write(Findings(env="prod", findings=[Finding(policy="s3-tls-only", severity="high", enforcement="mandatory", message="x")]))
+    assert "1 mandatory policy finding" in {f.policy: f.message for f in promotion_findings(churn, "prod", run)}["promotion-policy-check"]
+    Run(run).write(Findings(env="prod"))
+    assert "promotion-policy-check" not in {f.policy for f in promotion_findings(churn, "prod", run)}
+
+
+def test_missing_evidence_is_a_finding_and_broken_evidence_is_bad_input(churn, tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()
     found = promotion_findings(churn, "staging", empty)
-    assert {"promotion-data-gate", "promotion-metric-thresholds", "promotion-model-signature"} <= {f.policy for f in found}
-    run = write_evidence(tmp_path / "broken")
-    (run / "training" / "churn-classifier.json").write_text("{not json")
-    found = promotion_findings(churn, "staging", run)
-    assert "promotion-evidence-readable" in {f.policy for f in found}
-    proc = run_cli("policy", "check", "--env", "staging", "--evidence", str(run), "--json", cwd=churn)
-    assert proc.returncode == 0, proc.stderr  # staging is advisory
-    assert "promotion-evidence-readable" in {f["policy"] for f in json.loads(proc.stdout)["findings"]}
+    assert {"promotion-data-gate", "promotion-evaluation", "promotion-model-signature"} <= {f.policy for f in found}
+    for name, text in (("corrupt", "{not json"), ("list", "[1, 2]"), ("foreign", '{"kind": "Plan", "stack": "x", "project": "y"}'),
+                       ("too-new", '{"kind": "TrainingRecord", "schema_version": 99}')):
+        run = write_evidence(tmp_path / name)
+        (run / "training" / "churn-classifier.json").write_text(text)
+        before = sorted(p.relative_to(churn) for p in churn.rglob("*"))
+        proc = run_cli("policy", "check", "--env", "staging", "--evidence", str(run), cwd=churn)
+        assert proc.returncode == 2 and "Traceback" not in proc.stderr, (name, proc.stderr)
+        assert "churn-classifier.json" in proc.stderr, (name, proc.stderr)
+        assert sorted(p.relative_to(churn) for p in churn.rglob("*")) == before, name  # nothing written
 
 
 def test_prod_without_a_staging_environment_needs_no_staging_promotion(tmp_path):

@@ -6,8 +6,8 @@ import copy
 import json
 import re
 
-from pipeline_helpers import MODEL, cli, green, _no_run_id  # noqa: F401
-from mlgitops.evidence import read_json
+from pipeline_helpers import MODEL, cli, green, read_json, _no_run_id  # noqa: F401
+from mlgitops.evidence import Plan, Report, Run
 from mlgitops.report import build, render, verdict
 
 
@@ -32,9 +32,10 @@ def test_report_has_each_section(green):
 
 def test_json_has_the_same_content_and_round_trips(green):
     doc = json.loads((green.run / "report.json").read_text())
-    assert render(doc) == (green.run / "report.md").read_text()
-    assert json.loads(json.dumps(doc)) == doc
-    assert build(green.run, green.root) == doc  # rebuilt from the evidence: the same content
+    report = Report.model_validate(doc)
+    assert render(report) == (green.run / "report.md").read_text()
+    assert report.to_dict() == doc  # report.json -> Report -> report.json: nothing lost
+    assert build(Run(green.run), green.root) == report  # rebuilt from the evidence: the same content
     assert doc["verdict"] == {"status": "pass", "reasons": [], "missing": []}
 
 
@@ -69,8 +70,9 @@ def test_many_models_and_environments_stay_readable(green):
             m["evaluation"]["verdict"] = "fail"
             m["evaluation"]["reasons"] = ["threshold roc_auc min 0.99: roc_auc=0.9818."]
         doc["models"].append(m)
-    doc["verdict"] = verdict(doc)
-    md = render(doc)
+    report = Report.model_validate(doc)
+    report.verdict = verdict(report)
+    doc, md = report.to_dict(), render(report)
 
     assert doc["verdict"]["status"] == "fail" and doc["verdict"]["reasons"] == [
         f"`model-2` v{base['evaluation']['candidate']['version']} failed evaluation: threshold roc_auc min 0.99: roc_auc=0.9818."]
@@ -89,21 +91,20 @@ def test_report_of_steps_run_one_by_one_diffs_against_the_base_plans(green, tmp_
     the base branch's plans in .mlgitops/evidence/base/plan: the report diffs against them itself."""
     import shutil
 
-    from mlgitops.evidence import write_json
-
     root = tmp_path / "p"
     shutil.copytree(green.root, root, ignore=shutil.ignore_patterns("mlflow.db", "artifacts", "logs", "pipeline.json", "*.changes.json", "report.*"))
     run, base = root / ".mlgitops" / "evidence" / "local", root / ".mlgitops" / "evidence" / "base" / "plan"
     plan = read_json(run / "plan" / "staging.json")
     removed = plan["resources"].pop()
-    write_json(base / "staging.json", plan)
+    Plan.model_validate(plan).save(base / "staging.json")
 
-    doc = build(run, root)
+    report = build(Run(run), root)
+    doc = report.to_dict()
 
     assert doc["steps"] == [] and doc["target_env"] is None and doc["verdict"]["status"] == "pass"
     staging = next(e for e in doc["environments"] if e["env"] == "staging")
     assert staging["changes"]["against"] == ".mlgitops/evidence/base/plan/staging.json"
     assert staging["changes"]["items"] == [{"action": "create", "urn": removed["urn"], "type": removed["type"], "name": removed["name"], "paths": []}]
     assert next(e for e in doc["environments"] if e["env"] == "prod")["changes"]["against"] is None
-    md = render(doc)
+    md = render(report)
     assert "Pipeline steps" not in md and f"| create | `{removed['type']}` | {removed['name']} |  |" in md

@@ -16,7 +16,7 @@ def served(tmp_path_factory):
     cfg = reg.config("staging")
     promote(cfg, MODEL, version=2, force=True)
     name, entry = served_version(cfg, None)
-    server = start(entry["model_uri"], cfg.tracking_uri())
+    server = start(entry.model_uri, cfg.tracking_uri())
     yield reg, cfg, entry, server
     server.stop()
     assert server.process.poll() is not None
@@ -26,10 +26,10 @@ def test_server_matches_in_process_predict(served):
     import mlflow.pyfunc
 
     reg, cfg, entry, server = served
-    assert entry["version"] == "2" and server.url.startswith("http://127.0.0.1:")
+    assert entry.version == "2" and server.url.startswith("http://127.0.0.1:")
     rows = pd.read_csv(reg.root / "data" / "holdout.csv")[FEATURES].astype("float64")
     mlflow.set_tracking_uri(cfg.tracking_uri())
-    local = mlflow.pyfunc.load_model(entry["model_uri"]).predict(rows)
+    local = mlflow.pyfunc.load_model(entry.model_uri).predict(rows)
     remote = predict(server.url, rows)
     assert len(remote) == len(rows) == 300
     assert list(remote) == [int(x) for x in local]

@@ -107,11 +107,14 @@ def test_every_environment_plans_and_passes_its_policies(projects):
             assert all(m.serving.min_instances >= 2 and m.serving.data_capture.enabled for m in config.models.values()), where
 
 
-def promoted(config) -> dict:
+def promoted(config):
     """deploy/<env>.yaml as promotion writes it."""
-    return {"env": config.env, "models": {name: {
-        "version": "1", "model_uri": f"models:/{config.registry_name(name)}/1", "artifact_uri": f"s3://{config.name('models')}/{name}/1/model.tar.gz",
-        "run_id": "0" * 32, "digest": "sha256:" + "0" * 64} for name in config.models}}
+    from mlgitops.evidence import DeployEntry, DeployState
+
+    return DeployState(env=config.env, models={name: DeployEntry(
+        version="1", registry_name=config.registry_name(name), model_uri=f"models:/{config.registry_name(name)}/1",
+        artifact_uri=f"s3://{config.name('models')}/{name}/1/model.tar.gz", run_id="0" * 32, digest="sha256:" + "0" * 64)
+        for name in config.models})
 
 
 def test_cookiecutter_cli_renders_what_mlgitops_new_renders(tmp_path, home):

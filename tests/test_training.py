@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 
 from mlgitops.cli import app
 from mlgitops.errors import BadInput
+from mlgitops.evidence import DataReport, Run
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "churn"
 MODEL = "churn-classifier"
@@ -54,7 +55,8 @@ def versions(project: Path) -> list[str]:
 def set_champion(project: Path, env: str, version: str) -> None:
     path = project / "deploy" / f"{env}.yaml"
     path.parent.mkdir(exist_ok=True)
-    path.write_text(yaml.safe_dump({"env": env, "models": {MODEL: {"version": version, "registry_name": REGISTRY}}}))
+    path.write_text(yaml.safe_dump({"env": env, "models": {MODEL: {"version": version, "registry_name": REGISTRY,
+                                                                   "model_uri": f"models:/{REGISTRY}/{version}"}}}))
 
 
 def train_as(project: Path, run_id: str, env: str = "local"):
@@ -135,8 +137,8 @@ def test_data_gate_digest_is_used_when_present(project):
     from mlgitops.training.runner import dataset_digest
 
     report = project / ".mlgitops/evidence/gated/data/train.json"
-    report.parent.mkdir(parents=True)
-    report.write_text(json.dumps({"digest": "f" * 64}))
+    Run(report.parents[1]).write(DataReport(dataset="train", path="data/train.csv", digest="f" * 64, rows=1, columns=[],
+                                            engine="pandas", success=True, results=[]))
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("MLGITOPS_RUN_ID", "gated")
         assert dataset_digest(load(project), "train") == "f" * 64
@@ -185,7 +187,7 @@ def test_version_is_never_compared_with_itself(project):
         (project / "deploy" / "local.yaml").unlink()
     assert result.exit_code == 0, result.output
     ev = json.loads(result.stdout)["evaluations"][0]
-    assert ev["champion"] is None and any("not compared with itself" in r for r in ev["reasons"])
+    assert ev["champion"] is None and any("not compared with itself" in n for n in ev["notes"]) and ev["reasons"] == []
 
 
 def test_user_code_error_fails_run_and_registers_nothing(project):

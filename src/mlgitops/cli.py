@@ -109,13 +109,13 @@ def plan_cmd(
     as_json: bool = JsonOpt,
 ) -> None:
     """Offline plan under Pulumi's mock engine: what `pulumi up --stack ENV` would declare, no cloud needed."""
-    from mlgitops.plan import diff, plan_directory, render_diff, render_mermaid, render_table
+    from mlgitops.plan import PLAN_FIX, diff, plan_directory, render_diff, render_mermaid, render_table
 
     old = None
     if against is not None:
         from mlgitops.plan import Plan
 
-        old = Plan.load(against)
+        old = Plan.load(against, PLAN_FIX)
     plan, written = plan_directory(project_dir(ctx), env, program, out)
     changes = diff(old, plan) if old is not None else None
     if as_json:
@@ -218,8 +218,8 @@ def serve_cmd(
 
     config = _config(ctx, env)
     name, entry = served_version(config, model)
-    with start(entry["model_uri"], config.tracking_uri(), port, workers=workers, quiet=False) as server:  # stopped even on an early Ctrl-C
-        print(f"serving {name} v{entry['version']} ({env}) at {server.url}/invocations", flush=True)
+    with start(entry.model_uri, config.tracking_uri(), port, workers=workers, quiet=False) as server:  # stopped even on an early Ctrl-C
+        print(f"serving {name} v{entry.version} ({env}) at {server.url}/invocations", flush=True)
         server.wait()
 
 
@@ -241,10 +241,10 @@ def predict_cmd(
     if url:
         preds = predict(url, rows)
     else:
-        with start(entry["model_uri"], config.tracking_uri()) as server:
+        with start(entry.model_uri, config.tracking_uri()) as server:
             preds = predict(server.url, rows)
     if as_json:
-        emit_json({"model": name, "version": entry["version"], "predictions": preds})
+        emit_json({"model": name, "version": entry.version, "predictions": preds})
     else:
         for p in preds:
             print(p)
@@ -263,25 +263,27 @@ def train_cmd(ctx: typer.Context, model: Optional[str] = ModelOpt, env: str = En
         err(str(exc))
         raise typer.Exit(1) from None
     if as_json:
-        emit_json({"training": [r.doc for r in results]})
+        emit_json({"training": [r.record.to_dict() for r in results]})
         return
     for r in results:
-        print(f"trained {r.model}: run {r.run_id}, registered {r.doc['model_uri']}; evidence {r.evidence_path}")
+        print(f"trained {r.model}: run {r.run_id}, registered {r.record.model_uri}; evidence {r.evidence_path}")
 
 
 @app.command("evaluate")
 def evaluate_cmd(ctx: typer.Context, model: Optional[str] = ModelOpt, env: str = EnvOpt, as_json: bool = JsonOpt) -> None:
     """Score the candidate and the champion in deploy/<env>.yaml on the holdout; exit 1 when the candidate fails."""
     from mlgitops.evaluation import evaluate_all
+    from mlgitops.evidence import Run
 
-    results = evaluate_all(_config(ctx, env), model)
+    config = _config(ctx, env)
+    results = evaluate_all(config, model)
     if as_json:
         emit_json({"evaluations": [r.to_dict() for r in results]})
     else:
         for r in results:
-            print(f"{r.verdict.upper()} {r.model} v{r.candidate.version}: {r.comparison}; chart {r.chart}")
-            for reason in r.reasons:
-                print(f"  - {reason}")
+            print(f"{r.verdict.upper()} {r.model} v{r.candidate.version}: {r.comparison}; chart {Run.current(config.root).chart(r.model)}")
+            for line in [*r.reasons, *(f"note: {n}" for n in r.notes)]:
+                print(f"  - {line}")
     if any(r.verdict != "pass" for r in results):
         raise typer.Exit(1)
 
@@ -303,15 +305,20 @@ def policy_check_cmd(
     as_json: bool = JsonOpt,
 ) -> None:
     """Check the environment's infrastructure plan (and a run's evidence) against every rule; exit 1 on a mandatory violation."""
-    from mlgitops.plan import Plan, plan_directory
+    from mlgitops.plan import PLAN_FIX, Plan, plan_directory
     from mlgitops.policies.output import render_table
-    from mlgitops.policies.run import check_project
+    from mlgitops.policies.promotion import load_evidence
+    from mlgitops.policies.run import check_project, evidence_run
 
     if plan is not None and program is not None:
         raise BadInput("--plan and --program are alternatives; pass one of them")
     root = project_dir(ctx)
-    the_plan = Plan.load(plan) if plan is not None else plan_directory(root, env, program)[0]
-    findings, written = check_project(root, env, the_plan, evidence, sarif)
+    config = _config(ctx, env)
+    run = evidence_run(evidence)
+    if run is not None:
+        load_evidence(run, config)  # unreadable evidence is refused before anything is written
+    the_plan = Plan.load(plan, PLAN_FIX) if plan is not None else plan_directory(root, env, program)[0]
+    findings, written = check_project(config, the_plan, run, sarif)
     if as_json:
         emit_json({**findings.to_dict(), "written": [str(p) for p in written]})
     else:
@@ -459,16 +466,17 @@ def report_cmd(
     """The PR report of a run: verdict, data gate, candidate vs champion, infrastructure changes, policy findings, cost, MLflow runs.
 
     Writes report.md and report.json into the run folder and prints the markdown (or, with --json, the JSON)."""
+    from mlgitops.evidence import Run
     from mlgitops.report import build, default_run, render, write
 
     root = project_dir(ctx)
-    run = evidence or default_run(root)
-    doc = build(run, root)
-    write(doc, run, out)
+    run = Run(evidence) if evidence else default_run(root)
+    report = build(run, root)
+    write(report, run, out)
     if as_json:
-        emit_json(doc)
+        emit_json(report.to_dict())
     else:
-        sys.stdout.write(render(doc))
+        sys.stdout.write(render(report))
 
 
 @app.command("demo")

@@ -20,48 +20,47 @@ import sys
 import tempfile
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator, Protocol
 
-from mlgitops import evidence
 from mlgitops.errors import BadInput, GateFailed
+from mlgitops.evidence import BASE_RUN, RUN_ID_ENV, PipelineRun, Run, Step, StepStatus
 
-OK, FAILED, ERROR, SKIPPED = "ok", "failed", "error", "skipped"
-EXIT = {OK: 0, SKIPPED: 0, FAILED: 1, ERROR: 2}
-
-
-@dataclass
-class Step:
-    """One step's outcome: ok, failed (a gate said no, exit 1), error (bad input, exit 2) or skipped."""
-
-    name: str
-    status: str = SKIPPED
-    seconds: float = 0.0
-    exit_code: int = 0
-    summary: str = ""
+OK, FAILED, ERROR, SKIPPED = StepStatus.OK, StepStatus.FAILED, StepStatus.ERROR, StepStatus.SKIPPED
 
 
 @dataclass
-class PipelineRun:
-    project: Path
-    env: str | None  # where the candidate is evaluated and would be promoted next
-    run_dir: Path
-    steps: list[Step] = field(default_factory=list)
+class PipelineResult:
+    """A finished `pipeline pr`: its record (written to `pipeline.json`), its run folder and its report."""
+
+    record: PipelineRun
+    evidence: Run
     report: Path | None = None
 
     @property
+    def steps(self) -> list[Step]:
+        return self.record.steps
+
+    @property
+    def env(self) -> str | None:
+        return self.record.env
+
+    @property
     def exit_code(self) -> int:
-        return max((s.exit_code for s in self.steps), default=0)
+        return self.record.exit_code
 
     @property
     def verdict(self) -> str:
-        return {0: "pass", 1: "fail", 2: "error"}[self.exit_code]
+        return self.record.verdict
+
+    @property
+    def run_dir(self) -> Path:
+        return self.evidence.dir
 
     def to_dict(self) -> dict[str, Any]:
-        return {"project": str(self.project), "env": self.env, "run_id": self.run_dir.name, "run_dir": str(self.run_dir),
-                "verdict": self.verdict, "exit_code": self.exit_code, "report": str(self.report) if self.report else None,
-                "steps": [asdict(s) for s in self.steps]}
+        """What `pipeline pr --json` prints: the record plus where its files are on this machine."""
+        return {**self.record.to_dict(), "run_dir": str(self.run_dir), "report": str(self.report) if self.report else None}
 
 
 class Progress(Protocol):
@@ -75,7 +74,7 @@ class _State:
 
     root: Path
     base: Path
-    run: PipelineRun
+    run: PipelineResult
     config: Any = None
     envs: list[str] = field(default_factory=list)
     pool: ThreadPoolExecutor | None = None
@@ -95,9 +94,9 @@ def _config(s: _State) -> tuple[str, str]:
     from mlgitops.config import check, load
 
     s.envs = check(s.root)
-    s.run.env = s.run.env or default_env(s.envs)
+    s.run.record.env = s.run.env or default_env(s.envs)
     s.config = load(s.root, s.run.env)
-    shutil.rmtree(s.run.run_dir, ignore_errors=True)  # a run's evidence is one consistent set
+    s.run.evidence.reset()
     return OK, f"mlgitops.yaml is valid ({', '.join(s.envs)}); candidate evaluated against {s.run.env}"
 
 
@@ -116,12 +115,12 @@ def _gate(s: _State) -> list[Any]:
     import json
     import subprocess
 
-    from mlgitops.data.report import DataReport
+    from mlgitops.evidence import DataReport
 
     cmd = [sys.executable, "-m", "mlgitops", "--project", str(s.root), "data", "validate", "--env", s.config.env, "--json"]
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:  # files, not pipes: no stall on a full pipe
         child = subprocess.Popen(cmd, stdout=out, stderr=err, stdin=subprocess.DEVNULL, text=True,
-                                 env={**os.environ, evidence.RUN_ID_ENV: s.run.run_dir.name})
+                                 env={**os.environ, RUN_ID_ENV: s.run.evidence.name})
         if s.config.models:
             from mlgitops.evaluation import prepare as prepare_evaluation
             from mlgitops.training import prepare as prepare_training
@@ -138,7 +137,7 @@ def _gate(s: _State) -> list[Any]:
         raise BadInput(stderr.strip())
     if child.returncode not in (0, 1):
         raise RuntimeError(f"`{' '.join(cmd)}` exited with {child.returncode}:\n{stderr[-2000:]}")
-    return [DataReport.from_dict(doc) for doc in json.loads(stdout)["datasets"]]
+    return [DataReport.model_validate(doc) for doc in json.loads(stdout)["datasets"]]
 
 
 def _data(s: _State) -> tuple[str, str]:
@@ -173,10 +172,8 @@ def _evaluate(s: _State) -> tuple[str, str]:
     from mlgitops.evaluation import evaluate_all
 
     results = evaluate_all(s.config)
-    parts = []
-    for r in results:
-        why = [x for x in r.reasons if not x.startswith("note:")]
-        parts.append(f"{r.model} v{r.candidate.version} {r.verdict.upper()}: {r.comparison}" + (f" ({why[0]})" if why else ""))
+    parts = [f"{r.model} v{r.candidate.version} {r.verdict.upper()}: {r.comparison}" + (f" ({r.reasons[0]})" if r.reasons else "")
+             for r in results]
     return (OK if all(r.verdict == "pass" for r in results) else FAILED), "; ".join(parts)
 
 
@@ -188,25 +185,25 @@ def _plan(s: _State) -> tuple[str, str]:
     t0 = time.perf_counter()
     parts = []
     for env, plan in plans.items():
-        plan.save(s.run.run_dir / "plan" / f"{env}.json")
-        doc = changes_against(plan, s.base, s.root)
-        evidence.write_json(s.run.run_dir / "plan" / f"{env}.changes.json", doc)
-        counts = {a: sum(c["action"] == a for c in doc["changes"]) for a in ("create", "update", "replace", "delete")}
-        text = ", ".join(f"{n} to {a}" for a, n in counts.items() if n) or "no changes"
-        parts.append(f"{env}: {len(plan.resources)} resources, {text}" + ("" if doc["against"] else " (no base plan)"))
+        s.run.evidence.write(plan)
+        changes = changes_against(plan, s.base, s.root)
+        s.run.evidence.write(changes)
+        text = ", ".join(f"{n} to {a}" for a, n in changes.counts().items() if n) or "no changes"
+        parts.append(f"{env}: {len(plan.resources)} resources, {text}" + ("" if changes.against else " (no base plan)"))
     s.plan_seconds += time.perf_counter() - t0
     return OK, "; ".join(parts) + " (planned in the background)"
 
 
 def _policy(s: _State) -> tuple[str, str]:
+    from mlgitops.config import load
     from mlgitops.policies.run import check_project
 
     assert s.plans is not None
     plans = s.plans.result()
     parts, blocked = [], False
     for env in s.envs:
-        findings, _ = check_project(s.root, env, plans[env], s.run.run_dir if env == s.run.env else None)
-        n = findings.summary()
+        findings, _ = check_project(load(s.root, env), plans[env], s.run.evidence if env == s.run.env else None)
+        n = findings.summary
         blocked |= findings.blocked
         parts.append(f"{env} {'FAILED' if findings.blocked else 'pass'} ({n['mandatory']} mandatory, {n['advisory']} advisory)")
     return (FAILED if blocked else OK), "; ".join(parts) + f"; promotion rules for {s.run.env}"
@@ -215,8 +212,9 @@ def _policy(s: _State) -> tuple[str, str]:
 def _report(s: _State) -> tuple[str, str]:
     from mlgitops.report import build, write
 
-    evidence.write_json(s.run.run_dir / "pipeline.json", s.run.to_dict())
-    s.run.report, _ = write(build(s.run.run_dir, s.root), s.run.run_dir)
+    s.run.record.report = s.run.evidence.report_md.name
+    s.run.evidence.write(s.run.record)
+    s.run.report, _ = write(build(s.run.evidence, s.root), s.run.evidence)
     return OK, str(s.run.report)
 
 
@@ -246,32 +244,33 @@ def _captured() -> Iterator[Any]:
             os.close(saved[1])
 
 
-def _log(run_dir: Path, name: str, out: Any) -> Path | None:
+def _log(run: Run, name: str, out: Any) -> Path | None:
     """Append a step's captured output to `<run>/logs/pipeline.log`; None when it printed nothing."""
     out.seek(0)
     text = out.read()
-    if not text or not run_dir.is_dir():
+    if not text or not run.dir.is_dir():
         return None
-    path = run_dir / "logs" / "pipeline.log"
+    path = run.log
     path.parent.mkdir(exist_ok=True)
     with path.open("ab") as f:
         f.write(f"===== {name} =====\n".encode() + text + (b"" if text.endswith(b"\n") else b"\n"))
     return path
 
 
-def run_pr(project_dir: Path, env: str | None = None, base: Path | None = None, progress: Progress | None = None) -> PipelineRun:
+def run_pr(project_dir: Path, env: str | None = None, base: Path | None = None, progress: Progress | None = None) -> PipelineResult:
     """Run every step in order; see the module docstring for what stops what."""
     root = Path(project_dir).resolve()
     if base is not None and not Path(base).is_dir():
         raise BadInput(f"--base {base}: no such folder; pass the base branch's evidence run (holding plan/<env>.json)")
-    run = PipelineRun(root, env, evidence.run_dir(root))
-    if run.run_dir.name == evidence.BASE_RUN:
-        raise BadInput(f"{evidence.RUN_ID_ENV}={evidence.BASE_RUN} is reserved for the base branch's plans; choose another run id")
-    s = _State(root=root, base=Path(base).resolve() if base else evidence.root(root) / evidence.BASE_RUN, run=run)
+    folder = Run.current(root)
+    if folder.name == BASE_RUN:
+        raise BadInput(f"{RUN_ID_ENV}={BASE_RUN} is reserved for the base branch's plans; choose another run id")
+    run = PipelineResult(PipelineRun(env=env, run_id=folder.name), folder)
+    s = _State(root=root, base=Path(base).resolve() if base else Run.base(root).dir, run=run)
     stopped = ""
     try:
         for name, func in STEPS:
-            step = Step(name)
+            step = Step(name=name)
             run.steps.append(step)
             if stopped:
                 step.summary = f"not run: {stopped}"
@@ -286,10 +285,10 @@ def run_pr(project_dir: Path, env: str | None = None, base: Path | None = None, 
                     step.status, step.summary = ERROR, str(exc)
                 except GateFailed as exc:
                     step.status, step.summary = FAILED, str(exc)
-                log = _log(run.run_dir, name, out) if s.config is not None else None  # no log before the run folder is reset
+                log = _log(run.evidence, name, out) if s.config is not None else None  # no log before the run folder is reset
             # the plan's own time: it ran in the background, so its wall time here is only the wait
             step.seconds = round(s.plan_seconds if name == "plan" and step.status == OK else time.perf_counter() - t0, 3)
-            step.exit_code = EXIT[step.status]
+            step.exit_code = step.status.exit_code
             if log and step.status in (FAILED, ERROR):
                 step.summary += f" (output: {log})"
             if step.status == ERROR:
@@ -300,7 +299,7 @@ def run_pr(project_dir: Path, env: str | None = None, base: Path | None = None, 
         if s.pool is not None:
             s.pool.shutdown(wait=False, cancel_futures=True)
     if run.report is not None:
-        evidence.write_json(run.run_dir / "pipeline.json", run.to_dict())
+        run.evidence.write(run.record)
     return run
 
 

@@ -181,18 +181,18 @@ def validate_dataset(ctx: Any, config: Any, name: str, hasher: Executor) -> Data
 
 
 def validate(config: Any, dataset_names: list[str] | None = None, docs_dir: Path | None = None) -> list[DataReport]:
-    """Run the gate for the named datasets (default: all), write evidence/data/<dataset>.json for each."""
-    from mlgitops import evidence
+    """Run the gate for the named datasets (default: all), write a DataReport into this run's evidence for each."""
+    from mlgitops.evidence import Run
 
+    run = Run.current(config.root)
     names = list(dataset_names or config.datasets)
     for n in names:
         _dataset(config, n)
     ctx = _context()
     with decimal_scan_only_on_objects(), ThreadPoolExecutor(1, thread_name_prefix="mlgitops-sha256") as hasher:
         reports = [validate_dataset(ctx, config, n, hasher) for n in names]
-    out = evidence.run_dir(config.root) / "data"
     for rep in reports:
-        evidence.write_json(out / f"{rep.dataset}.json", rep.to_dict())
+        run.write(rep)
     if docs_dir is not None:
         build_docs(ctx, docs_dir)
     return reports

@@ -10,67 +10,37 @@ express (its changes must be positive), so it is plain code. A version is never 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mlgitops import evidence
 from mlgitops.config.schema import greater_is_better
 from mlgitops.errors import BadInput
-from mlgitops.gitops.desired import read
+from mlgitops.evidence import DeployEntry, Evaluation, Run, Scored, TrainingRecord, Verdict, atomic_write
+from mlgitops.evidence.state import read
 
 CHART_METRICS = ("roc_auc", "precision_recall_auc", "accuracy_score", "f1_score", "precision_score", "recall_score", "log_loss",
                  "r2_score", "root_mean_squared_error", "mean_absolute_error")
 
 
-@dataclass
-class Scored:
-    version: str
-    metrics: dict[str, float]
-
-
-@dataclass
-class Evaluation:
-    model: str
-    primary: str
-    candidate: Scored
-    champion: Scored | None
-    thresholds: dict[str, dict[str, float | None]]
-    beat_champion_by: float
-    verdict: str
-    reasons: list[str] = field(default_factory=list)
-    chart: str | None = None
-
-    @property
-    def comparison(self) -> str:
-        """The primary metric against the champion's, as the CLI and the pipeline print it."""
-        line = f"{self.primary} {self.candidate.metrics.get(self.primary, math.nan):.4f}"
-        if self.champion is None:
-            return line + " (no champion)"
-        return line + f" vs champion v{self.champion.version} {self.champion.metrics.get(self.primary, math.nan):.4f}"
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-def in_store(registry: str, entry: dict[str, Any]) -> bool:
+def in_store(registry: str, entry: DeployEntry) -> bool:
     """Whether this tracking store holds the promoted version itself (same number *and* same run):
     a local store elsewhere (a CI runner's) numbers its own versions from 1."""
     from mlflow import MlflowClient
     from mlflow.exceptions import MlflowException
 
     try:
-        mv = MlflowClient().get_model_version(registry, str(entry["version"]))
+        mv = MlflowClient().get_model_version(registry, entry.version)
     except MlflowException:
         return False
-    return entry.get("run_id") in (None, mv.run_id)
+    return entry.run_id in (None, mv.run_id)
 
 
-def candidate_doc(project_dir: Path, model: str) -> dict[str, Any]:
-    path = evidence.run_dir(project_dir) / "training" / f"{model}.json"
-    if not path.is_file():
-        raise BadInput(f"{path} does not exist: no training evidence for '{model}' in this pipeline run; run `mlgitops train --model {model}` first")
-    return evidence.read_json(path)
+def candidate_record(run: Run, model: str) -> TrainingRecord:
+    record = run.training(model)
+    if record is None:
+        raise BadInput(f"{run.path(TrainingRecord, model)} does not exist: no training evidence for '{model}' in this pipeline run; "
+                       f"run `mlgitops train --model {model}` first")
+    return record
 
 
 def _finite(metrics: dict[str, Any]) -> dict[str, float]:
@@ -183,7 +153,7 @@ def chart(path: Path, ev: Evaluation, curves: dict[str, Any] | None) -> Path:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=80)
     plt.close(fig)
-    return evidence.atomic_write(path, buf.getvalue())
+    return atomic_write(path, buf.getvalue())
 
 
 def prepare() -> None:
@@ -207,45 +177,46 @@ def evaluate(config: Any, model: str) -> Evaluation:
     if not spec.holdout:
         raise BadInput(f"mlgitops.yaml: models.{model}.holdout is not set; name a dataset to evaluate on (e.g. holdout: holdout)")
     root = Path(config.root)
-    cand = candidate_doc(root, model)
-    entry = read(root, config.env)["models"].get(model)
-    champ = None if entry is None else str(entry["version"])
-    registry = cand.get("registry_name") or config.registry_name(model)
+    run = Run.current(root)
+    cand = candidate_record(run, model)
+    entry = read(root, config.env).models.get(model)
+    champ = None if entry is None else entry.version
+    registry = cand.registry_name
     frame = load_frame(config, spec.holdout)
     if spec.target not in frame.columns:
         raise BadInput(f"mlgitops.yaml: models.{model}.target '{spec.target}' is not a column of dataset '{spec.holdout}'")
     tracking_uri = config.tracking_uri()
     mlflow.set_tracking_uri(tracking_uri)
     mlflow.set_registry_uri(tracking_uri)
-    reasons: list[str] = []
+    notes: list[str] = []
     with store_lock(tracking_uri):
         mlflow.set_experiment(experiment_id=ensure_experiment(config))
-        cand_metrics, cand_model = score(f"models:/{registry}/{cand['version']}", frame, spec.target, spec.task, f"evaluate {model} v{cand['version']} (candidate)",
-                                        f"the candidate comes from {evidence.run_dir(root) / 'training' / (model + '.json')}: run `mlgitops train --model {model}` again")
+        cand_metrics, cand_model = score(cand.model_uri, frame, spec.target, spec.task, f"evaluate {model} v{cand.version} (candidate)",
+                                        f"the candidate comes from {run.path(TrainingRecord, model)}: run `mlgitops train --model {model}` again")
         champion = None
         champ_model = None
         deployed = f"deploy/{config.env}.yaml"
         here = entry is not None and in_store(registry, entry)
-        if here and champ == str(cand["version"]):
-            reasons.append(f"note: v{champ} is already the champion in {deployed}; not compared with itself")
+        if here and champ == cand.version:
+            notes.append(f"v{champ} is already the champion in {deployed}; not compared with itself")
         elif here:
             champ_metrics, champ_model = score(f"models:/{registry}/{champ}", frame, spec.target, spec.task,
                                                f"evaluate {model} v{champ} (champion)", f"the champion comes from {deployed}")
-            champion = Scored(champ, champ_metrics)
-        elif entry is not None and tracking_uri.startswith("sqlite:") and (entry.get("evidence") or {}).get("metrics"):
+            champion = Scored(version=champ, metrics=champ_metrics)
+        elif entry is not None and tracking_uri.startswith("sqlite:") and entry.evidence.metrics:
             # The embedded store is per machine: a champion promoted elsewhere is compared by the
             # holdout metrics recorded with its promotion, and the report says so.
-            champion = Scored(champ, _finite(entry["evidence"]["metrics"]))
-            reasons.append(f"note: champion v{champ} is not in this machine's tracking store; compared with the metrics recorded in {deployed} when it was promoted (share an MLflow server via tracking.uri to re-score it)")
+            champion = Scored(version=champ, metrics=_finite(entry.evidence.metrics))
+            notes.append(f"champion v{champ} is not in this machine's tracking store; compared with the metrics recorded in {deployed} when it was promoted (share an MLflow server via tracking.uri to re-score it)")
         elif entry is not None:
-            raise BadInput(f"{deployed}: champion {registry} v{champ} (run {entry.get('run_id')}) is not in the tracking store {tracking_uri}; "
+            raise BadInput(f"{deployed}: champion {registry} v{champ} (run {entry.run_id}) is not in the tracking store {tracking_uri}; "
                            "point tracking.uri at the store it was promoted from, or fix the file with `mlgitops rollback`")
     thresholds = {k: v.model_dump() for k, v in spec.metrics.thresholds.items()}
     failures = check_rules(cand_metrics, champion.metrics if champion else None, thresholds, spec.metrics.primary,
                            spec.metrics.beat_champion_by, f"models.{model}.metrics")
-    ev = Evaluation(model=model, primary=spec.metrics.primary, candidate=Scored(str(cand["version"]), cand_metrics), champion=champion,
+    ev = Evaluation(model=model, primary=spec.metrics.primary, candidate=Scored(version=cand.version, metrics=cand_metrics), champion=champion,
                     thresholds=thresholds, beat_champion_by=spec.metrics.beat_champion_by,
-                    verdict="fail" if failures else "pass", reasons=failures + reasons)
+                    verdict=Verdict.FAIL if failures else Verdict.PASS, reasons=failures, notes=notes)
     curves = None
     if spec.task == "classification":
         features = frame.drop(columns=[spec.target])
@@ -254,11 +225,8 @@ def evaluate(config: Any, model: str) -> Evaluation:
             scores[f"champion v{champion.version}"] = _proba(champ_model, features)  # type: ignore[union-attr]
         if all(s is not None for s in scores.values()) and frame[spec.target].nunique() == 2:
             curves = {"y": frame[spec.target].to_numpy(), "scores": scores}
-    out = evidence.run_dir(root) / "evaluation"
-    ev.chart = str(chart(out / f"{model}.png", ev, curves))
-    doc = ev.to_dict()
-    doc.pop("chart")
-    evidence.write_json(out / f"{model}.json", doc)
+    chart(run.chart(model), ev, curves)
+    run.write(ev)
     return ev
 
 

@@ -3,7 +3,7 @@ alarm-driven auto-rollback, KMS-encrypted, data capture when enabled, autoscaled
 from __future__ import annotations
 
 import hashlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pulumi
 
@@ -11,6 +11,7 @@ from mlgitops.infra.common import child, tags
 
 if TYPE_CHECKING:
     from mlgitops.config import Config
+    from mlgitops.evidence import DeployEntry
 
 VARIANT = "AllTraffic"
 
@@ -27,20 +28,20 @@ class ServingEndpoint(pulumi.ComponentResource):
     """SageMaker Model (network isolation) -> EndpointConfiguration -> Endpoint, two CloudWatch alarms
     (5xx errors, model latency) wired to the blue/green auto-rollback, and target-tracking autoscaling."""
 
-    def __init__(self, name: str, config: "Config", model_name: str, release: dict[str, Any], role_arn: pulumi.Input[str],
+    def __init__(self, name: str, config: "Config", model_name: str, release: "DeployEntry", role_arn: pulumi.Input[str],
                  key_arn: pulumi.Input[str], capture_bucket: pulumi.Input[str], default_image: pulumi.Input[str],
                  opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlgitops:serving:ServingEndpoint", name, None, opts)
         import pulumi_aws as aws
 
         serving = config.models[model_name].serving
-        version = str(release.get("version", "0"))
+        version = release.version
         endpoint_name = config.name(model_name)
-        image = release.get("image") or serving.image or default_image
+        image = release.image or serving.image or default_image
         t = tags(config, model=model_name, **{"model-version": version})
         model = aws.sagemaker.Model(
-            f"{name}-model", name=versioned_name(endpoint_name, version, release["artifact_uri"], release.get("image") or serving.image), execution_role_arn=role_arn, enable_network_isolation=True,
-            primary_container={"image": image, "model_data_url": release["artifact_uri"], "mode": "SingleModel"},
+            f"{name}-model", name=versioned_name(endpoint_name, version, release.artifact_uri, release.image or serving.image), execution_role_arn=role_arn, enable_network_isolation=True,
+            primary_container={"image": image, "model_data_url": release.artifact_uri, "mode": "SingleModel"},
             tags=t, opts=child(self))
         capture = None
         if serving.data_capture.enabled:

@@ -1,15 +1,16 @@
 """The stack of one environment of a project, assembled from the components (what `program()` runs)."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pulumi
 
 if TYPE_CHECKING:
     from mlgitops.config import Config
+    from mlgitops.evidence import DeployState
 
 
-def build(config: "Config", deploy_state: dict[str, Any] | None) -> list[str]:
+def build(config: "Config", deploy_state: "DeployState | None") -> list[str]:
     """Declare every component; endpoints only for models promoted to this env. Returns plan notes."""
     import pulumi_aws as aws
 
@@ -33,11 +34,11 @@ def build(config: "Config", deploy_state: dict[str, Any] | None) -> list[str]:
         pulumi.export("batch_job_queue", training.job_queue.name)
 
     notes: list[str] = []
-    released = (deploy_state or {}).get("models") or {}
+    released = deploy_state.models if deploy_state else {}
     endpoints: dict[str, pulumi.Output[str]] = {}
     for model_name in config.models:
         release = released.get(model_name)
-        if not release or not release.get("artifact_uri"):
+        if release is None or not release.artifact_uri:
             notes.append(f"no endpoint for {model_name} in {config.env}: nothing promoted yet (deploy/{config.env}.yaml); "
                          f"run `mlgitops promote --env {config.env} --model {model_name}`")
             continue

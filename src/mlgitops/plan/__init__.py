@@ -6,7 +6,7 @@ runtime state never bleeds between plans, and a looping program is killed at the
 monitor that records every registration.
 
 Stable API (other capabilities depend on it):
-- `Plan`, `Resource` dataclasses; `Plan.to_json()/from_json()/save()/load()`.
+- `Plan`, `Resource` (records of `mlgitops.evidence`); `Plan.to_json()/from_json()/save()/load()`.
 - `plan_project(config, deploy_state=None) -> Plan`: our `mlgitops.infra.program` for `config.env`.
 - `plan_configs([(config, deploy_state), ...]) -> list[Plan]`: several in one subprocess.
 - `plan_environments(project_dir, envs, deploy_states=None) -> dict[env, Plan]`: several in one subprocess.
@@ -25,35 +25,36 @@ from typing import TYPE_CHECKING, Any
 
 from mlgitops.errors import BadInput
 from mlgitops.plan.diff import Change, diff
-from mlgitops.plan.model import Plan, Resource
+from mlgitops.plan.model import PLAN_FIX, Plan, Resource
 from mlgitops.plan.render import render_diff, render_mermaid, render_table
 
 if TYPE_CHECKING:
     from mlgitops.config import Config
+    from mlgitops.evidence import DeployState
 
-__all__ = ["Plan", "Resource", "Change", "diff", "plan_project", "plan_environments", "plan_program", "plan_directory", "plan_configs",
+__all__ = ["PLAN_FIX", "Plan", "Resource", "Change", "diff", "plan_project", "plan_environments", "plan_program", "plan_directory", "plan_configs",
            "render_table", "render_diff", "render_mermaid", "DEFAULT_TIMEOUT"]
 
 DEFAULT_TIMEOUT = float(os.environ.get("MLGITOPS_PLAN_TIMEOUT", "60"))
 
 
-def _project_request(config: "Config", deploy_state: dict | None) -> dict[str, Any]:
+def _project_request(config: "Config", deploy_state: "DeployState | None") -> dict[str, Any]:
     return {"kind": "project", "stack": config.env, "root": str(config.root),
-            "config_data": config.model_dump(mode="json"), "deploy_state": deploy_state}
+            "config_data": config.model_dump(mode="json"), "deploy_state": None if deploy_state is None else deploy_state.to_dict()}
 
 
-def plan_project(config: "Config", deploy_state: dict | None = None, timeout: float | None = None) -> Plan:
+def plan_project(config: "Config", deploy_state: "DeployState | None" = None, timeout: float | None = None) -> Plan:
     """Plan `mlgitops.infra.program(config, deploy_state)` for `config.env` (the stack name is the env)."""
     return _run([_project_request(config, deploy_state)], timeout, f"environment {config.env}")[0]
 
 
-def plan_configs(items: list[tuple["Config", dict | None]], timeout: float | None = None) -> list[Plan]:
+def plan_configs(items: list[tuple["Config", "DeployState | None"]], timeout: float | None = None) -> list[Plan]:
     """Plans of several (config, deploy_state) pairs in one subprocess, each with a fresh Pulumi runtime."""
     what = ", ".join(f"{c.project}/{c.env}" for c, _ in items)
     return _run([_project_request(c, s) for c, s in items], timeout, what)
 
 
-def plan_environments(project_dir: Path | str, envs: list[str] | None = None, deploy_states: dict[str, dict | None] | None = None,
+def plan_environments(project_dir: Path | str, envs: list[str] | None = None, deploy_states: "dict[str, DeployState | None] | None" = None,
                       timeout: float | None = None) -> dict[str, Plan]:
     """Plans of several environments of a project in one subprocess (one interpreter start for all).
 
@@ -135,7 +136,7 @@ def _run(requests: list[dict[str, Any]], timeout: float | None, what: str) -> li
     for req, res in zip(requests, results):
         if "error" in res:
             raise BadInput(f"plan of {what}, stack {req['stack']}: the program failed:\n{res['error']}")
-        plans.append(Plan.from_dict(res))
+        plans.append(Plan.model_validate(res))
     return plans
 
 
@@ -147,12 +148,13 @@ def plan_directory(project_dir: Path, env: str, program: Path | None = None, out
         plan = plan_program(program, env)
     else:
         from mlgitops.config import load
-        from mlgitops.evidence import run_dir
+        from mlgitops.evidence import Run
         from mlgitops.infra.state import deploy_state
 
         config = load(project_dir, env)
+        run = Run.current(project_dir)
         plan = plan_project(config, deploy_state(project_dir, env))
-        written.append(plan.save(run_dir(project_dir) / "plan" / f"{env}.json"))
+        written.append(run.write(plan))
     if out is not None:
         written.append(plan.save(out))
     return plan, written

@@ -293,8 +293,9 @@ def plan_one(req: dict[str, Any]) -> dict[str, Any]:
                     if getattr(sys.modules[mod], "__file__", "") and str(sys.modules[mod].__file__).startswith(str(program_dir)):
                         del sys.modules[mod]
     else:
-        from mlgitops.config.schema import Config
         from mlgitops import infra
+        from mlgitops.config.schema import Config
+        from mlgitops.evidence import DeployState
 
         cfg = Config.model_validate(req["config_data"])
         cfg._env, cfg._root = stack, Path(req["root"])
@@ -303,7 +304,8 @@ def plan_one(req: dict[str, Any]) -> dict[str, Any]:
         roots = [str(Path(infra.__file__).parent)]
 
         def body() -> None:
-            holder["notes"] = list(infra.program(cfg, req.get("deploy_state")) or [])
+            state = req.get("deploy_state")
+            holder["notes"] = list(infra.program(cfg, None if state is None else DeployState.model_validate(state)) or [])
 
     monitor = _reset(project, stack, config, region, account)
     try:

@@ -1,27 +1,14 @@
 """Diff two plans: what a merge would create, update (which input paths), replace or delete."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
-from mlgitops.plan.model import Plan
+from mlgitops.evidence.records import Change, ChangeAction, Plan
 
 # Types whose every input change forces a replacement (SageMaker configs are immutable), and inputs
 # that force replacement on any type (physical names).
 REPLACE_ON_ANY_CHANGE = {"aws:sagemaker/endpointConfiguration:EndpointConfiguration", "aws:sagemaker/model:Model"}
 REPLACE_INPUTS = {"name", "bucket", "trackingServerName", "url"}
-
-
-@dataclass
-class Change:
-    action: str  # create | update | replace | delete
-    urn: str
-    type: str
-    name: str
-    paths: list[str] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"action": self.action, "urn": self.urn, "type": self.type, "name": self.name, "paths": self.paths}
 
 
 def changed_paths(old: Any, new: Any, prefix: str = "") -> list[str]:
@@ -47,11 +34,11 @@ def diff(old: Plan, new: Plan) -> list[Change]:
     changes = []
     for urn, r in after.items():
         if urn not in before:
-            changes.append(Change("create", urn, r.type, r.name))
+            changes.append(Change(action=ChangeAction.CREATE, urn=urn, type=r.type, name=r.name))
             continue
         paths = changed_paths(before[urn].inputs, r.inputs)
         if paths:
             forces = r.type in REPLACE_ON_ANY_CHANGE or any(p.split(".")[0].split("[")[0] in REPLACE_INPUTS for p in paths)
-            changes.append(Change("replace" if forces else "update", urn, r.type, r.name, paths))
-    changes += [Change("delete", urn, r.type, r.name) for urn, r in before.items() if urn not in after]
+            changes.append(Change(action=ChangeAction.REPLACE if forces else ChangeAction.UPDATE, urn=urn, type=r.type, name=r.name, paths=paths))
+    changes += [Change(action=ChangeAction.DELETE, urn=urn, type=r.type, name=r.name) for urn, r in before.items() if urn not in after]
     return changes

@@ -4,11 +4,11 @@ Endpoints cost their instance-hours at the minimum instance count (what runs aro
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources as importlib_resources
 from typing import Any, Iterable, Iterator
 
+from mlgitops.evidence.records import CostEstimate
 from mlgitops.policies._util import as_list
 from mlgitops.policies.registry import stack_rule
 
@@ -16,16 +16,6 @@ from mlgitops.policies.registry import stack_rule
 @lru_cache(maxsize=1)
 def prices() -> dict[str, Any]:
     return json.loads(importlib_resources.files("mlgitops.policies").joinpath("prices.json").read_text(encoding="utf-8"))
-
-
-@dataclass
-class CostEstimate:
-    monthly_usd: float = 0.0
-    lines: list[dict[str, Any]] = field(default_factory=list)  # {"resource", "item", "count", "usd_month"}
-    unpriced: list[str] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"monthly_usd": round(self.monthly_usd, 2), "lines": self.lines, "unpriced": self.unpriced}
 
 
 def estimate(resources: Iterable[Any]) -> CostEstimate:

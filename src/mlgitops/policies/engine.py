@@ -6,11 +6,10 @@ in the rule exactly as during `pulumi preview`, and becomes an "unchecked" findi
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mlgitops.policies.cost import CostEstimate, estimate
+from mlgitops.evidence import Finding, Findings, FindingStatus, Run
+from mlgitops.policies.cost import estimate
 from mlgitops.policies.exemptions import EXPIRED_RULE, parse as parse_exemptions
 from mlgitops.policies.registry import all_rules
 
@@ -18,47 +17,6 @@ if TYPE_CHECKING:
     from mlgitops.config import Config
 
 PLAN_UNKNOWN = "<unknown>"
-
-
-@dataclass
-class Finding:
-    policy: str
-    severity: str
-    enforcement: str
-    resource_urn: str | None
-    resource_type: str | None
-    message: str
-    status: str = "violation"  # or "unchecked": the value is unknown until deploy
-
-    @property
-    def resource(self) -> str:
-        return self.resource_urn.rsplit("::", 1)[-1] if self.resource_urn else "stack"
-
-
-@dataclass
-class Findings:
-    env: str
-    findings: list[Finding] = field(default_factory=list)
-    cost: CostEstimate | None = None
-
-    def summary(self) -> dict[str, int]:
-        out = {"mandatory": 0, "advisory": 0, "unchecked": 0}
-        for f in self.findings:
-            key = "unchecked" if f.status == "unchecked" else f.enforcement
-            out[key] = out.get(key, 0) + 1
-        return out
-
-    @property
-    def blocked(self) -> bool:
-        """A mandatory rule is violated: the gate says no."""
-        return any(f.enforcement == "mandatory" and f.status == "violation" for f in self.findings)
-
-    def to_dict(self) -> dict[str, Any]:
-        doc: dict[str, Any] = {"env": self.env, "findings": [asdict(f) for f in self.findings], "summary": self.summary(),
-                               "passed": not self.blocked}
-        if self.cost is not None:
-            doc["cost"] = self.cost.to_dict()
-        return doc
 
 
 def _sentinel(value: Any) -> Any:
@@ -113,8 +71,9 @@ def check_plan(plan: Any, cfg: dict[str, Any], levels: dict[str, str]) -> list[F
             continue
         rule = rules[policy.name]
 
-        def add(msg: str, urn: str | None, status: str = "violation", rule: Any = rule, level: str = level) -> None:
-            findings.append(Finding(rule.name, rule.severity, level, urn, types.get(urn) if urn else None, msg, status))
+        def add(msg: str, urn: str | None, status: FindingStatus = FindingStatus.VIOLATION, rule: Any = rule, level: str = level) -> None:
+            findings.append(Finding(policy=rule.name, severity=rule.severity, enforcement=level, resource_urn=urn,
+                                    resource_type=types.get(urn) if urn else None, message=msg, status=status))
 
         if isinstance(policy, ResourceValidationPolicy):
             for r in resources:
@@ -124,18 +83,20 @@ def check_plan(plan: Any, cfg: dict[str, Any], levels: dict[str, str]) -> list[F
                 try:
                     policy.validate(args, lambda msg, _urn=None, urn=r.urn: add(msg, urn))
                 except UnknownValueError as e:
-                    add(f"cannot be checked before deploy: {e.message}", r.urn, "unchecked")
+                    add(f"cannot be checked before deploy: {e.message}", r.urn, FindingStatus.UNCHECKED)
         else:
             args = StackValidationArgs(_policy_resources(resources), cfg)
             try:
                 policy.validate(args, lambda msg, urn=None: add(msg, urn))
             except UnknownValueError as e:
-                add(f"cannot be checked before deploy: {e.message}", None, "unchecked")
+                add(f"cannot be checked before deploy: {e.message}", None, FindingStatus.UNCHECKED)
     return findings
 
 
 def check_evidence(evidence: Any, cfg: dict[str, Any], levels: dict[str, str]) -> list[Finding]:
-    """Run the promotion rules over a run's evidence, with the same enforcement and exemptions."""
+    """Run the promotion rules over a run's evidence; a finding waived by an unexpired exemption is kept as exempted."""
+    from mlgitops.policies.promotion import EVIDENCE_TYPE
+
     today = dt.date.fromisoformat(cfg["today"]) if cfg.get("today") else dt.date.today()
     exemptions = parse_exemptions(cfg.get("exemptions") or [])
     findings = []
@@ -144,14 +105,15 @@ def check_evidence(evidence: Any, cfg: dict[str, Any], levels: dict[str, str]) -
         if rule.kind != "promotion" or level == "disabled":
             continue
         for resource, msg in rule.check(evidence):
-            if not any(e.covers(rule.name, resource, resource) and not e.expired(today) for e in exemptions):
-                findings.append(Finding(rule.name, rule.severity, level, resource, "mlgitops:evidence", msg))
+            exempt = any(e.covers(rule.name, resource, resource) and not e.expired(today) for e in exemptions)
+            findings.append(Finding(policy=rule.name, severity=rule.severity, enforcement=level, resource_urn=resource,
+                                    resource_type=EVIDENCE_TYPE, message=msg,
+                                    status=FindingStatus.EXEMPTED if exempt else FindingStatus.VIOLATION))
     return findings
 
 
-def check(config: "Config", plan: Any | None = None, evidence_dir: Path | None = None, staging_state: dict[str, Any] | None = None,
-          today: dt.date | None = None) -> Findings:
-    """All findings for one environment: infrastructure rules over `plan`, promotion rules over `evidence_dir`."""
+def check(config: "Config", plan: Any | None = None, run: Run | None = None, today: dt.date | None = None) -> Findings:
+    """All findings for one environment: infrastructure rules over `plan`, promotion rules over the evidence of `run`."""
     from mlgitops.policies.pack import enforcements, settings
     from mlgitops.policies.promotion import load_evidence
 
@@ -165,8 +127,11 @@ def check(config: "Config", plan: Any | None = None, evidence_dir: Path | None =
 
         level = levels.get(EXPIRED_RULE, "mandatory")
         if level != "disabled":
-            result.findings += [Finding(EXPIRED_RULE, "medium", level, None, None, m)
+            result.findings += [Finding(policy=EXPIRED_RULE, severity="medium", enforcement=level, message=m)
                                 for m in expired_messages(parse_exemptions(cfg["exemptions"]), today or dt.date.today())]
-    if evidence_dir is not None:
-        result.findings += check_evidence(load_evidence(evidence_dir, config, staging_state), cfg, levels)
+    if run is not None:
+        evidence = load_evidence(run, config)
+        if plan is not None:  # the policy check being made now, not an older one in the run folder
+            evidence.findings = Findings(env=config.env, findings=list(result.findings))
+        result.findings += check_evidence(evidence, cfg, levels)
     return result

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlgitops.policies.engine import Findings
+from mlgitops.evidence import Findings, FindingStatus
 from mlgitops.policies.registry import all_rules
 
 SARIF_SCHEMA = "https://raw.githubusercontent.com/oasis-tcs/sarif-spec/master/Schemata/sarif-schema-2.1.0.json"
@@ -11,7 +11,7 @@ LEVEL = {"mandatory": "error", "advisory": "warning", "disabled": "none"}
 
 
 def render_table(findings: Findings) -> str:
-    rows = [(f.policy, f.resource, f.message if f.status == "violation" else f"[unchecked] {f.message}", f.enforcement)
+    rows = [(f.policy, f.resource, f.message if f.status == FindingStatus.VIOLATION else f"[{f.status}] {f.message}", f.enforcement)
             for f in findings.findings]
     lines = []
     if rows:
@@ -20,7 +20,7 @@ def render_table(findings: Findings) -> str:
         lines.append(f"{head[0]:<{widths[0]}}  {head[1]:<{widths[1]}}  {head[3]:<11}  {head[2]}")
         for rule, res, msg, enf in sorted(rows, key=lambda r: (r[3] != "mandatory", r[0], r[1])):
             lines.append(f"{rule:<{widths[0]}}  {res:<{widths[1]}}  {enf:<11}  {msg}")
-    s = findings.summary()
+    s = findings.summary
     if findings.cost is not None:
         lines.append(f"estimated cost: ${findings.cost.monthly_usd:,.2f}/month")
     verdict = "FAILED" if findings.blocked else "passed"
@@ -38,7 +38,7 @@ def to_sarif(findings: Findings, artifact: str = "mlgitops.yaml") -> dict[str, A
     for f in findings.findings:
         result: dict[str, Any] = {
             "ruleId": f.policy, "ruleIndex": index[f.policy],
-            "level": "note" if f.status == "unchecked" else LEVEL.get(f.enforcement, "warning"),
+            "level": "note" if f.status != FindingStatus.VIOLATION else LEVEL.get(f.enforcement, "warning"),
             "message": {"text": f"{f.resource}: {f.message}"},
             "locations": [{"physicalLocation": {"artifactLocation": {"uri": artifact}, "region": {"startLine": 1}},
                            "logicalLocations": [{"fullyQualifiedName": f.resource_urn or "stack", "kind": "resource"}]}],

@@ -49,10 +49,12 @@ def settings(config: "Config", today: dt.date | None = None) -> dict[str, Any]:
 
 
 def enforcement(rule: Rule, level: str, overrides: dict[str, str]) -> str:
-    """Effective enforcement: a per-rule override wins; else `disabled` env-wide disables; advisory-only rules stay
-    advisory; every other rule takes the environment's level."""
+    """Effective enforcement: a per-rule override wins; promotion rules keep their own level; else `disabled`
+    env-wide disables; advisory-only rules stay advisory; every other infrastructure rule takes the environment's level."""
     if rule.name in overrides:
         return overrides[rule.name]
+    if rule.kind == "promotion":  # promotion is decided by its rules in every environment
+        return rule.enforcement
     if level == "disabled" or rule.enforcement == "advisory":
         return "disabled" if level == "disabled" else "advisory"
     return level

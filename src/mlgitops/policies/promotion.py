@@ -1,54 +1,84 @@
-"""Promotion rules over the evidence of a pipeline run (data gate, training, evaluation, deploy state).
+"""Promotion rules: the one place that decides whether a model may be promoted to an environment.
 
-Missing evidence is a finding, never a crash: a model cannot be promoted on evidence nobody produced."""
+`mlgitops promote` runs them over the run's evidence and refuses on any blocking finding, in every
+environment; `mlgitops policy check --evidence RUN` reports the same verdicts. A rule reads decisions that
+were made once elsewhere (the evaluation's verdict, the data gate's success); it never recomputes them.
+Missing evidence is a finding (nobody produced it); evidence that is there but unreadable is bad input.
+"""
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Iterator
 
-from mlgitops.config.schema import greater_is_better
+from mlgitops.evidence import DataReport, DeployState, Evaluation, Findings, Run, TrainingRecord, Verdict
 from mlgitops.policies.registry import promotion_rule
+
+if TYPE_CHECKING:
+    from mlgitops.config import Config
+
+PREVIOUS_STAGE = {"prod": "staging"}  # an environment that only takes what the previous stage serves
+EVIDENCE_TYPE = "mlgitops:evidence"  # the resource type of promotion findings
+
+
+@dataclass(frozen=True)
+class ModelDatasets:
+    dataset: str
+    holdout: str | None
 
 
 @dataclass
 class Evidence:
-    """What the promotion rules read: the run folder's JSON files plus the settings of the config."""
+    """What the promotion rules read about one environment: the run's records and the previous stage's state."""
 
     env: str
-    models: dict[str, dict[str, Any]]  # name -> {"dataset", "holdout", "thresholds", "primary", "beat_champion_by"}
-    data: dict[str, Any] = field(default_factory=dict)  # dataset name -> data/<dataset>.json (None when unreadable)
-    training: dict[str, Any] = field(default_factory=dict)
-    evaluation: dict[str, Any] = field(default_factory=dict)
-    staging: dict[str, Any] | None = None  # deploy/staging.yaml
-    environments: list[str] = field(default_factory=list)  # declared in mlgitops.yaml
-    problems: list[str] = field(default_factory=list)  # unreadable files
+    enforcement: str  # the environment's policies.enforcement: a missing policy check blocks where it is mandatory
+    models: dict[str, ModelDatasets]
+    versions: dict[str, str | None]  # the version each model would be promoted at
+    run: str | None = None
+    data: dict[str, DataReport | None] = field(default_factory=dict)
+    training: dict[str, TrainingRecord | None] = field(default_factory=dict)
+    evaluation: dict[str, Evaluation | None] = field(default_factory=dict)
+    findings: Findings | None = None  # the environment's infrastructure findings in this run
+    previous_env: str | None = None
+    previous: DeployState | None = None
+
+    @property
+    def staged(self) -> bool:
+        """The environment takes what the previous stage serves, with the evidence recorded there."""
+        return self.previous_env is not None
 
 
-def _read(path: Path, problems: list[str]) -> Any:
-    if not path.is_file():
-        return None
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        problems.append(f"{path}: unreadable evidence ({exc})")
-        return None
+def previous_stage(config: "Config") -> str | None:
+    prev = PREVIOUS_STAGE.get(config.env)
+    return prev if prev in config.env_names else None
 
 
-def load_evidence(evidence_dir: Path | None, config: Any, staging_state: dict[str, Any] | None = None) -> Evidence:
-    """Evidence of one run folder for `config` (a mlgitops Config)."""
-    models = {name: {"dataset": m.dataset, "holdout": m.holdout, "primary": m.metrics.primary, "beat_champion_by": m.metrics.beat_champion_by,
-                     "thresholds": {k: t.model_dump(exclude_none=True) for k, t in m.metrics.thresholds.items()}}
-              for name, m in config.models.items()}
-    ev = Evidence(env=config.env, models=models, staging=staging_state, environments=list(config.env_names))
-    if evidence_dir is None:
-        return ev
-    for name, m in models.items():
-        for ds in {m["dataset"], m["holdout"]} - {None}:
-            ev.data[ds] = _read(evidence_dir / "data" / f"{ds}.json", ev.problems)
-        ev.training[name] = _read(evidence_dir / "training" / f"{name}.json", ev.problems)
-        ev.evaluation[name] = _read(evidence_dir / "evaluation" / f"{name}.json", ev.problems)
+def load_evidence(run: Run | None, config: "Config", versions: dict[str, str | None] | None = None) -> Evidence:
+    """The evidence of `run` for `config.env` (every model, or those in `versions`); BadInput on an unreadable record.
+
+    `versions` names the version to promote per model; None takes the staged version (after a previous stage)
+    or the evaluated candidate."""
+    from mlgitops.evidence.state import read
+
+    names = list(versions) if versions else list(config.models)
+    prev = previous_stage(config)
+    ev = Evidence(env=config.env, enforcement=config.policies.enforcement, versions={},
+                  models={n: ModelDatasets(config.models[n].dataset, config.models[n].holdout) for n in names},
+                  run=run.name if run else None, previous_env=prev, previous=read(config.root, prev) if prev else None)
+    if run is not None:
+        for name, m in ev.models.items():
+            for ds in dict.fromkeys(d for d in (m.dataset, m.holdout) if d):
+                ev.data[ds] = run.data(ds)
+            ev.training[name] = run.training(name)
+            ev.evaluation[name] = run.evaluation(name)
+        ev.findings = run.findings(config.env)
+    for name in names:
+        wanted = (versions or {}).get(name)
+        if wanted is None and ev.previous is not None:
+            wanted = ev.previous.version(name)
+        if wanted is None and ev.evaluation.get(name) is not None:
+            wanted = ev.evaluation[name].candidate.version  # type: ignore[union-attr]
+        ev.versions[name] = wanted
     return ev
 
 
@@ -58,105 +88,88 @@ def _res(model: str) -> str:
 
 @promotion_rule("promotion-data-gate", "The data gate passed on the exact dataset digests the candidate was trained on.")
 def data_gate(ev: Evidence) -> Iterator[tuple[str, str]]:
+    if ev.staged:
+        return  # checked when the model entered the previous stage; its evidence travels with it
     for name, m in ev.models.items():
-        train = ev.training.get(name) or {}
-        digests = train.get("dataset_digests") or {}
-        for role, ds in (("train", m["dataset"]), ("holdout", m["holdout"])):
+        train = ev.training.get(name)
+        for role, ds in (("train", m.dataset), ("holdout", m.holdout)):
             if ds is None:
                 continue
             report = ev.data.get(ds)
-            if not report:
-                yield _res(name), f"no data gate evidence for dataset {ds} (run `mlgitops data validate`)"
-            elif report.get("success") is not True:
-                yield _res(name), f"the data gate failed on dataset {ds} ({len(report.get('failures') or [])} failed expectations)"
-            elif not train:
-                yield _res(name), f"no training evidence, so the {role} digest cannot be matched (run `mlgitops train`)"
-            elif digests.get(role) != report.get("digest"):
-                yield _res(name), f"trained on {role} digest {digests.get(role)} but the data gate checked {report.get('digest')}"
+            if report is None:
+                yield _res(name), f"no data gate evidence for dataset {ds}; run `mlgitops data validate --dataset {ds}`"
+            elif not report.success:
+                yield _res(name), f"dataset '{ds}' failed the data gate ({len(report.failures)} failed critical expectations); fix the data or the suite first"
+            elif train is None:
+                yield _res(name), f"no training evidence, so the {role} digest cannot be matched; run `mlgitops train --model {name}`"
+            elif train.dataset_digests.get(role) != report.digest:
+                yield _res(name), f"trained on {role} digest {train.dataset_digests.get(role)} but the data gate checked {report.digest}; retrain on the gated data"
 
 
-def _evaluation(ev: Evidence, name: str) -> dict[str, Any] | None:
-    return ev.evaluation.get(name)
-
-
-@promotion_rule("promotion-metric-thresholds", "The candidate's metrics meet the configured thresholds.")
-def thresholds(ev: Evidence) -> Iterator[tuple[str, str]]:
-    for name, m in ev.models.items():
-        e = _evaluation(ev, name)
-        if not e:
-            yield _res(name), "no evaluation evidence (run `mlgitops evaluate`)"
-            continue
-        metrics = (e.get("candidate") or {}).get("metrics") or {}
-        for metric, t in m["thresholds"].items():
-            value = metrics.get(metric)
-            if value is None:
-                yield _res(name), f"metric {metric} missing from the evaluation"
-            elif t.get("min") is not None and value < t["min"]:
-                yield _res(name), f"{metric} = {value:.4g} is below the minimum {t['min']}"
-            elif t.get("max") is not None and value > t["max"]:
-                yield _res(name), f"{metric} = {value:.4g} is above the maximum {t['max']}"
-
-
-@promotion_rule("promotion-beats-champion", "The candidate beats the current champion's primary metric by the configured margin.")
-def beats_champion(ev: Evidence) -> Iterator[tuple[str, str]]:
-    for name, m in ev.models.items():
-        e = _evaluation(ev, name)
-        if not e:
-            yield _res(name), "no evaluation evidence (run `mlgitops evaluate`)"
-            continue
-        champ = e.get("champion")
-        if not champ:
-            continue  # first model: nothing to beat
-        primary, margin = m["primary"], float(m["beat_champion_by"] or 0)
-        new, old = ((e.get("candidate") or {}).get("metrics") or {}).get(primary), (champ.get("metrics") or {}).get(primary)
-        if new is None or old is None:
-            yield _res(name), f"primary metric {primary} missing for the candidate or the champion"
-            continue
-        gain = (new - old) if greater_is_better(primary) else (old - new)
-        if gain < margin:
-            yield _res(name), (f"{primary}: candidate {new:.4g} vs champion v{champ.get('version')} {old:.4g} "
-                               f"(gain {gain:+.4g}, needs {margin:+.4g})")
-
-
-@promotion_rule("promotion-model-signature", "The registered model has an input/output signature.", severity="medium")
-def signature(ev: Evidence) -> Iterator[tuple[str, str]]:
+@promotion_rule("promotion-evaluation", "The evaluation of this exact candidate passed (thresholds and champion, decided once by `mlgitops evaluate`).")
+def evaluation(ev: Evidence) -> Iterator[tuple[str, str]]:
+    if ev.staged:
+        return
     for name in ev.models:
-        t = ev.training.get(name)
-        if not t:
-            yield _res(name), "no training evidence (run `mlgitops train`)"
-        elif t.get("has_signature") is not True:
-            yield _res(name), "the logged model has no signature; pass an input example or signature when logging"
-
-
-@promotion_rule("promotion-clean-git", "The training run is linked to a clean git commit (reproducible from the repo).", severity="medium")
-def clean_git(ev: Evidence) -> Iterator[tuple[str, str]]:
-    for name in ev.models:
-        t = ev.training.get(name)
-        git = (t or {}).get("git") or {}
-        if not t:
-            yield _res(name), "no training evidence (run `mlgitops train`)"
-        elif not git.get("sha"):
-            yield _res(name), "the training run is not linked to a git commit"
-        elif git.get("dirty"):
-            yield _res(name), f"the training run used uncommitted changes on top of {str(git.get('sha'))[:12]}; commit and retrain"
+        e = ev.evaluation.get(name)
+        wanted = ev.versions.get(name)
+        if e is None:
+            yield _res(name), f"no evaluation evidence; run `mlgitops evaluate --model {name}` (or `mlgitops pipeline pr`) first"
+        elif wanted is not None and e.candidate.version != wanted:
+            yield _res(name), f"the evaluation is for version {e.candidate.version}, not {wanted}; evaluate version {wanted} first"
+        elif e.verdict != Verdict.PASS:
+            yield _res(name), f"version {e.candidate.version} did not pass evaluation ({'; '.join(e.reasons) or 'no reason recorded'})"
 
 
 @promotion_rule("promotion-staging-first", "A version reaches prod only after it was promoted to staging.")
 def staging_first(ev: Evidence) -> Iterator[tuple[str, str]]:
-    if ev.env != "prod" or "staging" not in ev.environments:
+    if not ev.staged:
         return
-    staged = ((ev.staging or {}).get("models") or {})
     for name in ev.models:
-        t = ev.training.get(name) or {}
-        want = str(t.get("version") or ((ev.evaluation.get(name) or {}).get("candidate") or {}).get("version") or "")
-        have = str((staged.get(name) or {}).get("version") or "")
-        if not have:
-            yield _res(name), "deploy/staging.yaml has no version of this model; promote to staging first"
-        elif want and want != have:
-            yield _res(name), f"candidate v{want} is not the version in staging (v{have}); promote it to staging first"
+        have = ev.previous.version(name) if ev.previous else None
+        wanted = ev.versions.get(name)
+        if have is None:
+            yield _res(name), f"'{name}' is not in deploy/{ev.previous_env}.yaml; promote it to {ev.previous_env} first"
+        elif wanted is not None and wanted != have:
+            yield _res(name), (f"{ev.env} takes only the version in deploy/{ev.previous_env}.yaml ({have}), not {wanted}; "
+                               f"promote {wanted} to {ev.previous_env} first")
 
 
-@promotion_rule("promotion-evidence-readable", "Every evidence file of the run is valid JSON.", severity="medium")
-def readable(ev: Evidence) -> Iterator[tuple[str, str]]:
-    for p in ev.problems:
-        yield "evidence", p
+@promotion_rule("promotion-policy-check", "The environment's infrastructure policy check ran with no mandatory violation.")
+def policy_check(ev: Evidence) -> Iterator[tuple[str, str]]:
+    where = f"findings of {ev.env} in run {ev.run or '(none)'}"
+    if ev.findings is None:
+        if ev.enforcement == "mandatory":
+            yield "stack", f"{where}: missing, and policies are mandatory in {ev.env}; run `mlgitops policy check --env {ev.env}` first"
+        return
+    blocking = [f for f in ev.findings.findings if f.blocks and f.resource_type != EVIDENCE_TYPE]
+    if blocking:
+        yield "stack", (f"{where}: {len(blocking)} mandatory policy finding(s) for {ev.env}; fix them or add an exemption, "
+                        f"then re-run `mlgitops policy check --env {ev.env}`")
+
+
+@promotion_rule("promotion-model-signature", "The registered model has an input/output signature.", severity="medium", enforcement="advisory")
+def signature(ev: Evidence) -> Iterator[tuple[str, str]]:
+    if ev.staged:
+        return
+    for name in ev.models:
+        t = ev.training.get(name)
+        if t is None:
+            yield _res(name), f"no training evidence; run `mlgitops train --model {name}`"
+        elif not t.has_signature:
+            yield _res(name), "the logged model has no signature; pass an input example or signature when logging"
+
+
+@promotion_rule("promotion-clean-git", "The training run is linked to a clean git commit (reproducible from the repo).",
+                severity="medium", enforcement="advisory")
+def clean_git(ev: Evidence) -> Iterator[tuple[str, str]]:
+    if ev.staged:
+        return
+    for name in ev.models:
+        t = ev.training.get(name)
+        if t is None:
+            yield _res(name), f"no training evidence; run `mlgitops train --model {name}`"
+        elif not t.git.sha:
+            yield _res(name), "the training run is not linked to a git commit"
+        elif t.git.dirty:
+            yield _res(name), f"the training run used uncommitted changes on top of {t.git.sha[:12]}; commit and retrain"

@@ -1,12 +1,16 @@
 """The report as one markdown document for a PR comment: verdict first, one summary table per section,
 bulk (every expectation, every finding, diagrams) in collapsed `<details>` so many models and
-environments stay readable. Pure functions of the content dict (`mlgitops.report.content.build`).
+environments stay readable. Pure functions of the Report record's JSON form (`mlgitops.report.content.build`).
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
+
+if TYPE_CHECKING:
+    from mlgitops.evidence import Report
 
 ICON = {"pass": "✅", "fail": "❌", "incomplete": "⚠️", "ok": "✅", "failed": "❌", "error": "⛔", "skipped": "⏭️"}
+FINDING_GROUPS = (("advisory", "Advisory"), ("unchecked", "Cannot be checked before deploy"), ("exempted", "Exempted"))
 
 
 def cell(value: Any) -> str:
@@ -109,7 +113,8 @@ def render_models(doc: dict[str, Any], link: str) -> list[str]:
         if not ev:
             continue
         body = _metrics(ev) + [""]
-        body += [f"- {r}" for r in ev.get("reasons") or []] + ([""] if ev.get("reasons") else [])
+        notes = [*ev["reasons"], *(f"note: {n}" for n in ev["notes"])]
+        body += [f"- {r}" for r in notes] + ([""] if notes else [])
         if m["chart"]:
             body += [f"![{m['name']}: candidate vs champion]({link}{m['chart']})", ""]
         lines += details(f"{ICON[ev['verdict']]} <code>{m['name']}</code>: metrics, rules and chart", body, open_=ev["verdict"] != "pass")
@@ -167,14 +172,14 @@ def render_policies(doc: dict[str, Any], link: str) -> list[str]:
              e["findings"]["summary"].get("mandatory", 0), e["findings"]["summary"].get("advisory", 0), e["findings"]["summary"].get("unchecked", 0)]
             for e in envs]
     lines = ["### Policy findings", "", *table(["env", "enforcement", "mandatory", "advisory", "cannot check before deploy"], rows), ""]
-    groups: dict[str, list[tuple[str, dict[str, Any]]]] = {"mandatory": [], "advisory": [], "unchecked": []}
+    groups: dict[str, list[tuple[str, dict[str, Any]]]] = {"mandatory": []}
     for e in envs:
         for f in e["findings"]["findings"]:
-            key = "unchecked" if f.get("status") == "unchecked" else f["enforcement"]
+            key = f["enforcement"] if f["status"] == "violation" else f["status"]
             groups.setdefault(key, []).append((e["env"], f))
     if groups["mandatory"]:
         lines += ["**Mandatory (blocking)**", "", *_findings(groups["mandatory"]), ""]
-    for key, title in (("advisory", "Advisory"), ("unchecked", "Cannot be checked before deploy")):
+    for key, title in FINDING_GROUPS:
         if groups.get(key):
             lines += details(f"{title} ({len(groups[key])})", _findings(groups[key]))
     return lines
@@ -203,8 +208,9 @@ SECTIONS: tuple[Callable[[dict[str, Any], str], list[str]], ...] = (
 )
 
 
-def render(doc: dict[str, Any], link: str = "") -> str:
+def render(report: "Report", link: str = "") -> str:
     """The whole document; `link` prefixes evidence-relative links (chart, log) when it is written elsewhere."""
+    doc = report.to_dict()
     lines: list[str] = []
     for section in SECTIONS:
         lines += section(doc, link)

@@ -19,9 +19,12 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlgitops.errors import BadInput
+
+if TYPE_CHECKING:
+    from mlgitops.evidence import DeployEntry
 
 
 @dataclass
@@ -76,16 +79,16 @@ class Server:
         self.stop()
 
 
-def served_version(config: Any, model: str | None) -> tuple[str, dict[str, Any]]:
+def served_version(config: Any, model: str | None) -> tuple[str, DeployEntry]:
     """(model name, deploy entry) of the model to serve in `config.env`; BadInput when nothing is promoted."""
-    from mlgitops.gitops.desired import path_for, read
+    from mlgitops.evidence.state import path_for, read
 
     if model is None:
         if len(config.models) != 1:
             raise BadInput(f"mlgitops.yaml declares {len(config.models)} models; pick one with --model ({', '.join(config.models)})")
         model = next(iter(config.models))
     config.select_models(model)
-    entry = read(config.root, config.env)["models"].get(model)
+    entry = read(config.root, config.env).models.get(model)
     if entry is None:
         raise BadInput(f"{path_for(config.root, config.env)}: '{model}' has not been promoted to {config.env}; run `mlgitops promote --env {config.env} --model {model}` first")
     return model, entry

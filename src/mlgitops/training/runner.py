@@ -22,11 +22,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
-from mlgitops import evidence
 from mlgitops.data import load_frame
 from mlgitops.data.readers import stream_digest
 from mlgitops.tracking import ensure_experiment, import_mlflow, store_lock
 from mlgitops.errors import BadInput, GateFailed
+from mlgitops.evidence import DataReport, GitInfo, Run, TrainingRecord
 
 
 @dataclass
@@ -61,20 +61,27 @@ class TrainResult:
 
 @dataclass
 class TrainingResult:
-    model: str
-    run_id: str
-    version: str
+    record: TrainingRecord
     evidence_path: Path
-    doc: dict[str, Any]
+
+    @property
+    def model(self) -> str:
+        return self.record.model
+
+    @property
+    def run_id(self) -> str:
+        return self.record.run_id
+
+    @property
+    def version(self) -> str:
+        return self.record.version
 
 
 def dataset_digest(config: Any, dataset: str) -> str:
     """The DataReport digest from this run's evidence, else sha256 of the local file."""
-    report = evidence.run_dir(config.root) / "data" / f"{dataset}.json"
-    if report.is_file():
-        digest = evidence.read_json(report).get("digest")
-        if digest:
-            return str(digest)
+    report = Run.current(config.root).data(dataset)
+    if report is not None:
+        return report.digest
     path = config.resolve(config.datasets[dataset].path)
     if isinstance(path, Path):
         return f"sha256:{stream_digest(path)}"  # same form as the data gate's DataReport digest
@@ -201,7 +208,8 @@ def train(config: Any, model: str) -> TrainingResult:
         digests["holdout"] = dataset_digest(config, spec.holdout)
     registry_name = config.registry_name(model)
     tracking_uri = config.tracking_uri()
-    out_dir = evidence.run_dir(root) / "training" / model
+    run_evidence = Run.current(root)
+    out_dir = run_evidence.training_dir(model)
     out_dir.mkdir(parents=True, exist_ok=True)
     git = git_info(str(root.resolve()))
     mlflow.set_tracking_uri(tracking_uri)
@@ -216,7 +224,7 @@ def train(config: Any, model: str) -> TrainingResult:
             source = str(config.resolve(config.datasets[spec.dataset].path))
             mlflow.log_input(mlflow.data.from_pandas(frame, source=source, targets=spec.target, name=spec.dataset, digest=_short(digests["train"])), context="training")
             mlflow.log_params({f"mlgitops.digest.{k}": v for k, v in digests.items()})
-            report = evidence.run_dir(root) / "data" / f"{spec.dataset}.json"
+            report = run_evidence.path(DataReport, spec.dataset)
             if report.is_file():
                 mlflow.log_artifact(str(report), artifact_path="evidence")
             ctx = TrainContext(data=frame, target=spec.target, params=dict(spec.params), output_dir=out_dir, model_name=model, config=config)
@@ -248,23 +256,13 @@ def train(config: Any, model: str) -> TrainingResult:
             mlflow.set_tag("mlgitops.registered_version", version)
         artifact_uri = mlflow.get_logged_model(info.model_id).artifact_location  # the model's files (MLflow 3)
 
-    doc = {
-        "model": model,
-        "run_id": run_id,
-        "experiment_id": experiment_id,
-        "registry_name": registry_name,
-        "version": version,
-        "model_uri": f"models:/{registry_name}/{version}",
-        "artifact_uri": artifact_uri,
-        "logged_model_id": info.model_id,
-        "dataset_digests": digests,
-        "git": git,
-        "has_signature": signature is not None,
-        "tracking_uri": tracking_uri,
-        "params": spec.params,
-    }
-    path = evidence.write_json(evidence.run_dir(root) / "training" / f"{model}.json", doc)
-    return TrainingResult(model=model, run_id=run_id, version=version, evidence_path=path, doc=doc)
+    record = TrainingRecord(
+        model=model, run_id=run_id, experiment_id=experiment_id, registry_name=registry_name, version=version,
+        model_uri=f"models:/{registry_name}/{version}", artifact_uri=artifact_uri, logged_model_id=info.model_id,
+        dataset_digests=digests, git=GitInfo.model_validate(git), has_signature=signature is not None,
+        tracking_uri=tracking_uri, params=spec.params,
+    )
+    return TrainingResult(record=record, evidence_path=run_evidence.write(record))
 
 
 def train_all(config: Any, model: str | None = None) -> list[TrainingResult]:

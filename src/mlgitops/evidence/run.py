@@ -1,0 +1,141 @@
+"""The evidence folder of one pipeline run, `.mlgitops/evidence/<run-id>/`, and the only code that knows its layout.
+
+Every gate writes its record here through `Run.write`; the report, the policies and promotion read them
+back through `Run.read` (or a named shortcut such as `run.evaluation(model)`).
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path
+from typing import TypeVar
+
+from mlgitops.errors import BadInput
+from mlgitops.evidence import store
+from mlgitops.evidence.records import (
+    DataReport, Evaluation, Findings, PipelineRun, Plan, PlanChanges, Record, Report, TrainingRecord,
+)
+
+RUN_ID_ENV = "MLGITOPS_RUN_ID"
+BASE_RUN = "base"  # the base branch's plans (plan/<env>.json), written there by the PR workflow
+R = TypeVar("R", bound=Record)
+
+LAYOUT: dict[type[Record], str] = {
+    DataReport: "data/{}.json", TrainingRecord: "training/{}.json", Evaluation: "evaluation/{}.json",
+    Plan: "plan/{}.json", PlanChanges: "plan/{}.changes.json", Findings: "findings/{}.json",
+    PipelineRun: "pipeline.json", Report: "report.json",
+}
+_RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+
+
+def root(project_dir: Path) -> Path:
+    return Path(project_dir) / ".mlgitops" / "evidence"
+
+
+def run_id(value: str | None = None) -> str:
+    """`value`, else `$MLGITOPS_RUN_ID`, else `local`: one folder name, never a path out of the evidence root."""
+    rid = value or os.environ.get(RUN_ID_ENV) or "local"
+    if not _RUN_ID.fullmatch(rid) or set(rid) == {"."}:
+        raise BadInput(f"{RUN_ID_ENV}={rid!r}: a run id is one folder name (letters, digits, '.', '_', '-'); "
+                       "use e.g. the CI run number")
+    return rid
+
+
+def _key(record: Record) -> str:
+    """The name a record is filed under: its dataset, model or environment."""
+    for attr in ("dataset", "model", "stack", "env"):
+        if attr in type(record).model_fields and not isinstance(record, (PipelineRun, Report)):
+            return str(getattr(record, attr))
+    return ""
+
+
+class Run:
+    """One run folder: where each kind of record lives, and reading and writing them."""
+
+    def __init__(self, folder: Path) -> None:
+        self.dir = Path(folder)
+
+    def __repr__(self) -> str:
+        return f"Run({str(self.dir)!r})"
+
+    @property
+    def name(self) -> str:
+        return self.dir.name
+
+    @classmethod
+    def current(cls, project_dir: Path, rid: str | None = None) -> Run:
+        """This run: `$MLGITOPS_RUN_ID`'s folder, else `local`."""
+        return cls(root(project_dir) / run_id(rid))
+
+    @classmethod
+    def base(cls, project_dir: Path) -> Run:
+        return cls(root(project_dir) / BASE_RUN)
+
+    @classmethod
+    def latest(cls, project_dir: Path) -> Run | None:
+        """`$MLGITOPS_RUN_ID`'s run, else the most recently written one (never the base branch's plans)."""
+        if os.environ.get(RUN_ID_ENV):
+            return cls.current(project_dir)
+        runs = [p for p in root(project_dir).glob("*") if p.is_dir() and p.name != BASE_RUN]
+        newest = max(runs, key=lambda p: p.stat().st_mtime, default=None)
+        return None if newest is None else cls(newest)
+
+    def reset(self) -> None:
+        """A run's evidence is one consistent set: a new pipeline run starts from an empty folder."""
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def path(self, kind: type[Record], name: str = "") -> Path:
+        return self.dir / LAYOUT[kind].format(name)
+
+    def write(self, record: Record) -> Path:
+        return store.write(self.path(type(record), _key(record)), record)
+
+    def read(self, kind: type[R], name: str = "") -> R | None:
+        """The record, None when the step that writes it has not run; BadInput when the file is not that record."""
+        return store.load_optional(self.path(kind, name), kind)
+
+    def names(self, kind: type[Record]) -> list[str]:
+        """The names (datasets, models, environments) that have a record of `kind` in this run."""
+        folder, _, leaf = LAYOUT[kind].rpartition("/")
+        prefix, suffix = leaf.split("{}")
+        found = (p.name[len(prefix): -len(suffix)] for p in (self.dir / folder).glob(f"{prefix}*{suffix}"))
+        return sorted(n for n in found if "." not in n)  # names are slugs: `x.changes.json` is not a plan of `x.changes`
+
+    # Shortcuts for the records read by name.
+    def data(self, dataset: str) -> DataReport | None:
+        return self.read(DataReport, dataset)
+
+    def training(self, model: str) -> TrainingRecord | None:
+        return self.read(TrainingRecord, model)
+
+    def evaluation(self, model: str) -> Evaluation | None:
+        return self.read(Evaluation, model)
+
+    def plan(self, env: str) -> Plan | None:
+        return self.read(Plan, env)
+
+    def changes(self, env: str) -> PlanChanges | None:
+        return self.read(PlanChanges, env)
+
+    def findings(self, env: str) -> Findings | None:
+        return self.read(Findings, env)
+
+    def pipeline(self) -> PipelineRun | None:
+        return self.read(PipelineRun)
+
+    # Files that are not records.
+    def chart(self, model: str) -> Path:
+        return self.dir / "evaluation" / f"{model}.png"
+
+    def training_dir(self, model: str) -> Path:
+        """Scratch space for the entry point's own files (`TrainContext.output_dir`)."""
+        return self.dir / "training" / model
+
+    @property
+    def log(self) -> Path:
+        return self.dir / "logs" / "pipeline.log"
+
+    @property
+    def report_md(self) -> Path:
+        return self.dir / "report.md"

@@ -1,0 +1,61 @@
+"""The desired state `deploy/<env>.yaml`: what each environment should serve, reviewed as code.
+
+Written only by `mlgitops promote` / `rollback` (under the lock at `lock_path`), read by the Pulumi program,
+serving, evaluation (the champion) and the promotion rules. The format is the `DeployState` record.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from mlgitops.errors import BadInput
+from mlgitops.evidence.records import DeployState
+from mlgitops.evidence.store import atomic_write, validate
+
+HEADER = (
+    "# Written by `mlgitops promote` / `mlgitops rollback`: the desired state of this environment.\n"
+    "# Review it like code; revert it (or run `mlgitops rollback`) to go back. Do not edit by hand.\n"
+)
+
+
+def path_for(project_dir: Path, env: str) -> Path:
+    return Path(project_dir) / "deploy" / f"{env}.yaml"
+
+
+def lock_path(project_dir: Path, env: str) -> Path:
+    """The lock every writer of `deploy/<env>.yaml` holds; under `.mlgitops/` so it never lands in a commit."""
+    path = Path(project_dir) / ".mlgitops" / "locks" / f"deploy-{env}.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def read(project_dir: Path, env: str) -> DeployState:
+    """The file's state, or an empty one when nothing was promoted to `env` yet."""
+    from mlgitops.config.yamlfile import load_plain
+
+    path = path_for(project_dir, env)
+    if not path.exists():
+        return DeployState(env=env)
+    fix = f"restore it with `git checkout -- deploy/{path.name}` (`mlgitops promote` writes it)"
+    if not path.is_file():
+        raise BadInput(f"{path}: not a regular file; {fix}")
+    doc = load_plain(path, fix)
+    doc = {"env": env} if doc is None else doc
+    if isinstance(doc, dict):
+        if doc.get("env", env) != env:
+            raise BadInput(f"{path}: says env: {doc.get('env')!r} but is the file of {env!r}; {fix}")
+        doc = {**doc, "env": env, "models": doc.get("models") or {}}
+    return validate(doc, DeployState, str(path), fix)
+
+
+def render(state: DeployState) -> str:
+    import yaml
+
+    doc = state.model_dump(mode="json", exclude_defaults=False)
+    for entry in doc["models"].values():  # keep the evidence short: only what was recorded
+        entry["evidence"] = {k: v for k, v in entry["evidence"].items() if v not in (None, [], {})}
+    return HEADER + yaml.safe_dump(doc, sort_keys=False, default_flow_style=False)
+
+
+def write(project_dir: Path, state: DeployState) -> Path:
+    """Atomic replace (temp file, fsync, rename): readers see the old or the new file, never a mix."""
+    return atomic_write(path_for(project_dir, state.env), render(state))
