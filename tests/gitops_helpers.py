@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from mlgitops.evidence import (
-    DataReport, Evaluation, ExpectationResult, Finding, Findings, GitInfo, Run, Scored, TrainingRecord,
+    ChampionRef, DataReport, Evaluation, ExpectationResult, Finding, Findings, GitInfo, Run, Scored, TrainingRecord,
 )
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "churn"
@@ -50,8 +50,10 @@ class Registry:
 
 
 def write_evidence(root: Path, version: str, *, run: str = "local", verdict: str = "pass", data_ok: bool = True,
-                   mandatory: int | None = None, env: str = "staging") -> Path:
-    """Evidence records as the data gate, training, evaluation and policy check write them."""
+                   mandatory: int | None = None, env: str = "staging", target: str = "staging") -> Path:
+    """Evidence records as the data gate, training, evaluation (against `target`'s current champion) and policy check write them."""
+    from mlgitops.evidence.state import read
+
     evidence = Run(root / ".mlgitops" / "evidence" / run)
     failed = [ExpectationResult(expectation="expect_column_values_to_not_be_null", column="tenure_months", severity="critical", success=False)]
     for ds in ("train", "holdout"):
@@ -60,8 +62,10 @@ def write_evidence(root: Path, version: str, *, run: str = "local", verdict: str
     evidence.write(TrainingRecord(model=MODEL, run_id="r", registry_name=f"churn-{MODEL}", version=version,
                                   model_uri=f"models:/churn-{MODEL}/{version}", git=GitInfo(sha="abc123"), has_signature=True,
                                   dataset_digests={"train": "sha256:train", "holdout": "sha256:holdout"}))
-    evidence.write(Evaluation(model=MODEL, primary="roc_auc", candidate=Scored(version=version, metrics={"roc_auc": 0.8 + int(version) / 1000}),
-                              verdict=verdict, reasons=[] if verdict == "pass" else ["threshold roc_auc min 0.7: roc_auc=0.6000"]))
+    champion = read(root, target).models.get(MODEL)
+    against = ChampionRef(version=champion.version, digest=champion.digest) if champion else None
+    evidence.write(Evaluation(model=MODEL, env=target, against=against, primary="roc_auc",
+                              candidate=Scored(version=version, metrics={"roc_auc": 0.8 + int(version) / 1000}), verdict=verdict, reasons=[] if verdict == "pass" else ["threshold roc_auc min 0.7: roc_auc=0.6000"]))
     if mandatory is not None:
         evidence.write(Findings(env=env, findings=[Finding(policy="s3-tls-only", severity="high", enforcement="mandatory",
                                                            resource_urn=f"urn:pulumi:{env}::churn::aws:s3/bucket:Bucket::b{i}", message="no TLS")

@@ -35,7 +35,7 @@ def write_evidence(run: Path, *, data_ok: bool = True, digest_match: bool = True
         dataset_digests={"train": "sha256:aaa" if digest_match else "sha256:zzz", "holdout": "sha256:bbb"},
         git=GitInfo(sha="0123456789abcdef", branch="main", dirty=dirty), has_signature=signature))
     evidence.write(Evaluation(
-        model="churn-classifier", primary="roc_auc", candidate=Scored(version=version, metrics={"roc_auc": 0.9, "log_loss": 0.4}),
+        model="churn-classifier", env="staging", primary="roc_auc", candidate=Scored(version=version, metrics={"roc_auc": 0.9, "log_loss": 0.4}),
         champion=Scored(version="2", metrics={"roc_auc": 0.8, "log_loss": 0.45}), verdict=verdict,
         reasons=[] if verdict == "pass" else ["threshold roc_auc min 0.95: roc_auc=0.9000"]))
     return run

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import shutil
 import subprocess
 
 import pytest
@@ -61,7 +62,7 @@ def test_digest_differs_between_models_and_matches_for_same_artifacts(reg):
     assert d1 != d2 and d1 == d3
 
 
-@pytest.mark.parametrize("kind", ["no-evidence", "failed-eval", "failed-data", "wrong-version", "mandatory-findings"])
+@pytest.mark.parametrize("kind", ["no-evidence", "failed-eval", "failed-data", "wrong-version", "other-env", "stale-champion"])
 def test_gate_refuses_and_changes_nothing(reg, kind):
     write_evidence(reg.root, "1")
     promote(reg.config("staging"))
@@ -77,12 +78,19 @@ def test_gate_refuses_and_changes_nothing(reg, kind):
     elif kind == "wrong-version":
         write_evidence(reg.root, "2")
         version = "3"
-    elif kind == "mandatory-findings":
-        write_evidence(reg.root, "2", mandatory=2)
+    elif kind == "other-env":  # a passing evaluation made against local (no champion) does not promote to staging
+        write_evidence(reg.root, "2", target="local")
+    elif kind == "stale-champion":  # made while staging served nothing; it serves v1 now
+        (reg.root / "deploy" / "staging.yaml").rename(reg.root / "staging.yaml.bak")
+        write_evidence(reg.root, "2")
+        (reg.root / "staging.yaml.bak").rename(reg.root / "deploy" / "staging.yaml")
     with pytest.raises(GateFailed):
         promote(reg.config("staging"), version=version)
     assert (reg.root / "deploy" / "staging.yaml").read_bytes() == before
     assert alias(reg) == "1"
+    if kind in ("other-env", "stale-champion"):  # the refusal names the command that makes the right evidence
+        with pytest.raises(GateFailed, match=r"mlgitops evaluate --env staging --model churn-classifier"):
+            promote(reg.config("staging"), version=version)
 
 
 def test_force_skips_evidence_but_is_recorded(reg):
@@ -99,13 +107,19 @@ def test_prod_requires_staging_first_and_carries_its_evidence(reg):
     promote(reg.config("staging"))
     with pytest.raises(GateFailed, match="only the version in deploy/staging.yaml"):
         promote(reg.config("prod"), version=3)
-    with pytest.raises(GateFailed, match="policies are mandatory in prod"):  # prod: enforcement mandatory
-        promote(reg.config("prod"))
-    write_evidence(reg.root, "2", mandatory=1, env="prod")
-    with pytest.raises(GateFailed, match="1 mandatory policy finding"):
-        promote(reg.config("prod"))
-    assert state(reg, "prod") is None
+    # prod's overlay changed after the pipeline ran: an old policy check that passed is never reused
     write_evidence(reg.root, "2", mandatory=0, env="prod")
+    config = (reg.root / "mlgitops.yaml").read_text()
+    weaker = "serving: {instance_type: ml.c5.xlarge, min_instances: 2}"
+    assert weaker in config
+    (reg.root / "mlgitops.yaml").write_text(config.replace(weaker, "serving: {instance_type: ml.c5.xlarge, min_instances: 1}"))
+    try:
+        with pytest.raises(GateFailed, match=r"promotion-policy-check: policy check of prod: 1 mandatory policy finding"):
+            promote(reg.config("prod"))
+    finally:
+        (reg.root / "mlgitops.yaml").write_text(config)
+    assert state(reg, "prod") is None
+    shutil.rmtree(reg.root / ".mlgitops" / "evidence")  # a fresh clone: prod needs no evidence run, only staging's record
     [p] = promote(reg.config("prod"))
     entry = state(reg, "prod")["models"][MODEL]
     assert p.version == "2" and entry["evidence"]["stage_from"] == "staging" and entry["evidence"]["policy_verdict"] == "pass"
@@ -162,10 +176,9 @@ def _racer(root, version, barrier, queue):
 
     _fresh_db_connections()
 
-    os.environ["MLGITOPS_RUN_ID"] = f"run-{version}"
     barrier.wait()
-    try:
-        promote(load(root, "staging"), MODEL, expect_current="1")
+    try:  # forced: the race is on the lock and compare-and-set, not on the gates (tested above) or twenty plans at once
+        promote(load(root, "staging"), MODEL, version=version, force=True, expect_current="1")
         queue.put((version, "won"))
     except GateFailed:
         queue.put((version, "refused"))
@@ -178,8 +191,6 @@ def test_twenty_concurrent_promotions_exactly_one_wins(reg):
     promote(reg.config("staging"))
     racers = reg.versions[2:22]
     assert len(racers) == 20
-    for v in racers:
-        write_evidence(reg.root, v, run=f"run-{v}")
     ctx = mp.get_context("fork")
     barrier, queue = ctx.Barrier(len(racers)), ctx.Queue()
     procs = [ctx.Process(target=_racer, args=(reg.root, v, barrier, queue)) for v in racers]

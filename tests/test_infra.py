@@ -23,16 +23,17 @@ TAGGABLE = {"aws:s3/bucket:Bucket", "aws:kms/key:Key", "aws:iam/role:Role", "aws
 
 @pytest.fixture(scope="module")
 def plans(tmp_path_factory) -> dict[str, Plan]:
-    """local (nothing promoted), staging and prod (release 3), and a platform variant with batch, CI identity, tracking."""
+    """local (promoted, yet embedded), staging with nothing promoted, staging and prod (release 3), and a platform
+    variant with batch, CI identity, tracking."""
     project = copy_example(tmp_path_factory.mktemp("churn") / "churn")
     platform = copy_example(tmp_path_factory.mktemp("platform") / "churn")
     doc = yaml.safe_load((platform / "mlgitops.yaml").read_text())
     doc["models"]["churn-classifier"]["compute"] = {"backend": "batch", "instance_type": "g5.xlarge", "gpus": 1, "max_runtime_minutes": 600}
     doc["platform"] = {"ci_identity": True, "tracking_server": True}
     (platform / "mlgitops.yaml").write_text(yaml.safe_dump(doc))
-    items = [(load(project, "local"), None), (load(project, "staging"), release("staging")), (load(project, "prod"), release("prod")),
-             (load(platform, "prod"), None)]
-    return dict(zip(["local", "staging", "prod", "platform"], plan_configs(items)))
+    items = [(load(project, "local"), release("local")), (load(project, "staging"), None), (load(project, "staging"), release("staging")),
+             (load(project, "prod"), release("prod")), (load(platform, "prod"), None)]
+    return dict(zip(["local", "unpromoted", "staging", "prod", "platform"], plan_configs(items)))
 
 
 def one(plan: Plan, type_: str, suffix: str = ""):
@@ -131,11 +132,19 @@ def test_endpoint_serves_the_promoted_release_blue_green_with_alarm_rollback(pla
 
 
 def test_no_endpoint_until_a_model_is_promoted_and_the_plan_says_why(plans):
-    plan = plans["local"]
+    plan = plans["unpromoted"]
     assert not [r for r in plan.resources if r.type.startswith("aws:sagemaker/")]
     assert plan.outputs["endpoints"] == {}
     (note,) = plan.notes
-    assert "churn-classifier" in note and "deploy/local.yaml" in note and "mlgitops promote --env local" in note
+    assert "churn-classifier" in note and "deploy/staging.yaml" in note and "mlgitops promote --env staging" in note
+
+
+def test_local_is_embedded_and_declares_no_cloud_endpoint_even_when_promoted(plans):
+    plan = plans["local"]
+    assert not [r for r in plan.resources if r.type.startswith(("aws:sagemaker/", "aws:appautoscaling/", "aws:cloudwatch/"))]
+    assert plan.outputs["endpoints"] == {}
+    (note,) = plan.notes
+    assert "embedded" in note and "mlgitops serve --env local" in note
 
 
 def test_every_taggable_resource_is_tagged_and_parented_to_a_component(plans):
@@ -171,8 +180,8 @@ def test_environments_differ_exactly_as_the_overlays_say(plans):
     assert not [c for c in changes if c.action == "delete"]
     assert {c.action for c in changes if c.name.endswith("-config")} == {"replace"}  # SageMaker configs are immutable
     assert {c.action for c in changes if c.name.endswith("-endpoint")} == {"update"}
-    # local has nothing promoted: exactly the serving component is missing compared with staging
-    deleted = {c.type for c in diff(normalized(plans["staging"]), normalized(plans["local"])) if c.action == "delete"}
+    # nothing promoted: exactly the serving component is missing compared with staging
+    deleted = {c.type for c in diff(normalized(plans["staging"]), normalized(plans["unpromoted"])) if c.action == "delete"}
     assert deleted == {"mlgitops:serving:ServingEndpoint", "aws:sagemaker/model:Model", "aws:sagemaker/endpointConfiguration:EndpointConfiguration",
                        "aws:sagemaker/endpoint:Endpoint", "aws:cloudwatch/metricAlarm:MetricAlarm", "aws:appautoscaling/target:Target",
                        "aws:appautoscaling/policy:Policy"}

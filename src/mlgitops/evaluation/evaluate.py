@@ -15,7 +15,7 @@ from typing import Any
 
 from mlgitops.config.schema import greater_is_better
 from mlgitops.errors import BadInput
-from mlgitops.evidence import DeployEntry, Evaluation, Run, Scored, TrainingRecord, Verdict, atomic_write
+from mlgitops.evidence import ChampionRef, DeployEntry, Evaluation, Run, Scored, TrainingRecord, Verdict, atomic_write
 from mlgitops.evidence.state import read
 
 CHART_METRICS = ("roc_auc", "precision_recall_auc", "accuracy_score", "f1_score", "precision_score", "recall_score", "log_loss",
@@ -214,7 +214,8 @@ def evaluate(config: Any, model: str) -> Evaluation:
     thresholds = {k: v.model_dump() for k, v in spec.metrics.thresholds.items()}
     failures = check_rules(cand_metrics, champion.metrics if champion else None, thresholds, spec.metrics.primary,
                            spec.metrics.beat_champion_by, f"models.{model}.metrics")
-    ev = Evaluation(model=model, primary=spec.metrics.primary, candidate=Scored(version=cand.version, metrics=cand_metrics), champion=champion,
+    against = None if entry is None else ChampionRef(version=entry.version, digest=entry.digest)
+    ev = Evaluation(model=model, env=config.env, against=against, primary=spec.metrics.primary, candidate=Scored(version=cand.version, metrics=cand_metrics), champion=champion,
                     thresholds=thresholds, beat_champion_by=spec.metrics.beat_champion_by,
                     verdict=Verdict.FAIL if failures else Verdict.PASS, reasons=failures, notes=notes)
     curves = None

@@ -176,11 +176,21 @@ class Scored(Part):
     metrics: dict[str, float] = Field(default_factory=dict)
 
 
+class ChampionRef(Part):
+    """What an environment served when a candidate was evaluated against it (deploy/<env>.yaml then)."""
+
+    version: str
+    digest: str | None = None
+
+
 class Evaluation(Record):
-    """Candidate vs champion on the holdout. `verdict` is decided here once; promotion reads it."""
+    """Candidate vs champion on the holdout. `verdict` is decided here once; promotion reads it, and only for the
+    environment (`env`) and the champion (`against`, None when nothing was served) it was measured against."""
 
     kind: Literal["Evaluation"] = "Evaluation"
     model: str
+    env: str | None = None  # None: written before evaluations recorded it, so promotable nowhere
+    against: ChampionRef | None = None
     primary: str
     candidate: Scored
     champion: Scored | None = None

@@ -8,8 +8,9 @@ re-running the same promotion (or `drift --fix`) completes it; other promotions 
 
 Evidence: `promote` runs the promotion rules (`mlgitops.policies.promotion`) over the latest evidence run and
 refuses on any blocking finding, in every environment: the data gate passed on the trained digests, the
-evaluation of exactly this version passed, the policy check has no mandatory finding (and exists where policies
-are mandatory), and prod takes only what staging serves, with the evidence recorded there. An exempted rule
+evaluation of exactly this version, against this environment and its current champion, passed; the plan of the
+environment with the promotion applied has no mandatory finding (planned here, never taken from an earlier
+check); and prod takes only what staging serves, with the evidence recorded there. An exempted rule
 is recorded in the entry's evidence. `force=True` skips every rule but staging-first (recorded as
 `forced: true`); it never skips the lock or compare-and-set.
 """
@@ -25,18 +26,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
 
 from mlgitops.errors import BadInput, GateFailed
-from mlgitops.evidence import DeployEntry, FindingStatus, PromotionEvidence, Run
+from mlgitops.evidence import DeployEntry, Finding, Findings, FindingStatus, PromotionEvidence, Run
 from mlgitops.evidence import state as desired
 from mlgitops.gitops import registry as reg
 
 if TYPE_CHECKING:
     from mlgitops.config import Config
-    from mlgitops.policies.promotion import Evidence
 
 FAIL_AT_ENV = "MLGITOPS_TEST_FAIL_AT"
 """Test seam: `<step>` makes the process die (os._exit(97)) at that step boundary of promote/rollback."""
 STEPS = ("gated", "locked", "file-written", "alias-moved", "tagged")
 STAGING_FIRST = "promotion-staging-first"  # the one rule `--force` does not skip
+POLICY_CHECK = "promotion-policy-check"  # reads the plan the promotion creates, made only once the other rules agree
 _UNSET: Any = object()
 
 
@@ -89,44 +90,71 @@ def _git_head(project_dir: Path) -> str | None:
     return out.stdout.strip() or None if out.returncode == 0 else None
 
 
-def gather_evidence(config: "Config", model: str, version: str | None, force: bool = False) -> tuple[str, PromotionEvidence]:
-    """(version, evidence summary) for promoting `model` to `config.env`; GateFailed when a promotion rule says no."""
+def gather_evidence(config: "Config", model: str, version: str | None, force: bool = False) -> DeployEntry:
+    """The entry promoting `model` to `config.env` would write; GateFailed when a promotion rule says no.
+
+    The rules run twice: first on the run's evidence alone (cheap refusals first), then with the findings of the
+    environment's plan as it would be with this entry promoted. A policy check made before the change is never used."""
     from mlgitops.policies.engine import check_evidence
     from mlgitops.policies.pack import enforcements, settings
-    from mlgitops.policies.promotion import load_evidence
+    from mlgitops.policies.promotion import EMBEDDED, load_evidence
 
     run = Run.latest(config.root)
     ev = load_evidence(run, config, {model: version})
-    findings = check_evidence(ev, settings(config), enforcements(config))
-    blocking = [f for f in findings if f.blocks and (not force or f.policy == STAGING_FIRST)]
-    if blocking:
-        where = f"evidence run {run.name}" if run else f"{config.root / '.mlgitops' / 'evidence'} (no evidence yet)"
-        raise GateFailed(f"{model} cannot be promoted to {config.env} ({where}):\n" + "\n".join(f"  {f.policy}: {f.message}" for f in blocking))
+    where = f"evidence run {run.name}" if run else f"{config.root / '.mlgitops' / 'evidence'} (no evidence yet)"
+
+    def rules(skip: tuple[str, ...] = ()) -> list[Finding]:
+        found = check_evidence(ev, settings(config), enforcements(config))
+        blocking = [f for f in found if f.blocks and f.policy not in skip and (not force or f.policy == STAGING_FIRST)]
+        if blocking:
+            raise GateFailed(f"{model} cannot be promoted to {config.env} ({where}):\n" + "\n".join(f"  {f.policy}: {f.message}" for f in blocking))
+        return found
+
+    plans = not force and config.env != EMBEDDED
+    rules(skip=(POLICY_CHECK,) if plans else ())
     wanted = ev.versions[model]
     if wanted is None:
         raise BadInput("--force needs --version N (there is no evidence to pick a version from)")
+    entry = candidate_entry(config, model, wanted)
+    if plans:
+        ev.findings = planned_findings(config, model, entry)
+    findings = rules()
     exempted = sorted({f.policy for f in findings if f.status == FindingStatus.EXEMPTED})
+    verdict = "pass" if ev.findings is not None else "not-run"
     if ev.previous is not None:
         staged = ev.previous.models[model].evidence
-        carried = staged.model_copy(update={"action": "promote", "stage_from": ev.previous_env, "rolled_back_from": None})
-        summary = carried.model_copy(update={"policy_verdict": _policy_verdict(ev), "exempted": exempted})
+        summary = staged.model_copy(update={"action": "promote", "stage_from": ev.previous_env, "rolled_back_from": None,
+                                            "policy_verdict": verdict, "exempted": exempted})
     else:
         training, evaluation = ev.training.get(model), ev.evaluation.get(model)
         summary = PromotionEvidence(
             evidence_run=run.name if run else None, data_gate="pass" if not force else None,
             metrics=evaluation.candidate.metrics if evaluation else {},
             champion_metrics=evaluation.champion.metrics if evaluation and evaluation.champion else {},
-            policy_verdict=_policy_verdict(ev), exempted=exempted,
+            policy_verdict=verdict, exempted=exempted,
             git_sha=(training.git.sha if training else None) or _git_head(config.root),
         )
-    if force:
-        summary = summary.model_copy(update={"forced": True})
-    return wanted, summary
+    return entry.model_copy(update={"evidence": summary.model_copy(update={"forced": True}) if force else summary})
 
 
-def _policy_verdict(ev: "Evidence") -> str:
-    """pass, or not-run when no policy check of the environment is in the run (allowed where advisory)."""
-    return "not-run" if ev.findings is None else "pass"
+def candidate_entry(config: "Config", model: str, version: str) -> DeployEntry:
+    """What deploy/<env>.yaml would record for this registry version (`replaces` and the time are set under the lock)."""
+    name = config.registry_name(model)
+    cl = reg.client(config.tracking_uri())
+    mv = reg.version_info(cl, name, version)
+    download_uri = cl.get_model_version_download_uri(name, version)
+    return DeployEntry(version=str(version), registry_name=name, model_uri=f"models:/{name}/{version}", artifact_uri=download_uri,
+                       run_id=mv.run_id, digest=reg.artifact_digest(download_uri))
+
+
+def planned_findings(config: "Config", model: str, entry: DeployEntry) -> Findings:
+    """The environment's infrastructure findings with `entry` promoted: what `pulumi up` would apply after the merge."""
+    from mlgitops.plan import plan_project
+    from mlgitops.policies.engine import check
+
+    state = desired.read(config.root, config.env)
+    state.models[model] = entry
+    return check(config, plan_project(config, state))
 
 
 def _check_alias(cl: Any, name: str, env: str, state_version: str | None, state_replaces: str | None, path: Path) -> None:
@@ -156,17 +184,14 @@ def _locked(project_dir: Path, env: str, timeout: float = 120) -> Iterator[None]
         lock.release()
 
 
-def _apply(config: "Config", model: str, version: str, evidence: PromotionEvidence, expect: Any, action: str, commit: bool) -> Promotion:
+def _apply(config: "Config", model: str, candidate: DeployEntry, expect: Any, action: str, commit: bool) -> Promotion:
     """Lock, compare-and-set, write the file, move the alias, tag the version; all or refuse."""
     root, env = config.root, config.env
-    name = config.registry_name(model)
+    name, version = candidate.registry_name, candidate.version
     path = desired.path_for(root, env)
     if expect is _UNSET:
         expect = desired.read(root, env).version(model)
     cl = reg.client(config.tracking_uri())
-    mv = reg.version_info(cl, name, version)
-    download_uri = cl.get_model_version_download_uri(name, version)
-    digest = reg.artifact_digest(download_uri)
     _step("gated")
     with _locked(root, env):
         _step("locked")
@@ -179,21 +204,20 @@ def _apply(config: "Config", model: str, version: str, evidence: PromotionEviden
         if entry is not None and current == version and action == "promote":
             new_entry = entry  # re-run of the same promotion: complete the registry side
         else:
-            new_entry = DeployEntry(version=str(version), registry_name=name, model_uri=f"models:/{name}/{version}", artifact_uri=download_uri,
-                                    run_id=mv.run_id, digest=digest, replaces=current, promoted_at=_now(), evidence=evidence)
+            new_entry = candidate.model_copy(update={"replaces": current, "promoted_at": _now()})
             state.models[model] = new_entry
             desired.write(root, state)
         _step("file-written")
-        cl.set_registered_model_alias(name, env, str(version))
+        cl.set_registered_model_alias(name, env, version)
         _step("alias-moved")
-        cl.set_model_version_tag(name, str(version), reg.tag_key(env, "promoted_at"), str(new_entry.promoted_at))
-        cl.set_model_version_tag(name, str(version), reg.tag_key(env, "evidence"),
+        cl.set_model_version_tag(name, version, reg.tag_key(env, "promoted_at"), str(new_entry.promoted_at))
+        cl.set_model_version_tag(name, version, reg.tag_key(env, "evidence"),
                                  json.dumps(new_entry.evidence.model_dump(mode="json", exclude_defaults=True), sort_keys=True))
         if action == "promote":
-            cl.set_model_version_tag(name, str(version), reg.tag_key(env, "previous"), new_entry.replaces or "")
+            cl.set_model_version_tag(name, version, reg.tag_key(env, "previous"), new_entry.replaces or "")
         _step("tagged")
         sha = git_commit(root, path, model, env, new_entry, action) if commit else None
-    return Promotion(env, model, str(version), new_entry.replaces, str(path), action, sha, new_entry.evidence)
+    return Promotion(env, model, version, new_entry.replaces, str(path), action, sha, new_entry.evidence)
 
 
 def promote(config: "Config", model: str | None = None, version: str | int | None = None, *, force: bool = False,
@@ -209,8 +233,7 @@ def promote(config: "Config", model: str | None = None, version: str | int | Non
     wanted = None if version is None else str(version)
     out = []
     for name in names:
-        ver, ev = gather_evidence(config, name, wanted, force)
-        out.append(_apply(config, name, ver, ev, expect_current, "promote", commit))
+        out.append(_apply(config, name, gather_evidence(config, name, wanted, force), expect_current, "promote", commit))
     return out
 
 
@@ -244,7 +267,8 @@ def rollback(config: "Config", model: str | None = None, to: str | int | None = 
             ev = PromotionEvidence.model_validate_json(ttags.get(reg.tag_key(config.env, "evidence"), "{}"))
         except ValidationError:
             ev = PromotionEvidence()
-        out.append(_apply(config, name, target, ev.model_copy(update={"action": "rollback", "rolled_back_from": current}), current, "rollback", commit))
+        back = candidate_entry(config, name, target).model_copy(update={"evidence": ev.model_copy(update={"action": "rollback", "rolled_back_from": current})})
+        out.append(_apply(config, name, back, current, "rollback", commit))
     return out
 
 

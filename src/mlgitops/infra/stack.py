@@ -38,6 +38,9 @@ def build(config: "Config", deploy_state: "DeployState | None") -> list[str]:
     endpoints: dict[str, pulumi.Output[str]] = {}
     for model_name in config.models:
         release = released.get(model_name)
+        if config.env == "local":  # embedded: `mlgitops serve` is its endpoint, never a SageMaker one
+            notes.append(f"no endpoint for {model_name} in local: the embedded environment is served by `mlgitops serve --env local`")
+            continue
         if release is None or not release.artifact_uri:
             notes.append(f"no endpoint for {model_name} in {config.env}: nothing promoted yet (deploy/{config.env}.yaml); "
                          f"run `mlgitops promote --env {config.env} --model {model_name}`")

@@ -10,13 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Iterator
 
-from mlgitops.evidence import DataReport, DeployState, Evaluation, Findings, Run, TrainingRecord, Verdict
+from mlgitops.evidence import ChampionRef, DataReport, DeployState, Evaluation, Findings, Run, TrainingRecord, Verdict
 from mlgitops.policies.registry import promotion_rule
 
 if TYPE_CHECKING:
     from mlgitops.config import Config
 
 PREVIOUS_STAGE = {"prod": "staging"}  # an environment that only takes what the previous stage serves
+EMBEDDED = "local"  # served by `mlgitops serve`: its promotion changes no cloud resource
 EVIDENCE_TYPE = "mlgitops:evidence"  # the resource type of promotion findings
 
 
@@ -38,7 +39,8 @@ class Evidence:
     data: dict[str, DataReport | None] = field(default_factory=dict)
     training: dict[str, TrainingRecord | None] = field(default_factory=dict)
     evaluation: dict[str, Evaluation | None] = field(default_factory=dict)
-    findings: Findings | None = None  # the environment's infrastructure findings in this run
+    findings: Findings | None = None  # infrastructure findings of the plan the promotion would create
+    current: DeployState | None = None  # what the environment serves now
     previous_env: str | None = None
     previous: DeployState | None = None
 
@@ -64,7 +66,8 @@ def load_evidence(run: Run | None, config: "Config", versions: dict[str, str | N
     prev = previous_stage(config)
     ev = Evidence(env=config.env, enforcement=config.policies.enforcement, versions={},
                   models={n: ModelDatasets(config.models[n].dataset, config.models[n].holdout) for n in names},
-                  run=run.name if run else None, previous_env=prev, previous=read(config.root, prev) if prev else None)
+                  run=run.name if run else None, current=read(config.root, config.env),
+                  previous_env=prev, previous=read(config.root, prev) if prev else None)
     if run is not None:
         for name, m in ev.models.items():
             for ds in dict.fromkeys(d for d in (m.dataset, m.holdout) if d):
@@ -106,17 +109,43 @@ def data_gate(ev: Evidence) -> Iterator[tuple[str, str]]:
                 yield _res(name), f"trained on {role} digest {train.dataset_digests.get(role)} but the data gate checked {report.digest}; retrain on the gated data"
 
 
-@promotion_rule("promotion-evaluation", "The evaluation of this exact candidate passed (thresholds and champion, decided once by `mlgitops evaluate`).")
+def _champion_then(ev: Evidence, name: str, wanted: str | None) -> ChampionRef | None:
+    """The champion a valid evaluation of `wanted` was measured against: what the environment serves now, or, when
+    it already serves `wanted` (a re-run completing an interrupted promotion), what that promotion replaced."""
+    entry = ev.current.models.get(name) if ev.current else None
+    if entry is None:
+        return None
+    if entry.version == wanted:
+        return None if entry.replaces is None else ChampionRef(version=entry.replaces)
+    return ChampionRef(version=entry.version, digest=entry.digest)
+
+
+def _same(a: ChampionRef | None, b: ChampionRef | None) -> bool:
+    if a is None or b is None:
+        return a is b
+    return a.version == b.version and (a.digest is None or b.digest is None or a.digest == b.digest)
+
+
+@promotion_rule("promotion-evaluation", "The evaluation of this exact candidate, against this environment's current champion, passed "
+                "(thresholds and champion are decided once, by `mlgitops evaluate`).")
 def evaluation(ev: Evidence) -> Iterator[tuple[str, str]]:
     if ev.staged:
         return
     for name in ev.models:
         e = ev.evaluation.get(name)
         wanted = ev.versions.get(name)
+        redo = f"run `mlgitops evaluate --env {ev.env} --model {name}` (or `mlgitops pipeline pr --env {ev.env}`)"
+        champion = _champion_then(ev, name, wanted)
         if e is None:
-            yield _res(name), f"no evaluation evidence; run `mlgitops evaluate --model {name}` (or `mlgitops pipeline pr`) first"
+            yield _res(name), f"no evaluation evidence; {redo} first"
         elif wanted is not None and e.candidate.version != wanted:
             yield _res(name), f"the evaluation is for version {e.candidate.version}, not {wanted}; evaluate version {wanted} first"
+        elif e.env != ev.env:
+            yield _res(name), f"the evaluation was measured against {e.env or 'no recorded environment'}, not {ev.env}; {redo}"
+        elif not _same(e.against, champion):
+            then = f"champion v{e.against.version}" if e.against else "no champion"
+            now = f"v{champion.version}" if champion else "nothing"
+            yield _res(name), f"the evaluation compared against {then}, but deploy/{ev.env}.yaml serves {now} now; {redo}"
         elif e.verdict != Verdict.PASS:
             yield _res(name), f"version {e.candidate.version} did not pass evaluation ({'; '.join(e.reasons) or 'no reason recorded'})"
 
@@ -135,9 +164,11 @@ def staging_first(ev: Evidence) -> Iterator[tuple[str, str]]:
                                f"promote {wanted} to {ev.previous_env} first")
 
 
-@promotion_rule("promotion-policy-check", "The environment's infrastructure policy check ran with no mandatory violation.")
+@promotion_rule("promotion-policy-check", "The plan the promotion creates passes the environment's infrastructure rules.")
 def policy_check(ev: Evidence) -> Iterator[tuple[str, str]]:
-    where = f"findings of {ev.env} in run {ev.run or '(none)'}"
+    if ev.env == EMBEDDED:
+        return
+    where = f"policy check of {ev.env}"
     if ev.findings is None:
         if ev.enforcement == "mandatory":
             yield "stack", f"{where}: missing, and policies are mandatory in {ev.env}; run `mlgitops policy check --env {ev.env}` first"
