@@ -45,7 +45,7 @@ def read(project_dir: Path, env: str) -> dict[str, Any]:
     from mlgitops.config.yamlfile import load_plain
 
     path = path_for(project_dir, env)
-    if not path.is_file():
+    if not path.exists() and not path.is_symlink():  # a directory or FIFO here is bad input, not "not promoted"
         return {"env": env, "models": {}}
     data = load_plain(path, f"restore it with `git checkout -- {path.name}` (`mlgitops promote` writes it)") or {}
     if not isinstance(data, dict) or not isinstance(data.get("models") or {}, dict):

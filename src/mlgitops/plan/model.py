@@ -81,10 +81,15 @@ class Plan:
 
     @classmethod
     def load(cls, path: Path | str) -> "Plan":
+        from mlgitops import files
+
         path = Path(path)
-        if not path.is_file():
+        if not path.exists() and not path.is_symlink():
             raise BadInput(f"{path}: no such plan file; write one with `mlgitops plan --env ENV --out {path}`")
+        data = files.load_json(path, fix=f"write it again with `mlgitops plan --env ENV --out {path}`")
+        if not isinstance(data, dict):
+            raise BadInput(f"{path}: not a plan: expected a JSON object with stack, project, resources, outputs")
         try:
-            return cls.from_json(path.read_text(encoding="utf-8"))
+            return cls.from_dict(data)
         except BadInput as exc:
             raise BadInput(f"{path}: {exc}") from None
