@@ -44,13 +44,17 @@ def _config(ctx: typer.Context, env: str) -> Any:
 
 
 def emit_json(obj: Any) -> None:
-    sys.stdout.write(json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
+    from mlgitops.secrets import mask_secrets
+
+    sys.stdout.write(json.dumps(mask_secrets(json.loads(json.dumps(obj, default=str))), indent=2, sort_keys=True) + "\n")
 
 
 def err(message: str) -> None:
     from rich.console import Console
 
-    Console(stderr=True, highlight=False, soft_wrap=True).print(message, markup=False)
+    from mlgitops.secrets import mask_uri
+
+    Console(stderr=True, highlight=False, soft_wrap=True).print(mask_uri(message), markup=False)
 
 
 # --- config -------------------------------------------------------------------------------------

@@ -23,8 +23,10 @@ def root(project_dir: Path) -> Path:
 
 
 def run_dir(project_dir: Path, run_id: str | None = None) -> Path:
-    """The folder of the current run: `$MLGITOPS_RUN_ID`, else `local`."""
-    return root(project_dir) / (run_id or os.environ.get(RUN_ID_ENV) or "local")
+    """The folder of the current run: `$MLGITOPS_RUN_ID`, else `local`; a run id is one safe folder name."""
+    from mlgitops.confine import run_id as checked
+
+    return root(project_dir) / checked(run_id or os.environ.get(RUN_ID_ENV) or "local", "run id" if run_id else RUN_ID_ENV)
 
 
 def latest(project_dir: Path) -> Path | None:

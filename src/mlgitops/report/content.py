@@ -37,7 +37,9 @@ def _ordered(first: list[str], found: list[str]) -> list[str]:
 
 def mlflow_link(training: dict[str, Any]) -> dict[str, Any]:
     """Where the training run lives; a browsable URL when the tracking store is a server."""
-    uri, exp, run = training.get("tracking_uri") or "", training.get("experiment_id"), training.get("run_id")
+    from mlgitops.secrets import mask_uri
+
+    uri, exp, run = mask_uri(training.get("tracking_uri") or ""), training.get("experiment_id"), training.get("run_id")
     url = f"{uri.rstrip('/')}/#/experiments/{exp}/runs/{run}" if uri.startswith(("http://", "https://")) and exp and run else None
     return {"tracking_uri": uri, "experiment_id": exp, "run_id": run, "model_uri": training.get("model_uri"), "url": url}
 

@@ -27,6 +27,7 @@ from mlgitops.data import load_frame
 from mlgitops.data.readers import stream_digest
 from mlgitops.tracking import ensure_experiment, import_mlflow, store_lock
 from mlgitops.errors import BadInput, GateFailed
+from mlgitops.secrets import mask_secrets, mask_uri
 
 
 @dataclass
@@ -211,9 +212,9 @@ def train(config: Any, model: str) -> TrainingResult:
         experiment_id = ensure_experiment(config)
         with mlflow.start_run(experiment_id=experiment_id, run_name=f"train {model}", tags={"mlgitops.model": model, "mlgitops.env": config.env}) as run:
             run_id = run.info.run_id
-            mlflow.log_params(_flatten(spec.params))
+            mlflow.log_params(mask_secrets(_flatten(spec.params)))
             mlflow.log_params({"mlgitops.dataset": spec.dataset, "mlgitops.target": spec.target})
-            source = str(config.resolve(config.datasets[spec.dataset].path))
+            source = mask_uri(str(config.resolve(config.datasets[spec.dataset].path)))
             mlflow.log_input(mlflow.data.from_pandas(frame, source=source, targets=spec.target, name=spec.dataset, digest=_short(digests["train"])), context="training")
             mlflow.log_params({f"mlgitops.digest.{k}": v for k, v in digests.items()})
             report = evidence.run_dir(root) / "data" / f"{spec.dataset}.json"
@@ -260,7 +261,7 @@ def train(config: Any, model: str) -> TrainingResult:
         "dataset_digests": digests,
         "git": git,
         "has_signature": signature is not None,
-        "tracking_uri": tracking_uri,
+        "tracking_uri": mask_uri(config.tracking.uri),  # as configured (project-relative), never a password or a machine path
         "params": spec.params,
     }
     path = evidence.write_json(evidence.run_dir(root) / "training" / f"{model}.json", doc)
