@@ -98,7 +98,11 @@ def load_entry_point(root: Path, entry_point: str, model: str) -> Any:
     except ModuleNotFoundError as exc:
         if exc.name and (exc.name == module_name or module_name.startswith(exc.name + ".")):
             raise BadInput(f"mlgitops.yaml: models.{model}.entry_point '{entry_point}': module '{module_name}' not found under {src}; create it or fix the entry point") from None
-        raise
+        user_traceback(exc)  # the user's code imports something that is not installed
+        raise GateFailed(f"training '{model}': importing {entry_point} failed: {exc} (traceback above); install it or fix the import") from None
+    except (Exception, SystemExit) as exc:  # SyntaxError, ImportError, anything raised at import: the user's code
+        user_traceback(exc)
+        raise GateFailed(f"training '{model}': importing {entry_point} failed: {type(exc).__name__} (traceback above); fix the module") from None
     finally:
         with contextlib.suppress(ValueError):
             sys.path.remove(src)
@@ -106,6 +110,14 @@ def load_entry_point(root: Path, entry_point: str, model: str) -> Any:
     if not callable(func):
         raise BadInput(f"mlgitops.yaml: models.{model}.entry_point '{entry_point}': {module_name} has no function '{func_name}'; define it or fix the entry point")
     return func
+
+
+def user_traceback(exc: BaseException) -> None:
+    """Print the traceback from the first frame outside mlgitops and importlib: the user's code, not ours."""
+    tb = exc.__traceback__
+    while tb is not None and (tb.tb_frame.f_globals.get("__name__", "").startswith(("mlgitops.", "importlib")) or "<frozen" in tb.tb_frame.f_code.co_filename):
+        tb = tb.tb_next
+    traceback.print_exception(type(exc), exc, tb, file=sys.stderr)
 
 
 def pinned_requirements(flavor_pkg: str | None = "scikit-learn") -> list[str]:
@@ -223,8 +235,12 @@ def train(config: Any, model: str) -> TrainingResult:
             ctx = TrainContext(data=frame, target=spec.target, params=dict(spec.params), output_dir=out_dir, model_name=model, config=config)
             try:
                 returned = func(ctx)
-            except Exception:  # user code: show their traceback, fail the run, register nothing
-                traceback.print_exc()
+            except SystemExit as exc:  # sys.exit() in the entry point must not become the CLI's exit code
+                mlflow.end_run(status="FAILED")
+                raise GateFailed(f"training '{model}': {spec.entry_point} called sys.exit({exc.code!r}) instead of returning the fitted model; "
+                                 f"MLflow run {run_id} marked FAILED, nothing registered") from None
+            except Exception as exc:  # user code: show their traceback, fail the run, register nothing
+                user_traceback(exc)
                 mlflow.end_run(status="FAILED")
                 raise GateFailed(f"training '{model}' failed in {spec.entry_point} (traceback above); MLflow run {run_id} marked FAILED, nothing registered") from None
             result = returned if isinstance(returned, TrainResult) else TrainResult(model=returned)
@@ -235,8 +251,8 @@ def train(config: Any, model: str) -> TrainingResult:
             example = features.head(5)
             try:
                 signature = result.log_kwargs.get("signature") or infer_signature(example, result.model.predict(example))
-            except Exception:
-                traceback.print_exc()
+            except Exception as exc:
+                user_traceback(exc)
                 mlflow.end_run(status="FAILED")
                 raise GateFailed(f"training '{model}': the returned model cannot predict on the training features (traceback above); run {run_id} marked FAILED, nothing registered") from None
             flavor = _flavor_module(result.flavor)
@@ -244,7 +260,13 @@ def train(config: Any, model: str) -> TrainingResult:
             kwargs = {"signature": signature, "input_example": example, "pip_requirements": result.pip_requirements or pinned_requirements(pkg), **result.log_kwargs}
             if pkg and "skops_trusted_types" not in kwargs:
                 kwargs["skops_trusted_types"] = trusted_types(result.model)
-            info = flavor.log_model(result.model, name="model", registered_model_name=registry_name, **kwargs)
+            try:
+                info = flavor.log_model(result.model, name="model", registered_model_name=registry_name, **kwargs)
+            except Exception as exc:  # e.g. a model that predicts but cannot be serialized: the user's object, not an MLflow bug
+                mlflow.end_run(status="FAILED")
+                reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+                raise GateFailed(f"training '{model}': the model {spec.entry_point} returned cannot be saved with {flavor.__name__}: {reason}; "
+                                 f"return a serializable model (or TrainResult with another flavor). Run {run_id} marked FAILED, nothing registered") from None
             version = str(info.registered_model_version)
             mlflow.set_tag("mlgitops.registered_version", version)
         artifact_uri = mlflow.get_logged_model(info.model_id).artifact_location  # the model's files (MLflow 3)
