@@ -218,8 +218,10 @@ def serve_cmd(
     workers: int = typer.Option(1, "--workers", help="Scoring server worker processes."),
 ) -> None:
     """Serve the promoted version locally with MLflow's scoring server; Ctrl-C stops it."""
-    from mlgitops.serving import served_version, start
+    from mlgitops.serving import check_port, served_version, start
 
+    if port is not None:
+        check_port(port)  # before anything else: a busy or impossible port is bad input, not a server traceback
     config = _config(ctx, env)
     name, entry = served_version(config, model)
     with start(entry["model_uri"], config.tracking_uri(), port, workers=workers, quiet=False) as server:  # stopped even on an early Ctrl-C
@@ -314,6 +316,12 @@ def policy_check_cmd(
     if plan is not None and program is not None:
         raise BadInput("--plan and --program are alternatives; pass one of them")
     root = project_dir(ctx)
+    # every input checked before planning, which writes plan/<env>.json: a refusal writes nothing
+    if evidence is not None and not evidence.is_dir():
+        raise BadInput(f"--evidence {evidence}: no such evidence folder; pass a run folder such as .mlgitops/evidence/local")
+    if sarif is not None and sarif.is_dir():
+        raise BadInput(f"--sarif {sarif}: is a directory; pass a file path such as findings.sarif")
+    _config(ctx, env)
     the_plan = Plan.load(plan) if plan is not None else plan_directory(root, env, program)[0]
     findings, written = check_project(root, env, the_plan, evidence, sarif)
     if as_json:
