@@ -404,12 +404,20 @@ def new_cmd(
     directory: Path = typer.Argument(..., help="Project directory to create (absent or empty); its name is the default project name."),
     no_input: bool = typer.Option(False, "--no-input", help="Do not prompt: the template's defaults plus --set answers."),
     sets: Optional[list[str]] = typer.Option(None, "--set", help="key=value answer to a prompt (repeatable), e.g. --set problem_type=regression."),
+    no_git: bool = typer.Option(False, "--no-git", help="Do not make the project a git repository (default: git init and a first commit)."),
 ) -> None:
-    """Scaffold a project from the template (cookiecutter): config, sample data, model, tests, infra, CI workflows."""
-    from mlgitops.scaffold import new, parse_sets
+    """Scaffold a project from the template (cookiecutter): config, sample data, model, tests, infra, CI workflows; a git repository with a first commit."""
+    from mlgitops.scaffold import git_init, new, parse_sets, work_tree_of
 
     path = new(directory, parse_sets(sets or []), no_input=no_input)
-    print(f"created {path}\nnext: cd {path} && make setup && make test && make pipeline")
+    note = ""
+    if not no_git:
+        outer = work_tree_of(path)
+        if outer is not None:
+            note = f" (inside the git work tree {outer}: not made a repository of its own)"
+        else:
+            note = " (git repository, first commit)" if git_init(path) else " (git not available: run `git init` yourself)"
+    print(f"created {path}{note}\nnext: cd {path} && make setup && make test && make pipeline")
 
 
 template_app = typer.Typer(help="Keep a scaffolded project in step with the template.", no_args_is_help=True)
