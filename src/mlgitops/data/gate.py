@@ -155,11 +155,16 @@ def _spark_frame(location: str, fmt: str) -> Any:
         raise BadInput(f"{location}: Spark cannot read it as {fmt} ({str(exc).splitlines()[0]}); check the file or format:") from None
 
 
-def validate_dataset(ctx: Any, config: Any, name: str, hasher: Executor) -> DataReport:
+def dataset_suite(config: Any, name: str) -> SuiteSpec:
     ds = config.datasets[name]
     if not ds.suite:
         raise BadInput(f"mlgitops.yaml: dataset '{name}' has no suite; add `suite: expectations/{name}.json`")
-    suite = load_suite(Path(config.resolve(ds.suite)))
+    return load_suite(Path(config.resolve(ds.suite)))
+
+
+def validate_dataset(ctx: Any, config: Any, name: str, hasher: Executor, suite: SuiteSpec | None = None) -> DataReport:
+    ds = config.datasets[name]
+    suite = suite or dataset_suite(config, name)
     location = _location(config, ds.path)
     if ds.engine == "spark":
         sha = stream_digest(location)  # before Spark starts, so a missing file is named as such
@@ -187,10 +192,11 @@ def validate(config: Any, dataset_names: list[str] | None = None, docs_dir: Path
     names = list(dataset_names or config.datasets)
     for n in names:
         _dataset(config, n)
+    out = evidence.run_dir(config.root) / "data"  # a bad run id is refused before GX starts
+    suites = {n: dataset_suite(config, n) for n in names}  # every suite checked before any data is read
     ctx = _context()
     with decimal_scan_only_on_objects(), ThreadPoolExecutor(1, thread_name_prefix="mlgitops-sha256") as hasher:
-        reports = [validate_dataset(ctx, config, n, hasher) for n in names]
-    out = evidence.run_dir(config.root) / "data"
+        reports = [validate_dataset(ctx, config, n, hasher, suites[n]) for n in names]
     for rep in reports:
         evidence.write_json(out / f"{rep.dataset}.json", rep.to_dict())
     if docs_dir is not None:
