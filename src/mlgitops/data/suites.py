@@ -45,17 +45,10 @@ def load_suite(path: Path) -> SuiteSpec:
     if "expectation_suite_name" in doc or any(isinstance(e, dict) and "expectation_type" in e for e in doc["expectations"]):
         raise BadInput(f"{path}: GX 0.x suite format; convert to GX 1.x: `expectation_suite_name` -> `name`, "
                        "each `expectation_type` -> `type`")
-    from great_expectations.expectations.registry import get_expectation_impl
-
     out = []
-    for i, e in enumerate(doc["expectations"]):
+    for i, e in enumerate(doc["expectations"]):  # the shape first: a broken file is refused before GX is imported
         if not isinstance(e, dict) or not isinstance(e.get("type"), str):
             raise BadInput(f"{path}: expectations[{i}] needs a string `type`")
-        try:
-            get_expectation_impl(e["type"])
-        except Exception:  # noqa: BLE001 - GX raises ExpectationNotFoundError
-            raise BadInput(f"{path}: expectations[{i}]: unknown expectation type '{e['type']}'; "
-                           "see https://greatexpectations.io/expectations/") from None
         for key in ("kwargs", "meta"):
             if not isinstance(e.get(key) or {}, dict):
                 raise BadInput(f"{path}: expectations[{i}] ({e['type']}): `{key}` must be an object, found {type(e[key]).__name__}")
@@ -63,9 +56,16 @@ def load_suite(path: Path) -> SuiteSpec:
         severity = str(e.get("severity") or meta.get("severity") or "critical").lower()
         if severity not in SEVERITIES:
             raise BadInput(f"{path}: expectations[{i}] ({e['type']}): severity '{severity}' is not one of {', '.join(SEVERITIES)}")
-        spec = {"type": e["type"], "kwargs": dict(e.get("kwargs") or {}), "meta": meta, "severity": severity}
+        out.append({"type": e["type"], "kwargs": dict(e.get("kwargs") or {}), "meta": meta, "severity": severity})
+    from great_expectations.expectations.registry import get_expectation_impl
+
+    for i, spec in enumerate(out):
+        try:
+            get_expectation_impl(spec["type"])
+        except Exception:  # noqa: BLE001 - GX raises ExpectationNotFoundError
+            raise BadInput(f"{path}: expectations[{i}]: unknown expectation type '{spec['type']}'; "
+                           "see https://greatexpectations.io/expectations/") from None
         _check_kwargs(path, i, spec)
-        out.append(spec)
     return SuiteSpec(name=str(doc.get("name") or path.stem), path=path, expectations=out)
 
 
