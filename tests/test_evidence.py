@@ -51,8 +51,8 @@ def test_run_files_each_record_under_its_name(tmp_path):
 
 @pytest.mark.parametrize("text, message", [
     ("{oops", r"m.json:1:2: invalid JSON"),
-    ("[1, 2]", "not a Evaluation record .expected a mapping, found list"),
-    ('{"kind": "Plan", "stack": "s", "project": "p"}', "holds a 'Plan' record where a Evaluation belongs"),
+    ("[1, 2]", "not a valid Evaluation: expected a JSON object, found list"),
+    ('{"kind": "Plan", "stack": "s", "project": "p"}', "holds a record of kind 'Plan' where a Evaluation belongs"),
     ('{"kind": "Evaluation", "schema_version": 7}', "schema_version 7 is newer than this mlgitops reads"),
     ('{"kind": "Evaluation", "model": "m"}', "not a valid Evaluation: primary: Field required"),
     (b"\xff\xfe", "not UTF-8"),
@@ -74,7 +74,7 @@ def test_deploy_state_written_before_kind_existed_is_still_read(tmp_path):
     state = read(tmp_path, "staging")
     assert state.kind == "DeployState" and state.version("m") == "3" and state.models["m"].evidence.metrics == {"roc_auc": 0.9}
     (tmp_path / "deploy" / "prod.yaml").write_text(yaml.safe_dump({"kind": "Findings", "env": "prod"}))
-    with pytest.raises(BadInput, match="prod.yaml: holds a 'Findings' record"):
+    with pytest.raises(BadInput, match="prod.yaml: holds a record of kind 'Findings'"):
         read(tmp_path, "prod")
     assert read(tmp_path, "dev") == DeployState(env="dev")
 

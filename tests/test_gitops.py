@@ -285,7 +285,7 @@ def test_drift_reports_each_disagreement(reg):
 def test_corrupt_state_file_is_bad_input(reg):
     (reg.root / "deploy").mkdir()
     (reg.root / "deploy" / "staging.yaml").write_text("models: [\n")
-    with pytest.raises(BadInput, match="staging.yaml:.*invalid YAML"):
+    with pytest.raises(BadInput, match="staging.yaml:.*YAML syntax error"):
         drift(reg.config("staging"))
 
 
@@ -303,6 +303,8 @@ def test_commit_creates_git_commit_listing_evidence(reg):
         [p] = promote(reg.config("staging"), commit=True)
         message = git("log", "-1", "--format=%B").stdout
         changed = git("show", "--name-only", "--format=", "HEAD").stdout.split()
+        [again] = promote(reg.config("staging"), commit=True)  # a re-run changes nothing: no failed commit, no "commit it by hand"
+        commits = git("rev-list", "--count", "HEAD").stdout.strip()
     finally:
         for k in ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL"):
             os.environ.pop(k)
@@ -310,6 +312,7 @@ def test_commit_creates_git_commit_listing_evidence(reg):
 
         shutil.rmtree(reg.root / ".git")
     assert p.commit and len(p.commit) == 40 and changed == ["deploy/staging.yaml"]
+    assert again.commit == p.commit and commits == "2"
     assert message.startswith(f"promote: {MODEL} v2 to staging (replaces v1)")
     assert "data_gate: pass" in message and "git_sha: abc123" in message and "roc_auc=0.802" in message
 

@@ -44,13 +44,17 @@ def _config(ctx: typer.Context, env: str) -> Any:
 
 
 def emit_json(obj: Any) -> None:
-    sys.stdout.write(json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
+    from mlgitops.secrets import mask_secrets
+
+    sys.stdout.write(json.dumps(mask_secrets(json.loads(json.dumps(obj, default=str))), indent=2, sort_keys=True) + "\n")
 
 
 def err(message: str) -> None:
     from rich.console import Console
 
-    Console(stderr=True, highlight=False, soft_wrap=True).print(message, markup=False)
+    from mlgitops.secrets import mask_uri
+
+    Console(stderr=True, highlight=False, soft_wrap=True).print(mask_uri(message), markup=False)
 
 
 # --- config -------------------------------------------------------------------------------------
@@ -214,8 +218,10 @@ def serve_cmd(
     workers: int = typer.Option(1, "--workers", help="Scoring server worker processes."),
 ) -> None:
     """Serve the promoted version locally with MLflow's scoring server; Ctrl-C stops it."""
-    from mlgitops.serving import served_version, start
+    from mlgitops.serving import check_port, served_version, start
 
+    if port is not None:
+        check_port(port)  # before anything else: a busy or impossible port is bad input, not a server traceback
     config = _config(ctx, env)
     name, entry = served_version(config, model)
     with start(entry.model_uri, config.tracking_uri(), port, workers=workers, quiet=False) as server:  # stopped even on an early Ctrl-C
@@ -313,10 +319,13 @@ def policy_check_cmd(
     if plan is not None and program is not None:
         raise BadInput("--plan and --program are alternatives; pass one of them")
     root = project_dir(ctx)
+    # every input checked before planning, which writes plan/<env>.json: a refusal writes nothing
     config = _config(ctx, env)
     run = evidence_run(evidence)
     if run is not None:
-        load_evidence(run, config)  # unreadable evidence is refused before anything is written
+        load_evidence(run, config)  # unreadable evidence is refused too
+    if sarif is not None and sarif.is_dir():
+        raise BadInput(f"--sarif {sarif}: is a directory; pass a file path such as findings.sarif")
     the_plan = Plan.load(plan, PLAN_FIX) if plan is not None else plan_directory(root, env, program)[0]
     findings, written = check_project(config, the_plan, run, sarif)
     if as_json:
@@ -399,12 +408,20 @@ def new_cmd(
     directory: Path = typer.Argument(..., help="Project directory to create (absent or empty); its name is the default project name."),
     no_input: bool = typer.Option(False, "--no-input", help="Do not prompt: the template's defaults plus --set answers."),
     sets: Optional[list[str]] = typer.Option(None, "--set", help="key=value answer to a prompt (repeatable), e.g. --set problem_type=regression."),
+    no_git: bool = typer.Option(False, "--no-git", help="Do not make the project a git repository (default: git init and a first commit)."),
 ) -> None:
-    """Scaffold a project from the template (cookiecutter): config, sample data, model, tests, infra, CI workflows."""
-    from mlgitops.scaffold import new, parse_sets
+    """Scaffold a project from the template (cookiecutter): config, sample data, model, tests, infra, CI workflows; a git repository with a first commit."""
+    from mlgitops.scaffold import git_init, new, parse_sets, work_tree_of
 
     path = new(directory, parse_sets(sets or []), no_input=no_input)
-    print(f"created {path}\nnext: cd {path} && make setup && make test && make pipeline")
+    note = ""
+    if not no_git:
+        outer = work_tree_of(path)
+        if outer is not None:
+            note = f" (inside the git work tree {outer}: not made a repository of its own)"
+        else:
+            note = " (git repository, first commit)" if git_init(path) else " (git not available: run `git init` yourself)"
+    print(f"created {path}{note}\nnext: cd {path} && make setup && make test && make pipeline")
 
 
 template_app = typer.Typer(help="Keep a scaffolded project in step with the template.", no_args_is_help=True)

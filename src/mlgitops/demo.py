@@ -6,40 +6,21 @@ project directory afterwards, so the next commands (`mlgitops report`, `mlgitops
 """
 from __future__ import annotations
 
-import subprocess
 import tempfile
 import time
 from pathlib import Path
 
 ROWS = 5
-IDENTITY = {"user.name": "mlgitops demo", "user.email": "demo@mlgitops.invalid"}  # only where git has none
 
 
 def say(text: str) -> None:
     print(text, flush=True)  # in order with the progress lines on stderr, even through a pipe
 
 
-def git_init(root: Path) -> bool:
-    """A repository with the scaffold committed, so training is linked to a clean commit; False without git."""
-    def git(*args: str) -> str | None:  # stdout, None when it fails
-        try:
-            done = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=False)
-        except OSError:
-            return None
-        return done.stdout if done.returncode == 0 else None
-
-    if git("init", "-q") is None:
-        return False
-    for key, value in IDENTITY.items():
-        if not git("config", key):
-            git("config", key, value)  # this repository only: promotion commits need an author
-    return git("add", "-A") is not None and git("commit", "-q", "-m", "scaffold from the mlgitops template") is not None
-
-
 def run_demo(directory: Path | None = None) -> int:
     """Run the demo in `directory` (new or empty; default a new temporary one); returns the exit code."""
     from mlgitops.pipeline import ConsoleProgress, run_pr
-    from mlgitops.scaffold import new
+    from mlgitops.scaffold import git_init, new
 
     t0 = time.perf_counter()
     dest = Path(directory) if directory else Path(tempfile.mkdtemp(prefix="mlgitops-demo-")) / "mlgitops-demo"

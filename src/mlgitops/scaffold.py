@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -19,7 +20,7 @@ from typing import Any, Iterator
 
 from mlgitops.errors import BadInput
 
-__all__ = ["TEMPLATE_DIR", "TEMPLATE_ENV", "new", "parse_sets", "template_dir", "update", "variables"]
+__all__ = ["TEMPLATE_DIR", "TEMPLATE_ENV", "git_init", "new", "parse_sets", "template_dir", "update", "variables", "work_tree_of"]
 
 TEMPLATE_ENV = "MLGITOPS_TEMPLATE"
 TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "templates" / "project"
@@ -93,6 +94,35 @@ def new(dest: Path, answers: dict[str, str] | None = None, no_input: bool = True
             dest.rmdir()
         shutil.move(rendered, dest)
     return dest
+
+
+IDENTITY = {"user.name": "mlgitops", "user.email": "mlgitops@mlgitops.invalid"}  # only where git has none
+
+
+def _git(root: Path, *args: str) -> str | None:
+    """stdout of a git command in `root`, None when it fails (or git is not installed)."""
+    try:
+        done = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=False)
+    except OSError:
+        return None
+    return done.stdout if done.returncode == 0 else None
+
+
+def work_tree_of(path: Path) -> Path | None:
+    """The git work tree `path` lies in, if any: a new project there must not become a nested repository."""
+    top = _git(path, "rev-parse", "--show-toplevel")
+    return Path(top.strip()) if top and top.strip() else None
+
+
+def git_init(root: Path) -> bool:
+    """A repository with the scaffold committed (promotion commits to git, training links a clean commit);
+    False without git. Without a configured identity the repository gets a local fallback author."""
+    if _git(root, "init", "-q") is None:
+        return False
+    for key, value in IDENTITY.items():
+        if not _git(root, "config", key):
+            _git(root, "config", key, value)  # this repository only: promotion commits need an author
+    return _git(root, "add", "-A") is not None and _git(root, "commit", "-q", "-m", "scaffold from the mlgitops template") is not None
 
 
 def update(project: Path, checkout: str | None = None) -> bool:

@@ -27,7 +27,7 @@ def load(project_dir: Path | str, env: str = "local") -> Config:
     """The validated config of `env`, overlays applied."""
     root = Path(project_dir).resolve()
     doc = read(root / FILENAME, FILENAME)
-    config, problems = _validate(doc, env)
+    config, problems = _validate(doc, env, root)
     if problems:
         raise BadInput(_summary(problems))
     config._root = root
@@ -41,7 +41,7 @@ def check(project_dir: Path | str) -> list[str]:
     envs = ["local", *(e for e in _declared(doc) if e != "local" and re.match(ENV_NAME, e))]
     problems: list[str] = []
     for env in envs:
-        for problem in _validate(doc, env)[1]:
+        for problem in _validate(doc, env, root)[1]:
             if problem.removesuffix(f" (environment {env})") not in problems:
                 problems.append(problem)
     if problems:
@@ -69,7 +69,7 @@ def _declared(doc: Document) -> list[str]:
     return [str(e) for e in envs] if isinstance(envs, dict) else []
 
 
-def _validate(doc: Document, env: str) -> tuple[Config | None, list[str]]:
+def _validate(doc: Document, env: str, root: Path | None = None) -> tuple[Config | None, list[str]]:
     from pydantic import ValidationError
 
     declared = _declared(doc)
@@ -92,7 +92,12 @@ def _validate(doc: Document, env: str) -> tuple[Config | None, list[str]]:
         return None, [_describe(error, view, env) for error in exc.errors()]
     config._env = env
     scope = "" if env == "local" else f" (environment {env})"
-    problems = [f"{view.mark(path)}: {'.'.join(path)}: {text}{scope}" for path, text in reference_problems(config)]
+    found = reference_problems(config)
+    if root is not None:
+        from mlgitops.confine import config_problems
+
+        found += config_problems(config, root)
+    problems = [f"{view.mark(path)}: {'.'.join(path)}: {text}{scope}" for path, text in found]
     return config, problems
 
 

@@ -124,8 +124,19 @@ class Model(Strict):
 
 
 class Tracking(Strict):
-    uri: str = Field("sqlite:///.mlgitops/mlflow.db", description="MLflow tracking URI; relative sqlite paths are project-relative.")
+    uri: str = Field("sqlite:///.mlgitops/mlflow.db", description="MLflow tracking URI; relative sqlite paths are project-relative. "
+                     "No credentials: set MLFLOW_TRACKING_USERNAME / MLFLOW_TRACKING_PASSWORD (or MLFLOW_TRACKING_TOKEN) instead.")
     artifact_location: str | None = Field(None, description="Default: .mlgitops/artifacts locally.")
+
+    @field_validator("uri", "artifact_location")
+    @classmethod
+    def _no_credentials(cls, value: str | None) -> str | None:
+        from mlgitops.secrets import has_userinfo, mask_uri
+
+        if value and has_userinfo(value):  # this file is versioned: a password here ends up in git and in PR comments
+            raise ValueError(f"'{mask_uri(value)}' carries credentials (user:password@); remove them and set "
+                             "MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD (or MLFLOW_TRACKING_TOKEN) in the environment")
+        return value
 
 
 class Exemption(Strict):

@@ -155,11 +155,16 @@ def _spark_frame(location: str, fmt: str) -> Any:
         raise BadInput(f"{location}: Spark cannot read it as {fmt} ({str(exc).splitlines()[0]}); check the file or format:") from None
 
 
-def validate_dataset(ctx: Any, config: Any, name: str, hasher: Executor) -> DataReport:
+def dataset_suite(config: Any, name: str) -> SuiteSpec:
     ds = config.datasets[name]
     if not ds.suite:
         raise BadInput(f"mlgitops.yaml: dataset '{name}' has no suite; add `suite: expectations/{name}.json`")
-    suite = load_suite(Path(config.resolve(ds.suite)))
+    return load_suite(Path(config.resolve(ds.suite)))
+
+
+def validate_dataset(ctx: Any, config: Any, name: str, hasher: Executor, suite: SuiteSpec | None = None) -> DataReport:
+    ds = config.datasets[name]
+    suite = suite or dataset_suite(config, name)
     location = _location(config, ds.path)
     if ds.engine == "spark":
         sha = stream_digest(location)  # before Spark starts, so a missing file is named as such
@@ -184,13 +189,14 @@ def validate(config: Any, dataset_names: list[str] | None = None, docs_dir: Path
     """Run the gate for the named datasets (default: all), write a DataReport into this run's evidence for each."""
     from mlgitops.evidence import Run
 
-    run = Run.current(config.root)
+    run = Run.current(config.root)  # a bad run id is refused before GX starts
     names = list(dataset_names or config.datasets)
     for n in names:
         _dataset(config, n)
+    suites = {n: dataset_suite(config, n) for n in names}  # every suite checked before any data is read
     ctx = _context()
     with decimal_scan_only_on_objects(), ThreadPoolExecutor(1, thread_name_prefix="mlgitops-sha256") as hasher:
-        reports = [validate_dataset(ctx, config, n, hasher) for n in names]
+        reports = [validate_dataset(ctx, config, n, hasher, suites[n]) for n in names]
     for rep in reports:
         run.write(rep)
     if docs_dir is not None:

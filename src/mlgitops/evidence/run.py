@@ -6,12 +6,10 @@ back through `Run.read` (or a named shortcut such as `run.evaluation(model)`).
 from __future__ import annotations
 
 import os
-import re
 import shutil
 from pathlib import Path
 from typing import TypeVar
 
-from mlgitops.errors import BadInput
 from mlgitops.evidence import store
 from mlgitops.evidence.records import (
     DataReport, Evaluation, Findings, PipelineRun, Plan, PlanChanges, Record, Report, TrainingRecord,
@@ -26,7 +24,6 @@ LAYOUT: dict[type[Record], str] = {
     Plan: "plan/{}.json", PlanChanges: "plan/{}.changes.json", Findings: "findings/{}.json",
     PipelineRun: "pipeline.json", Report: "report.json",
 }
-_RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 
 
 def root(project_dir: Path) -> Path:
@@ -35,11 +32,9 @@ def root(project_dir: Path) -> Path:
 
 def run_id(value: str | None = None) -> str:
     """`value`, else `$MLGITOPS_RUN_ID`, else `local`: one folder name, never a path out of the evidence root."""
-    rid = value or os.environ.get(RUN_ID_ENV) or "local"
-    if not _RUN_ID.fullmatch(rid) or set(rid) == {"."}:
-        raise BadInput(f"{RUN_ID_ENV}={rid!r}: a run id is one folder name (letters, digits, '.', '_', '-'); "
-                       "use e.g. the CI run number")
-    return rid
+    from mlgitops.confine import run_id as checked
+
+    return checked(value or os.environ.get(RUN_ID_ENV) or "local", "run id" if value else RUN_ID_ENV)
 
 
 def _key(record: Record) -> str:

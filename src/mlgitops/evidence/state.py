@@ -33,7 +33,7 @@ def read(project_dir: Path, env: str) -> DeployState:
     from mlgitops.config.yamlfile import load_plain
 
     path = path_for(project_dir, env)
-    if not path.exists():
+    if not path.exists() and not path.is_symlink():  # a directory or FIFO here is bad input, not "not promoted"
         return DeployState(env=env)
     fix = f"restore it with `git checkout -- deploy/{path.name}` (`mlgitops promote` writes it)"
     if not path.is_file():

@@ -15,7 +15,6 @@ from mlgitops.errors import BadInput
 from mlgitops.evidence.records import SCHEMA_VERSION, Record
 
 R = TypeVar("R", bound=Record)
-MAX_BYTES = 64 * 1024 * 1024  # a plan of thousands of resources is a few MB
 
 
 def atomic_write(path: Path, data: str | bytes) -> Path:
@@ -49,10 +48,10 @@ def validate(doc: Any, kind: type[R], where: str, fix: str) -> R:
 
     name = kind.__name__
     if not isinstance(doc, dict):
-        raise BadInput(f"{where}: not a {name} record (expected a mapping, found {type(doc).__name__}); {fix}")
+        raise BadInput(f"{where}: not a valid {name}: expected a JSON object, found {type(doc).__name__}; {fix}")
     found = doc.get("kind", name)
     if found != name:
-        raise BadInput(f"{where}: holds a {found!r} record where a {name} belongs; {fix}")
+        raise BadInput(f"{where}: holds a record of kind {found!r} where a {name} belongs; {fix}")
     version = doc.get("schema_version", SCHEMA_VERSION)
     if not isinstance(version, int) or version > SCHEMA_VERSION:
         raise BadInput(f"{where}: {name} schema_version {version!r} is newer than this mlgitops reads ({SCHEMA_VERSION}); "
@@ -71,34 +70,21 @@ FIX = "re-run the step that writes it"
 
 def parse(text: str | bytes, kind: type[R], where: str, fix: str = FIX) -> R:
     """The `kind` record in JSON text read from `where`."""
-    try:
-        doc = json.loads(text.decode("utf-8") if isinstance(text, bytes) else text)
-    except UnicodeDecodeError as exc:
-        raise BadInput(f"{where}: not UTF-8 (byte {exc.start}); {fix}") from None
-    except json.JSONDecodeError as exc:
-        raise BadInput(f"{where}:{exc.lineno}:{exc.colno}: invalid JSON ({exc.msg}); {fix}") from None
-    except RecursionError:
-        raise BadInput(f"{where}: JSON nested too deeply; {fix}") from None
-    return validate(doc, kind, where, fix)
+    from mlgitops import files
+
+    return validate(files.parse_json(files.decode(text, where, fix) if isinstance(text, bytes) else text, where, fix), kind, where, fix)
 
 
 def load(path: Path, kind: type[R], fix: str | None = None) -> R:
-    """The `kind` record in the JSON file at `path` (which must exist and be a regular file)."""
+    """The `kind` record in the JSON file at `path`: a regular file, bounded in size and depth (see `mlgitops.files`)."""
+    from mlgitops import files
+
     fix = fix or FIX
-    try:
-        info = path.stat()
-        if not path.is_file():
-            raise BadInput(f"{path}: not a regular file, so not a {kind.__name__}; {fix}")
-        if info.st_size > MAX_BYTES:
-            raise BadInput(f"{path}: larger than {MAX_BYTES // 2**20} MiB, so not a {kind.__name__} mlgitops wrote; {fix}")
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise BadInput(f"{path}: no such {kind.__name__} file; {fix}") from None
-    except OSError as exc:
-        raise BadInput(f"{path}: cannot be read ({exc.strerror}); {fix}") from None
-    return parse(raw, kind, str(path), fix)
+    if not path.exists() and not path.is_symlink():
+        raise BadInput(f"{path}: no such {kind.__name__} file; {fix}")
+    return validate(files.load_json(path, fix=fix), kind, str(path), fix)
 
 
 def load_optional(path: Path, kind: type[R], fix: str | None = None) -> R | None:
     """Like `load`, but None when there is no such file."""
-    return load(path, kind, fix) if path.exists() else None
+    return load(path, kind, fix) if path.exists() or path.is_symlink() else None

@@ -338,6 +338,9 @@ def git_commit(project_dir: Path, path: Path, model: str, env: str, entry: Deplo
 
     rel = os.path.relpath(path, project_dir)
     for args in (("add", "--", rel), ("commit", "-q", "-m", commit_message(model, env, entry, action), "--", rel)):
+        if args[0] == "commit" and git("diff", "--cached", "--quiet", "--", rel).returncode == 0:
+            # a re-run of a committed promotion: nothing changed, the commit that holds the file is the answer
+            return git("log", "-1", "--format=%H", "--", rel).stdout.strip() or git("rev-parse", "HEAD").stdout.strip()
         res = git(*args)
         if res.returncode != 0:
             raise BadInput(f"git {args[0]} failed in {project_dir}: {res.stderr.strip() or res.stdout.strip()} ({path} was written; commit it by hand)")

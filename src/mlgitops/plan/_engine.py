@@ -214,12 +214,12 @@ class RecordingMonitor(pmocks.MockMonitor):
 
 def stack_config(program_dir: Path, project: str, stack: str, overrides: dict[str, Any] | None) -> dict[str, str]:
     """`Pulumi.<stack>.yaml` config (plus overrides), with keys namespaced as Pulumi does and values as strings."""
-    import yaml
+    from mlgitops import files
 
     raw: dict[str, Any] = {}
     stack_file = program_dir / f"Pulumi.{stack}.yaml"
     if stack_file.is_file():
-        raw = (yaml.safe_load(stack_file.read_text(encoding="utf-8")) or {}).get("config") or {}
+        raw = (files.load_yaml(stack_file, fix="fix the YAML (Pulumi reads this file too)") or {}).get("config") or {}
     raw.update(overrides or {})
     out = {}
     for key, value in raw.items():

@@ -17,7 +17,7 @@ def evidence_run(folder: Path | None) -> Run | None:
     if folder is None:
         return None
     if not Path(folder).is_dir():
-        raise BadInput(f"{folder}: no such evidence folder; pass a run folder such as .mlgitops/evidence/local")
+        raise BadInput(f"--evidence {folder}: no such evidence folder; pass a run folder such as .mlgitops/evidence/local")
     return Run(Path(folder))
 
 

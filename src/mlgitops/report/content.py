@@ -23,7 +23,9 @@ def _ordered(first: list[str], found: list[str]) -> list[str]:
 
 def mlflow_link(training: TrainingRecord) -> MlflowLink:
     """Where the training run lives; a browsable URL when the tracking store is a server."""
-    uri, exp, run = training.tracking_uri or "", training.experiment_id, training.run_id
+    from mlgitops.secrets import mask_uri
+
+    uri, exp, run = mask_uri(training.tracking_uri or ""), training.experiment_id, training.run_id
     url = f"{uri.rstrip('/')}/#/experiments/{exp}/runs/{run}" if uri.startswith(("http://", "https://")) and exp and run else None
     return MlflowLink(tracking_uri=uri, experiment_id=exp, run_id=run, model_uri=training.model_uri, url=url)
 

@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -33,6 +34,7 @@ class Server:
     model_uri: str
     process: subprocess.Popen
     log: Any = None
+    relay: "_Relay | None" = None
 
     def stop(self, timeout: float = 10) -> None:
         """SIGTERM the whole process group, SIGKILL after `timeout`; return only once the port is closed.
@@ -103,6 +105,68 @@ def _listening(url: str) -> bool:
         return False
 
 
+class _Relay:
+    """The server's output, held back until it answers (a failed start is then told in one line, not as a
+    traceback), copied to our stderr after that. A thread drains the pipe so the server never blocks on it."""
+
+    def __init__(self, stream: Any) -> None:
+        self.lines: list[bytes] = []
+        self.live = False
+        self.lock = threading.Lock()
+        self.thread = threading.Thread(target=self._run, args=(stream,), daemon=True)
+        self.thread.start()
+
+    def _run(self, stream: Any) -> None:
+        for line in iter(stream.readline, b""):
+            with self.lock:
+                if self.live:
+                    _to_stderr(line)
+                else:
+                    self.lines = [*self.lines[-199:], line]
+        stream.close()
+
+    def go_live(self) -> None:
+        with self.lock:
+            for line in self.lines:
+                _to_stderr(line)
+            self.live = True
+
+    def text(self) -> str:
+        self.thread.join(2)
+        with self.lock:
+            return b"".join(self.lines).decode(errors="replace")
+
+
+def _to_stderr(line: bytes) -> None:
+    with contextlib.suppress(OSError, ValueError):
+        sys.stderr.buffer.write(line)
+        sys.stderr.flush()
+
+
+def failure_reason(output: str) -> str:
+    """The one line of a failed server start that says why (not its traceback)."""
+    lines = [ln.strip() for ln in output.splitlines() if ln.strip()]
+    if any("address already in use" in ln.lower() for ln in lines):
+        return "address already in use"
+    for ln in reversed(lines):
+        if "Error" in ln or "Exception" in ln or "ERROR" in ln:
+            return ln[:300]
+    return lines[-1][:300] if lines else "no output"
+
+
+def check_port(port: int) -> None:
+    """A port we can listen on at 127.0.0.1, checked before the server starts (its own error is a traceback)."""
+    if not 1 <= port <= 65535:
+        raise BadInput(f"--port {port}: not a TCP port; use 1-65535 (or leave --port out for a free one)")
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does: a port in TIME_WAIT is free
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError as exc:
+            raise BadInput(f"--port {port}: 127.0.0.1:{port} is not free ({(exc.strerror or str(exc)).lower()}); "
+                           "stop what uses it or pick another port") from None
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -112,6 +176,8 @@ def free_port() -> int:
 def start(model_uri: str, tracking_uri: str, port: int | None = None, workers: int = 1, timeout: float = 120,
           quiet: bool = True) -> Server:
     """Start the scoring server on 127.0.0.1 and return once GET /ping answers 200."""
+    if port is not None:
+        check_port(port)
     port = port or free_port()
     # MLflow execs `uvicorn` by name: put this interpreter's bin dir first so an unactivated venv works.
     path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
@@ -121,10 +187,13 @@ def start(model_uri: str, tracking_uri: str, port: int | None = None, workers: i
     # Server logs never go to our stdout (reserved for results/--json). Quiet: to a temp file (not a pipe,
     # which would fill up and block the server), read back only if it fails to start.
     log = tempfile.TemporaryFile() if quiet else None
-    proc = subprocess.Popen(cmd, env=env, stdout=log if quiet else 2, stderr=log if quiet else None, start_new_session=True)
-    server = Server(f"http://127.0.0.1:{port}", model_uri, proc, log)
+    proc = subprocess.Popen(cmd, env=env, stdout=log if quiet else subprocess.PIPE, stderr=log if quiet else subprocess.STDOUT,
+                            start_new_session=True)
+    server = Server(f"http://127.0.0.1:{port}", model_uri, proc, log, None if quiet else _Relay(proc.stdout))
     try:
         wait_ready(server, timeout)
+        if server.relay is not None:
+            server.relay.go_live()
     except BaseException:
         server.stop()
         raise
@@ -138,8 +207,10 @@ def wait_ready(server: Server, timeout: float) -> None:
             tail = ""
             if server.log is not None:
                 server.log.seek(0)
-                tail = server.log.read().decode(errors="replace")[-2000:]
-            raise BadInput(f"the scoring server for {server.model_uri} exited with {server.process.returncode}:\n{tail}")
+                tail = server.log.read().decode(errors="replace")[-20000:]
+            elif server.relay is not None:
+                tail = server.relay.text()
+            raise BadInput(f"the scoring server for {server.model_uri} exited with {server.process.returncode}: {failure_reason(tail)}")
         try:
             with urllib.request.urlopen(server.url + "/ping", timeout=2) as r:
                 if r.status == 200:

@@ -50,4 +50,6 @@ def run_tags(directory: str | Path | None = None) -> dict[str, str]:
     where = str(Path(directory or os.environ.get(PROJECT_ENV) or os.getcwd()).resolve())
     tags = {f"{TAG_PREFIX}git.{k}": str(v).lower() if isinstance(v, bool) else str(v) for k, v in git_info(where).items() if v is not None}
     tags.update({f"{TAG_PREFIX}{k}": v for k, v in ci_info().items()})
-    return tags
+    from mlgitops.secrets import mask_uri
+
+    return {k: mask_uri(v) for k, v in tags.items()}  # a server URL may carry a token

@@ -27,6 +27,7 @@ from mlgitops.data.readers import stream_digest
 from mlgitops.tracking import ensure_experiment, import_mlflow, store_lock
 from mlgitops.errors import BadInput, GateFailed
 from mlgitops.evidence import DataReport, GitInfo, Run, TrainingRecord
+from mlgitops.secrets import mask_secrets, mask_uri
 
 
 @dataclass
@@ -104,7 +105,11 @@ def load_entry_point(root: Path, entry_point: str, model: str) -> Any:
     except ModuleNotFoundError as exc:
         if exc.name and (exc.name == module_name or module_name.startswith(exc.name + ".")):
             raise BadInput(f"mlgitops.yaml: models.{model}.entry_point '{entry_point}': module '{module_name}' not found under {src}; create it or fix the entry point") from None
-        raise
+        user_traceback(exc)  # the user's code imports something that is not installed
+        raise GateFailed(f"training '{model}': importing {entry_point} failed: {exc} (traceback above); install it or fix the import") from None
+    except (Exception, SystemExit) as exc:  # SyntaxError, ImportError, anything raised at import: the user's code
+        user_traceback(exc)
+        raise GateFailed(f"training '{model}': importing {entry_point} failed: {type(exc).__name__} (traceback above); fix the module") from None
     finally:
         with contextlib.suppress(ValueError):
             sys.path.remove(src)
@@ -112,6 +117,14 @@ def load_entry_point(root: Path, entry_point: str, model: str) -> Any:
     if not callable(func):
         raise BadInput(f"mlgitops.yaml: models.{model}.entry_point '{entry_point}': {module_name} has no function '{func_name}'; define it or fix the entry point")
     return func
+
+
+def user_traceback(exc: BaseException) -> None:
+    """Print the traceback from the first frame outside mlgitops and importlib: the user's code, not ours."""
+    tb = exc.__traceback__
+    while tb is not None and (tb.tb_frame.f_globals.get("__name__", "").startswith(("mlgitops.", "importlib")) or "<frozen" in tb.tb_frame.f_code.co_filename):
+        tb = tb.tb_next
+    traceback.print_exception(type(exc), exc, tb, file=sys.stderr)
 
 
 def pinned_requirements(flavor_pkg: str | None = "scikit-learn") -> list[str]:
@@ -219,9 +232,9 @@ def train(config: Any, model: str) -> TrainingResult:
         experiment_id = ensure_experiment(config)
         with mlflow.start_run(experiment_id=experiment_id, run_name=f"train {model}", tags={"mlgitops.model": model, "mlgitops.env": config.env}) as run:
             run_id = run.info.run_id
-            mlflow.log_params(_flatten(spec.params))
+            mlflow.log_params(mask_secrets(_flatten(spec.params)))
             mlflow.log_params({"mlgitops.dataset": spec.dataset, "mlgitops.target": spec.target})
-            source = str(config.resolve(config.datasets[spec.dataset].path))
+            source = mask_uri(str(config.resolve(config.datasets[spec.dataset].path)))
             mlflow.log_input(mlflow.data.from_pandas(frame, source=source, targets=spec.target, name=spec.dataset, digest=_short(digests["train"])), context="training")
             mlflow.log_params({f"mlgitops.digest.{k}": v for k, v in digests.items()})
             report = run_evidence.path(DataReport, spec.dataset)
@@ -230,8 +243,12 @@ def train(config: Any, model: str) -> TrainingResult:
             ctx = TrainContext(data=frame, target=spec.target, params=dict(spec.params), output_dir=out_dir, model_name=model, config=config)
             try:
                 returned = func(ctx)
-            except Exception:  # user code: show their traceback, fail the run, register nothing
-                traceback.print_exc()
+            except SystemExit as exc:  # sys.exit() in the entry point must not become the CLI's exit code
+                mlflow.end_run(status="FAILED")
+                raise GateFailed(f"training '{model}': {spec.entry_point} called sys.exit({exc.code!r}) instead of returning the fitted model; "
+                                 f"MLflow run {run_id} marked FAILED, nothing registered") from None
+            except Exception as exc:  # user code: show their traceback, fail the run, register nothing
+                user_traceback(exc)
                 mlflow.end_run(status="FAILED")
                 raise GateFailed(f"training '{model}' failed in {spec.entry_point} (traceback above); MLflow run {run_id} marked FAILED, nothing registered") from None
             result = returned if isinstance(returned, TrainResult) else TrainResult(model=returned)
@@ -242,8 +259,8 @@ def train(config: Any, model: str) -> TrainingResult:
             example = features.head(5)
             try:
                 signature = result.log_kwargs.get("signature") or infer_signature(example, result.model.predict(example))
-            except Exception:
-                traceback.print_exc()
+            except Exception as exc:
+                user_traceback(exc)
                 mlflow.end_run(status="FAILED")
                 raise GateFailed(f"training '{model}': the returned model cannot predict on the training features (traceback above); run {run_id} marked FAILED, nothing registered") from None
             flavor = _flavor_module(result.flavor)
@@ -251,7 +268,13 @@ def train(config: Any, model: str) -> TrainingResult:
             kwargs = {"signature": signature, "input_example": example, "pip_requirements": result.pip_requirements or pinned_requirements(pkg), **result.log_kwargs}
             if pkg and "skops_trusted_types" not in kwargs:
                 kwargs["skops_trusted_types"] = trusted_types(result.model)
-            info = flavor.log_model(result.model, name="model", registered_model_name=registry_name, **kwargs)
+            try:
+                info = flavor.log_model(result.model, name="model", registered_model_name=registry_name, **kwargs)
+            except Exception as exc:  # e.g. a model that predicts but cannot be serialized: the user's object, not an MLflow bug
+                mlflow.end_run(status="FAILED")
+                reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+                raise GateFailed(f"training '{model}': the model {spec.entry_point} returned cannot be saved with {flavor.__name__}: {reason}; "
+                                 f"return a serializable model (or TrainResult with another flavor). Run {run_id} marked FAILED, nothing registered") from None
             version = str(info.registered_model_version)
             mlflow.set_tag("mlgitops.registered_version", version)
         artifact_uri = mlflow.get_logged_model(info.model_id).artifact_location  # the model's files (MLflow 3)
@@ -260,7 +283,8 @@ def train(config: Any, model: str) -> TrainingResult:
         model=model, run_id=run_id, experiment_id=experiment_id, registry_name=registry_name, version=version,
         model_uri=f"models:/{registry_name}/{version}", artifact_uri=artifact_uri, logged_model_id=info.model_id,
         dataset_digests=digests, git=GitInfo.model_validate(git), has_signature=signature is not None,
-        tracking_uri=tracking_uri, params=spec.params,
+        tracking_uri=mask_uri(config.tracking.uri),  # as configured (project-relative), never a password or a machine path
+        params=spec.params,
     )
     return TrainingResult(record=record, evidence_path=run_evidence.write(record))
 

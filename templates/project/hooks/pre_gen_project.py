@@ -27,7 +27,7 @@ def problems(answers: dict) -> list:
     if not name.strip() or any(ord(c) < 32 for c in name):
         out.append(f"project_name {name!r}: must be one line of text")
     if not re.match(SLUG, slug):
-        out.append(f"project_slug {slug!r}: use lowercase letters, digits and hyphens, starting with a letter "
+        out.append(f"project_slug {slug!r}: use at least 2 characters: lowercase letters, digits and hyphens, starting with a letter "
                    "and not ending with a hyphen (it names S3 buckets and SageMaker resources), e.g. fraud-detection")
     elif len(slug) > SLUG_MAX:
         out.append(f"project_slug {slug!r}: {len(slug)} characters; at most {SLUG_MAX}")
