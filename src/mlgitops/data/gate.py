@@ -111,7 +111,7 @@ def _exception(r: Any) -> str | None:
     return None
 
 
-def _raise_errors(gx_result: Any, suite: SuiteSpec, location: str, engine: str, unparsed: dict[str, str],
+def _raise_errors(gx_result: Any, suite: SuiteSpec, name: str, location: str, engine: str, unparsed: dict[str, str],
                   types: dict[str, str]) -> None:
     """Exit 2 naming each expectation GX raised on, its column and GX's message (never a failure with None counts)."""
     lines = []
@@ -126,7 +126,7 @@ def _raise_errors(gx_result: Any, suite: SuiteSpec, location: str, engine: str, 
         lines.append(f"  {r.expectation_config.type}" + (f" [{col}]" if col else "") + f": {message}{hint}")
     if lines:
         raise BadInput(f"{suite.path}: {len(lines)} expectation(s) could not be evaluated on {location} (engine {engine}); "
-                       "the suite does not fit the data: fix the suite, or set datasets.<d>.schema / na_values in mlgitops.yaml\n"
+                       f"the suite does not fit the data: fix the suite, or set datasets.{name}.schema / na_values in mlgitops.yaml\n"
                        + "\n".join(lines))
 
 
@@ -199,7 +199,7 @@ def validate_dataset(ctx: Any, config: Any, name: str, hasher: Executor, verbose
     gx_result = run_suite(ctx, name, suite, frame, ds.engine)
     if ds.engine != "spark":
         sha = digest.result()  # hashed while GX validated
-    _raise_errors(gx_result, suite, location, ds.engine, unparsed, {**{c: str(t) for c, t in implied.items()}, **declared})
+    _raise_errors(gx_result, suite, name, location, ds.engine, unparsed, {**{c: str(t) for c, t in implied.items()}, **declared})
     results = [_result(r, str(getattr(r.expectation_config.severity, "value", r.expectation_config.severity))) for r in gx_result.results]
     return DataReport(dataset=name, path=str(ds.path), digest=sha, rows=rows, columns=columns,
                       engine=ds.engine, success=not any(not r.success and r.severity == "critical" for r in results),
