@@ -215,14 +215,15 @@ def _parses(col: str, kind: ColumnType) -> Any:
     return F.expr(f"try_cast({_q(col)} as {_SPARK_TYPES[kind]})").isNotNull()
 
 
-def spark_types(frame: Any, declared: dict[str, str], implied: dict[str, ColumnType]) -> tuple[Any, dict[str, str]]:
-    """The all-string frame cast to the resolved types (one pass to infer and check them); returns
-    (frame, {column: unparsed sample} for declared/implied types the data does not parse as)."""
+def spark_types(frame: Any, declared: dict[str, str], implied: dict[str, ColumnType]) -> tuple[Any, dict[str, str], int]:
+    """The all-string frame cast to the resolved types (one pass to infer and check them, which also counts
+    the rows); returns (frame, {column: unparsed sample} for declared/implied types the data does not
+    parse as, rows)."""
     from pyspark.sql import functions as F
 
     cols = list(frame.columns)
     checks = (ColumnType.INTEGER, ColumnType.FLOAT, ColumnType.BOOLEAN)
-    aggs = [F.count(F.col(_q(c))).alias(f"{i}:n") for i, c in enumerate(cols)]
+    aggs = [F.count(F.lit(1)).alias("rows"), *[F.count(F.col(_q(c))).alias(f"{i}:n") for i, c in enumerate(cols)]]
     for i, c in enumerate(cols):
         aggs += [F.count(F.when(_parses(c, k), 1)).alias(f"{i}:{k}") for k in checks]
         wanted = declared.get(c) or implied.get(c)
@@ -252,4 +253,4 @@ def spark_types(frame: Any, declared: dict[str, str], implied: dict[str, ColumnT
             out.append(F.lower(F.trim(F.col(_q(c)))).cast("boolean").alias(c))
         else:
             out.append(F.expr(f"try_cast({_q(c)} as {_SPARK_TYPES[kind]})").alias(c))
-    return frame.select(*out), unparsed
+    return frame.select(*out), unparsed, int(row["rows"])

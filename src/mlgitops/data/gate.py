@@ -185,8 +185,8 @@ def validate_dataset(ctx: Any, config: Any, name: str, hasher: Executor, verbose
 
         sha = stream_digest(location)  # before Spark starts, so a missing file is named as such
         session = spark.session(*spark.settings(config, ds), verbose=verbose)
-        frame, unparsed = spark.read(session, location, ds.format, tokens, declared, implied)
-        columns, rows = list(frame.columns), frame.count()
+        frame, unparsed, rows = spark.read(session, location, ds.format, tokens, declared, implied)
+        columns = list(frame.columns)
         if rows == 0:
             raise BadInput(f"{location}: dataset is empty (0 rows); provide at least one row")
     else:

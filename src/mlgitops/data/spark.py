@@ -122,16 +122,18 @@ def session(master: str | None, conf: dict[str, str], verbose: bool = False) -> 
     return spark
 
 
-def read(spark: Any, location: str, fmt: str, tokens: list[str], declared: dict[str, str], implied: dict[str, Any]) -> tuple[Any, dict[str, str]]:
+def read(spark: Any, location: str, fmt: str, tokens: list[str], declared: dict[str, str],
+         implied: dict[str, Any]) -> tuple[Any, dict[str, str], int]:
     """The dataset as a Spark DataFrame typed like the pandas engine reads it; s3:// is read through S3A.
 
-    Returns (frame, {column: a value that did not parse as its declared/implied type})."""
+    Returns (frame, {column: a value that did not parse as its declared/implied type}, rows)."""
     from mlgitops.data.columns import spark_nulls, spark_types
 
     uri = "s3a://" + location[5:] if location.startswith("s3://") else location
     try:
         if fmt == "parquet":
-            return spark.read.parquet(uri), {}
+            frame = spark.read.parquet(uri)
+            return frame, {}, frame.count()  # from the files' footers
         # all text first: the null tokens and the types are decided by mlgitops, the same as for pandas;
         # `escape '"'` reads RFC 4180 quoting ("" inside quotes) as pandas does
         reader = spark.read.option("header", True).option("inferSchema", False).option("escape", '"')
