@@ -35,7 +35,7 @@ class Cloud(Strict):
 
 # What the data gate reads as null in a CSV on both engines unless a dataset sets `na_values`
 # (pandas' own defaults minus its rarer spellings; Spark knows only the empty field by itself).
-NULL_TOKENS = ("", "NA", "N/A", "n/a", "NaN", "nan", "-NaN", "-nan", "null", "NULL", "None", "#N/A", "<NA>")
+NULL_TOKENS = ("", "NA", "N/A", "n/a", "NaN", "nan", "-NaN", "-nan", "null", "NULL", "None", "#N/A", "#NA", "<NA>")
 ColumnTypeName = Literal["string", "integer", "float", "boolean", "date", "timestamp"]
 
 
