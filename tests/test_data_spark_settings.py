@@ -72,3 +72,11 @@ def test_types_the_suite_implies():
     assert columns.resolve({"zip": "integer"}, {"age": columns.ColumnType.FLOAT}, {"age": columns.ColumnType.INTEGER, "zip": columns.ColumnType.STRING}) \
         == {"age": "integer", "zip": "integer"}
     assert json.dumps(columns.null_tokens(None)).count("NA") >= 1 and columns.null_tokens([]) == []
+
+
+def test_schema_naming_an_absent_column_is_bad_input(tmp_path):
+    from mlgitops.data import validate
+
+    root = make_project(tmp_path / "p", {"t": {"path": "data/holdout.csv", "suite": "expectations/churn.json", "schema": {"tenur": "integer"}}})
+    with pytest.raises(BadInput, match=r"datasets\.t\.schema names column\(s\) tenur"):
+        validate(load(root), ["t"])

@@ -196,6 +196,10 @@ def validate_dataset(ctx: Any, config: Any, name: str, hasher: Executor, verbose
         if ds.format == "csv":
             unparsed = cols.pandas_apply(frame, cols.resolve(declared, implied, cols.pandas_inferred(frame)))
     _check_columns(suite, columns, location)
+    stray = sorted(set(declared) - set(columns))
+    if stray:
+        raise BadInput(f"mlgitops.yaml: datasets.{name}.schema names column(s) {', '.join(stray)} that {location} lacks "
+                       f"(columns: {', '.join(columns)}); fix the schema")
     gx_result = run_suite(ctx, name, suite, frame, ds.engine)
     if ds.engine != "spark":
         sha = digest.result()  # hashed while GX validated
