@@ -183,3 +183,26 @@ def test_spark_validate_prints_no_spark_log_lines(parity):
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""
     assert json.loads(done.stdout)["success"] is True
+
+
+def test_declared_schema_is_read_alike_by_both_engines(parity):
+    """`datasets.<d>.schema` wins over inference on both engines: a zip code keeps its zero, a date is a date."""
+    from pyspark.sql import SparkSession
+
+    from mlgitops.data import spark as engine
+    from mlgitops.data.columns import null_tokens
+    from mlgitops.data.readers import read_frame
+    from mlgitops.data import columns
+
+    root, _ = parity
+    (root / "data/typed.csv").write_text("zip,day,n\n01234,2020-01-05,1\n,2020-03-31,NA\n02134,,3\n")
+    declared = {"zip": "string", "day": "date", "n": "integer"}
+    frame, unparsed, rows = engine.read(SparkSession.getActiveSession(), str(root / "data/typed.csv"), "csv", null_tokens(None), declared, {})
+    assert unparsed == {} and rows == 3
+    assert dict(frame.dtypes) == {"zip": "string", "day": "date", "n": "bigint"}
+    got = [tuple(r) for r in frame.collect()]
+    pdf = read_frame(root / "data/typed.csv", "csv", None, columns.string_columns(declared, {}))
+    assert columns.pandas_apply(pdf, columns.resolve(declared, {}, columns.pandas_inferred(pdf))) == {}
+    assert [z if isinstance(z, str) else None for z in pdf["zip"]] == [r[0] for r in got] == ["01234", None, "02134"]
+    assert [d.date() if not pd.isna(d) else None for d in pdf["day"]] == [r[1] for r in got]
+    assert [None if pd.isna(v) else int(v) for v in pdf["n"]] == [r[2] for r in got] == [1, None, 3]
