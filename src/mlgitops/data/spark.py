@@ -57,13 +57,12 @@ JVM_NOISE = ("WARNING: Using incubator modules", "Setting default log level to",
 
 
 def _forward(stream: Any) -> None:
-    """Copy the driver JVM's stderr to ours, minus its start-up noise (errors still come through)."""
-    import sys
-
+    """Copy the driver JVM's stderr to our process's (fd 2, where it would have written), minus its start-up
+    noise; errors still come through."""
     for line in iter(stream.readline, b""):
         if not line.decode(errors="replace").startswith(JVM_NOISE):
-            sys.stderr.buffer.write(line)
-            sys.stderr.flush()
+            with contextlib.suppress(OSError):
+                os.write(2, line)
 
 
 def _launch_filtered(builder: Any) -> None:
