@@ -2,6 +2,7 @@
 `ValidationDefinition.run` of the same suite on the same frame, in the same process.
 
     .venv/bin/python benchmarks/data_gate.py [--rows 1000000 10000000]
+    .venv/bin/python benchmarks/data_gate.py --spark [--rows 10000000]   # the Spark row (needs Java)
 
 Timing runs both sides in one child per size; peak RSS is measured in a second child running only
 our gate (data generation included, so it is an upper bound). Prints rows/s, the ratio
@@ -23,6 +24,7 @@ import time
 from pathlib import Path
 
 REPEATS = 3
+SPARK_REPEATS = 2
 
 SUITE = {"name": "bench", "meta": {}, "expectations": [
     {"type": "expect_table_row_count_to_be_between", "kwargs": {"min_value": 1}, "severity": "critical"},
@@ -109,14 +111,77 @@ def child(rows: int) -> dict:
     return {"rows": rows, "bare_s": bare_s, "fixed_s": fixed_s, "read_s": read_s, "ours_s": ours_s, "peak_rss_mb": rss_mb}
 
 
+def child_spark(rows: int) -> dict:
+    """The Spark row: our gate with `engine: spark` vs bare GX on Spark (same suite, same Parquet file, one
+    local[*] session started before timing either side). Memory: the driver JVM's peak (VmHWM) and ours."""
+    import great_expectations as gx
+    from great_expectations.core.expectation_suite import ExpectationSuite
+    from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
+
+    from mlgitops.config import load
+    from mlgitops.data import spark as our_spark
+    from mlgitops.data import validate
+    from mlgitops.data.gate import _context
+    from mlgitops.data.suites import load_suite
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = make_project(Path(tmp), rows)
+        text = (root / "mlgitops.yaml").read_text().replace("suite: expectations/bench.json}", "suite: expectations/bench.json, engine: spark}")
+        (root / "mlgitops.yaml").write_text(text)
+        config = load(root)
+        session = our_spark.session(*our_spark.settings(config, config.datasets["big"]))
+        suite = load_suite(root / "expectations/bench.json")
+        ctx = _context()
+        gs = ctx.suites.add(ExpectationSuite(name="bare", expectations=[
+            ExpectationConfiguration(type=e["type"], kwargs=e["kwargs"], severity=e["severity"]).to_domain_obj() for e in suite.expectations]))
+        bd = ctx.data_sources.add_spark("bare").add_dataframe_asset("bare").add_batch_definition_whole_dataframe("bare")
+        vd = ctx.validation_definitions.add(gx.ValidationDefinition(name="bare", data=bd, suite=gs))
+        bare_s = ours_s = float("inf")
+        for _ in range(SPARK_REPEATS):
+            t = time.perf_counter()
+            frame = session.read.parquet(str(root / "data/big.parquet"))
+            vd.run(batch_parameters={"dataframe": frame}, result_format={"result_format": "SUMMARY"})
+            bare_s = min(bare_s, time.perf_counter() - t)
+            t = time.perf_counter()
+            report = validate(config)[0]
+            ours_s = min(ours_s, time.perf_counter() - t)
+        assert report.success and report.rows == rows
+        from pyspark import SparkContext
+
+        jvm_kb = _vm_hwm_kb(SparkContext._gateway.proc.pid)
+    return {"rows": rows, "bare_s": bare_s, "ours_s": ours_s, "driver_jvm_peak_mb": jvm_kb / 1024,
+            "python_peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def _vm_hwm_kb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return float(line.split()[1])
+    return float("nan")
+
+
+def main_spark(rows_list: list[int]) -> None:
+    print(f"{'rows (spark)':>12} {'bare GX s':>10} {'ours s':>7} {'ours/bare':>10} {'rows/s':>12} {'driver JVM peak MB':>19} {'python peak MB':>15}")
+    for rows in rows_list:
+        out = subprocess.run([sys.executable, __file__, "--child", str(rows), "--spark"], capture_output=True, text=True, check=True)
+        r = json.loads(out.stdout.strip().splitlines()[-1])
+        print(f"{rows:>12,} {r['bare_s']:>10.2f} {r['ours_s']:>7.2f} {r['ours_s'] / r['bare_s']:>9.2f}x {rows / r['ours_s']:>12,.0f} "
+              f"{r['driver_jvm_peak_mb']:>19,.0f} {r['python_peak_rss_mb']:>15,.0f}")
+    print("target: ours/bare <= 1.2x (ours also streams the sha256 of the file and checks column types)")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 10_000_000])
     ap.add_argument("--child", type=int)
     ap.add_argument("--rss", action="store_true")
+    ap.add_argument("--spark", action="store_true", help="the Spark row: engine: spark on local[*] vs bare GX on Spark")
     args = ap.parse_args()
     if args.child:
-        print(json.dumps(child_rss(args.child) if args.rss else child(args.child)))
+        print(json.dumps(child_spark(args.child) if args.spark else child_rss(args.child) if args.rss else child(args.child)))
+        return
+    if args.spark:
+        main_spark(args.rows)
         return
     print(f"{'rows':>11} {'bare GX s':>10} {'bare+fix s':>11} {'read s':>7} {'ours s':>7} {'ours/bare':>10} {'ours/(bare+read)':>17} "
           f"{'ours/(bare+fix+read)':>21} {'rows/s':>12} {'peak RSS MB':>12}")

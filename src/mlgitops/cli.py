@@ -365,11 +365,12 @@ def data_validate_cmd(
     docs: Optional[Path] = typer.Option(None, "--docs", help="Also build GX Data Docs HTML in this folder."),
     env: str = EnvOpt,
     as_json: bool = JsonOpt,
+    verbose: bool = typer.Option(False, "--verbose", help="engine: spark: show Spark's own log lines (default: errors only)."),
 ) -> None:
     """Validate each dataset against its suite; exit 1 when a critical expectation fails."""
     from mlgitops.data import validate
 
-    reports = validate(_config(ctx, env), dataset or None, docs)
+    reports = validate(_config(ctx, env), dataset or None, docs, verbose=verbose)
     if as_json:
         emit_json({"datasets": [r.to_dict() for r in reports], "success": all(r.success for r in reports)})
     else:

@@ -51,7 +51,7 @@ def check(project_dir: Path | str) -> list[str]:
 
 def resolved(config: Config) -> dict[str, Any]:
     """The fully resolved config as plain data (what `config show` prints)."""
-    return {"env": config.env, **config.model_dump(mode="json", exclude={"environments"})}
+    return {"env": config.env, **config.model_dump(mode="json", by_alias=True, exclude={"environments"})}
 
 
 def deep_merge(base: Any, overlay: Any) -> Any:
@@ -129,7 +129,7 @@ def _fields_at(loc: tuple[Any, ...]) -> list[str]:
     for part in loc:
         annotation = _unwrap(annotation)
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-            field = annotation.model_fields.get(str(part))
+            field = {f.alias or n: f for n, f in annotation.model_fields.items()}.get(str(part))
             if field is None:
                 return []
             annotation = field.annotation
@@ -138,7 +138,7 @@ def _fields_at(loc: tuple[Any, ...]) -> list[str]:
         else:
             return []
     annotation = _unwrap(annotation)
-    return list(annotation.model_fields) if isinstance(annotation, type) and issubclass(annotation, BaseModel) else []
+    return [f.alias or n for n, f in annotation.model_fields.items()] if isinstance(annotation, type) and issubclass(annotation, BaseModel) else []
 
 
 def _unwrap(annotation: Any) -> Any:

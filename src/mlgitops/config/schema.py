@@ -33,11 +33,31 @@ class Cloud(Strict):
     account_id: str | None = Field(None, pattern=r"^\d{12}$", description="12-digit AWS account id.")
 
 
+# What the data gate reads as null in a CSV on both engines unless a dataset sets `na_values`
+# (pandas' own defaults minus its rarer spellings; Spark knows only the empty field by itself).
+NULL_TOKENS = ("", "NA", "N/A", "n/a", "NaN", "nan", "-NaN", "-nan", "null", "NULL", "None", "#N/A", "#NA", "<NA>")
+ColumnTypeName = Literal["string", "integer", "float", "boolean", "date", "timestamp"]
+
+
+class Spark(Strict):
+    """Where the Spark engine runs; `SPARK_MASTER` and spark-submit's own settings win over these."""
+
+    master: str | None = Field(None, description="Master URL, e.g. spark://host:7077, yarn, k8s://...; default local[*].")
+    conf: dict[str, str | int | float | bool] = Field(default_factory=dict, description="Spark configuration, e.g. spark.executor.memory: 4g.")
+
+
 class Dataset(Strict):
+    model_config = ConfigDict(extra="forbid", validate_default=True, populate_by_name=True)
+
     path: str = Field(description="Local path (relative to the project) or s3:// URI.")
     format: Literal["csv", "parquet"] | None = Field(None, description="Defaults to the path's suffix.")
     suite: str | None = Field(None, description="Great Expectations suite JSON, e.g. expectations/train.json.")
     engine: Literal["pandas", "spark"] = Field("pandas", description="spark for data larger than memory.")
+    column_types: dict[str, ColumnTypeName] = Field(
+        default_factory=dict, alias="schema",
+        description="Column types the gate reads a CSV with, on both engines (default: what the suite implies, else inferred).")
+    na_values: list[str] | None = Field(None, description=f"Strings read as null in a CSV, on both engines; default {list(NULL_TOKENS)}.")
+    spark: Spark | None = Field(None, description="engine: spark: master and conf for this dataset (over the top-level spark:).")
 
     @model_validator(mode="after")
     def _infer_format(self) -> "Dataset":
@@ -187,6 +207,7 @@ class Config(Strict):
     storage: Storage = Field(default_factory=Storage)
     github: GitHub | None = None
     platform: Platform = Field(default_factory=Platform)
+    spark: Spark = Field(default_factory=Spark, description="Spark master and conf for every dataset with engine: spark.")
     environments: dict[str, dict[str, Any]] = Field(default_factory=dict, description="Overlays deep-merged over the base per environment.")
 
     _env: str = PrivateAttr("local")

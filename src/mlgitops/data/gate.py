@@ -2,7 +2,10 @@
 run through a Checkpoint in an ephemeral context; severity turns results into a verdict.
 
 Engines: `pandas` (default) reads the file into memory; `spark` runs the same suite through GX's
-Spark data source for data larger than memory (needs the `spark` extra and Java).
+Spark data source for data larger than memory (needs the `spark` extra and Java). Both read a CSV
+with the same null tokens and column types (`columns.py`), so they give the same verdict.
+An expectation GX could not evaluate (its result carries an exception) is bad input, not a failure:
+the suite does not fit the data.
 """
 from __future__ import annotations
 
@@ -93,6 +96,40 @@ def _check_columns(suite: SuiteSpec, columns: list[str], where: str) -> None:
                        f"(columns: {', '.join(columns)}); fix the data or the suite")
 
 
+def _exception(r: Any) -> str | None:
+    """The message of the exception GX raised evaluating this expectation, if it did. GX reports either one
+    flat `exception_info` or one per metric that could not be computed."""
+    info = r.exception_info or {}
+    found = [info] if "raised_exception" in info else [v for v in info.values() if hasattr(v, "get") or hasattr(v, "raised_exception")]
+    for one in found:
+        raised = one.get("raised_exception") if hasattr(one, "get") else getattr(one, "raised_exception", False)
+        if raised:
+            message = one.get("exception_message") if hasattr(one, "get") else getattr(one, "exception_message", "")
+            lines = [ln.strip() for ln in str(message or "").splitlines() if ln.strip()]
+            text = lines[0] if lines else "no message"
+            return text if len(text) <= 300 else text[:297] + "..."
+    return None
+
+
+def _raise_errors(gx_result: Any, suite: SuiteSpec, name: str, location: str, engine: str, unparsed: dict[str, str],
+                  types: dict[str, str]) -> None:
+    """Exit 2 naming each expectation GX raised on, its column and GX's message (never a failure with None counts)."""
+    lines = []
+    for r in gx_result.results:
+        message = _exception(r)
+        if message is None:
+            continue
+        col = r.expectation_config.kwargs.get("column")
+        hint = ""
+        if col in unparsed:
+            hint = f" (column {col} is read as text: its value {unparsed[col]!r} is not a {types.get(col, 'value')} as the suite or schema says)"
+        lines.append(f"  {r.expectation_config.type}" + (f" [{col}]" if col else "") + f": {message}{hint}")
+    if lines:
+        raise BadInput(f"{suite.path}: {len(lines)} expectation(s) could not be evaluated on {location} (engine {engine}); "
+                       f"the suite does not fit the data: fix the suite, or set datasets.{name}.schema / na_values in mlgitops.yaml\n"
+                       + "\n".join(lines))
+
+
 def _result(r: Any, severity: str) -> ExpectationResult:
     res = r.result or {}
     return ExpectationResult(
@@ -133,28 +170,6 @@ def _mlflow_active() -> bool:
     return mlflow is not None and mlflow.active_run() is not None
 
 
-def _spark_frame(location: str, fmt: str) -> Any:
-    """A Spark DataFrame of the dataset (local[*] master unless SPARK_MASTER/spark-submit set one).
-
-    s3:// is read as s3a:// (needs hadoop-aws on the Spark classpath).
-    """
-    try:
-        from pyspark.sql import SparkSession
-    except ImportError:
-        raise BadInput(f"{location}: engine: spark needs pyspark; pip install 'mlgitops[spark]' (and a Java runtime)") from None
-    builder = SparkSession.builder.appName("mlgitops-data")
-    if not os.environ.get("SPARK_MASTER") and not os.environ.get("PYSPARK_SUBMIT_ARGS"):
-        builder = builder.master("local[*]")
-    spark = builder.getOrCreate()
-    uri = "s3a://" + location[5:] if location.startswith("s3://") else location
-    try:
-        if fmt == "parquet":
-            return spark.read.parquet(uri)
-        return spark.read.option("header", True).option("inferSchema", True).csv(uri)
-    except Exception as exc:  # noqa: BLE001 - AnalysisException and friends: an unreadable file
-        raise BadInput(f"{location}: Spark cannot read it as {fmt} ({str(exc).splitlines()[0]}); check the file or format:") from None
-
-
 def dataset_suite(config: Any, name: str) -> SuiteSpec:
     ds = config.datasets[name]
     if not ds.suite:
@@ -162,31 +177,50 @@ def dataset_suite(config: Any, name: str) -> SuiteSpec:
     return load_suite(Path(config.resolve(ds.suite)))
 
 
-def validate_dataset(ctx: Any, config: Any, name: str, hasher: Executor, suite: SuiteSpec | None = None) -> DataReport:
+def validate_dataset(ctx: Any, config: Any, name: str, hasher: Executor, suite: SuiteSpec | None = None,
+                     verbose: bool = False) -> DataReport:
+    from mlgitops.data import columns as cols
+
     ds = config.datasets[name]
     suite = suite or dataset_suite(config, name)
     location = _location(config, ds.path)
+    tokens, declared = cols.null_tokens(ds.na_values), dict(ds.column_types)
+    implied = cols.implied_types(suite.expectations)
     if ds.engine == "spark":
+        from mlgitops.data import spark
+
         sha = stream_digest(location)  # before Spark starts, so a missing file is named as such
-        frame = _spark_frame(location, ds.format)
-        columns, rows = list(frame.columns), frame.count()
+        session = spark.session(*spark.settings(config, ds), verbose=verbose)
+        frame, unparsed, rows = spark.read(session, location, ds.format, tokens, declared, implied)
+        columns = list(frame.columns)
         if rows == 0:
             raise BadInput(f"{location}: dataset is empty (0 rows); provide at least one row")
     else:
-        frame, digest = load(location, ds.format, hasher)
+        frame, digest = load(location, ds.format, hasher, tokens, cols.string_columns(declared, implied))
         columns, rows = [str(c) for c in frame.columns], len(frame)
+        unparsed = {}
+        if ds.format == "csv":
+            unparsed = cols.pandas_apply(frame, cols.resolve(declared, implied, cols.pandas_inferred(frame)))
     _check_columns(suite, columns, location)
+    stray = sorted(set(declared) - set(columns))
+    if stray:
+        raise BadInput(f"mlgitops.yaml: datasets.{name}.schema names column(s) {', '.join(stray)} that {location} lacks "
+                       f"(columns: {', '.join(columns)}); fix the schema")
     gx_result = run_suite(ctx, name, suite, frame, ds.engine)
     if ds.engine != "spark":
         sha = digest.result()  # hashed while GX validated
+    _raise_errors(gx_result, suite, name, location, ds.engine, unparsed, {**{c: str(t) for c, t in implied.items()}, **declared})
     results = [_result(r, str(getattr(r.expectation_config.severity, "value", r.expectation_config.severity))) for r in gx_result.results]
     return DataReport(dataset=name, path=str(ds.path), digest=sha, rows=rows, columns=columns,
                       engine=ds.engine, success=not any(not r.success and r.severity == "critical" for r in results),
                       results=results)
 
 
-def validate(config: Any, dataset_names: list[str] | None = None, docs_dir: Path | None = None) -> list[DataReport]:
-    """Run the gate for the named datasets (default: all), write a DataReport into this run's evidence for each."""
+def validate(config: Any, dataset_names: list[str] | None = None, docs_dir: Path | None = None,
+             verbose: bool = False) -> list[DataReport]:
+    """Run the gate for the named datasets (default: all), write a DataReport into this run's evidence for each.
+
+    `verbose` leaves Spark's own logging on (default: errors only)."""
     from mlgitops.evidence import Run
 
     run = Run.current(config.root)  # a bad run id is refused before GX starts
@@ -196,7 +230,7 @@ def validate(config: Any, dataset_names: list[str] | None = None, docs_dir: Path
     suites = {n: dataset_suite(config, n) for n in names}  # every suite checked before any data is read
     ctx = _context()
     with decimal_scan_only_on_objects(), ThreadPoolExecutor(1, thread_name_prefix="mlgitops-sha256") as hasher:
-        reports = [validate_dataset(ctx, config, n, hasher, suites[n]) for n in names]
+        reports = [validate_dataset(ctx, config, n, hasher, suites[n], verbose) for n in names]
     for rep in reports:
         run.write(rep)
     if docs_dir is not None:
@@ -216,7 +250,27 @@ def build_docs(ctx: Any, docs_dir: Path) -> Path:
     return docs_dir / "index.html"
 
 
+def _expectations_without_gx(path: Path) -> list[dict[str, Any]]:
+    """The suite's expectations for their type hints only (the gate itself checks the suite with GX)."""
+    import json
+
+    try:
+        doc = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return []
+    exps = doc.get("expectations") if isinstance(doc, dict) else None
+    return [{"type": e["type"], "kwargs": e.get("kwargs") or {}} for e in exps or []
+            if isinstance(e, dict) and isinstance(e.get("type"), str) and isinstance(e.get("kwargs") or {}, dict)]
+
+
 def load_frame(config: Any, dataset_name: str) -> Any:
     """The dataset as a pandas DataFrame, read exactly as the gate reads it (no GX import)."""
+    from mlgitops.data import columns as cols
+
     ds = _dataset(config, dataset_name)
-    return read_frame(_location(config, ds.path), ds.format)
+    tokens, declared = cols.null_tokens(ds.na_values), dict(ds.column_types)
+    implied = cols.implied_types(_expectations_without_gx(Path(config.resolve(ds.suite))) if ds.suite else [])
+    frame = read_frame(_location(config, ds.path), ds.format, tokens, cols.string_columns(declared, implied))
+    if ds.format == "csv":
+        cols.pandas_apply(frame, cols.resolve(declared, implied, cols.pandas_inferred(frame)))
+    return frame

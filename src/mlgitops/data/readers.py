@@ -42,21 +42,22 @@ def read_bytes(location: str | Path) -> bytes:
     return _local_file(loc).read_bytes()
 
 
-def read_frame(location: str | Path, fmt: str) -> Any:
+def read_frame(location: str | Path, fmt: str, tokens: list[str] | None = None, strings: list[str] | None = None) -> Any:
     """The dataset as a pandas DataFrame (local file or S3 object), without a digest."""
     loc = str(location)
-    return parse(read_bytes(loc) if loc.startswith("s3://") else _local_file(loc), fmt, loc)
+    return parse(read_bytes(loc) if loc.startswith("s3://") else _local_file(loc), fmt, loc, tokens, strings)
 
 
-def load(location: str | Path, fmt: str, hasher: Executor) -> tuple[Any, Future[str]]:
+def load(location: str | Path, fmt: str, hasher: Executor, tokens: list[str] | None = None,
+         strings: list[str] | None = None) -> tuple[Any, Future[str]]:
     """(DataFrame, its sha256 to come): `hasher` digests the bytes while the caller validates the frame
     (hashlib releases the GIL). An S3 object is read once; a local file is streamed after the parse,
     which already keeps both cores busy."""
     loc = str(location)
     if loc.startswith("s3://"):
         raw = read_bytes(loc)
-        return parse(raw, fmt, loc), hasher.submit(digest, raw)
-    frame = parse(_local_file(loc), fmt, loc)
+        return parse(raw, fmt, loc, tokens, strings), hasher.submit(digest, raw)
+    frame = parse(_local_file(loc), fmt, loc, tokens, strings)
     return frame, hasher.submit(stream_digest, loc)
 
 
@@ -74,16 +75,22 @@ def stream_digest(location: str | Path, chunk: int = 1 << 20) -> str:
     return h.hexdigest()
 
 
-def parse(data: bytes | Path, fmt: str, where: str) -> Any:
-    """bytes (or a local file) -> pandas.DataFrame; unreadable or empty data is BadInput (not a verdict)."""
+def parse(data: bytes | Path, fmt: str, where: str, tokens: list[str] | None = None, strings: list[str] | None = None) -> Any:
+    """bytes (or a local file) -> pandas.DataFrame; unreadable or empty data is BadInput (not a verdict).
+
+    A CSV's nulls are exactly `tokens` (default: the gate's NULL_TOKENS, the same the Spark engine uses);
+    `strings` are columns read as text (a suite or schema says so)."""
     import pandas as pd
+
+    from mlgitops.data.columns import null_tokens
 
     source = data if isinstance(data, Path) else io.BytesIO(data)
     try:
         if fmt == "parquet":
             frame = pd.read_parquet(source)
         else:
-            frame = pd.read_csv(source)
+            frame = pd.read_csv(source, keep_default_na=False, na_values=null_tokens(tokens),
+                                dtype={c: "str" for c in strings or []} or None)
     except pd.errors.EmptyDataError:
         raise BadInput(f"{where}: dataset is empty; provide data with a header and at least one row") from None
     except Exception as exc:  # noqa: BLE001 - any parser error is a bad file
