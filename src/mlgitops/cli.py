@@ -108,7 +108,10 @@ def plan_cmd(
     mermaid: bool = typer.Option(False, "--mermaid", help="Also print a mermaid diagram (for PR comments)."),
     as_json: bool = JsonOpt,
 ) -> None:
-    """Offline plan under Pulumi's mock engine: what `pulumi up --stack ENV` would declare, no cloud needed."""
+    """Offline plan under Pulumi's mock engine: what `pulumi up --stack ENV` would declare, no cloud needed.
+
+    Values AWS would refuse are printed as warnings (exit 0 still): `policy check` is the gate."""
+    from mlgitops.aws_api import check_plan
     from mlgitops.plan import diff, plan_directory, render_diff, render_mermaid, render_table
 
     old = None
@@ -118,8 +121,9 @@ def plan_cmd(
         old = Plan.load(against)
     plan, written = plan_directory(project_dir(ctx), env, program, out)
     changes = diff(old, plan) if old is not None else None
+    refused = check_plan(plan)  # warnings here, so the plan can still be reviewed; `policy check` fails on them
     if as_json:
-        doc = {"plan": plan.to_dict(), "written": [str(p) for p in written]}
+        doc = {"plan": plan.to_dict(), "written": [str(p) for p in written], "warnings": [w.to_dict() for w in refused]}
         if changes is not None:
             doc["changes"] = [c.to_dict() for c in changes]
         emit_json(doc)
@@ -133,6 +137,10 @@ def plan_cmd(
         print(render_mermaid(plan), end="")
     for path in written:
         err(f"plan written to {path}")
+    for w in refused:
+        err(f"warning: {w.family}: {w.resource}: {w.message}")
+    if refused:
+        err(f"warning: AWS would refuse {len(refused)} value(s) above; `mlgitops policy check` fails on them")
 
 
 # --- gitops -------------------------------------------------------------------------------------

@@ -16,9 +16,7 @@ Problem = tuple[tuple[str, ...], str]
 
 
 def _one_of(value: str, allowed: list[str], what: str) -> str:
-    hint = difflib.get_close_matches(value, allowed, n=1, cutoff=0.6)
-    if not hint and not value.startswith("ml.") and f"ml.{value}" in allowed:
-        hint = [f"ml.{value}"]
+    hint = [f"ml.{value}"] if f"ml.{value}" in allowed else difflib.get_close_matches(value, allowed, n=1, cutoff=0.6)
     return f"'{value}' is not {what}" + (f"; did you mean '{hint[0]}'?" if hint else "")
 
 

@@ -40,6 +40,7 @@ class Findings:
     env: str
     findings: list[Finding] = field(default_factory=list)
     cost: CostEstimate | None = None
+    notes: list[str] = field(default_factory=list)  # how the check ran (e.g. default settings outside a project)
 
     def summary(self) -> dict[str, int]:
         out = {"mandatory": 0, "advisory": 0, "unchecked": 0}
@@ -58,6 +59,8 @@ class Findings:
                                "passed": not self.blocked}
         if self.cost is not None:
             doc["cost"] = self.cost.to_dict()
+        if self.notes:
+            doc["notes"] = list(self.notes)
         return doc
 
 
