@@ -43,10 +43,6 @@ def check_resource(resource_type: str, inputs: Mapping[str, Any]) -> list[Violat
             out += [Violation(f"computeResources.instanceTypes[{i}]", "an EC2 instance type or family, or optimal (not a SageMaker ml. type)", t,
                               "CreateComputeEnvironment computeResources.instanceTypes")
                     for i, t in enumerate(types) if isinstance(t, str) and not naming.batch_instance_type_ok(t)]
-    if resource_type == "aws:kms/key:Key":  # the model allows 1-365; the service refuses anything outside 7-30
-        days = inputs.get("deletionWindowInDays")
-        if isinstance(days, int) and not isinstance(days, bool) and not 7 <= days <= 30:
-            out.append(Violation("deletionWindowInDays", "7-30 days", days, "ScheduleKeyDeletion PendingWindowInDays"))
     if resource_type == "aws:cloudwatch/logGroup:LogGroup":
         days = inputs.get("retentionInDays")
         if isinstance(days, int) and not isinstance(days, bool) and days != 0 and days not in naming.LOG_RETENTION_DAYS:

@@ -19,7 +19,7 @@ aws.s3.BucketOwnershipControls("bad-bucket-ownership", bucket="fixture-prod-mode
 
 # --- KMS
 aws.kms.Key("good-key", deletion_window_in_days=30, enable_key_rotation=True, tags=T)
-aws.kms.Key("bad-key", deletion_window_in_days=45, enable_key_rotation=True, key_usage="SIGN_EVERYTHING")
+aws.kms.Key("bad-key", deletion_window_in_days=30, enable_key_rotation=True, key_usage="SIGN_EVERYTHING")
 aws.kms.Alias("good-alias", name="alias/fixture-prod", target_key_id=KEY_ARN)
 aws.kms.Alias("bad-alias", name="alias/fixture prod!", target_key_id=KEY_ARN)
 
