@@ -90,6 +90,13 @@ def test_values_unknown_until_deploy_are_skipped_not_flagged():
     assert check_resource("aws:sagemaker/model:Model", inputs) == []
 
 
+def test_what_pulumi_fills_in_is_not_reported_missing():
+    """Autonamed resources and blocks whose every field Pulumi defaults are not "required member missing"."""
+    assert check_resource("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", {"bucket": "fixture-prod-models"}) == []
+    assert check_resource("aws:iam/role:Role", {"assumeRolePolicy": "{}"}) == []
+    assert check_resource("aws:ecr/repository:Repository", {"encryptionConfigurations": [{"kmsKey": "arn:aws:kms:eu-west-1:1:key/x"}]}) == []
+
+
 def test_required_members_are_checked_inside_blocks():
     inputs = {"productionVariants": [{"modelName": "m", "instanceType": "ml.m5.large", "initialInstanceCount": 1}],
               "dataCaptureConfig": {"initialSamplingPercentage": 20, "captureOptions": [{"captureMode": "Input"}]}}

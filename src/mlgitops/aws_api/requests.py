@@ -62,7 +62,8 @@ REQUESTS: dict[str, Request] = {
         _r("s3", "PutBucketEncryption", {"rules": "ServerSideEncryptionConfiguration.Rules"}),
     "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": _r("s3", "PutPublicAccessBlock", {
         k: f"PublicAccessBlockConfiguration.{k[0].upper()}{k[1:]}"
-        for k in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")}),
+        for k in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")},
+        generated=("PublicAccessBlockConfiguration",)),  # every flag is optional in Pulumi (default false)
     "aws:s3/bucketOwnershipControls:BucketOwnershipControls": _r("s3", "PutBucketOwnershipControls", {"rule": "OwnershipControls.Rules"}),
     "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration":
         _r("s3", "PutBucketLifecycleConfiguration", {"rules": "LifecycleConfiguration.Rules"}),
@@ -82,10 +83,11 @@ REQUESTS: dict[str, Request] = {
                                                   {"role": ("AddRoleToInstanceProfile", "RoleName")}, ("InstanceProfileName",)),
     "aws:iam/openIdConnectProvider:OpenIdConnectProvider": _r("iam", "CreateOpenIDConnectProvider"),
     "aws:iam/policy:Policy": _r("iam", "CreatePolicy", {"name": "PolicyName", "policy": "PolicyDocument"}, generated=("PolicyName",)),
-    "aws:iam/user:User": _r("iam", "CreateUser", {"name": "UserName"}),
-    "aws:iam/group:Group": _r("iam", "CreateGroup", {"name": "GroupName"}),
+    "aws:iam/user:User": _r("iam", "CreateUser", {"name": "UserName"}, generated=("UserName",)),
+    "aws:iam/group:Group": _r("iam", "CreateGroup", {"name": "GroupName"}, generated=("GroupName",)),
     # ECR
-    "aws:ecr/repository:Repository": _r("ecr", "CreateRepository", {"name": "repositoryName"}, generated=("repositoryName",)),
+    "aws:ecr/repository:Repository": _r("ecr", "CreateRepository", {"name": "repositoryName"},
+                                        generated=("repositoryName", "encryptionConfiguration.encryptionType")),
     "aws:ecr/repositoryPolicy:RepositoryPolicy": _r("ecr", "SetRepositoryPolicy", {"repository": "repositoryName", "policy": "policyText"}),
     "aws:ecr/lifecyclePolicy:LifecyclePolicy": _r("ecr", "PutLifecyclePolicy", {"repository": "repositoryName", "policy": "lifecyclePolicyText"}),
     # SageMaker
@@ -96,7 +98,9 @@ REQUESTS: dict[str, Request] = {
     "aws:sagemaker/endpoint:Endpoint": _r("sagemaker", "CreateEndpoint", {"name": "EndpointName"}, generated=("EndpointName",)),
     "aws:sagemaker/mlflowTrackingServer:MlflowTrackingServer": _r("sagemaker", "CreateMlflowTrackingServer"),
     "aws:sagemaker/dataQualityJobDefinition:DataQualityJobDefinition": _r(
-        "sagemaker", "CreateDataQualityJobDefinition", {"name": "JobDefinitionName"}, generated=("JobDefinitionName",)),
+        "sagemaker", "CreateDataQualityJobDefinition", {"name": "JobDefinitionName"},
+        generated=("JobDefinitionName", "DataQualityJobInput.EndpointInput.LocalPath", "DataQualityJobInput.BatchTransformInput.LocalPath",
+                   "DataQualityJobOutputConfig.MonitoringOutputs.S3Output.LocalPath")),  # Pulumi defaults the container paths
     "aws:sagemaker/monitoringSchedule:MonitoringSchedule": _r(
         "sagemaker", "CreateMonitoringSchedule", {"name": "MonitoringScheduleName"}, generated=("MonitoringScheduleName",)),
     "aws:sagemaker/modelPackageGroup:ModelPackageGroup": _r("sagemaker", "CreateModelPackageGroup"),
@@ -104,13 +108,13 @@ REQUESTS: dict[str, Request] = {
     "aws:cloudwatch/metricAlarm:MetricAlarm": _r("cloudwatch", "PutMetricAlarm", {"name": "AlarmName", "metricQueries": "Metrics"},
                                                  generated=("AlarmName",)),
     "aws:appautoscaling/target:Target": _r("application-autoscaling", "RegisterScalableTarget"),
-    "aws:appautoscaling/policy:Policy": _r("application-autoscaling", "PutScalingPolicy", {"name": "PolicyName"}),
+    "aws:appautoscaling/policy:Policy": _r("application-autoscaling", "PutScalingPolicy", {"name": "PolicyName"}, generated=("PolicyName",)),
     "aws:cloudwatch/logGroup:LogGroup": _r("logs", "CreateLogGroup", {"name": "logGroupName"},
                                            {"retentionInDays": ("PutRetentionPolicy", "retentionInDays")}, ("logGroupName",)),
     # Batch
     "aws:batch/computeEnvironment:ComputeEnvironment": _r("batch", "CreateComputeEnvironment", {"name": "computeEnvironmentName"},
                                                           generated=("computeEnvironmentName",)),
-    "aws:batch/jobQueue:JobQueue": _r("batch", "CreateJobQueue", {"name": "jobQueueName"}),
+    "aws:batch/jobQueue:JobQueue": _r("batch", "CreateJobQueue", {"name": "jobQueueName"}, generated=("jobQueueName", "computeEnvironmentOrder")),
     "aws:batch/jobDefinition:JobDefinition": _r("batch", "RegisterJobDefinition", {"name": "jobDefinitionName"}, generated=("jobDefinitionName",)),
 }
 
