@@ -87,3 +87,14 @@ def edit(path: Path, old: str, new: str) -> None:
 @pytest.fixture(autouse=True)
 def _no_run_id(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("MLGITOPS_RUN_ID", raising=False)
+
+
+def serve_from_bucket(root: Path, env: str) -> None:
+    """Point `deploy/<env>.yaml`'s artifact at the environment's models bucket, as promotion does once models are
+    uploaded there (issue 17): a local store's `file://` artifact is a value SageMaker refuses (aws-api-sagemaker)."""
+    import re
+
+    path = root / "deploy" / f"{env}.yaml"
+    text, n = re.subn(r"(artifact_uri: )\S+", rf"\1s3://{env}-models/model/model.tar.gz", path.read_text())
+    assert n, f"no artifact_uri in {path}"
+    path.write_text(text)

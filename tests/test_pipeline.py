@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 
-from pipeline_helpers import MODEL, TRAIN_CSV, cli, copy_project, edit, green, read_json, _no_run_id  # noqa: F401
+from pipeline_helpers import MODEL, TRAIN_CSV, cli, copy_project, edit, green, read_json, serve_from_bucket, _no_run_id  # noqa: F401
 from mlgitops.evidence import Plan
 from mlgitops.pipeline import run_pr
 
@@ -62,6 +62,7 @@ def test_candidate_that_loses_to_the_champion_fails_evaluation(green, tmp_path):
 
     root = copy_project(green, tmp_path / "p", store=True)
     [champion] = promote(load(root, "staging"), MODEL)  # the green run's v1 now serves staging
+    serve_from_bucket(root, "staging")
     edit(root / "mlgitops.yaml", "params: {C: 1.0, max_iter: 1000}", "params: {C: 0.01, max_iter: 1000}")  # weaker, above the thresholds
 
     run = run_pr(root)
@@ -86,6 +87,8 @@ def test_policy_violation_in_prod_only_and_plan_diff_against_the_base_branch(gre
     root = copy_project(green, tmp_path / "p", store=True)
     promote(load(root, "staging"), MODEL)
     promote(load(root, "prod"), MODEL)  # prod now declares an endpoint for v1
+    serve_from_bucket(root, "staging")
+    serve_from_bucket(root, "prod")
     edit(root / "mlgitops.yaml", "serving: {min_instances: 2, max_instances: 4}", "serving: {min_instances: 1, max_instances: 4}")
     base = root / ".mlgitops" / "evidence" / "base" / "plan"  # what the PR workflow leaves from the base branch
     base.mkdir(parents=True)

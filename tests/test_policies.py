@@ -10,6 +10,7 @@ import pytest
 from tests.infra_helpers import copy_example, release
 from tests.policies_helpers import SETTINGS, write_program
 
+from mlgitops.aws_api import FAMILIES
 from mlgitops.policies import all_rules
 from mlgitops.policies.engine import check_plan
 
@@ -58,7 +59,7 @@ def test_at_least_45_infrastructure_rules_each_tested():
     rules = all_rules()
     infra = {n for n, r in rules.items() if r.kind != "promotion"}
     assert len(infra) >= 45
-    assert infra == set(BAD) | SETTINGS_RULES
+    assert infra == set(BAD) | SETTINGS_RULES | set(FAMILIES)  # aws-api-* families: tests/test_aws_api.py
     assert all(r.description and r.enforcement in ("mandatory", "advisory") for r in rules.values())
 
 

@@ -112,7 +112,10 @@ def plan_cmd(
     mermaid: bool = typer.Option(False, "--mermaid", help="Also print a mermaid diagram (for PR comments)."),
     as_json: bool = JsonOpt,
 ) -> None:
-    """Offline plan under Pulumi's mock engine: what `pulumi up --stack ENV` would declare, no cloud needed."""
+    """Offline plan under Pulumi's mock engine: what `pulumi up --stack ENV` would declare, no cloud needed.
+
+    Values AWS would refuse are printed as warnings (exit 0 still): `policy check` is the gate."""
+    from mlgitops.aws_api import check_plan
     from mlgitops.plan import PLAN_FIX, diff, plan_directory, render_diff, render_mermaid, render_table
 
     old = None
@@ -122,8 +125,9 @@ def plan_cmd(
         old = Plan.load(against, PLAN_FIX)
     plan, written = plan_directory(project_dir(ctx), env, program, out)
     changes = diff(old, plan) if old is not None else None
+    refused = check_plan(plan)  # warnings here, so the plan can still be reviewed; `policy check` fails on them
     if as_json:
-        doc = {"plan": plan.to_dict(), "written": [str(p) for p in written]}
+        doc = {"plan": plan.to_dict(), "written": [str(p) for p in written], "warnings": [w.to_dict() for w in refused]}
         if changes is not None:
             doc["changes"] = [c.to_dict() for c in changes]
         emit_json(doc)
@@ -137,6 +141,10 @@ def plan_cmd(
         print(render_mermaid(plan), end="")
     for path in written:
         err(f"plan written to {path}")
+    for w in refused:
+        err(f"warning: {w.family}: {w.resource}: {w.message}")
+    if refused:
+        err(f"warning: AWS would refuse {len(refused)} value(s) above; `mlgitops policy check` fails on them")
 
 
 # --- gitops -------------------------------------------------------------------------------------
@@ -311,23 +319,28 @@ def policy_check_cmd(
     as_json: bool = JsonOpt,
 ) -> None:
     """Check the environment's infrastructure plan (and a run's evidence) against every rule; exit 1 on a mandatory violation."""
+    from mlgitops.config import FILENAME
     from mlgitops.plan import PLAN_FIX, Plan, plan_directory
     from mlgitops.policies.output import render_table
     from mlgitops.policies.promotion import load_evidence
-    from mlgitops.policies.run import check_project, evidence_run
+    from mlgitops.policies.run import check_project, defaults, evidence_run
 
     if plan is not None and program is not None:
         raise BadInput("--plan and --program are alternatives; pass one of them")
     root = project_dir(ctx)
     # every input checked before planning, which writes plan/<env>.json: a refusal writes nothing
-    config = _config(ctx, env)
+    in_project = (root / FILENAME).is_file() or (plan is None and program is None)
     run = evidence_run(evidence)
-    if run is not None:
+    if run is not None and not in_project:
+        raise BadInput(f"--evidence needs the project's {FILENAME} (the promotion rules read its models); none in {root}")
+    config = _config(ctx, env) if in_project else None
+    if run is not None and config is not None:
         load_evidence(run, config)  # unreadable evidence is refused too
     if sarif is not None and sarif.is_dir():
         raise BadInput(f"--sarif {sarif}: is a directory; pass a file path such as findings.sarif")
     the_plan = Plan.load(plan, PLAN_FIX) if plan is not None else plan_directory(root, env, program)[0]
-    findings, written = check_project(config, the_plan, run, sarif)
+    # outside a project, any program is checked as a CrossGuard pack would check it: with the default settings
+    findings, written = check_project(config or defaults(env, the_plan.project, root), the_plan, run, sarif, in_project)
     if as_json:
         emit_json({**findings.to_dict(), "written": [str(p) for p in written]})
     else:

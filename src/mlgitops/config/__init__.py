@@ -35,13 +35,14 @@ def load(project_dir: Path | str, env: str = "local") -> Config:
 
 
 def check(project_dir: Path | str) -> list[str]:
-    """Validate the base and every environment; raise one BadInput listing every problem."""
+    """Validate the base and every environment, including the values AWS would refuse (instance types, tags,
+    region: `mlgitops.aws_api`); raise one BadInput listing every problem."""
     root = Path(project_dir).resolve()
     doc = read(root / FILENAME, FILENAME)
     envs = ["local", *(e for e in _declared(doc) if e != "local" and re.match(ENV_NAME, e))]
     problems: list[str] = []
     for env in envs:
-        for problem in _validate(doc, env, root)[1]:
+        for problem in _validate(doc, env, root, aws=True)[1]:
             if problem.removesuffix(f" (environment {env})") not in problems:
                 problems.append(problem)
     if problems:
@@ -69,7 +70,7 @@ def _declared(doc: Document) -> list[str]:
     return [str(e) for e in envs] if isinstance(envs, dict) else []
 
 
-def _validate(doc: Document, env: str, root: Path | None = None) -> tuple[Config | None, list[str]]:
+def _validate(doc: Document, env: str, root: Path | None = None, aws: bool = False) -> tuple[Config | None, list[str]]:
     from pydantic import ValidationError
 
     declared = _declared(doc)
@@ -97,6 +98,10 @@ def _validate(doc: Document, env: str, root: Path | None = None) -> tuple[Config
         from mlgitops.confine import config_problems
 
         found += config_problems(config, root)
+    if aws:  # botocore's models: only `config check` pays for them; plans and policy checks catch the rest
+        from mlgitops.aws_api import config_problems as aws_problems
+
+        found += aws_problems(config)
     problems = [f"{view.mark(path)}: {'.'.join(path)}: {text}{scope}" for path, text in found]
     return config, problems
 

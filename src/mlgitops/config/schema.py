@@ -59,6 +59,13 @@ class Dataset(Strict):
     na_values: list[str] | None = Field(None, description=f"Strings read as null in a CSV, on both engines; default {list(NULL_TOKENS)}.")
     spark: Spark | None = Field(None, description="engine: spark: master and conf for this dataset (over the top-level spark:).")
 
+    @field_validator("path")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("dataset path is empty; set a local path (relative to the project) or an s3:// URI")
+        return value
+
     @model_validator(mode="after")
     def _infer_format(self) -> "Dataset":
         if self.format is None:
@@ -143,9 +150,24 @@ class Model(Strict):
     registry_name: str | None = Field(None, description="Registered model name; default <project>-<model>.")
 
 
+# URI schemes MLflow 3's tracking store registry resolves (a bare path is the file store); tests/test_aws_api.py
+# checks this against MLflow's own registry. `arn:` is a SageMaker managed MLflow server (the sagemaker-mlflow plugin).
+TRACKING_SCHEMES = ("file", "sqlite", "postgresql", "mysql", "mssql", "http", "https", "databricks", "databricks-uc", "uc", "arn")
+
+
 class Tracking(Strict):
     uri: str = Field("sqlite:///.mlgitops/mlflow.db", description="MLflow tracking URI; relative sqlite paths are project-relative. "
                      "No credentials: set MLFLOW_TRACKING_USERNAME / MLFLOW_TRACKING_PASSWORD (or MLFLOW_TRACKING_TOKEN) instead.")
+
+    @field_validator("uri")
+    @classmethod
+    def _scheme(cls, value: str) -> str:
+        scheme = value.split(":", 1)[0].split("+", 1)[0].lower() if re.match(r"^[A-Za-z][A-Za-z0-9+.-]+:", value) else ""
+        if not value.strip():
+            raise ValueError("tracking URI is empty; use sqlite:///.mlgitops/mlflow.db, a path, or http(s)://your-mlflow-server")
+        if scheme and scheme not in TRACKING_SCHEMES:
+            raise ValueError(f"MLflow cannot use a tracking URI of scheme '{scheme}:'; use one of {', '.join(s + ':' for s in TRACKING_SCHEMES)} or a path")
+        return value
     artifact_location: str | None = Field(None, description="Default: .mlgitops/artifacts locally.")
 
     @field_validator("uri", "artifact_location")

@@ -305,6 +305,7 @@ class Findings(Record):
     env: str
     findings: list[Finding] = Field(default_factory=list)
     cost: CostEstimate | None = None
+    notes: list[str] = Field(default_factory=list)  # how the check ran (e.g. default settings outside a project)
 
     @computed_field  # type: ignore[prop-decorator]
     @property

@@ -13,7 +13,7 @@ LEVEL = {"mandatory": "error", "advisory": "warning", "disabled": "none"}
 def render_table(findings: Findings) -> str:
     rows = [(f.policy, f.resource, f.message if f.status == FindingStatus.VIOLATION else f"[{f.status}] {f.message}", f.enforcement)
             for f in findings.findings]
-    lines = []
+    lines = [f"note: {n}" for n in findings.notes]
     if rows:
         head = ("rule", "resource", "message", "enforcement")
         widths = [max(len(str(r[i])) for r in [head, *rows]) for i in (0, 1)]

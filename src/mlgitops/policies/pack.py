@@ -49,8 +49,11 @@ def settings(config: "Config", today: dt.date | None = None) -> dict[str, Any]:
 
 
 def enforcement(rule: Rule, level: str, overrides: dict[str, str]) -> str:
-    """Effective enforcement: a per-rule override wins; promotion rules keep their own level; else `disabled`
-    env-wide disables; advisory-only rules stay advisory; every other infrastructure rule takes the environment's level."""
+    """Effective enforcement: a pinned rule is always mandatory; else a per-rule override wins; promotion rules keep
+    their own level; else `disabled` env-wide disables; advisory-only rules stay advisory; every other infrastructure
+    rule takes the environment's level."""
+    if rule.pinned:
+        return "mandatory"
     if rule.name in overrides:
         return overrides[rule.name]
     if rule.kind == "promotion":  # promotion is decided by its rules in every environment
@@ -77,7 +80,7 @@ def validator(rule: Rule) -> Callable[[Any, Callable[..., None]], None]:
             if not rule.applies_to(args.resource_type):
                 return
             for msg in list(rule.check(args)):
-                if not _exempt(rule.name, args.get_config(), args.urn, args.name):
+                if rule.pinned or not _exempt(rule.name, args.get_config(), args.urn, args.name):
                     report_violation(msg, None)
     else:
         def validate(args: Any, report_violation: Callable[..., None]) -> None:

@@ -17,7 +17,7 @@ Kind = Literal["resource", "stack", "promotion"]
 ENFORCEMENTS = ("advisory", "mandatory", "disabled")
 SEVERITIES = ("low", "medium", "high", "critical")
 RULE_MODULES = ("rules_s3", "rules_sagemaker", "rules_iam", "rules_kms", "rules_ecr", "rules_logs", "rules_batch",
-                "rules_tags", "cost", "promotion", "exemptions")
+                "rules_tags", "rules_aws_api", "cost", "promotion", "exemptions")
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,8 @@ class Rule:
     enforcement: str = "mandatory"
     severity: str = "high"
     module: str = ""
+    pinned: bool = False
+    """Mandatory in every environment, whatever the overrides and exemptions say (AWS refuses the value anyway)."""
 
     def applies_to(self, resource_type: str) -> bool:
         return not self.types or resource_type in self.types
@@ -39,19 +41,20 @@ RULES: dict[str, Rule] = {}
 
 
 def _register(kind: Kind, name: str, description: str, types: tuple[str, ...] | list[str] = (), enforcement: str = "mandatory",
-              severity: str = "high") -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+              severity: str = "high", pinned: bool = False) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     if enforcement not in ENFORCEMENTS or severity not in SEVERITIES:
         raise ValueError(f"rule {name}: bad enforcement {enforcement!r} or severity {severity!r}")
 
     def deco(fn: Callable[..., Any]) -> Callable[..., Any]:
         if name in RULES and RULES[name].check is not fn:
             raise ValueError(f"rule {name} registered twice")
-        RULES[name] = Rule(name, description, kind, fn, tuple(types), enforcement, severity, fn.__module__.rsplit(".", 1)[-1])
+        RULES[name] = Rule(name, description, kind, fn, tuple(types), enforcement, severity, fn.__module__.rsplit(".", 1)[-1],
+                           pinned)
         return fn
     return deco
 
 
-def resource_rule(name: str, description: str, types: tuple[str, ...] | list[str], **kw: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def resource_rule(name: str, description: str, types: tuple[str, ...] | list[str], **kw: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     return _register("resource", name, description, types, **kw)
 
 
