@@ -1,6 +1,7 @@
 """Shared fixtures for gitops/serving tests: a copy of examples/churn with a real MLflow SQLite registry."""
 from __future__ import annotations
 
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,8 +74,11 @@ def write_evidence(root: Path, version: str, *, run: str = "local", verdict: str
     return evidence.dir
 
 
-def make_registry(tmp: Path, extra_versions: int = 0) -> Registry:
-    """Copy the example, log two real sklearn models as versions 1-2, then `extra_versions` more versions."""
+def make_registry(tmp: Path, extra_versions: int = 0, artifact_root: str | None = None) -> Registry:
+    """Copy the example, log two real sklearn models as versions 1-2, then `extra_versions` more versions.
+
+    `artifact_root` (an s3:// URI on the moto server) stores the models where a cloud environment's plan accepts
+    them; a local store's file:// artifacts are values SageMaker refuses, so promotion to staging or prod would say no."""
     import mlflow
     import pandas as pd
     from mlflow import MlflowClient
@@ -93,7 +97,7 @@ def make_registry(tmp: Path, extra_versions: int = 0) -> Registry:
     mlflow.set_registry_uri(uri)
     exp = mlflow.set_experiment(f"{cfg.project}-tests") if mlflow.get_experiment_by_name(f"{cfg.project}-tests") else None
     if exp is None:
-        mlflow.create_experiment(f"{cfg.project}-tests", artifact_location=cfg.artifact_location())
+        mlflow.create_experiment(f"{cfg.project}-tests", artifact_location=artifact_root or cfg.artifact_location())
         mlflow.set_experiment(f"{cfg.project}-tests")
     sources = []
     for c in (1.0, 0.001):
@@ -111,5 +115,16 @@ def make_registry(tmp: Path, extra_versions: int = 0) -> Registry:
 
 
 @pytest.fixture(scope="module")
-def registry(tmp_path_factory) -> Registry:
-    return make_registry(tmp_path_factory.mktemp("gitops"), extra_versions=20)
+def registry(tmp_path_factory, moto_s3) -> Registry:
+    return make_registry(tmp_path_factory.mktemp("gitops"), extra_versions=20, artifact_root=s3_bucket("artifacts"))
+
+
+def s3_bucket(name: str) -> str:
+    """A new bucket on the moto server (`moto_s3`), as s3://NAME-N."""
+    import uuid
+
+    import boto3
+
+    bucket = f"{name}-{uuid.uuid4().hex[:8]}"
+    boto3.client("s3").create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": os.environ["AWS_DEFAULT_REGION"]})
+    return f"s3://{bucket}"

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mlgitops.evidence import DeployEntry, Evaluation, TrainingRecord
+
 import pytest
 
 MLGITOPS = [sys.executable, "-m", "mlgitops"]
@@ -89,12 +91,19 @@ def _no_run_id(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("MLGITOPS_RUN_ID", raising=False)
 
 
-def serve_from_bucket(root: Path, env: str) -> None:
-    """Point `deploy/<env>.yaml`'s artifact at the environment's models bucket, as promotion does once models are
-    uploaded there (issue 17): a local store's `file://` artifact is a value SageMaker refuses (aws-api-sagemaker)."""
-    import re
+def serve_from_bucket(root: Path, env: str) -> DeployEntry:
+    """`deploy/<env>.yaml` serving the green run's model from the environment's models bucket, as promotion records
+    it once models are uploaded there (issue 17). A local store's `file://` artifact is a value SageMaker refuses
+    (aws-api-sagemaker), so `promote` itself would refuse to put it in a cloud environment."""
+    from mlgitops.evidence import PromotionEvidence, Run
+    from mlgitops.evidence.state import read, write
 
-    path = root / "deploy" / f"{env}.yaml"
-    text, n = re.subn(r"(artifact_uri: )\S+", rf"\1s3://{env}-models/model/model.tar.gz", path.read_text())
-    assert n, f"no artifact_uri in {path}"
-    path.write_text(text)
+    training, evaluation = (Run(root / ".mlgitops" / "evidence" / "local").read(kind, MODEL) for kind in (TrainingRecord, Evaluation))
+    assert training and evaluation
+    entry = DeployEntry(version=training.version, registry_name=training.registry_name, model_uri=training.model_uri,
+                        run_id=training.run_id, artifact_uri=f"s3://{env}-models/{MODEL}/model.tar.gz", digest="sha256:" + "0" * 64,
+                        evidence=PromotionEvidence(data_gate="pass", metrics=evaluation.candidate.metrics, policy_verdict="pass"))
+    state = read(root, env)
+    state.models[MODEL] = entry
+    write(root, state)
+    return entry

@@ -5,15 +5,13 @@
 """
 from __future__ import annotations
 
-from pipeline_helpers import MODEL, cli, copy_project, edit, green, read_json, _no_run_id  # noqa: F401
-from mlgitops.config import load
-from mlgitops.gitops import promote
+from pipeline_helpers import MODEL, cli, copy_project, edit, green, read_json, serve_from_bucket, _no_run_id  # noqa: F401
 from mlgitops.pipeline import run_pr
 
 
 def test_an_evaluation_against_local_does_not_promote_to_staging(green, tmp_path):
     root = copy_project(green, tmp_path / "p", store=True)
-    [champion] = promote(load(root, "staging"), MODEL)  # the green run's v1 serves staging
+    champion = serve_from_bucket(root, "staging")  # the green run's v1 serves staging
     edit(root / "mlgitops.yaml", "params: {C: 1.0, max_iter: 1000}", "params: {C: 0.01, max_iter: 1000}")  # weaker
 
     assert run_pr(root).exit_code == 1  # the PR's evaluation against staging's champion fails
@@ -34,7 +32,7 @@ def test_an_evaluation_against_local_does_not_promote_to_staging(green, tmp_path
 
 def test_prod_is_checked_on_the_plan_the_promotion_creates(green, tmp_path):
     root = copy_project(green, tmp_path / "p", store=True)
-    promote(load(root, "staging"), MODEL)
+    serve_from_bucket(root, "staging")
     assert read_json(root / ".mlgitops/evidence/local/findings/prod.json")["passed"] is True  # the pipeline's check, before
 
     edit(root / "mlgitops.yaml", "serving: {min_instances: 2, max_instances: 4}", "serving: {min_instances: 1, max_instances: 4}")

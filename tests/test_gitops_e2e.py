@@ -6,12 +6,12 @@ import shutil
 import pytest
 import yaml
 
-from gitops_helpers import EXAMPLE, MODEL
+from gitops_helpers import EXAMPLE, MODEL, s3_bucket
 from mlgitops.errors import GateFailed
 from mlgitops.evidence import DataReport, Findings, Run
 
 
-def test_train_evaluate_promote_then_reject_identical_and_weaker(tmp_path):
+def test_train_evaluate_promote_then_reject_identical_and_weaker(tmp_path, moto_s3):
     from mlgitops.config import load
     from mlgitops.evaluation import evaluate
     from mlgitops.gitops import drift, promote
@@ -19,6 +19,10 @@ def test_train_evaluate_promote_then_reject_identical_and_weaker(tmp_path):
 
     root = tmp_path / "churn"
     shutil.copytree(EXAMPLE, root, ignore=shutil.ignore_patterns(".mlgitops", "deploy"))
+    # models stored in S3 (as with a shared tracking server): staging's plan accepts their URIs, never a file:// one
+    config = (root / "mlgitops.yaml").read_text()
+    (root / "mlgitops.yaml").write_text(config.replace('tracking: {uri: "sqlite:///.mlgitops/mlflow.db"}',
+                                                       f'tracking: {{uri: "sqlite:///.mlgitops/mlflow.db", artifact_location: "{s3_bucket("e2e")}/mlflow"}}'))
     run = Run.current(root)
     for ds in ("train", "holdout"):  # the data gate's verdict, as `mlgitops data validate` records it
         run.write(DataReport(dataset=ds, path=f"data/{ds}.csv", digest=f"sha256:{ds}", rows=1, columns=[], engine="pandas", success=True, results=[]))

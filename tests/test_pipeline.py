@@ -57,12 +57,8 @@ def test_data_failure_skips_training_and_still_reports(green, tmp_path):
 
 
 def test_candidate_that_loses_to_the_champion_fails_evaluation(green, tmp_path):
-    from mlgitops.config import load
-    from mlgitops.gitops import promote
-
     root = copy_project(green, tmp_path / "p", store=True)
-    [champion] = promote(load(root, "staging"), MODEL)  # the green run's v1 now serves staging
-    serve_from_bucket(root, "staging")
+    champion = serve_from_bucket(root, "staging")  # the green run's v1 now serves staging
     edit(root / "mlgitops.yaml", "params: {C: 1.0, max_iter: 1000}", "params: {C: 0.01, max_iter: 1000}")  # weaker, above the thresholds
 
     run = run_pr(root)
@@ -81,14 +77,9 @@ def test_candidate_that_loses_to_the_champion_fails_evaluation(green, tmp_path):
 
 
 def test_policy_violation_in_prod_only_and_plan_diff_against_the_base_branch(green, tmp_path):
-    from mlgitops.config import load
-    from mlgitops.gitops import promote
-
     root = copy_project(green, tmp_path / "p", store=True)
-    promote(load(root, "staging"), MODEL)
-    promote(load(root, "prod"), MODEL)  # prod now declares an endpoint for v1
     serve_from_bucket(root, "staging")
-    serve_from_bucket(root, "prod")
+    serve_from_bucket(root, "prod")  # prod now declares an endpoint for v1
     edit(root / "mlgitops.yaml", "serving: {min_instances: 2, max_instances: 4}", "serving: {min_instances: 1, max_instances: 4}")
     base = root / ".mlgitops" / "evidence" / "base" / "plan"  # what the PR workflow leaves from the base branch
     base.mkdir(parents=True)

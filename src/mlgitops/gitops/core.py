@@ -115,7 +115,10 @@ def gather_evidence(config: "Config", model: str, version: str | None, force: bo
     wanted = ev.versions[model]
     if wanted is None:
         raise BadInput("--force needs --version N (there is no evidence to pick a version from)")
-    entry = candidate_entry(config, model, wanted)
+    if ev.previous is not None:  # the very artifact the previous stage serves, not the registry's idea of it
+        entry = ev.previous.models[model].model_copy(update={"replaces": None, "promoted_at": None})
+    else:
+        entry = candidate_entry(config, model, wanted)
     if plans:
         ev.findings = planned_findings(config, model, entry)
     findings = rules()
