@@ -133,7 +133,7 @@ def test_not_a_program_directory(tmp_path):
     (tmp_path / "Pulumi.yaml").write_text("name: x\nruntime: python\n")
     (tmp_path / "__main__.py").write_text("")
     (tmp_path / "Pulumi.dev.yaml").write_text("config:\n  a: [1\n")
-    with pytest.raises(BadInput, match=r"Pulumi.dev.yaml:3: invalid YAML"):
+    with pytest.raises(BadInput, match=r"Pulumi.dev.yaml:3:1: invalid YAML"):
         plan_program(tmp_path, "dev")
 
 
@@ -160,7 +160,7 @@ def test_plan_file_errors_are_bad_input(tmp_path):
     with pytest.raises(BadInput, match="no such plan file"):
         Plan.load(tmp_path / "none.json")
     (tmp_path / "bad.json").write_text("{\n  oops")
-    with pytest.raises(BadInput, match=r"bad.json: not a plan: invalid JSON at line 2"):
+    with pytest.raises(BadInput, match=r"bad.json:2:3: invalid JSON"):
         Plan.load(tmp_path / "bad.json")
     (tmp_path / "list.json").write_text('{"resources": []}')
     with pytest.raises(BadInput, match="missing or unexpected field 'stack'"):
