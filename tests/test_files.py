@@ -85,3 +85,13 @@ def test_confinement_allows_project_paths_and_s3(tmp_path: Path) -> None:
     assert outside(tmp_path, "data/../data/in.csv") is None
     assert "outside the project" in (outside(tmp_path, "data/out.csv") or "")
     assert "outside the project" in (outside(tmp_path, "/etc/passwd") or "")
+
+
+def test_json_output_and_error_messages_mask_credentials(capsys: pytest.CaptureFixture[str]) -> None:
+    from mlgitops.cli import emit_json, err
+
+    emit_json({"tracking_uri": "https://bob:hunter2@mlflow.example.com", "nested": [{"u": "postgresql://u:p@db/x"}]})
+    err("cannot reach https://bob:hunter2@mlflow.example.com/api")
+    out, error = capsys.readouterr()
+    assert "hunter2" not in out + error and "u:p@" not in out
+    assert '"tracking_uri": "https://***@mlflow.example.com"' in out and "https://***@mlflow.example.com/api" in error

@@ -285,7 +285,7 @@ def test_drift_reports_each_disagreement(reg):
 def test_corrupt_state_file_is_bad_input(reg):
     (reg.root / "deploy").mkdir()
     (reg.root / "deploy" / "staging.yaml").write_text("models: [\n")
-    with pytest.raises(BadInput, match="staging.yaml:.*YAML syntax error"):
+    with pytest.raises(BadInput, match="staging.yaml:.*invalid YAML"):
         drift(reg.config("staging"))
 
 

@@ -9,7 +9,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -35,29 +34,37 @@ class Outcome:
         return self.out + self.err
 
 
+# The child is started by a tiny launcher: Linux carries a process's peak RSS across fork and exec, so a child
+# forked straight from a pytest worker that has grown to 500 MB would report 500 MB whatever it does.
+LAUNCHER = """import os, sys
+pid = os.fork()
+if pid == 0:
+    os.execv(sys.argv[2], sys.argv[2:])
+_, status, usage = os.wait4(pid, 0)
+with open(sys.argv[1], "w") as f:
+    f.write(str(usage.ru_maxrss))
+code = os.waitstatus_to_exitcode(status)
+sys.exit(code if code >= 0 else 128 - code)
+"""
+
+
 def run_cli(args: list[str], cwd: Path, env: dict[str, str] | None = None, timeout: float = TIMEOUT) -> Outcome:
-    """`mlgitops ARGS` in a child; its exit code, output and peak RSS (os.wait4), killed at `timeout`."""
-    out_path, err_path = cwd.parent / ".out", cwd.parent / ".err"
+    """`mlgitops ARGS` in a child; its exit code, output and peak RSS, the whole group killed at `timeout`."""
+    out_path, err_path, rss_path = cwd.parent / ".out", cwd.parent / ".err", cwd.parent / ".rss"
     inherited = {k: v for k, v in os.environ.items() if k != "MLGITOPS_RUN_ID"}
     full_env = {**inherited, "PYTHONPATH": str(SUITE / "src"), "GIT_CONFIG_NOSYSTEM": "1", **(env or {})}
     with out_path.open("wb") as out, err_path.open("wb") as err:
-        proc = subprocess.Popen([MLGITOPS, *args], cwd=cwd, env=full_env, stdout=out, stderr=err,
-                                stdin=subprocess.DEVNULL, start_new_session=True)
-        deadline = time.monotonic() + timeout
-        while True:
-            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.monotonic() > deadline:
-                os.killpg(proc.pid, 9)
-                os.wait4(proc.pid, 0)
-                proc.returncode = -9
-                pytest.fail(f"mlgitops {' '.join(args)} ran past {timeout}s (hang or unbounded work)")
-            time.sleep(0.05)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    outcome = Outcome(proc.returncode, out_path.read_text(errors="replace"), err_path.read_text(errors="replace"), usage.ru_maxrss / 1024)
-    out_path.unlink()
-    err_path.unlink()
+        proc = subprocess.Popen([sys.executable, "-S", "-c", LAUNCHER, str(rss_path), MLGITOPS, *args], cwd=cwd, env=full_env,
+                                stdout=out, stderr=err, stdin=subprocess.DEVNULL, start_new_session=True)
+        try:
+            code = proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, 9)
+            proc.wait()
+            pytest.fail(f"mlgitops {' '.join(args)} ran past {timeout}s (hang or unbounded work)")
+    outcome = Outcome(code, out_path.read_text(errors="replace"), err_path.read_text(errors="replace"), int(rss_path.read_text()) / 1024)
+    for path in (out_path, err_path, rss_path):
+        path.unlink()
     return outcome
 
 

@@ -228,7 +228,7 @@ def test_deploy_state_reads_the_promoted_file(tmp_path):
     (tmp_path / "deploy" / "prod.yaml").write_text(yaml.safe_dump(release("prod").to_dict()))
     assert deploy_state(tmp_path, "prod").models["churn-classifier"].version == "3"
     (tmp_path / "deploy" / "prod.yaml").write_text("models: [unclosed\n")
-    with pytest.raises(BadInput, match=r"deploy/prod.yaml:\d+: invalid YAML"):
+    with pytest.raises(BadInput, match=r"deploy/prod.yaml:\d+:\d+: invalid YAML"):
         deploy_state(tmp_path, "prod")
 
 

@@ -133,7 +133,7 @@ def test_not_a_program_directory(tmp_path):
     (tmp_path / "Pulumi.yaml").write_text("name: x\nruntime: python\n")
     (tmp_path / "__main__.py").write_text("")
     (tmp_path / "Pulumi.dev.yaml").write_text("config:\n  a: [1\n")
-    with pytest.raises(BadInput, match=r"Pulumi.dev.yaml:3: invalid YAML"):
+    with pytest.raises(BadInput, match=r"Pulumi.dev.yaml:3:1: invalid YAML"):
         plan_program(tmp_path, "dev")
 
 

@@ -176,7 +176,7 @@ def load_yaml(path: Path | str, *, fix: str, max_bytes: int = MAX_YAML_BYTES, la
     return None if node is None else YamlBuilder(label, fix).build(node, ())
 
 
-def compose_yaml(text: str, label: str, fix: str) -> Any:
+def compose_yaml(text: str, label: str, fix: str, problem: str = "invalid YAML") -> Any:
     """The node graph of one YAML document (marks kept; aliases shared, not expanded), depth-bounded."""
     import yaml
 
@@ -188,24 +188,24 @@ def compose_yaml(text: str, label: str, fix: str) -> Any:
         loader = _bounded_loader()(text)
         loader.name = label  # marks name the file
     except yaml.YAMLError as exc:  # the reader refuses other non-printable characters
-        raise _yaml_error(exc, label, fix) from None
+        raise _yaml_error(exc, label, fix, problem) from None
     try:
         return loader.get_single_node()
     except yaml.YAMLError as exc:
-        raise _yaml_error(exc, label, fix) from None
+        raise _yaml_error(exc, label, fix, problem) from None
     except RecursionError:
         raise BadInput(f"{label}: nested too deeply; {fix}") from None
     finally:
         loader.dispose()
 
 
-def _yaml_error(exc: Exception, label: str, fix: str) -> BadInput:
+def _yaml_error(exc: Exception, label: str, fix: str, what: str) -> BadInput:
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     where = f"{label}:{mark.line + 1}:{mark.column + 1}" if mark else label
     if mark is None and getattr(exc, "position", None) is not None:  # yaml.reader.ReaderError
         where = f"{label}:{exc.position}"  # type: ignore[attr-defined]
     problem = getattr(exc, "problem", None) or getattr(exc, "context", None) or str(exc).splitlines()[0]
-    return BadInput(f"{where}: YAML syntax error: {problem}; {fix}")
+    return BadInput(f"{where}: {what}: {problem}; {fix}")
 
 
 _LOADER: Any = None

@@ -63,7 +63,7 @@ def parse(raw: bytes, label: str) -> Document:
             raise BadInput(f"{label}:{number}:{indent.index(chr(9)) + 1}: tab in indentation; YAML needs spaces")
     if not text.strip() or all(not ln.strip() or ln.lstrip().startswith("#") for ln in text.splitlines()):
         raise BadInput(f"{label}:1: file is empty; a minimal config needs at least `project:` and `owner:`")
-    node = files.compose_yaml(text, label, "fix the YAML")
+    node = files.compose_yaml(text, label, "fix the YAML", "YAML syntax error")
     if not isinstance(node, yaml.MappingNode):
         mark = _mark(label, node)
         raise BadInput(f"{mark}: the top level must be a mapping of keys (project:, owner:, ...), found {_kind(node)}")
