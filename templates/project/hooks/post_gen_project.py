@@ -11,6 +11,7 @@ JSON Schema (`docs/mlgitops.schema.json`) are copied from there instead of being
 wheel passes its own answer in `_mlgitops` (a release as `mlgitops==X.Y.Z`; see `mlgitops.suite`).
 """
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -79,6 +80,29 @@ def pip_git_url(url: str) -> str:
     return url if url.startswith("git+") else "git+" + url
 
 
+RELEASE_TAG = re.compile(r"^refs/tags/v(\d+\.\d+\.\d+)(\^\{\})?$")
+
+
+def released_version(suite, url: str, commit):
+    """X.Y.Z when `commit` is tagged vX.Y.Z in the suite's clone, or at `url` (a re-render by cruft has no clone)."""
+    if not commit:
+        return None
+    if suite is not None:
+        refs = [f"{commit} refs/tags/{tag}" for tag in (git(suite, "tag", "--points-at", commit) or "").split()]
+    else:
+        try:
+            out = subprocess.run(["git", "ls-remote", "--tags", url], capture_output=True, text=True, timeout=60)
+        except (OSError, subprocess.SubprocessError):
+            return None
+        refs = out.stdout.splitlines() if out.returncode == 0 else []
+    for line in refs:
+        sha, _, ref = line.partition(" ") if " " in line else line.partition("\t")
+        match = RELEASE_TAG.match(ref.strip())
+        if match and sha == commit:
+            return match.group(1)
+    return None
+
+
 def source(context: dict, suite) -> dict:
     """The mlgitops the project installs and the template's git source for `.cruft.json`: what `mlgitops new`
     passed (an installed wheel), else a git source by URL and commit, else the local checkout by its path."""
@@ -88,8 +112,12 @@ def source(context: dict, suite) -> dict:
     template, commit = context["_template"], context.get("_commit") or git(suite, "rev-parse", "HEAD")
     if is_remote(template):
         url = git(suite, "remote", "get-url", "origin") or template  # cookiecutter's clone knows the expanded URL
-        requirement = f"mlgitops @ {pip_git_url(url)}@{commit}" if commit else f"mlgitops @ {pip_git_url(url)}"
-        return {"origin": "git", "requirement": requirement, "template": url, "commit": commit,
+        release = released_version(suite, url, commit)
+        if release:  # the commit of a release tag vX.Y.Z: the release on the index, as from `pip install mlgitops==X.Y.Z`
+            requirement, origin = f"mlgitops=={release}", "release"
+        else:
+            requirement, origin = f"mlgitops @ {pip_git_url(url)}@{commit}" if commit else f"mlgitops @ {pip_git_url(url)}", "git"
+        return {"origin": origin, "requirement": requirement, "template": url, "commit": commit,
                 "checkout": context.get("_checkout"), "local_only": False}
     if suite is not None:  # a checkout on this disk, recorded as its root, like `cookiecutter SUITE --directory templates/project`
         return {"origin": "local", "requirement": str(suite), "template": str(suite), "commit": commit,
