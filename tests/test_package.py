@@ -34,7 +34,8 @@ def tracked(*paths: str) -> list[str]:
 @pytest.fixture(scope="session")
 def dist(tmp_path_factory) -> Path:
     """sdist and wheel built once per run, as the release workflow builds them (xdist workers share them)."""
-    shared = tmp_path_factory.getbasetemp().parent
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base  # this run's, never an older run's
     out = shared / "dist"
     with FileLock(str(shared / "dist.lock")):
         if not any(out.glob("*.whl")):

@@ -126,6 +126,9 @@ def source(context: dict, suite) -> dict:
     return {"origin": "release", "requirement": "mlgitops", "template": template, "commit": commit, "checkout": None, "local_only": False}
 
 
+README_MARKER = "<!-- mlgitops requirement -->"  # the line of README.md that says which mlgitops `make setup` installs
+
+
 def record_source(project: Path, found: dict) -> None:
     """`requirements-mlgitops.txt` for `make setup` and CI; the README says where it points and how to change it."""
     local = found.get("local_only")
@@ -142,9 +145,6 @@ def record_source(project: Path, found: dict) -> None:
                  "or a development build), so CI and other machines cannot install it; pin a release (`mlgitops==X.Y.Z`) "
                  "or a git commit (`mlgitops @ git+https://...@COMMIT`) there before you push.")
     readme.write_text(readme.read_text(encoding="utf-8").replace(README_MARKER, note), encoding="utf-8")
-
-
-README_MARKER = "<!-- mlgitops requirement -->"
 
 
 def record_answers(project: Path, found: dict, context: dict) -> None:
