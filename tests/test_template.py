@@ -14,6 +14,7 @@ import sysconfig
 from pathlib import Path
 
 import pytest
+import yaml
 
 from mlgitops.errors import BadInput
 from mlgitops.scaffold import TEMPLATE_DIR, new
@@ -217,3 +218,48 @@ def test_generated_project_passes_its_own_tests_in_a_fresh_venv(tmp_path):
     project = tmp_path / "churn-risk"
     run(*pip, str(project))
     run("make", "test", f"VENV={venv}", cwd=project)
+
+
+def test_make_setup_installs_the_pinned_suite_unless_overridden(projects, tmp_path):
+    """`make -n setup` (make's dry run) shows what pip would install: the pin, MLGITOPS=, or $MLGITOPS_REQUIREMENT."""
+    root = projects["binary_classification", "staging,prod"]
+    pin = (root / "requirements-mlgitops.txt").read_text().splitlines()
+    assert pin[-1] == str(SUITE) and pin[-2].startswith("# LOCAL-ONLY")  # rendered from this checkout
+    assert f"`{SUITE}`. **Local-only:**" in (root / "README.md").read_text()
+
+    def dry_run(*args: str, **env: str) -> str:
+        done = subprocess.run(["make", "-n", "setup", *args], cwd=root, capture_output=True, text=True, timeout=60,
+                              env={**{k: v for k, v in os.environ.items() if not k.startswith("MLGITOPS")}, **env})
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    assert "pip install -r requirements-mlgitops.txt" in dry_run()
+    assert 'pip install "mlgitops==9.9.9"' in dry_run("MLGITOPS=mlgitops==9.9.9")
+    assert 'pip install "mlgitops==9.9.8"' in dry_run(MLGITOPS_REQUIREMENT="mlgitops==9.9.8")
+    assert "requirements-mlgitops.txt" not in dry_run(MLGITOPS_REQUIREMENT="mlgitops==9.9.8")
+
+
+def test_the_ci_setup_action_installs_the_pin_and_refuses_a_local_one(projects, tmp_path):
+    """The setup action's install script, run by bash with `python` answering as pip would (it echoes its arguments)."""
+    root = projects["binary_classification", "staging,prod"]
+    action = yaml.safe_load((root / ".github" / "actions" / "setup" / "action.yml").read_text())
+    script = next(s["run"] for s in action["runs"]["steps"] if "run" in s)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "python").write_text("#!/bin/sh\necho \"python $*\"\n")
+    (bin_dir / "python").chmod(0o755)
+
+    def run(requirement_file: str, given: str) -> subprocess.CompletedProcess:
+        work = tmp_path / "work"
+        work.mkdir(exist_ok=True)
+        (work / "requirements-mlgitops.txt").write_text(requirement_file)
+        return subprocess.run(["bash", "-e", "-c", script], cwd=work, capture_output=True, text=True, timeout=60,
+                              env={"PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}", "MLGITOPS": given})
+
+    released = run("# pinned\nmlgitops==0.3.0\n", "")
+    assert released.returncode == 0 and released.stdout.splitlines() == ["python -m pip install -r requirements-mlgitops.txt",
+                                                                            "python -m pip install -e ."]
+    local = run((root / "requirements-mlgitops.txt").read_text(), "")
+    assert local.returncode == 1 and "::error file=requirements-mlgitops.txt::" in local.stdout
+    override = run((root / "requirements-mlgitops.txt").read_text(), "mlgitops==0.3.1")
+    assert override.returncode == 0 and override.stdout.splitlines()[0] == "python -m pip install mlgitops==0.3.1"

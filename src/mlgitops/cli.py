@@ -28,8 +28,18 @@ JsonOpt = typer.Option(False, "--json", help="Print one JSON document on stdout 
 EnvOpt = typer.Option("local", "--env", help="Environment (local, or one declared under environments:).")
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from mlgitops.suite import version
+
+        print(f"mlgitops {version()}")
+        raise typer.Exit()
+
+
 @app.callback()
-def _root(ctx: typer.Context, project: Optional[Path] = ProjectOpt) -> None:
+def _root(ctx: typer.Context, project: Optional[Path] = ProjectOpt,
+          _version: bool = typer.Option(False, "--version", is_eager=True, callback=_print_version,
+                                        help="Print the version (from the git tag it was built from) and exit.")) -> None:
     ctx.obj = {"project": (project or Path.cwd()).resolve()}
 
 

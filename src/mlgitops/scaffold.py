@@ -1,9 +1,11 @@
 """`mlgitops new` renders the project template (`templates/project`) with cookiecutter's own API;
 `mlgitops template update` brings a project up to a newer template with cruft.
 
-The template is found in the suite checkout this package runs from (an editable install), or at
-`$MLGITOPS_TEMPLATE`. It renders into a temporary directory and moves into place only when the
-template's hooks accept the answers, so a rejected render leaves nothing behind.
+The template is the one the installed wheel carries, or the suite checkout's (an editable install), or
+`$MLGITOPS_TEMPLATE`. A wheel install tells the template's hook which mlgitops the project should install
+and where the template's git source is (`mlgitops.suite`); from a checkout the hook finds both itself.
+It renders into a temporary directory and moves into place only when the template's hooks accept the
+answers, so a rejected render leaves nothing behind.
 """
 from __future__ import annotations
 
@@ -19,19 +21,21 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from mlgitops.errors import BadInput
+from mlgitops.suite import installed_source
+from mlgitops.suite import root as suite_root
 
 __all__ = ["TEMPLATE_DIR", "TEMPLATE_ENV", "git_init", "new", "parse_sets", "template_dir", "update", "variables", "work_tree_of"]
 
 TEMPLATE_ENV = "MLGITOPS_TEMPLATE"
-TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "templates" / "project"
+TEMPLATE_DIR = suite_root() / "templates" / "project"
 
 
 def template_dir() -> Path:
-    """`$MLGITOPS_TEMPLATE`, else the checkout's `templates/project`."""
+    """`$MLGITOPS_TEMPLATE`, else the installed or checked-out suite's `templates/project`."""
     configured = os.environ.get(TEMPLATE_ENV)
     path = Path(configured).expanduser().resolve() if configured else TEMPLATE_DIR
     if not (path / "cookiecutter.json").is_file():
-        where = f"{TEMPLATE_ENV}={configured}" if configured else f"{path} (the suite checkout next to the mlgitops package)"
+        where = f"{TEMPLATE_ENV}={configured}" if configured else f"{path} (shipped with the mlgitops package; reinstall it)"
         raise BadInput(f"no project template at {where}; set {TEMPLATE_ENV} to <mlgitops checkout>/templates/project "
                        "or run `cookiecutter <mlgitops checkout or gh:OWNER/REPO> --directory templates/project`")
     return path
@@ -80,10 +84,12 @@ def new(dest: Path, answers: dict[str, str] | None = None, no_input: bool = True
     check_answers(answers, variables(template))
     if "project_name" not in answers and "project_slug" not in answers:
         answers["project_name"] = dest.name
+    source = installed_source() if template == TEMPLATE_DIR else None
+    context = {**answers, "_mlgitops": source.model_dump(mode="json") | {"local_only": source.local_only}} if source else answers
     with tempfile.TemporaryDirectory(prefix="mlgitops-new-") as tmp, tempfile.TemporaryFile() as stderr:
         try:
             with _stderr_to(stderr), _quiet_cookiecutter_logs():
-                rendered = Path(cookiecutter(str(template), no_input=no_input, extra_context=answers, output_dir=tmp))
+                rendered = Path(cookiecutter(str(template), no_input=no_input, extra_context=context, output_dir=tmp))
         except FailedHookException:
             raise BadInput(_hook_message(stderr) or f"the template's hooks rejected the answers {answers}") from None
         except CookiecutterException as exc:

@@ -1,11 +1,17 @@
-"""Finish the rendered project: keep only what the answers need, bring in the suite's shared files.
+"""Finish the rendered project: keep only what the answers need, bring in the suite's shared files, and
+record which mlgitops the project installs and where its template came from.
 
 The template lives at `templates/project` of the mlgitops suite; cookiecutter has the whole suite on
-disk (a local checkout, or its clone of `gh:...` with `--directory templates/project`), so the
-composite actions (`ci/<step>/`) and the config JSON Schema (`docs/mlgitops.schema.json`) are copied
-from there instead of being kept twice.
+disk (a local checkout, its clone of `gh:...` with `--directory templates/project`, or the copy an
+installed wheel carries, laid out the same way), so the composite actions (`ci/<step>/`) and the config
+JSON Schema (`docs/mlgitops.schema.json`) are copied from there instead of being kept twice.
+
+`requirements-mlgitops.txt` pins the suite the project came from, for `make setup` and CI: a git source as
+`mlgitops @ git+URL@COMMIT`, a local checkout as its path (local-only). `mlgitops new` from an installed
+wheel passes its own answer in `_mlgitops` (a release as `mlgitops==X.Y.Z`; see `mlgitops.suite`).
 """
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -47,22 +53,105 @@ def suite_dir(context: dict):
     return local.resolve() if (local / "docs" / "mlgitops.schema.json").is_file() else None
 
 
-def suite_commit(suite: Path):
-    """The suite's git commit, recorded for a later template update; None outside a git checkout."""
+def git(suite, *args: str):
+    """One line of git output in the suite checkout; None outside a git checkout or on failure."""
+    if suite is None:
+        return None
     try:
-        out = subprocess.run(["git", "-C", str(suite), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10)
+        out = subprocess.run(["git", "-C", str(suite), *args], capture_output=True, text=True, timeout=10)
     except (OSError, subprocess.SubprocessError):
         return None
-    return out.stdout.strip() if out.returncode == 0 else None
+    return out.stdout.strip() if out.returncode == 0 and out.stdout.strip() else None
 
 
-def record_answers(project: Path, suite, context: dict) -> None:
-    """`.cruft.json` (cruft's format): the template source, suite commit and answers, for a later update."""
-    template = context["_template"]
-    if suite is not None and not template.startswith(("gh:", "gl:", "bb:", "git@", "git+")) and "://" not in template:
-        template = str(suite)  # a local checkout: recorded as its root, like `cookiecutter SUITE --directory templates/project`
+def is_remote(template: str) -> bool:
+    return template.startswith(("gh:", "gl:", "bb:", "git@", "git+")) or "://" in template
+
+
+def pip_git_url(url: str) -> str:
+    """A git remote as pip's `git+` URL: https/ssh/file URLs, scp-like `git@host:path` and cookiecutter's `gh:`."""
+    hosts = {"gh:": "https://github.com/", "gl:": "https://gitlab.com/", "bb:": "https://bitbucket.org/"}
+    for prefix, host in hosts.items():
+        if url.startswith(prefix):
+            url = host + url[len(prefix):]
+    if "://" not in url and not url.startswith("git+") and ":" in url:
+        user_host, path = url.split(":", 1)
+        url = f"ssh://{user_host}/{path}"
+    return url if url.startswith("git+") else "git+" + url
+
+
+RELEASE_TAG = re.compile(r"^refs/tags/v(\d+\.\d+\.\d+)(\^\{\})?$")
+
+
+def released_version(suite, url: str, commit):
+    """X.Y.Z when `commit` is tagged vX.Y.Z in the suite's clone, or at `url` (a re-render by cruft has no clone)."""
+    if not commit:
+        return None
+    if suite is not None:
+        refs = [f"{commit} refs/tags/{tag}" for tag in (git(suite, "tag", "--points-at", commit) or "").split()]
+    else:
+        try:
+            out = subprocess.run(["git", "ls-remote", "--tags", url], capture_output=True, text=True, timeout=60)
+        except (OSError, subprocess.SubprocessError):
+            return None
+        refs = out.stdout.splitlines() if out.returncode == 0 else []
+    for line in refs:
+        sha, _, ref = line.partition(" ") if " " in line else line.partition("\t")
+        match = RELEASE_TAG.match(ref.strip())
+        if match and sha == commit:
+            return match.group(1)
+    return None
+
+
+def source(context: dict, suite) -> dict:
+    """The mlgitops the project installs and the template's git source for `.cruft.json`: what `mlgitops new`
+    passed (an installed wheel), else a git source by URL and commit, else the local checkout by its path."""
+    given = context.get("_mlgitops") or {}
+    if given.get("requirement"):
+        return given
+    template, commit = context["_template"], context.get("_commit") or git(suite, "rev-parse", "HEAD")
+    if is_remote(template):
+        url = git(suite, "remote", "get-url", "origin") or template  # cookiecutter's clone knows the expanded URL
+        release = released_version(suite, url, commit)
+        if release:  # the commit of a release tag vX.Y.Z: the release on the index, as from `pip install mlgitops==X.Y.Z`
+            requirement, origin = f"mlgitops=={release}", "release"
+        else:
+            requirement, origin = f"mlgitops @ {pip_git_url(url)}@{commit}" if commit else f"mlgitops @ {pip_git_url(url)}", "git"
+        return {"origin": origin, "requirement": requirement, "template": url, "commit": commit,
+                "checkout": context.get("_checkout"), "local_only": False}
+    if suite is not None:  # a checkout on this disk, recorded as its root, like `cookiecutter SUITE --directory templates/project`
+        return {"origin": "local", "requirement": str(suite), "template": str(suite), "commit": commit,
+                "checkout": context.get("_checkout"), "local_only": True}
+    print("warning: the mlgitops suite is not on disk: requirements-mlgitops.txt names mlgitops unpinned", file=sys.stderr)
+    return {"origin": "release", "requirement": "mlgitops", "template": template, "commit": commit, "checkout": None, "local_only": False}
+
+
+README_MARKER = "<!-- mlgitops requirement -->"  # the line of README.md that says which mlgitops `make setup` installs
+
+
+def record_source(project: Path, found: dict) -> None:
+    """`requirements-mlgitops.txt` for `make setup` and CI; the README says where it points and how to change it."""
+    local = found.get("local_only")
+    lines = ["# The mlgitops this project was generated with: `make setup` and CI's setup action install it.",
+             "# Change this line to move to another mlgitops (e.g. mlgitops==X.Y.Z), or override it once:",
+             "# `make setup MLGITOPS=<pip spec>`; in CI, the repository variable MLGITOPS_REQUIREMENT."]
+    if local:
+        lines.append("# LOCAL-ONLY: exists only on the machine that generated this project; CI and other machines cannot install it.")
+    (project / "requirements-mlgitops.txt").write_text("\n".join([*lines, found["requirement"], ""]), encoding="utf-8")
+    readme = project / "README.md"
+    note = f"`make setup` installs mlgitops as pinned in `requirements-mlgitops.txt`: `{found['requirement']}`."
+    if local:
+        note += (" **Local-only:** that mlgitops exists only on the machine that generated this project (a checkout, a wheel "
+                 "or a development build), so CI and other machines cannot install it; pin a release (`mlgitops==X.Y.Z`) "
+                 "or a git commit (`mlgitops @ git+https://...@COMMIT`) there before you push.")
+    readme.write_text(readme.read_text(encoding="utf-8").replace(README_MARKER, note), encoding="utf-8")
+
+
+def record_answers(project: Path, found: dict, context: dict) -> None:
+    """`.cruft.json` (cruft's format): the template's git source (URL or path), commit and answers, for a later update."""
+    template = found.get("template") or context["_template"]
     answers = {k: v for k, v in context.items() if not k.startswith("_")}
-    doc = {"template": template, "commit": context.get("_commit") or (suite and suite_commit(suite)), "checkout": context.get("_checkout"),
+    doc = {"template": template, "commit": found.get("commit"), "checkout": found.get("checkout") or context.get("_checkout"),
            "directory": "templates/project", "context": {"cookiecutter": {**answers, "_template": template}}}
     (project / ".cruft.json").write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
 
@@ -75,4 +164,6 @@ if __name__ == "__main__":
         print("warning: the mlgitops suite is not on disk: .github/actions/ and .mlgitops.schema.json were not copied", file=sys.stderr)
     else:
         copy_suite_files(project, suite)
-    record_answers(project, suite, context)
+    found = source(context, suite)
+    record_source(project, found)
+    record_answers(project, found, context)
