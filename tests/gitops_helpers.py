@@ -116,6 +116,7 @@ def make_registry(tmp: Path, extra_versions: int = 0, artifact_root: str | None 
 
 @pytest.fixture(scope="module")
 def registry(tmp_path_factory, moto_s3) -> Registry:
+    """Twenty-two registered versions stored in S3 (moto), promotable to cloud environments."""
     return make_registry(tmp_path_factory.mktemp("gitops"), extra_versions=20, artifact_root=s3_bucket("artifacts"))
 
 

@@ -27,7 +27,9 @@ def test_demo_runs_end_to_end_and_stops_its_server(tmp_path):
     pairs = re.search(r"5\. scored 5 holdout rows \(malignant: predicted / actual\): (.*)", out).group(1).split(", ")
     assert len(pairs) == 5 and all(re.fullmatch(r"[01]/[01]", p) for p in pairs)
     assert sum(p[0] == p[-1] for p in pairs) >= 4  # a good model
-    deployed = yaml.safe_load((root / "deploy" / "local.yaml").read_text())["models"]["classifier"]
+    committed = (root / "deploy" / "local.yaml").read_text()
+    deployed = yaml.safe_load(committed)["models"]["classifier"]
+    assert deployed["artifact_uri"].startswith(".mlgitops/artifacts/") and str(root) not in committed  # no path of this machine
     assert f"3. promoted classifier v{deployed['version']} to local: deploy/local.yaml, commit" in out
     log = subprocess.run(["git", "log", "--format=%s", "-2"], cwd=root, capture_output=True, text=True).stdout.splitlines()
     assert log == [f"promote: classifier v{deployed['version']} to local", "scaffold from the mlgitops template"]

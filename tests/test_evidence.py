@@ -55,7 +55,7 @@ def test_run_files_each_record_under_its_name(tmp_path):
     ('{"kind": "Plan", "stack": "s", "project": "p"}', "holds a record of kind 'Plan' where a Evaluation belongs"),
     ('{"kind": "Evaluation", "schema_version": 7}', "schema_version 7 is newer than this mlgitops reads"),
     ('{"kind": "Evaluation", "model": "m"}', "not a valid Evaluation: primary: Field required"),
-    (b"\xff\xfe", "not UTF-8"),
+    (b"\xff\xfe", "not valid UTF-8"),
 ])
 def test_a_record_that_is_there_but_wrong_is_bad_input_naming_the_file(tmp_path, text, message):
     path = tmp_path / "evaluation" / "m.json"
@@ -83,7 +83,7 @@ def test_deploy_state_written_before_kind_existed_is_still_read(tmp_path):
 def test_a_run_id_is_one_folder_name(tmp_path, monkeypatch, run_id):
     monkeypatch.setenv("MLGITOPS_RUN_ID", run_id)
     if run_id:
-        with pytest.raises(BadInput, match="a run id is one folder name"):
+        with pytest.raises(BadInput, match="a run id must be one folder name"):
             Run.current(tmp_path)
     else:
         assert Run.current(tmp_path).name == "local"

@@ -8,12 +8,12 @@ import sys
 import pytest
 import yaml
 
-from gitops_helpers import MODEL, make_registry, write_evidence
+from gitops_helpers import MODEL, make_registry, s3_bucket, write_evidence
 
 
 @pytest.fixture(scope="module")
-def reg(tmp_path_factory):
-    return make_registry(tmp_path_factory.mktemp("gitops_cli"), extra_versions=1)
+def reg(tmp_path_factory, moto_s3):
+    return make_registry(tmp_path_factory.mktemp("gitops_cli"), extra_versions=1, artifact_root=s3_bucket("artifacts"))
 
 
 def cli(reg, *args: str) -> subprocess.CompletedProcess[str]:

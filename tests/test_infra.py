@@ -156,7 +156,7 @@ def test_every_taggable_resource_is_tagged_and_parented_to_a_component(plans):
                 assert r.parent in components, r.urn
             if r.type in TAGGABLE:
                 assert REQUIRED_TAGS.items() <= r.inputs["tags"].items(), r.urn
-                assert r.inputs["tags"]["env"] == ("prod" if name == "platform" else name)
+                assert r.inputs["tags"]["env"] == plan.stack
 
 
 def normalized(plan: Plan) -> Plan:

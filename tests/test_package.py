@@ -96,7 +96,8 @@ def render(python_path: str, where: Path) -> Path:
 
 
 def files(root: Path) -> set[str]:
-    return {str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()}
+    """The rendered files; not `.git/`, whose objects differ wherever a rendered file does (`mlgitops new` commits them)."""
+    return {str(p.relative_to(root)) for p in root.rglob("*") if p.is_file() and p.relative_to(root).parts[0] != ".git"}
 
 
 def test_a_project_from_the_wheel_has_exactly_the_files_of_one_from_the_checkout(dist, tmp_path):

@@ -64,3 +64,18 @@ def run_id(value: str, source: str = "MLGITOPS_RUN_ID") -> str:
         raise BadInput(f"{source}={value!r}: a run id must be one folder name (letters, digits, '.', '_', '-'; "
                        "at most 128, starting with a letter or digit); set it to e.g. the CI run number")
     return value
+
+
+def project_relative(uri: str | None, root: Path) -> str | None:
+    """A `file://` URI or path inside the project as a project-relative path; any other URI as it is.
+
+    Evidence is shared and deploy files are committed: another machine's absolute paths mean nothing there
+    and would publish its layout (usernames, temp folders)."""
+    from urllib.parse import unquote, urlparse
+
+    if not uri or ("://" in uri and not uri.startswith("file:")):
+        return uri
+    path = Path(unquote(urlparse(uri).path) if uri.startswith("file:") else uri)
+    base = root.resolve()
+    resolved = path.resolve() if path.is_absolute() else (base / path).resolve()
+    return resolved.relative_to(base).as_posix() if resolved.is_relative_to(base) else uri

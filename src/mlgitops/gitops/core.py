@@ -25,6 +25,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
 
+from mlgitops.confine import project_relative
 from mlgitops.errors import BadInput, GateFailed
 from mlgitops.evidence import DeployEntry, Finding, Findings, FindingStatus, PromotionEvidence, Run
 from mlgitops.evidence import state as desired
@@ -146,8 +147,8 @@ def candidate_entry(config: "Config", model: str, version: str) -> DeployEntry:
     cl = reg.client(config.tracking_uri())
     mv = reg.version_info(cl, name, version)
     download_uri = cl.get_model_version_download_uri(name, version)
-    return DeployEntry(version=str(version), registry_name=name, model_uri=f"models:/{name}/{version}", artifact_uri=download_uri,
-                       run_id=mv.run_id, digest=reg.artifact_digest(download_uri))
+    return DeployEntry(version=str(version), registry_name=name, model_uri=f"models:/{name}/{version}",
+                       artifact_uri=project_relative(download_uri, config.root), run_id=mv.run_id, digest=reg.artifact_digest(download_uri))
 
 
 def planned_findings(config: "Config", model: str, entry: DeployEntry) -> Findings:

@@ -22,12 +22,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
+from mlgitops.confine import project_relative
 from mlgitops.data import load_frame
 from mlgitops.data.readers import stream_digest
-from mlgitops.tracking import ensure_experiment, import_mlflow, store_lock
 from mlgitops.errors import BadInput, GateFailed
 from mlgitops.evidence import DataReport, GitInfo, Run, TrainingRecord
 from mlgitops.secrets import mask_secrets, mask_uri
+from mlgitops.tracking import ensure_experiment, import_mlflow, store_lock
 
 
 @dataclass
@@ -281,7 +282,7 @@ def train(config: Any, model: str) -> TrainingResult:
 
     record = TrainingRecord(
         model=model, run_id=run_id, experiment_id=experiment_id, registry_name=registry_name, version=version,
-        model_uri=f"models:/{registry_name}/{version}", artifact_uri=artifact_uri, logged_model_id=info.model_id,
+        model_uri=f"models:/{registry_name}/{version}", artifact_uri=project_relative(artifact_uri, root), logged_model_id=info.model_id,
         dataset_digests=digests, git=GitInfo.model_validate(git), has_signature=signature is not None,
         tracking_uri=mask_uri(config.tracking.uri),  # as configured (project-relative), never a password or a machine path
         params=spec.params,
