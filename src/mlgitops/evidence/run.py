@@ -19,10 +19,10 @@ RUN_ID_ENV = "MLGITOPS_RUN_ID"
 BASE_RUN = "base"  # the base branch's plans (plan/<env>.json), written there by the PR workflow
 R = TypeVar("R", bound=Record)
 
-LAYOUT: dict[type[Record], str] = {
-    DataReport: "data/{}.json", TrainingRecord: "training/{}.json", Evaluation: "evaluation/{}.json",
-    Plan: "plan/{}.json", PlanChanges: "plan/{}.changes.json", Findings: "findings/{}.json",
-    PipelineRun: "pipeline.json", Report: "report.json",
+LAYOUT: dict[type[Record], tuple[str, str | None]] = {  # where each kind lives, and the field that names the file
+    DataReport: ("data/{}.json", "dataset"), TrainingRecord: ("training/{}.json", "model"),
+    Evaluation: ("evaluation/{}.json", "model"), Plan: ("plan/{}.json", "stack"), PlanChanges: ("plan/{}.changes.json", "env"),
+    Findings: ("findings/{}.json", "env"), PipelineRun: ("pipeline.json", None), Report: ("report.json", None),
 }
 
 
@@ -35,14 +35,6 @@ def run_id(value: str | None = None) -> str:
     from mlgitops.confine import run_id as checked
 
     return checked(value or os.environ.get(RUN_ID_ENV) or "local", "run id" if value else RUN_ID_ENV)
-
-
-def _key(record: Record) -> str:
-    """The name a record is filed under: its dataset, model or environment."""
-    for attr in ("dataset", "model", "stack", "env"):
-        if attr in type(record).model_fields and not isinstance(record, (PipelineRun, Report)):
-            return str(getattr(record, attr))
-    return ""
 
 
 class Run:
@@ -81,10 +73,11 @@ class Run:
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def path(self, kind: type[Record], name: str = "") -> Path:
-        return self.dir / LAYOUT[kind].format(name)
+        return self.dir / LAYOUT[kind][0].format(name)
 
     def write(self, record: Record) -> Path:
-        return store.write(self.path(type(record), _key(record)), record)
+        field = LAYOUT[type(record)][1]
+        return store.write(self.path(type(record), getattr(record, field) if field else ""), record)
 
     def read(self, kind: type[R], name: str = "") -> R | None:
         """The record, None when the step that writes it has not run; BadInput when the file is not that record."""
@@ -92,7 +85,7 @@ class Run:
 
     def names(self, kind: type[Record]) -> list[str]:
         """The names (datasets, models, environments) that have a record of `kind` in this run."""
-        folder, _, leaf = LAYOUT[kind].rpartition("/")
+        folder, _, leaf = LAYOUT[kind][0].rpartition("/")
         prefix, suffix = leaf.split("{}")
         found = (p.name[len(prefix): -len(suffix)] for p in (self.dir / folder).glob(f"{prefix}*{suffix}"))
         return sorted(n for n in found if "." not in n)  # names are slugs: `x.changes.json` is not a plan of `x.changes`
