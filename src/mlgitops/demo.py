@@ -1,6 +1,6 @@
 """`mlgitops demo`: what a newcomer runs first. A sample project from the template, end to end, on this machine:
 
-scaffold (cookiecutter) -> `pipeline pr` -> promote the model to `local` (a git commit of deploy/local.yaml)
+scaffold (cookiecutter) -> `pipeline pr --env local` -> promote the model to `local` (a git commit of deploy/local.yaml)
 -> serve it on 127.0.0.1 -> score a few holdout rows -> stop the server. Everything stays in the
 project directory afterwards, so the next commands (`mlgitops report`, `mlgitops serve --env local`) work there.
 """
@@ -28,10 +28,10 @@ def run_demo(directory: Path | None = None) -> int:
     committed = git_init(root)
     say(f"1. scaffolded the project template into {root}" + (" (git repository, first commit)" if committed else ""))
 
-    say("2. mlgitops pipeline pr")
+    say("2. mlgitops pipeline pr --env local")
     progress = ConsoleProgress()
     try:
-        run = run_pr(root, progress=progress)
+        run = run_pr(root, "local", progress=progress)  # evaluated against what local serves: the only place it may go
     finally:
         progress.close()
     if run.exit_code:

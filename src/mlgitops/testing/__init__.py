@@ -51,12 +51,17 @@ def pulumi_plan(_mlgitops_plan_cache: dict[str, Any], request: pytest.FixtureReq
 
 @pytest.fixture
 def mlgitops_plan(_mlgitops_plan_cache: dict[str, Any], request: pytest.FixtureRequest) -> Callable[..., Any]:
-    """`mlgitops_plan(project_dir, env="local", deploy_state=None) -> Plan` of an mlgitops project's stack."""
+    """`mlgitops_plan(project_dir, env="local", deploy_state=None) -> Plan` of an mlgitops project's stack.
+
+    `deploy_state` is a `DeployState`, or the plain data of a `deploy/<env>.yaml` (validated as one)."""
     from mlgitops.config import load
+    from mlgitops.evidence import DeployState
     from mlgitops.plan import plan_project
 
-    def run(project_dir: str | Path, env: str = "local", deploy_state: dict[str, Any] | None = None):
+    def run(project_dir: str | Path, env: str = "local", deploy_state: DeployState | dict[str, Any] | None = None):
         path = _resolve(request, project_dir)
-        return _cached(_mlgitops_plan_cache, ["project", str(path.resolve()), env, deploy_state], lambda: plan_project(load(path, env), deploy_state))
+        state = DeployState.model_validate({"env": env, **deploy_state}) if isinstance(deploy_state, dict) else deploy_state
+        key = ["project", str(path.resolve()), env, state.to_dict() if state else None]
+        return _cached(_mlgitops_plan_cache, key, lambda: plan_project(load(path, env), state))
 
     return run
