@@ -7,13 +7,13 @@ from typing import Any
 
 from mlgitops.aws_api import naming
 from mlgitops.aws_api.requests import REQUESTS, UNKNOWN, Violation, check_request
+from mlgitops.evidence.records import replace_unknowns
 
 # Rule family -> the botocore service whose model it checks; a family's resource types are those mapped to its service.
 SERVICES = {"s3": "s3", "kms": "kms", "iam": "iam", "ecr": "ecr", "sagemaker": "sagemaker", "cloudwatch": "cloudwatch",
             "application-autoscaling": "application-autoscaling", "logs": "logs", "batch": "batch"}
 FAMILIES: dict[str, tuple[str, ...]] = {
     f"aws-api-{family}": tuple(t for t, r in REQUESTS.items() if r.service == service) for family, service in SERVICES.items()}
-PLAN_UNKNOWN = "<unknown>"
 
 
 def family_of(resource_type: str) -> str | None:
@@ -68,22 +68,11 @@ class PlanViolation:
         return {"policy": self.family, "resource_urn": self.urn, "resource_type": self.resource_type, "message": self.message}
 
 
-def _known(value: Any) -> Any:
-    """Plan JSON marks values known only at deploy as "<unknown>"."""
-    if value == PLAN_UNKNOWN:
-        return UNKNOWN
-    if isinstance(value, dict):
-        return {k: _known(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_known(v) for v in value]
-    return value
-
-
 def check_plan(plan: Any) -> list[PlanViolation]:
     """Every violation in a `mlgitops.plan.Plan`."""
     out = []
     for r in plan.resources:
         family = family_of(r.type)
         if family is not None:
-            out += [PlanViolation(family, r.urn, r.type, v.message) for v in check_resource(r.type, _known(r.inputs))]
+            out += [PlanViolation(family, r.urn, r.type, v.message) for v in check_resource(r.type, replace_unknowns(r.inputs, UNKNOWN))]
     return out

@@ -223,6 +223,20 @@ class Resource(Part):
     inputs: dict[str, Any] = Field(default_factory=dict)
 
 
+PLAN_UNKNOWN = "<unknown>"  # how a plan records an input known only after deploy
+
+
+def replace_unknowns(value: Any, sentinel: Any) -> Any:
+    """`value` with every PLAN_UNKNOWN in it replaced by `sentinel`: each checker has its own mark for "not known yet"."""
+    if value == PLAN_UNKNOWN:
+        return sentinel
+    if isinstance(value, dict):
+        return {k: replace_unknowns(v, sentinel) for k, v in value.items()}
+    if isinstance(value, list):
+        return [replace_unknowns(v, sentinel) for v in value]
+    return value
+
+
 class Plan(Record):
     """Every resource a program declares for one stack, plus its stack outputs and notes (why something is absent)."""
 

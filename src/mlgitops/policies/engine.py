@@ -9,6 +9,7 @@ import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 from mlgitops.evidence import Finding, Findings, FindingStatus, Run
+from mlgitops.evidence.records import replace_unknowns
 from mlgitops.policies.cost import estimate
 from mlgitops.policies.exemptions import EXPIRED_RULE, parse as parse_exemptions
 from mlgitops.policies.registry import all_rules
@@ -16,20 +17,13 @@ from mlgitops.policies.registry import all_rules
 if TYPE_CHECKING:
     from mlgitops.config import Config
 
-PLAN_UNKNOWN = "<unknown>"
 
 
 def _sentinel(value: Any) -> Any:
-    """Plan JSON marks unknowns as "<unknown>"; pulumi_policy's proxy recognises its own sentinel."""
+    """Plan unknowns as pulumi_policy's own sentinel, which its proxy recognises."""
     from pulumi_policy.proxy import UNKNOWN_STRING_VALUE
 
-    if value == PLAN_UNKNOWN:
-        return UNKNOWN_STRING_VALUE
-    if isinstance(value, dict):
-        return {k: _sentinel(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_sentinel(v) for v in value]
-    return value
+    return replace_unknowns(value, UNKNOWN_STRING_VALUE)
 
 
 def _opts(parent: str | None) -> Any:
