@@ -330,3 +330,28 @@ def test_lock_held_too_long_is_a_refusal(reg):
                 pass
     with _locked(reg.root, "staging", timeout=0.2):  # free again once released
         pass
+
+
+def test_an_exempted_promotion_rule_lets_the_promotion_through_and_is_recorded(reg):
+    import datetime as dt
+
+    write_evidence(reg.root, "2", verdict="fail")
+    config = (reg.root / "mlgitops.yaml").read_text()
+    until = (dt.date.today() + dt.timedelta(days=7)).isoformat()
+    exempt = (f"policies: {{enforcement: advisory, budget_usd_month: 500, exemptions: [{{rule: promotion-evaluation, "
+              f"resource: 'model:{MODEL}', reason: 'hotfix, reviewed by hand', expires: {until}}}]}}")
+    (reg.root / "mlgitops.yaml").write_text(config.replace("policies: {enforcement: advisory, budget_usd_month: 500}", exempt))
+    try:
+        [p] = promote(reg.config("staging"))
+    finally:
+        (reg.root / "mlgitops.yaml").write_text(config)
+    assert p.version == "2" and p.evidence.exempted == ["promotion-evaluation"]
+    assert state(reg)["models"][MODEL]["evidence"]["exempted"] == ["promotion-evaluation"]
+    from mlgitops.gitops.core import commit_message
+    from mlgitops.evidence.state import read
+
+    assert "exempted: promotion-evaluation" in commit_message(MODEL, "staging", read(reg.root, "staging").models[MODEL], "promote")
+    reg.reset()
+    write_evidence(reg.root, "2", verdict="fail")
+    with pytest.raises(GateFailed, match="promotion-evaluation: version 2 did not pass evaluation"):  # without it: refused
+        promote(reg.config("staging"))
