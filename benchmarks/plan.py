@@ -20,14 +20,16 @@ from pathlib import Path
 import yaml
 
 from mlgitops.config import load
+from mlgitops.evidence import DeployEntry, DeployState
 from mlgitops.plan import plan_configs, plan_environments, plan_program
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "churn"
 RUNS = 3
 
 
-def release(env: str, models: list[str]) -> dict:
-    return {"env": env, "models": {m: {"version": "1", "model_uri": f"models:/{m}/1", "artifact_uri": f"s3://b/{m}/1/model.tar.gz"} for m in models}}
+def release(env: str, models: list[str]) -> DeployState:
+    return DeployState(env=env, models={m: DeployEntry(version="1", registry_name=m, model_uri=f"models:/{m}/1",
+                                                       artifact_uri=f"s3://b/{m}/1/model.tar.gz") for m in models})
 
 
 def synthetic(root: Path, n: int) -> tuple:
