@@ -21,7 +21,10 @@ from typer.testing import CliRunner
 from mlgitops.cli import app
 from mlgitops.config import load
 
-pytestmark = pytest.mark.skipif(shutil.which("java") is None, reason="java not on PATH (Spark needs a JVM)")
+pytestmark = [
+    pytest.mark.skipif(shutil.which("java") is None, reason="java not on PATH (Spark needs a JVM)"),
+    pytest.mark.slow,  # each module run starts a Spark session (a JVM gateway server): CI runs it, the quick loop does not
+]
 pytest.importorskip("pyspark")
 
 # Each case: a good CSV (or a frame for Parquet), the suite, and a corruption that must fail the same
