@@ -67,8 +67,21 @@ def child_rss(rows: int) -> dict:
     return {"peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "before_mb": base}
 
 
+def bare_validation(ctx, suite, engine: str):
+    """Bare GX: the suite as one ValidationDefinition over a whole dataframe of `engine` (pandas or spark)."""
+    import great_expectations as gx
+    from great_expectations.core.expectation_suite import ExpectationSuite
+    from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
+
+    gs = ctx.suites.add(ExpectationSuite(name="bare", expectations=[
+        ExpectationConfiguration(type=e["type"], kwargs=e["kwargs"], severity=e["severity"]).to_domain_obj() for e in suite.expectations]))
+    source = ctx.data_sources.add_pandas("bare") if engine == "pandas" else ctx.data_sources.add_spark("bare")
+    bd = source.add_dataframe_asset("bare").add_batch_definition_whole_dataframe("bare")
+    return ctx.validation_definitions.add(gx.ValidationDefinition(name="bare", data=bd, suite=gs))
+
+
 def child(rows: int) -> dict:
-    import great_expectations as gx  # one import, paid before timing either side
+    import great_expectations  # noqa: F401 - one import, paid before timing either side
     import pandas as pd
 
     from mlgitops.config import load
@@ -84,15 +97,7 @@ def child(rows: int) -> dict:
         read_s = time.perf_counter() - t
         suite = load_suite(root / "expectations/bench.json")
 
-        # bare GX: one ValidationDefinition over the same frame
-        from great_expectations.core.expectation_suite import ExpectationSuite
-        from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
-
-        ctx = _context()
-        gs = ctx.suites.add(ExpectationSuite(name="bare", expectations=[
-            ExpectationConfiguration(type=e["type"], kwargs=e["kwargs"], severity=e["severity"]).to_domain_obj() for e in suite.expectations]))
-        bd = ctx.data_sources.add_pandas("bare").add_dataframe_asset("bare").add_batch_definition_whole_dataframe("bare")
-        vd = ctx.validation_definitions.add(gx.ValidationDefinition(name="bare", data=bd, suite=gs))
+        vd = bare_validation(_context(), suite, "pandas")  # bare GX: one ValidationDefinition over the same frame
         bare_s = fixed_s = ours_s = float("inf")
         for _ in range(REPEATS):  # alternate, keep the best of each: GX warms caches on a first run
             t = time.perf_counter()
@@ -114,10 +119,7 @@ def child(rows: int) -> dict:
 def child_spark(rows: int) -> dict:
     """The Spark row: our gate with `engine: spark` vs bare GX on Spark (same suite, same Parquet file, one
     local[*] session started before timing either side). Memory: the driver JVM's peak (VmHWM) and ours."""
-    import great_expectations as gx
-    from great_expectations.core.expectation_suite import ExpectationSuite
-    from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
-
+    import great_expectations  # noqa: F401 - paid before timing either side
     from mlgitops.config import load
     from mlgitops.data import spark as our_spark
     from mlgitops.data import validate
@@ -131,11 +133,7 @@ def child_spark(rows: int) -> dict:
         config = load(root)
         session = our_spark.session(*our_spark.settings(config, config.datasets["big"]))
         suite = load_suite(root / "expectations/bench.json")
-        ctx = _context()
-        gs = ctx.suites.add(ExpectationSuite(name="bare", expectations=[
-            ExpectationConfiguration(type=e["type"], kwargs=e["kwargs"], severity=e["severity"]).to_domain_obj() for e in suite.expectations]))
-        bd = ctx.data_sources.add_spark("bare").add_dataframe_asset("bare").add_batch_definition_whole_dataframe("bare")
-        vd = ctx.validation_definitions.add(gx.ValidationDefinition(name="bare", data=bd, suite=gs))
+        vd = bare_validation(_context(), suite, "spark")
         bare_s = ours_s = float("inf")
         for _ in range(SPARK_REPEATS):
             t = time.perf_counter()
