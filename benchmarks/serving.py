@@ -32,12 +32,11 @@ def main(n: int = 200) -> None:
     reg = make_registry(Path(tempfile.mkdtemp(prefix="mlgitops-bench-")))
     cfg = reg.config("staging")
     promote(cfg, MODEL, version=1, force=True)
-    _, entry = served_version(cfg, MODEL)
-    mlflow.set_tracking_uri(cfg.tracking_uri())
-    model = mlflow.pyfunc.load_model(entry.model_uri)
+    _, _, path = served_version(cfg, MODEL)
+    model = mlflow.pyfunc.load_model(path)
     data = pd.read_csv(reg.root / "data" / "train.csv")[FEATURES].astype("float64")
     frames = {1: data.head(1), 1000: pd.concat([data] * 2).head(1000)}
-    with start(entry.model_uri, cfg.tracking_uri()) as server:
+    with start(path, cfg.tracking_uri()) as server:
         u = urlparse(server.url)
         conn = http.client.HTTPConnection(u.hostname, u.port)  # keep-alive, as a real client would
         print(f"{'rows':>5} {'where':<11} {'p50 ms':>8} {'p99 ms':>8} {'rows/s':>10}")

@@ -50,10 +50,21 @@ class Registry:
                     cl.delete_model_version_tag(self.name, mv.version, key)
 
 
+def digest(root: Path, version: str) -> str:
+    """The digest of registered version `version` (as `mlgitops promote --version` computes it)."""
+    from mlgitops.config import load
+    from mlgitops.gitops.core import digest_of
+
+    return digest_of(load(root, "staging"), MODEL, version)
+
+
 def write_evidence(root: Path, version: str, *, run: str = "local", verdict: str = "pass", data_ok: bool = True,
-                   mandatory: int | None = None, env: str = "staging", target: str = "staging") -> Path:
-    """Evidence records as the data gate, training, evaluation (against `target`'s current champion) and policy check write them."""
+                   mandatory: int | None = None, env: str = "staging", target: str = "staging", model_digest: str | None = None) -> Path:
+    """Evidence records as the data gate, training, evaluation (against `target`'s current champion) and policy check write them,
+    for the model registered as `version` (or `model_digest`, a model no store holds)."""
     from mlgitops.evidence.state import read
+
+    model_digest = model_digest or digest(root, version)
 
     evidence = Run(root / ".mlgitops" / "evidence" / run)
     failed = [ExpectationResult(expectation="expect_column_values_to_not_be_null", column="tenure_months", severity="critical", success=False)]
@@ -61,12 +72,12 @@ def write_evidence(root: Path, version: str, *, run: str = "local", verdict: str
         evidence.write(DataReport(dataset=ds, path=f"data/{ds}.csv", digest=f"sha256:{ds}", rows=10, columns=FEATURES,
                                   engine="pandas", success=data_ok, results=[] if data_ok else failed))
     evidence.write(TrainingRecord(model=MODEL, run_id="r", registry_name=f"churn-{MODEL}", version=version,
-                                  model_uri=f"models:/churn-{MODEL}/{version}", git=GitInfo(sha="abc123"), has_signature=True,
+                                  model_uri=f"models:/churn-{MODEL}/{version}", git=GitInfo(sha="abc123"), has_signature=True, digest=model_digest,
                                   dataset_digests={"train": "sha256:train", "holdout": "sha256:holdout"}))
     champion = read(root, target).models.get(MODEL)
     against = ChampionRef(version=champion.version, digest=champion.digest) if champion else None
     evidence.write(Evaluation(model=MODEL, env=target, against=against, primary="roc_auc",
-                              candidate=Scored(version=version, metrics={"roc_auc": 0.8 + int(version) / 1000}), verdict=verdict, reasons=[] if verdict == "pass" else ["threshold roc_auc min 0.7: roc_auc=0.6000"]))
+                              candidate=Scored(version=version, digest=model_digest, metrics={"roc_auc": 0.8 + int(version) / 1000}), verdict=verdict, reasons=[] if verdict == "pass" else ["threshold roc_auc min 0.7: roc_auc=0.6000"]))
     if mandatory is not None:
         evidence.write(Findings(env=env, findings=[Finding(policy="s3-tls-only", severity="high", enforcement="mandatory",
                                                            resource_urn=f"urn:pulumi:{env}::churn::aws:s3/bucket:Bucket::b{i}", message="no TLS")
@@ -116,8 +127,34 @@ def make_registry(tmp: Path, extra_versions: int = 0, artifact_root: str | None 
 
 @pytest.fixture(scope="module")
 def registry(tmp_path_factory, moto_s3) -> Registry:
-    """Twenty-two registered versions stored in S3 (moto), promotable to cloud environments."""
-    return make_registry(tmp_path_factory.mktemp("gitops"), extra_versions=20, artifact_root=s3_bucket("artifacts"))
+    """Twenty-two registered versions stored in S3 (moto), promotable to cloud environments (their models buckets exist).
+    Odd versions hold one model, even versions another: identity is by content."""
+    reg = make_registry(tmp_path_factory.mktemp("gitops"), extra_versions=20, artifact_root=s3_bucket("artifacts"))
+    stack_buckets(reg.root)
+    return reg
+
+
+def stack_buckets(root: Path, envs: tuple[str, ...] = ("staging", "prod")) -> dict[str, str]:
+    """The models bucket and KMS key alias of each environment on the moto server, as `pulumi up` would have made them."""
+    import boto3
+
+    from mlgitops.config import load
+    from mlgitops.gitops.bucket import key_alias, models_bucket
+
+    region = os.environ["AWS_DEFAULT_REGION"]
+    s3, kms, out = boto3.client("s3"), boto3.client("kms"), {}
+    for env in envs:
+        config = load(root, env)
+        name = models_bucket(config)
+        try:
+            s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": region})
+        except s3.exceptions.BucketAlreadyOwnedByYou:
+            pass
+        aliases = {a["AliasName"] for a in kms.list_aliases()["Aliases"]}
+        if key_alias(config) not in aliases:
+            kms.create_alias(AliasName=key_alias(config), TargetKeyId=kms.create_key()["KeyMetadata"]["KeyId"])
+        out[env] = name
+    return out
 
 
 def s3_bucket(name: str) -> str:

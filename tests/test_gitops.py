@@ -9,10 +9,11 @@ import subprocess
 import pytest
 import yaml
 
-from gitops_helpers import MODEL, registry, write_evidence  # noqa: F401  (fixture)
+from gitops_helpers import MODEL, digest, registry, write_evidence  # noqa: F401  (fixture)
 from mlgitops.errors import BadInput, GateFailed
 from mlgitops.gitops import FAIL_AT_ENV, drift, fix_drift, promote, rollback
 from mlgitops.gitops.core import STEPS
+from mlgitops.gitops.package import short
 
 
 @pytest.fixture
@@ -34,13 +35,24 @@ def alias(reg, env="staging"):
         return None
 
 
-def test_promote_writes_file_moves_alias_and_tags(reg):
+def test_promote_uploads_the_package_writes_file_moves_alias_and_tags(reg, tmp_path):
+    import boto3
+
+    from mlgitops.gitops.package import package_digest
+
     write_evidence(reg.root, "2")
     [p] = promote(reg.config("staging"))
     doc = state(reg)
     entry = doc["models"][MODEL]
-    assert doc["env"] == "staging" and p.version == entry["version"] == "2" and entry["replaces"] is None
-    assert entry["model_uri"] == f"models:/{reg.name}/2" and entry["digest"].startswith("sha256:")
+    d2 = digest(reg.root, "2")
+    assert doc["env"] == "staging" and p.digest == entry["digest"] == d2 and p.version == entry["version"] == "2" and entry["replaces"] is None
+    bucket = reg.config("staging").name("models")
+    assert entry["artifact_uri"] == f"s3://{bucket}/{MODEL}/{d2.removeprefix('sha256:')}/model.tar.gz"
+    key = entry["artifact_uri"].split("/", 3)[3]
+    head = boto3.client("s3").head_object(Bucket=bucket, Key=key)
+    assert head["ServerSideEncryption"] == "aws:kms" and head["SSEKMSKeyId"].endswith("alias/churn-staging-storage")
+    boto3.client("s3").download_file(bucket, key, str(tmp_path / "model.tar.gz"))
+    assert package_digest(tmp_path / "model.tar.gz") == d2
     assert entry["evidence"]["data_gate"] == "pass" and entry["evidence"]["metrics"]["roc_auc"] == pytest.approx(0.802)
     assert (reg.root / "deploy" / "staging.yaml").read_text().startswith("# Written by `mlgitops promote`")
     assert alias(reg) == "2"
@@ -49,17 +61,19 @@ def test_promote_writes_file_moves_alias_and_tags(reg):
     assert [d.status for d in drift(reg.config("staging"))] == ["in-sync"]
 
 
-def test_digest_differs_between_models_and_matches_for_same_artifacts(reg):
+def test_digest_is_the_identity_and_promoting_what_is_served_is_a_noop(reg):
+    d1, d2, d3 = (digest(reg.root, v) for v in ("1", "2", "3"))  # version 3 re-registers version 1's artifacts
+    assert d1 != d2 and d1 == d3
     write_evidence(reg.root, "1")
     promote(reg.config("staging"))
-    d1 = state(reg)["models"][MODEL]["digest"]
-    write_evidence(reg.root, "2")
-    promote(reg.config("staging"))
-    d2 = state(reg)["models"][MODEL]["digest"]
-    write_evidence(reg.root, "3")  # version 3 re-registers version 1's artifacts
-    promote(reg.config("staging"))
-    d3 = state(reg)["models"][MODEL]["digest"]
-    assert d1 != d2 and d1 == d3
+    before = (reg.root / "deploy" / "staging.yaml").read_bytes()
+    write_evidence(reg.root, "3")
+    [p] = promote(reg.config("staging"))  # the same model under another version number
+    assert p.action == "noop" and p.digest == d1 and (reg.root / "deploy" / "staging.yaml").read_bytes() == before
+    import shutil
+
+    shutil.rmtree(reg.root / ".mlgitops" / "evidence")  # no candidate at all: nothing to do
+    assert promote(reg.config("staging"))[0].action == "noop"
 
 
 @pytest.mark.parametrize("kind", ["no-evidence", "failed-eval", "failed-data", "wrong-version", "other-env", "stale-champion"])
@@ -75,15 +89,18 @@ def test_gate_refuses_and_changes_nothing(reg, kind):
         write_evidence(reg.root, "2", verdict="fail")
     elif kind == "failed-data":
         write_evidence(reg.root, "2", data_ok=False)
-    elif kind == "wrong-version":
-        write_evidence(reg.root, "2")
-        version = "3"
+    elif kind == "wrong-version":  # the evidence is about another model than the one asked for
+        write_evidence(reg.root, "2", model_digest="sha256:" + "0" * 64)
+        version = "2"
     elif kind == "other-env":  # a passing evaluation made against local (no champion) does not promote to staging
         write_evidence(reg.root, "2", target="local")
     elif kind == "stale-champion":  # made while staging served nothing; it serves v1 now
         (reg.root / "deploy" / "staging.yaml").rename(reg.root / "staging.yaml.bak")
         write_evidence(reg.root, "2")
         (reg.root / "staging.yaml.bak").rename(reg.root / "deploy" / "staging.yaml")
+    if kind == "no-evidence":  # no new candidate: staging keeps what it serves
+        assert promote(reg.config("staging"))[0].action == "noop"
+        write_evidence(reg.root, "2", model_digest="sha256:" + "0" * 64, verdict="fail")
     with pytest.raises(GateFailed):
         promote(reg.config("staging"), version=version)
     assert (reg.root / "deploy" / "staging.yaml").read_bytes() == before
@@ -94,10 +111,10 @@ def test_gate_refuses_and_changes_nothing(reg, kind):
 
 
 def test_force_skips_evidence_but_is_recorded(reg):
+    with pytest.raises(BadInput, match="--force needs --version"):
+        promote(reg.config("staging"), MODEL, force=True)
     [p] = promote(reg.config("staging"), MODEL, version=4, force=True)
     assert p.version == "4" and state(reg)["models"][MODEL]["evidence"]["forced"] is True
-    with pytest.raises(BadInput):
-        promote(reg.config("staging"), MODEL, force=True)
 
 
 def test_prod_requires_staging_first_and_carries_its_evidence(reg):
@@ -105,7 +122,7 @@ def test_prod_requires_staging_first_and_carries_its_evidence(reg):
         promote(reg.config("prod"))
     write_evidence(reg.root, "2")
     promote(reg.config("staging"))
-    with pytest.raises(GateFailed, match="only the version in deploy/staging.yaml"):
+    with pytest.raises(GateFailed, match="only the model in deploy/staging.yaml"):
         promote(reg.config("prod"), version=3)
     # prod's overlay changed after the pipeline ran: an old policy check that passed is never reused
     write_evidence(reg.root, "2", mandatory=0, env="prod")
@@ -123,6 +140,8 @@ def test_prod_requires_staging_first_and_carries_its_evidence(reg):
     [p] = promote(reg.config("prod"))
     entry = state(reg, "prod")["models"][MODEL]
     assert p.version == "2" and entry["evidence"]["stage_from"] == "staging" and entry["evidence"]["policy_verdict"] == "pass"
+    assert entry["digest"] == state(reg)["models"][MODEL]["digest"]  # its own copy, in the prod bucket, of the same model
+    assert entry["artifact_uri"].startswith(f"s3://{reg.config('prod').name('models')}/")
     assert entry["evidence"]["metrics"] == state(reg)["models"][MODEL]["evidence"]["metrics"]
     assert alias(reg, "prod") == "2"
 
@@ -130,9 +149,13 @@ def test_prod_requires_staging_first_and_carries_its_evidence(reg):
 def test_unknown_model_and_version_are_bad_input(reg):
     with pytest.raises(BadInput, match="no model 'nope'"):
         promote(reg.config("staging"), "nope")
-    write_evidence(reg.root, "999")
     with pytest.raises(BadInput, match="version 999"):
+        promote(reg.config("staging"), MODEL, version=999)
+    write_evidence(reg.root, "1", model_digest="sha256:" + "0" * 64)  # evidence about a model nobody has
+    with pytest.raises(BadInput, match="in neither the evidence run"):
         promote(reg.config("staging"))
+    with pytest.raises(BadInput, match="not a model digest"):
+        promote(reg.config("staging"), MODEL, digest="v2")
     assert state(reg) is None
 
 
@@ -178,7 +201,7 @@ def _racer(root, version, barrier, queue):
 
     barrier.wait()
     try:  # forced: the race is on the lock and compare-and-set, not on the gates (tested above) or twenty plans at once
-        promote(load(root, "staging"), MODEL, version=version, force=True, expect_current="1")
+        promote(load(root, "staging"), MODEL, version=version, force=True, expect_current=digest(root, "1"))
         queue.put((version, "won"))
     except GateFailed:
         queue.put((version, "refused"))
@@ -189,8 +212,8 @@ def _racer(root, version, barrier, queue):
 def test_twenty_concurrent_promotions_exactly_one_wins(reg):
     write_evidence(reg.root, "1")
     promote(reg.config("staging"))
-    racers = reg.versions[2:22]
-    assert len(racers) == 20
+    racers = reg.versions[3:22:2]  # even versions: one model, not the one served (promoting what is served is a no-op)
+    assert len(racers) == 10
     ctx = mp.get_context("fork")
     barrier, queue = ctx.Barrier(len(racers)), ctx.Queue()
     procs = [ctx.Process(target=_racer, args=(reg.root, v, barrier, queue)) for v in racers]
@@ -216,7 +239,7 @@ def test_twenty_concurrent_promotions_exactly_one_wins(reg):
     assert sorted(set(results.values()) - {"won"}) == ["refused"], results
     assert len(winners) == 1
     entry = state(reg)["models"][MODEL]
-    assert entry["version"] == winners[0] and entry["replaces"] == "1"  # no lost update
+    assert entry["version"] == winners[0] and entry["replaces"] == digest(reg.root, "1")  # no lost update
     assert alias(reg) == winners[0]
 
 
@@ -244,27 +267,47 @@ def test_promotion_killed_at_each_step_leaves_consistent_state(reg, step):
     assert (entry["version"] == "3") == (step not in ("gated", "locked"))
     # re-running the same promotion completes it; the lock was released by the dead process
     promote(reg.config("staging"), version="3")
-    assert state(reg)["models"][MODEL]["version"] == "3" and state(reg)["models"][MODEL]["replaces"] == "2"
+    assert state(reg)["models"][MODEL]["version"] == "3" and state(reg)["models"][MODEL]["replaces"] == digest(reg.root, "2")
     assert [d.status for d in drift(reg.config("staging"))] == ["in-sync"]
 
 
-def test_rollback_restores_previous_versions_in_order(reg):
-    for v in ("1", "2", "3"):
+@pytest.fixture
+def git_repo(reg):
+    """The project as a git repository (rollback reads the committed history of deploy/<env>.yaml)."""
+    git = lambda *a: subprocess.run(["git", *a], cwd=reg.root, capture_output=True, text=True, check=True)  # noqa: E731
+    env = dict(GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@e", GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@e")
+    os.environ.update(env)
+    git("init", "-q")
+    git("commit", "-q", "--allow-empty", "-m", "init")
+    try:
+        yield git
+    finally:
+        for k in env:
+            os.environ.pop(k)
+        shutil.rmtree(reg.root / ".git")
+
+
+def test_rollback_walks_the_replaces_chain_of_the_git_history(reg, git_repo):
+    a, b = digest(reg.root, "1"), digest(reg.root, "2")
+    for v in ("1", "2", "3"):  # A, B, then A again under another version number
         write_evidence(reg.root, v)
-        promote(reg.config("staging"))
-    [r] = rollback(reg.config("staging"))
-    assert (r.version, r.replaces) == ("2", "3") and alias(reg) == "2"
+        promote(reg.config("staging"), commit=True)
+    assert state(reg)["models"][MODEL]["replaces"] == b
+    [r] = rollback(reg.config("staging"), commit=True)
     entry = state(reg)["models"][MODEL]
-    assert entry["evidence"]["action"] == "rollback" and entry["evidence"]["metrics"]["roc_auc"] == pytest.approx(0.802)
-    [r] = rollback(reg.config("staging"))
-    assert r.version == "1" and alias(reg) == "1"
+    assert (r.digest, r.version, r.replaces) == (b, "2", a) and alias(reg) == "2"
+    assert entry["evidence"]["action"] == "rollback" and entry["evidence"]["rolled_back_from"] == a
+    assert entry["evidence"]["metrics"]["roc_auc"] == pytest.approx(0.802)
+    [r] = rollback(reg.config("staging"), commit=True)  # B replaced the first A: back along the chain, not to and fro
+    assert (r.digest, r.version, r.replaces) == (a, "1", None) and alias(reg) == "1"
     with pytest.raises(GateFailed, match="nothing earlier"):
         rollback(reg.config("staging"))
-    rollback(reg.config("staging"), to=3)
-    assert state(reg)["models"][MODEL]["version"] == "3"
-    with pytest.raises(BadInput, match="never promoted"):
-        rollback(reg.config("staging"), to=7)
+    rollback(reg.config("staging"), to=b.removeprefix("sha256:")[:12])
+    assert state(reg)["models"][MODEL]["digest"] == b
+    with pytest.raises(BadInput, match="not in the git history"):
+        rollback(reg.config("staging"), to="0" * 12)
     assert [d.status for d in drift(reg.config("staging"))] == ["in-sync"]
+    assert "rollback: churn-classifier" in git_repo("log", "-1", "--format=%s").stdout
 
 
 def test_drift_reports_each_disagreement(reg):
@@ -279,7 +322,11 @@ def test_drift_reports_each_disagreement(reg):
     promote(cfg)
     reg.client().delete_registered_model_alias(reg.name, "staging")
     [d] = drift(cfg)
-    assert (d.status, d.file_version, d.alias_version, d.drifted) == ("alias-missing", "2", None, True)
+    assert (d.status, d.file_digest, d.alias_version, d.drifted) == ("alias-missing", digest(reg.root, "2"), None, True)
+    for mv in reg.client().search_model_versions(f"name='{reg.name}'"):  # a store that never saw the model: git is the record
+        reg.client().delete_model_version_tag(reg.name, mv.version, "mlgitops.digest")
+    [d] = drift(cfg)
+    assert (d.status, d.drifted) == ("not-in-store", False)
 
 
 def test_corrupt_state_file_is_bad_input(reg):
@@ -312,8 +359,8 @@ def test_commit_creates_git_commit_listing_evidence(reg):
 
         shutil.rmtree(reg.root / ".git")
     assert p.commit and len(p.commit) == 40 and changed == ["deploy/staging.yaml"]
-    assert again.commit == p.commit and commits == "2"
-    assert message.startswith(f"promote: {MODEL} v2 to staging (replaces v1)")
+    assert again.action == "noop" and again.commit is None and commits == "2"
+    assert message.startswith(f"promote: {MODEL} {short(digest(reg.root, '2'))} to staging (replaces {short(digest(reg.root, '1'))})")
     assert "data_gate: pass" in message and "git_sha: abc123" in message and "roc_auc=0.802" in message
 
 
@@ -353,5 +400,5 @@ def test_an_exempted_promotion_rule_lets_the_promotion_through_and_is_recorded(r
     assert "exempted: promotion-evaluation" in commit_message(MODEL, "staging", read(reg.root, "staging").models[MODEL], "promote")
     reg.reset()
     write_evidence(reg.root, "2", verdict="fail")
-    with pytest.raises(GateFailed, match="promotion-evaluation: version 2 did not pass evaluation"):  # without it: refused
+    with pytest.raises(GateFailed, match=r"promotion-evaluation: sha256:[0-9a-f]{12} did not pass evaluation"):  # without it: refused
         promote(reg.config("staging"))

@@ -6,12 +6,12 @@ import shutil
 import pytest
 import yaml
 
-from gitops_helpers import EXAMPLE, MODEL, s3_bucket
+from gitops_helpers import EXAMPLE, MODEL, s3_bucket, stack_buckets
 from mlgitops.errors import GateFailed
 from mlgitops.evidence import DataReport, Findings, Run
 
 
-def test_train_evaluate_promote_then_reject_identical_and_weaker(tmp_path, moto_s3):
+def test_train_evaluate_promote_then_reject_identical_and_weaker(tmp_path, moto_s3, monkeypatch):
     from mlgitops.config import load
     from mlgitops.evaluation import evaluate
     from mlgitops.gitops import drift, promote
@@ -23,6 +23,7 @@ def test_train_evaluate_promote_then_reject_identical_and_weaker(tmp_path, moto_
     config = (root / "mlgitops.yaml").read_text()
     (root / "mlgitops.yaml").write_text(config.replace('tracking: {uri: "sqlite:///.mlgitops/mlflow.db"}',
                                                        f'tracking: {{uri: "sqlite:///.mlgitops/mlflow.db", artifact_location: "{s3_bucket("e2e")}/mlflow"}}'))
+    stack_buckets(root)
     run = Run.current(root)
     for ds in ("train", "holdout"):  # the data gate's verdict, as `mlgitops data validate` records it
         run.write(DataReport(dataset=ds, path=f"data/{ds}.csv", digest=f"sha256:{ds}", rows=1, columns=[], engine="pandas", success=True, results=[]))
@@ -58,11 +59,23 @@ def test_train_evaluate_promote_then_reject_identical_and_weaker(tmp_path, moto_
     [p] = promote(load(root, "prod"))
     assert p.version == v1 and yaml.safe_load((root / "deploy" / "prod.yaml").read_text())["models"][MODEL]["evidence"]["stage_from"] == "staging"
 
-    # A CI runner has its own fresh embedded store, whose first version is also "1" but another run: the
-    # champion is compared by the metrics its promotion recorded, never mistaken for the candidate.
+    # A CI runner has its own fresh embedded store, whose first version is also "1" but another model: with
+    # credentials the champion is re-scored from its package in the bucket; without (a pull request), it is
+    # compared by the metrics its promotion recorded. Never mistaken for the candidate.
     text = (root / "mlgitops.yaml").read_text().replace("params: {n_estimators: 1, max_depth: 1}", "params: {n_estimators: 100, max_depth: 6}")
     (root / "mlgitops.yaml").write_text(text.replace(".mlgitops/mlflow.db", "ci-runner/mlflow.db"))
     (root / "ci-runner").mkdir()
+    shutil.rmtree(root / ".mlgitops" / "packages")
     v4, ev = cycle()
-    assert v4 == v1 and ev.champion.version == v1 and ev.champion.metrics == entry["evidence"]["metrics"]
-    assert ev.verdict == "fail" and any("not in this machine's tracking store" in n for n in ev.notes)
+    assert v4 == v1 and ev.champion.digest == entry["digest"] and ev.champion.source == "package"
+    assert ev.champion.metrics["roc_auc"] == pytest.approx(entry["evidence"]["metrics"]["roc_auc"])
+    assert ev.verdict == "fail" and any("re-scored from its package s3://" in n for n in ev.notes)
+    shutil.rmtree(root / ".mlgitops" / "packages")
+    for var in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.delenv(var)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    v5, ev = cycle()
+    assert ev.champion.source == "recorded" and ev.champion.metrics == entry["evidence"]["metrics"]
+    assert ev.verdict == "fail" and any("no AWS credentials" in n for n in ev.notes)

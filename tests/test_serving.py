@@ -4,19 +4,20 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from gitops_helpers import FEATURES, MODEL, make_registry
+from gitops_helpers import FEATURES, MODEL, make_registry, stack_buckets
 from mlgitops.errors import BadInput
 from mlgitops.gitops import promote
 from mlgitops.serving import predict, read_rows, served_version, start
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory):
+def served(tmp_path_factory, moto_s3):
     reg = make_registry(tmp_path_factory.mktemp("serving"))
+    stack_buckets(reg.root)
     cfg = reg.config("staging")
     promote(cfg, MODEL, version=2, force=True)
-    name, entry = served_version(cfg, None)
-    server = start(entry.model_uri, cfg.tracking_uri())
+    name, entry, path = served_version(cfg, None)
+    server = start(path, cfg.tracking_uri())
     yield reg, cfg, entry, server
     server.stop()
     assert server.process.poll() is not None
@@ -71,7 +72,7 @@ def test_serve_command_prints_url_and_stops_cleanly_on_ctrl_c(served):
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
         line = proc.stdout.readline()
-        assert line.startswith(f"serving {MODEL} v2 (staging) at http://127.0.0.1:"), line
+        assert line.startswith(f"serving {MODEL} {entry.digest[:19]} (staging) at http://127.0.0.1:"), line
         url = line.split(" at ")[1].strip().removesuffix("/invocations")
         assert urllib.request.urlopen(url + "/ping", timeout=5).status == 200
         proc.send_signal(signal.SIGINT)

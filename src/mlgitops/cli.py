@@ -166,25 +166,31 @@ def _print_promotions(results: list, as_json: bool) -> None:
     if as_json:
         emit_json({"promotions": [r.to_dict() for r in results]})
         return
+    from mlgitops.gitops.package import short
+
     for r in results:
-        was = f" (replaces v{r.replaces})" if r.replaces else ""
-        print(f"{r.action}: {r.model} v{r.version} -> {r.env}{was}; wrote {r.path}" + (f"; commit {r.commit[:12]}" if r.commit else ""))
+        if r.action == "noop":
+            print(f"{r.model}: {r.env} is already serving {short(r.digest)}; nothing to promote" + (f" (committed {r.commit[:12]})" if r.commit else ""))
+            continue
+        was = f" (replaces {short(r.replaces)})" if r.replaces else ""
+        print(f"{r.action}: {r.model} {short(r.digest)} -> {r.env}{was}; wrote {r.path}" + (f"; commit {r.commit[:12]}" if r.commit else ""))
 
 
 @app.command("promote")
 def promote_cmd(
     ctx: typer.Context,
-    env: str = typer.Option(..., "--env", help="Target environment (prod takes only the version in deploy/staging.yaml)."),
+    env: str = typer.Option(..., "--env", help="Target environment (prod takes only the model in deploy/staging.yaml)."),
     model: Optional[str] = ModelOpt,
-    version: Optional[int] = typer.Option(None, "--version", help="Registry version (default: the evaluated candidate; evidence is still required)."),
-    force: bool = typer.Option(False, "--force", help="Skip the evidence gates (recorded as forced: true); needs --version."),
+    version: Optional[int] = typer.Option(None, "--version", help="A version of this tracking store's registry (default: the evaluated candidate; evidence is still required)."),
+    digest: Optional[str] = typer.Option(None, "--digest", help="The model by identity, sha256:<hex> (as deploy/<env>.yaml records it)."),
+    force: bool = typer.Option(False, "--force", help="Skip the evidence gates (recorded as forced: true); needs --version or --digest."),
     commit: bool = typer.Option(False, "--commit", help="git commit deploy/<env>.yaml with the evidence in the message."),
     as_json: bool = JsonOpt,
 ) -> None:
-    """Write deploy/<env>.yaml (atomic, compare-and-set), move the registry alias <env>, tag the version."""
+    """Upload the model's package, write deploy/<env>.yaml (atomic, compare-and-set), move the registry alias <env>."""
     from mlgitops.gitops import promote
 
-    _print_promotions(promote(_config(ctx, env), model, version, force=force, commit=commit), as_json)
+    _print_promotions(promote(_config(ctx, env), model, version, digest=digest, force=force, commit=commit), as_json)
 
 
 @app.command("rollback")
@@ -192,11 +198,11 @@ def rollback_cmd(
     ctx: typer.Context,
     env: str = typer.Option(..., "--env", help="Environment to roll back."),
     model: Optional[str] = ModelOpt,
-    to: Optional[int] = typer.Option(None, "--to", help="Version to go back to (default: the one the current version replaced)."),
+    to: Optional[str] = typer.Option(None, "--to", help="Digest (or its first hex digits) or recorded version to go back to (default: the model the current one replaced)."),
     commit: bool = typer.Option(False, "--commit", help="git commit deploy/<env>.yaml."),
     as_json: bool = JsonOpt,
 ) -> None:
-    """Back to the previously promoted version, with the same lock and compare-and-set as promote."""
+    """Back to the previously promoted model, read from the git history of deploy/<env>.yaml."""
     from mlgitops.gitops import rollback
 
     _print_promotions(rollback(_config(ctx, env), model, to, commit=commit), as_json)
@@ -207,7 +213,7 @@ def drift_cmd(
     ctx: typer.Context,
     env: str = typer.Option(..., "--env", help="Environment to check."),
     model: Optional[str] = ModelOpt,
-    fix: bool = typer.Option(False, "--fix", help="Move each registry alias to the version in deploy/<env>.yaml."),
+    fix: bool = typer.Option(False, "--fix", help="Move each registry alias to the version holding the model in deploy/<env>.yaml."),
     as_json: bool = JsonOpt,
 ) -> None:
     """Where the registry alias <env> and deploy/<env>.yaml disagree (exit 1 when they do)."""
@@ -219,7 +225,8 @@ def drift_cmd(
         emit_json({"env": env, "drift": [d.to_dict() for d in results], "drifted": any(d.drifted for d in results)})
     else:
         for d in results:
-            print(f"{d.model}: file v{d.file_version or '-'} alias v{d.alias_version or '-'}: {d.status}")
+            alias = f"{(d.alias_digest or '-')[:19]} (v{d.alias_version})" if d.alias_version else "-"
+            print(f"{d.model}: file {(d.file_digest or '-')[:19]} alias {alias}: {d.status}")
     if any(d.drifted for d in results):
         raise typer.Exit(1)
 
@@ -241,9 +248,9 @@ def serve_cmd(
     if port is not None:
         check_port(port)  # before anything else: a busy or impossible port is bad input, not a server traceback
     config = _config(ctx, env)
-    name, entry = served_version(config, model)
-    with start(entry.model_uri, config.tracking_uri(), port, workers=workers, quiet=False) as server:  # stopped even on an early Ctrl-C
-        print(f"serving {name} v{entry.version} ({env}) at {server.url}/invocations", flush=True)
+    name, entry, path = served_version(config, model)
+    with start(path, config.tracking_uri(), port, workers=workers, quiet=False) as server:  # stopped even on an early Ctrl-C
+        print(f"serving {name} {entry.digest[:19]} ({env}) at {server.url}/invocations", flush=True)
         server.wait()
 
 
@@ -260,15 +267,15 @@ def predict_cmd(
     from mlgitops.serving import predict, read_rows, served_version, start
 
     config = _config(ctx, env)
-    name, entry = served_version(config, model)
+    name, entry, path = served_version(config, model)
     rows = read_rows(file, drop=config.models[name].target)
     if url:
         preds = predict(url, rows)
     else:
-        with start(entry.model_uri, config.tracking_uri()) as server:
+        with start(path, config.tracking_uri()) as server:
             preds = predict(server.url, rows)
     if as_json:
-        emit_json({"model": name, "version": entry.version, "predictions": preds})
+        emit_json({"model": name, "digest": entry.digest, "version": entry.version, "predictions": preds})
     else:
         for p in preds:
             print(p)

@@ -41,17 +41,18 @@ def run_demo(directory: Path | None = None) -> int:
     from mlgitops.config import load
     from mlgitops.data import load_frame
     from mlgitops.gitops import promote
-    from mlgitops.serving import predict, start
+    from mlgitops.serving import predict, served_version, start
 
     config = load(root, "local")
     model = next(iter(config.models))
     [promotion] = promote(config, model, commit=committed)  # GitOps: the deploy file changes by commit
-    say(f"3. promoted {model} v{promotion.version} to local: {Path(promotion.path).relative_to(root)}"
+    say(f"3. promoted {model} {promotion.digest[:19]} to local: {Path(promotion.path).relative_to(root)}"
         + (f", commit {promotion.commit[:12]}" if promotion.commit else ""))
 
     spec = config.models[model]
     holdout = load_frame(config, spec.holdout or spec.dataset).head(ROWS)
-    with start(f"models:/{config.registry_name(model)}/{promotion.version}", config.tracking_uri()) as server:
+    _, _, path = served_version(config, model)  # its package, verified
+    with start(path, config.tracking_uri()) as server:
         say(f"4. serving it at {server.url}/invocations")
         predictions = predict(server.url, holdout.drop(columns=[spec.target]))
     say(f"5. scored {len(predictions)} holdout rows ({spec.target}: predicted / actual): "

@@ -15,24 +15,37 @@ from typing import Any
 
 from mlgitops.config.schema import greater_is_better
 from mlgitops.errors import BadInput
-from mlgitops.evidence import ChampionRef, DeployEntry, Evaluation, Run, Scored, TrainingRecord, Verdict, atomic_write
+from mlgitops.evidence import ChampionRef, ChampionSource, DeployEntry, Evaluation, Run, Scored, TrainingRecord, Verdict, atomic_write
 from mlgitops.evidence.state import read
 
 CHART_METRICS = ("roc_auc", "precision_recall_auc", "accuracy_score", "f1_score", "precision_score", "recall_score", "log_loss",
                  "r2_score", "root_mean_squared_error", "mean_absolute_error")
 
 
-def in_store(registry: str, entry: DeployEntry) -> bool:
-    """Whether this tracking store holds the promoted version itself (same number *and* same run):
-    a local store elsewhere (a CI runner's) numbers its own versions from 1."""
-    from mlflow import MlflowClient
-    from mlflow.exceptions import MlflowException
+def champion_scored(config: Any, model: str, entry: DeployEntry, frame: Any, spec: Any, notes: list[str]) -> tuple[Scored, Any]:
+    """The served model scored on the holdout: from this store's registry when it holds that digest, else from its
+    package (the models bucket needs credentials), else, when the package cannot be had here (a pull request has no
+    credentials), the metrics recorded with its promotion. `notes` says which, for the report."""
+    from mlgitops.gitops import registry as reg
+    from mlgitops.gitops.bucket import Unavailable, model_dir
 
+    deployed = f"deploy/{config.env}.yaml"
+    label = f"evaluate {model} {entry.digest[:19]} (champion)"
+    version = reg.version_by_digest(reg.client(config.tracking_uri()), entry.registry_name, entry.digest)
+    if version is not None:
+        metrics, loaded = score(f"models:/{entry.registry_name}/{version}", frame, spec.target, spec.task, label, f"the champion comes from {deployed}")
+        return Scored(version=version, digest=entry.digest, metrics=metrics, source=ChampionSource.REGISTRY), loaded
     try:
-        mv = MlflowClient().get_model_version(registry, entry.version)
-    except MlflowException:
-        return False
-    return entry.run_id in (None, mv.run_id)
+        path = model_dir(config, model, entry.digest, entry.artifact_uri, deployed)
+    except Unavailable as exc:
+        if not entry.evidence.metrics:
+            raise
+        notes.append(f"champion {entry.digest[:19]} was not re-scored ({exc}); compared with the holdout metrics recorded in "
+                     f"{deployed} when it was promoted")
+        return Scored(version=entry.version, digest=entry.digest, metrics=_finite(entry.evidence.metrics), source=ChampionSource.RECORDED), None
+    metrics, loaded = score(str(path), frame, spec.target, spec.task, label, f"the champion comes from {entry.artifact_uri}")
+    notes.append(f"champion {entry.digest[:19]} re-scored from its package {entry.artifact_uri}")
+    return Scored(version=entry.version, digest=entry.digest, metrics=metrics, source=ChampionSource.PACKAGE), loaded
 
 
 def candidate_record(run: Run, model: str) -> TrainingRecord:
@@ -98,6 +111,8 @@ def score(model_uri: str, frame: Any, target: str, task: str, run_name: str, whe
         model = mlflow.pyfunc.load_model(model_uri)
     except (MlflowException, OSError) as exc:
         raise BadInput(f"{model_uri} cannot be loaded from the tracking store ({str(exc).splitlines()[0]}); {where}") from None
+    if not model_uri.startswith("models:/"):  # a package: its logged model id belongs to the store that trained it
+        model._model_id = None
     with mlflow.start_run(run_name=run_name, tags={"mlgitops.step": "evaluate"}):
         result = mlflow.models.evaluate(
             model, frame, targets=target, model_type="classifier" if task == "classification" else "regressor",
@@ -180,8 +195,6 @@ def evaluate(config: Any, model: str) -> Evaluation:
     run = Run.current(root)
     cand = candidate_record(run, model)
     entry = read(root, config.env).models.get(model)
-    champ = None if entry is None else entry.version
-    registry = cand.registry_name
     frame = load_frame(config, spec.holdout)
     if spec.target not in frame.columns:
         raise BadInput(f"mlgitops.yaml: models.{model}.target '{spec.target}' is not a column of dataset '{spec.holdout}'")
@@ -193,29 +206,17 @@ def evaluate(config: Any, model: str) -> Evaluation:
         mlflow.set_experiment(experiment_id=ensure_experiment(config))
         cand_metrics, cand_model = score(cand.model_uri, frame, spec.target, spec.task, f"evaluate {model} v{cand.version} (candidate)",
                                         f"the candidate comes from {run.path(TrainingRecord, model)}: run `mlgitops train --model {model}` again")
-        champion = None
-        champ_model = None
-        deployed = f"deploy/{config.env}.yaml"
-        here = entry is not None and in_store(registry, entry)
-        if here and champ == cand.version:
-            notes.append(f"v{champ} is already the champion in {deployed}; not compared with itself")
-        elif here:
-            champ_metrics, champ_model = score(f"models:/{registry}/{champ}", frame, spec.target, spec.task,
-                                               f"evaluate {model} v{champ} (champion)", f"the champion comes from {deployed}")
-            champion = Scored(version=champ, metrics=champ_metrics)
-        elif entry is not None and tracking_uri.startswith("sqlite:") and entry.evidence.metrics:
-            # The embedded store is per machine: a champion promoted elsewhere is compared by the
-            # holdout metrics recorded with its promotion, and the report says so.
-            champion = Scored(version=champ, metrics=_finite(entry.evidence.metrics))
-            notes.append(f"champion v{champ} is not in this machine's tracking store; compared with the metrics recorded in {deployed} when it was promoted (share an MLflow server via tracking.uri to re-score it)")
+        champion, champ_model = None, None
+        if entry is not None and entry.digest == cand.digest:
+            notes.append(f"{cand.digest[:19]} is already the champion in deploy/{config.env}.yaml; not compared with itself")
         elif entry is not None:
-            raise BadInput(f"{deployed}: champion {registry} v{champ} (run {entry.run_id}) is not in the tracking store {tracking_uri}; "
-                           "point tracking.uri at the store it was promoted from, or fix the file with `mlgitops rollback`")
+            champion, champ_model = champion_scored(config, model, entry, frame, spec, notes)
     thresholds = {k: v.model_dump() for k, v in spec.metrics.thresholds.items()}
     failures = check_rules(cand_metrics, champion.metrics if champion else None, thresholds, spec.metrics.primary,
                            spec.metrics.beat_champion_by, f"models.{model}.metrics")
     against = None if entry is None else ChampionRef(version=entry.version, digest=entry.digest)
-    ev = Evaluation(model=model, env=config.env, against=against, primary=spec.metrics.primary, candidate=Scored(version=cand.version, metrics=cand_metrics), champion=champion,
+    ev = Evaluation(model=model, env=config.env, against=against, primary=spec.metrics.primary,
+                    candidate=Scored(version=cand.version, digest=cand.digest, metrics=cand_metrics), champion=champion,
                     thresholds=thresholds, beat_champion_by=spec.metrics.beat_champion_by,
                     verdict=Verdict.FAIL if failures else Verdict.PASS, reasons=failures, notes=notes)
     curves = None
@@ -223,7 +224,7 @@ def evaluate(config: Any, model: str) -> Evaluation:
         features = frame.drop(columns=[spec.target])
         scores = {f"candidate v{ev.candidate.version}": _proba(cand_model, features)}
         if champ_model is not None:
-            scores[f"champion v{champion.version}"] = _proba(champ_model, features)  # type: ignore[union-attr]
+            scores[f"champion {champion.version and 'v' + champion.version or champion.digest[:19]}"] = _proba(champ_model, features)  # type: ignore[union-attr]
         if all(s is not None for s in scores.values()) and frame[spec.target].nunique() == 2:
             curves = {"y": frame[spec.target].to_numpy(), "scores": scores}
     chart(run.chart(model), ev, curves)

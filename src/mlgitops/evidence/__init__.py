@@ -7,7 +7,7 @@
 - `store`: atomic writes and the one set of read errors (exit 2 naming the file).
 """
 from mlgitops.evidence.records import (
-    RECORDS, SCHEMA_VERSION, Change, ChangeAction, ChampionRef, CostEstimate, DataReport, DeployEntry, DeployState, Enforcement, Evaluation,
+    RECORDS, SCHEMA_VERSION, Change, ChangeAction, ChampionRef, ChampionSource, CostEstimate, DataReport, DeployEntry, DeployState, Enforcement, Evaluation,
     ExpectationResult, Finding, Findings, FindingStatus, GitInfo, PipelineRun, Plan, PlanChanges, PromotionEvidence, Record,
     Report, Resource, Scored, Step, StepStatus, TrainingRecord, Verdict,
 )
@@ -15,7 +15,7 @@ from mlgitops.evidence.run import BASE_RUN, RUN_ID_ENV, Run, root
 from mlgitops.evidence.store import atomic_write
 
 __all__ = [
-    "BASE_RUN", "RECORDS", "RUN_ID_ENV", "SCHEMA_VERSION", "Change", "ChangeAction", "ChampionRef", "CostEstimate", "DataReport", "DeployEntry",
+    "BASE_RUN", "RECORDS", "RUN_ID_ENV", "SCHEMA_VERSION", "Change", "ChangeAction", "ChampionRef", "ChampionSource", "CostEstimate", "DataReport", "DeployEntry",
     "DeployState", "Enforcement", "Evaluation", "ExpectationResult", "Finding", "FindingStatus", "Findings", "GitInfo",
     "PipelineRun", "Plan", "PlanChanges", "PromotionEvidence", "Record", "Report", "Resource", "Run", "Scored", "Step",
     "StepStatus", "TrainingRecord", "Verdict", "atomic_write", "root",

@@ -164,6 +164,8 @@ class TrainingRecord(Record):
     model_uri: str
     artifact_uri: str | None = None
     logged_model_id: str | None = None
+    digest: str | None = None  # the model's identity (`mlgitops.gitops.package`), the same in every store
+    package: str | None = None  # its model.tar.gz, relative to the evidence run
     dataset_digests: dict[str, str] = Field(default_factory=dict)
     git: GitInfo = Field(default_factory=GitInfo)
     has_signature: bool = False
@@ -171,15 +173,25 @@ class TrainingRecord(Record):
     params: dict[str, Any] = Field(default_factory=dict)
 
 
+class ChampionSource(StrEnum):
+    """Where a champion's metrics came from."""
+
+    REGISTRY = "registry"  # re-scored from the tracking store's registry
+    PACKAGE = "package"  # re-scored from its package in the models bucket (or the project)
+    RECORDED = "recorded"  # not re-scored: the metrics deploy/<env>.yaml recorded when it was promoted
+
+
 class Scored(Part):
     version: str | None
+    digest: str | None = None
     metrics: dict[str, float] = Field(default_factory=dict)
+    source: ChampionSource | None = None  # set for a champion
 
 
 class ChampionRef(Part):
     """What an environment served when a candidate was evaluated against it (deploy/<env>.yaml then)."""
 
-    version: str
+    version: str | None = None
     digest: str | None = None
 
 
@@ -452,16 +464,19 @@ class PromotionEvidence(Part):
 
 
 class DeployEntry(Part):
-    """What one model's endpoint should serve in an environment."""
+    """What one model's endpoint should serve in an environment: a model identified by its digest, its package,
+    and its lineage. Nothing here names the machine that wrote it; registry versions are informative only."""
 
-    version: str
+    digest: str
+    artifact_uri: str  # s3://<models bucket>/<model>/<hex>/model.tar.gz (for `local`: a path inside the project)
     registry_name: str
-    model_uri: str
-    artifact_uri: str | None = None
+    version: str | None = None  # in the tracking store that trained it
+    model_uri: str | None = None
     image: str | None = None  # the serving image, when promotion pins one (else the config's or the stack's default)
     run_id: str | None = None
-    digest: str | None = None
-    replaces: str | None = None
+    model_id: str | None = None  # MLflow's logged model
+    data_digests: dict[str, str] = Field(default_factory=dict)
+    replaces: str | None = None  # the digest this entry replaced
     promoted_at: str | None = None
     evidence: PromotionEvidence = Field(default_factory=PromotionEvidence)
 
@@ -473,9 +488,9 @@ class DeployState(Record):
     env: str
     models: dict[str, DeployEntry] = Field(default_factory=dict)
 
-    def version(self, model: str) -> str | None:
+    def digest(self, model: str) -> str | None:
         entry = self.models.get(model)
-        return None if entry is None else entry.version
+        return None if entry is None else entry.digest
 
 
 RECORDS: tuple[type[Record], ...] = (DataReport, TrainingRecord, Evaluation, Plan, PlanChanges, Findings, PipelineRun, Report, DeployState)

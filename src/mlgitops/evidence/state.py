@@ -17,6 +17,9 @@ HEADER = (
 )
 
 
+FIX = "restore it with `git checkout -- deploy/{name}` (`mlgitops promote` writes it)"
+
+
 def path_for(project_dir: Path, env: str) -> Path:
     return Path(project_dir) / "deploy" / f"{env}.yaml"
 
@@ -35,14 +38,29 @@ def read(project_dir: Path, env: str) -> DeployState:
     path = path_for(project_dir, env)
     if not path.exists() and not path.is_symlink():  # a directory or FIFO here is bad input, not "not promoted"
         return DeployState(env=env)
-    fix = f"restore it with `git checkout -- deploy/{path.name}` (`mlgitops promote` writes it)"
-    doc = load_plain(path, fix)  # bounded: a directory, FIFO or device here is bad input too
+    doc = load_plain(path, FIX.format(name=path.name))  # bounded: a directory, FIFO or device here is bad input too
+    return _state(doc, str(path), env)
+
+
+def parse(text: str, where: str, env: str) -> DeployState:
+    """A state as committed to git (`git show <sha>:deploy/<env>.yaml`)."""
+    import yaml
+
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise BadInput(f"{where}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    return _state(doc, where, env)
+
+
+def _state(doc: object, where: str, env: str) -> DeployState:
+    fix = FIX.format(name=f"{env}.yaml")
     doc = {"env": env} if doc is None else doc
     if isinstance(doc, dict):
         if doc.get("env", env) != env:
-            raise BadInput(f"{path}: says env: {doc.get('env')!r} but is the file of {env!r}; {fix}")
+            raise BadInput(f"{where}: says env: {doc.get('env')!r} but is the file of {env!r}; {fix}")
         doc = {**doc, "env": env, "models": doc.get("models") or {}}
-    return validate(doc, DeployState, str(path), fix)
+    return validate(doc, DeployState, where, fix)
 
 
 def render(state: DeployState) -> str:

@@ -1,11 +1,16 @@
-"""The MLflow registry side of promotion: alias named after the environment, version tags, digests."""
+"""The MLflow registry side of promotion: the alias named after the environment follows the digest in git.
+
+Each registered version carries its model's digest as the tag `mlgitops.digest` (set at training, or when a
+version is first selected with `--version`), so a promotion finds "the version of this model" in whatever
+store it runs against, or learns that the store never saw it (a fresh CI runner's store).
+"""
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Any
 
 TAG_PREFIX = "mlgitops"
+DIGEST_TAG = f"{TAG_PREFIX}.digest"
 
 
 def client(tracking_uri: str) -> Any:
@@ -14,12 +19,12 @@ def client(tracking_uri: str) -> Any:
     return MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
 
 
-def alias_version(cl: Any, name: str, alias: str) -> str | None:
-    """Version the alias points at, or None when the alias (or the model) does not exist."""
+def alias_version(cl: Any, name: str, alias: str) -> Any | None:
+    """The ModelVersion the alias points at, or None when the alias (or the model) does not exist."""
     from mlflow.exceptions import MlflowException
 
     try:
-        return str(cl.get_model_version_by_alias(name, alias).version)
+        return cl.get_model_version_by_alias(name, alias)
     except MlflowException:
         return None
 
@@ -36,26 +41,53 @@ def version_info(cl: Any, name: str, version: str) -> Any:
         raise BadInput(f"version {version} of registered model '{name}' does not exist; list versions in the MLflow UI or pass another --version") from None
 
 
-def artifact_digest(download_uri: str) -> str:
-    """sha256 over every file of the model artifact directory (sorted relative path + sha256 of bytes).
+def version_by_digest(cl: Any, name: str, digest: str) -> str | None:
+    """The newest registered version of `name` holding the model `digest`, or None when this store has none."""
+    from mlflow.exceptions import MlflowException
 
-    Hashing all files, not only MLmodel, makes the digest change when the weights change.
-    """
+    try:
+        found = cl.search_model_versions(f"name = '{name}' and tags.`{DIGEST_TAG}` = '{digest}'")
+    except MlflowException:
+        return None
+    return str(max(int(mv.version) for mv in found)) if found else None
+
+
+def find(cl: Any, name: str, digest: str, hint: str | None) -> str | None:
+    """This store's version of the model `digest`: `hint` (the version recorded with it) when it holds that model, else
+    the newest version tagged with the digest, else None."""
+    from mlflow.exceptions import MlflowException
+
+    if hint:
+        try:
+            if digest_of_version(cl, name, cl.get_model_version(name, hint)) == digest:
+                return hint
+        except MlflowException:
+            pass
+    return version_by_digest(cl, name, digest)
+
+
+def digest_of_version(cl: Any, name: str, mv: Any) -> str:
+    """The digest of a registered version (computed from its files once, then kept as its tag)."""
+    from mlgitops.gitops.package import model_digest
+
+    digest = (mv.tags or {}).get(DIGEST_TAG)
+    if not digest:
+        digest = model_digest(local_copy(cl.get_model_version_download_uri(name, mv.version)))
+        cl.set_model_version_tag(name, mv.version, DIGEST_TAG, digest)
+    return digest
+
+
+def local_copy(download_uri: str) -> Path:
+    """The model directory on this machine: the store's own folder when it is local, else a download."""
     from urllib.parse import unquote, urlparse
 
     if download_uri.startswith("file:"):
-        root = Path(unquote(urlparse(download_uri).path))
-    elif "://" not in download_uri:
-        root = Path(download_uri)
-    else:
-        import mlflow.artifacts
+        return Path(unquote(urlparse(download_uri).path))
+    if "://" not in download_uri:
+        return Path(download_uri)
+    import mlflow.artifacts
 
-        root = Path(mlflow.artifacts.download_artifacts(artifact_uri=download_uri))
-    outer = hashlib.sha256()
-    for path in sorted(p for p in root.rglob("*") if p.is_file()):
-        outer.update(path.relative_to(root).as_posix().encode() + b"\0")
-        outer.update(hashlib.sha256(path.read_bytes()).hexdigest().encode() + b"\n")
-    return "sha256:" + outer.hexdigest()
+    return Path(mlflow.artifacts.download_artifacts(artifact_uri=download_uri))
 
 
 def tag_key(env: str, key: str) -> str:

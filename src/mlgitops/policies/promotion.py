@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Iterator
 
 from mlgitops.evidence import ChampionRef, DataReport, DeployState, Evaluation, Findings, Run, TrainingRecord, Verdict
+from mlgitops.gitops.package import short
 from mlgitops.policies.registry import promotion_rule
 
 if TYPE_CHECKING:
@@ -34,7 +35,7 @@ class Evidence:
     env: str
     enforcement: str  # the environment's policies.enforcement: a missing policy check blocks where it is mandatory
     models: dict[str, ModelDatasets]
-    versions: dict[str, str | None]  # the version each model would be promoted at
+    digests: dict[str, str | None]  # the model (by digest) each would be promoted to
     run: str | None = None
     data: dict[str, DataReport | None] = field(default_factory=dict)
     training: dict[str, TrainingRecord | None] = field(default_factory=dict)
@@ -55,16 +56,16 @@ def previous_stage(config: "Config") -> str | None:
     return prev if prev in config.env_names else None
 
 
-def load_evidence(run: Run | None, config: "Config", versions: dict[str, str | None] | None = None) -> Evidence:
-    """The evidence of `run` for `config.env` (every model, or those in `versions`); BadInput on an unreadable record.
+def load_evidence(run: Run | None, config: "Config", digests: dict[str, str | None] | None = None) -> Evidence:
+    """The evidence of `run` for `config.env` (every model, or those in `digests`); BadInput on an unreadable record.
 
-    `versions` names the version to promote per model; None takes the staged version (after a previous stage)
-    or the evaluated candidate."""
+    `digests` names the model to promote per model name; None takes what the previous stage serves (after a previous
+    stage) or the evaluated candidate."""
     from mlgitops.evidence.state import read
 
-    names = list(versions) if versions else list(config.models)
+    names = list(digests) if digests else list(config.models)
     prev = previous_stage(config)
-    ev = Evidence(env=config.env, enforcement=config.policies.enforcement, versions={},
+    ev = Evidence(env=config.env, enforcement=config.policies.enforcement, digests={},
                   models={n: ModelDatasets(config.models[n].dataset, config.models[n].holdout) for n in names},
                   run=run.name if run else None, current=read(config.root, config.env),
                   previous_env=prev, previous=read(config.root, prev) if prev else None)
@@ -76,12 +77,12 @@ def load_evidence(run: Run | None, config: "Config", versions: dict[str, str | N
             ev.evaluation[name] = run.evaluation(name)
         ev.findings = run.findings(config.env)
     for name in names:
-        wanted = (versions or {}).get(name)
+        wanted = (digests or {}).get(name)
         if wanted is None and ev.previous is not None:
-            wanted = ev.previous.version(name)
+            wanted = ev.previous.digest(name)
         if wanted is None and ev.evaluation.get(name) is not None:
-            wanted = ev.evaluation[name].candidate.version  # type: ignore[union-attr]
-        ev.versions[name] = wanted
+            wanted = ev.evaluation[name].candidate.digest  # type: ignore[union-attr]
+        ev.digests[name] = wanted
     return ev
 
 
@@ -115,15 +116,16 @@ def _champion_then(ev: Evidence, name: str, wanted: str | None) -> ChampionRef |
     entry = ev.current.models.get(name) if ev.current else None
     if entry is None:
         return None
-    if entry.version == wanted:
-        return None if entry.replaces is None else ChampionRef(version=entry.replaces)
+    if entry.digest == wanted:
+        return None if entry.replaces is None else ChampionRef(digest=entry.replaces)
     return ChampionRef(version=entry.version, digest=entry.digest)
 
 
 def _same(a: ChampionRef | None, b: ChampionRef | None) -> bool:
+    """The same served model: compared by digest, since version numbers differ between stores."""
     if a is None or b is None:
         return a is b
-    return a.version == b.version and (a.digest is None or b.digest is None or a.digest == b.digest)
+    return a.digest == b.digest
 
 
 @promotion_rule("promotion-evaluation", "The evaluation of this exact candidate, against this environment's current champion, passed "
@@ -133,35 +135,35 @@ def evaluation(ev: Evidence) -> Iterator[tuple[str, str]]:
         return
     for name in ev.models:
         e = ev.evaluation.get(name)
-        wanted = ev.versions.get(name)
+        wanted = ev.digests.get(name)
         redo = f"run `mlgitops evaluate --env {ev.env} --model {name}` (or `mlgitops pipeline pr --env {ev.env}`)"
         champion = _champion_then(ev, name, wanted)
         if e is None:
             yield _res(name), f"no evaluation evidence; {redo} first"
-        elif wanted is not None and e.candidate.version != wanted:
-            yield _res(name), f"the evaluation is for version {e.candidate.version}, not {wanted}; evaluate version {wanted} first"
+        elif wanted is not None and e.candidate.digest != wanted:
+            yield _res(name), f"the evaluation is for model {short(e.candidate.digest)}, not {short(wanted)}; evaluate {short(wanted)} first"
         elif e.env != ev.env:
             yield _res(name), f"the evaluation was measured against {e.env or 'no recorded environment'}, not {ev.env}; {redo}"
         elif not _same(e.against, champion):
-            then = f"champion v{e.against.version}" if e.against else "no champion"
-            now = f"v{champion.version}" if champion else "nothing"
+            then = f"champion {short(e.against.digest)}" if e.against else "no champion"
+            now = short(champion.digest) if champion else "nothing"
             yield _res(name), f"the evaluation compared against {then}, but deploy/{ev.env}.yaml serves {now} now; {redo}"
         elif e.verdict != Verdict.PASS:
-            yield _res(name), f"version {e.candidate.version} did not pass evaluation ({'; '.join(e.reasons) or 'no reason recorded'})"
+            yield _res(name), f"{short(e.candidate.digest)} did not pass evaluation ({'; '.join(e.reasons) or 'no reason recorded'})"
 
 
-@promotion_rule("promotion-staging-first", "A version reaches prod only after it was promoted to staging.")
+@promotion_rule("promotion-staging-first", "A model reaches prod only after it was promoted to staging (the same digest).")
 def staging_first(ev: Evidence) -> Iterator[tuple[str, str]]:
     if not ev.staged:
         return
     for name in ev.models:
-        have = ev.previous.version(name) if ev.previous else None
-        wanted = ev.versions.get(name)
+        have = ev.previous.digest(name) if ev.previous else None
+        wanted = ev.digests.get(name)
         if have is None:
             yield _res(name), f"'{name}' is not in deploy/{ev.previous_env}.yaml; promote it to {ev.previous_env} first"
         elif wanted is not None and wanted != have:
-            yield _res(name), (f"{ev.env} takes only the version in deploy/{ev.previous_env}.yaml ({have}), not {wanted}; "
-                               f"promote {wanted} to {ev.previous_env} first")
+            yield _res(name), (f"{ev.env} takes only the model in deploy/{ev.previous_env}.yaml ({short(have)}), not {short(wanted)}; "
+                               f"promote {short(wanted)} to {ev.previous_env} first")
 
 
 @promotion_rule("promotion-policy-check", "The plan the promotion creates passes the environment's infrastructure rules.")

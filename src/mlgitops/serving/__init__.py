@@ -81,8 +81,11 @@ class Server:
         self.stop()
 
 
-def served_version(config: Any, model: str | None) -> tuple[str, DeployEntry]:
-    """(model name, deploy entry) of the model to serve in `config.env`; BadInput when nothing is promoted."""
+def served_version(config: Any, model: str | None) -> tuple[str, DeployEntry, str]:
+    """(model name, deploy entry, verified local model directory) of the model to serve in `config.env`; BadInput when
+    nothing is promoted, or when its package is not the model the file records."""
+    from mlgitops.gitops.bucket import model_dir
+
     from mlgitops.evidence.state import path_for, read
 
     if model is None:
@@ -93,7 +96,7 @@ def served_version(config: Any, model: str | None) -> tuple[str, DeployEntry]:
     entry = read(config.root, config.env).models.get(model)
     if entry is None:
         raise BadInput(f"{path_for(config.root, config.env)}: '{model}' has not been promoted to {config.env}; run `mlgitops promote --env {config.env} --model {model}` first")
-    return model, entry
+    return model, entry, str(model_dir(config, model, entry.digest, entry.artifact_uri, f"deploy/{config.env}.yaml"))
 
 
 def _listening(url: str) -> bool:

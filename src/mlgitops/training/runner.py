@@ -27,6 +27,8 @@ from mlgitops.data import load_frame
 from mlgitops.data.readers import stream_digest
 from mlgitops.errors import BadInput, GateFailed
 from mlgitops.evidence import DataReport, GitInfo, Run, TrainingRecord
+from mlgitops.gitops.package import PACKAGE, build
+from mlgitops.gitops.registry import DIGEST_TAG, local_copy
 from mlgitops.secrets import mask_secrets, mask_uri
 from mlgitops.tracking import ensure_experiment, import_mlflow, store_lock
 
@@ -279,11 +281,14 @@ def train(config: Any, model: str) -> TrainingResult:
             version = str(info.registered_model_version)
             mlflow.set_tag("mlgitops.registered_version", version)
         artifact_uri = mlflow.get_logged_model(info.model_id).artifact_location  # the model's files (MLflow 3)
+        package = out_dir / PACKAGE  # the model's identity and the file promotion ships (gitops.package)
+        digest = build(local_copy(artifact_uri), package)
+        mlflow.MlflowClient().set_model_version_tag(registry_name, version, DIGEST_TAG, digest)
 
     record = TrainingRecord(
         model=model, run_id=run_id, experiment_id=experiment_id, registry_name=registry_name, version=version,
         model_uri=f"models:/{registry_name}/{version}", artifact_uri=project_relative(artifact_uri, root), logged_model_id=info.model_id,
-        dataset_digests=digests, git=GitInfo.model_validate(git), has_signature=signature is not None,
+        digest=digest, package=package.relative_to(run_evidence.dir).as_posix(), dataset_digests=digests, git=GitInfo.model_validate(git), has_signature=signature is not None,
         tracking_uri=mask_uri(config.tracking.uri),  # as configured (project-relative), never a password or a machine path
         params=spec.params,
     )
