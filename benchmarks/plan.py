@@ -28,7 +28,7 @@ RUNS = 3
 
 
 def release(env: str, models: list[str]) -> DeployState:
-    return DeployState(env=env, models={m: DeployEntry(version="1", registry_name=m, model_uri=f"models:/{m}/1",
+    return DeployState(env=env, models={m: DeployEntry(digest="sha256:" + "0" * 64, version="1", registry_name=m, model_uri=f"models:/{m}/1",
                                                        artifact_uri=f"s3://b/{m}/1/model.tar.gz") for m in models})
 
 

@@ -92,16 +92,21 @@ def _no_run_id(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def serve_from_bucket(root: Path, env: str) -> DeployEntry:
-    """`deploy/<env>.yaml` serving the green run's model from the environment's models bucket, as promotion records
-    it once models are uploaded there (issue 17). A local store's `file://` artifact is a value SageMaker refuses
-    (aws-api-sagemaker), so `promote` itself would refuse to put it in a cloud environment."""
+    """`deploy/<env>.yaml` serving the green run's model, its package uploaded to the environment's models bucket on the
+    moto server (the test needs the `moto_s3` fixture), as `mlgitops promote` records it."""
+    from gitops_helpers import stack_buckets
+    from mlgitops.config import load
     from mlgitops.evidence import PromotionEvidence, Run
     from mlgitops.evidence.state import read, write
+    from mlgitops.gitops.bucket import upload
 
-    training, evaluation = (Run(root / ".mlgitops" / "evidence" / "local").read(kind, MODEL) for kind in (TrainingRecord, Evaluation))
-    assert training and evaluation
-    entry = DeployEntry(version=training.version, registry_name=training.registry_name, model_uri=training.model_uri,
-                        run_id=training.run_id, artifact_uri=f"s3://{env}-models/{MODEL}/model.tar.gz", digest="sha256:" + "0" * 64,
+    run = Run(root / ".mlgitops" / "evidence" / "local")
+    training, evaluation = (run.read(kind, MODEL) for kind in (TrainingRecord, Evaluation))
+    assert training and evaluation and training.digest and training.package
+    stack_buckets(root)
+    uri = upload(load(root, env), MODEL, run.dir / training.package, training.digest)
+    entry = DeployEntry(digest=training.digest, artifact_uri=uri, version=training.version, registry_name=training.registry_name,
+                        model_uri=training.model_uri, run_id=training.run_id,
                         evidence=PromotionEvidence(data_gate="pass", metrics=evaluation.candidate.metrics, policy_verdict="pass"))
     state = read(root, env)
     state.models[MODEL] = entry

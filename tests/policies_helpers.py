@@ -20,6 +20,13 @@ def write_program(root: Path) -> Path:
     return root
 
 
+def model_digest(version: str) -> str:
+    """A stand-in model identity per version."""
+    import hashlib
+
+    return "sha256:" + hashlib.sha256(version.encode()).hexdigest()
+
+
 def write_evidence(run: Path, *, data_ok: bool = True, digest_match: bool = True, verdict: str = "pass",
                    signature: bool = True, dirty: bool = False, version: str = "3") -> Path:
     """A run folder as the data gate, training and evaluation steps write it for the churn example."""
@@ -31,11 +38,11 @@ def write_evidence(run: Path, *, data_ok: bool = True, digest_match: bool = True
                                   engine="pandas", success=data_ok, results=failures))
     evidence.write(TrainingRecord(
         model="churn-classifier", run_id="r1", registry_name="churn-churn-classifier", version=version,
-        model_uri=f"models:/churn-churn-classifier/{version}",
+        model_uri=f"models:/churn-churn-classifier/{version}", digest=model_digest(version),
         dataset_digests={"train": "sha256:aaa" if digest_match else "sha256:zzz", "holdout": "sha256:bbb"},
         git=GitInfo(sha="0123456789abcdef", branch="main", dirty=dirty), has_signature=signature))
     evidence.write(Evaluation(
-        model="churn-classifier", env="staging", primary="roc_auc", candidate=Scored(version=version, metrics={"roc_auc": 0.9, "log_loss": 0.4}),
+        model="churn-classifier", env="staging", primary="roc_auc", candidate=Scored(version=version, digest=model_digest(version), metrics={"roc_auc": 0.9, "log_loss": 0.4}),
         champion=Scored(version="2", metrics={"roc_auc": 0.8, "log_loss": 0.45}), verdict=verdict,
         reasons=[] if verdict == "pass" else ["threshold roc_auc min 0.95: roc_auc=0.9000"]))
     return run

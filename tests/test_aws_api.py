@@ -156,7 +156,7 @@ def test_example_project_plans_have_no_aws_api_findings():
     envs = check(EXAMPLE)
     from mlgitops.evidence import DeployEntry, DeployState
 
-    entry = DeployEntry(version="1", registry_name="c", model_uri="models:/c/1", artifact_uri="s3://b/c/1/model.tar.gz")
+    entry = DeployEntry(digest="sha256:" + "0" * 64, version="1", registry_name="c", model_uri="models:/c/1", artifact_uri="s3://b/c/1/model.tar.gz")
     plans = plan_environments(EXAMPLE, envs, {e: DeployState(env=e, models={"churn-classifier": entry}) for e in envs})
     assert {e: check_plan(p) for e, p in plans.items()} == {e: [] for e in envs}
 

@@ -68,11 +68,12 @@ def test_a_record_that_is_there_but_wrong_is_bad_input_naming_the_file(tmp_path,
 
 def test_deploy_state_written_before_kind_existed_is_still_read(tmp_path):
     (tmp_path / "deploy").mkdir()
-    legacy = {"env": "staging", "models": {"m": {"version": 3, "registry_name": "p-m", "model_uri": "models:/p-m/3", "replaces": None,
+    legacy = {"env": "staging", "models": {"m": {"digest": "sha256:" + "a" * 64, "artifact_uri": "s3://b/m/a/model.tar.gz",
+                                                 "version": 3, "registry_name": "p-m", "model_uri": "models:/p-m/3", "replaces": None,
                                                  "evidence": {"action": "promote", "metrics": {"roc_auc": 0.9}}}}}
     (tmp_path / "deploy" / "staging.yaml").write_text(yaml.safe_dump(legacy))
     state = read(tmp_path, "staging")
-    assert state.kind == "DeployState" and state.version("m") == "3" and state.models["m"].evidence.metrics == {"roc_auc": 0.9}
+    assert state.kind == "DeployState" and state.models["m"].version == "3" and state.models["m"].evidence.metrics == {"roc_auc": 0.9}
     (tmp_path / "deploy" / "prod.yaml").write_text(yaml.safe_dump({"kind": "Findings", "env": "prod"}))
     with pytest.raises(BadInput, match="prod.yaml: holds a record of kind 'Findings'"):
         read(tmp_path, "prod")

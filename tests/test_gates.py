@@ -9,7 +9,7 @@ from pipeline_helpers import MODEL, cli, copy_project, edit, green, read_json, s
 from mlgitops.pipeline import run_pr
 
 
-def test_an_evaluation_against_local_does_not_promote_to_staging(green, tmp_path):
+def test_an_evaluation_against_local_does_not_promote_to_staging(green, tmp_path, moto_s3):
     root = copy_project(green, tmp_path / "p", store=True)
     champion = serve_from_bucket(root, "staging")  # the green run's v1 serves staging
     edit(root / "mlgitops.yaml", "params: {C: 1.0, max_iter: 1000}", "params: {C: 0.01, max_iter: 1000}")  # weaker
@@ -30,7 +30,7 @@ def test_an_evaluation_against_local_does_not_promote_to_staging(green, tmp_path
     assert deployed(root, "local")["models"][MODEL]["version"] == evaluation["candidate"]["version"]
 
 
-def test_prod_is_checked_on_the_plan_the_promotion_creates(green, tmp_path):
+def test_prod_is_checked_on_the_plan_the_promotion_creates(green, tmp_path, moto_s3):
     root = copy_project(green, tmp_path / "p", store=True)
     serve_from_bucket(root, "staging")
     assert read_json(root / ".mlgitops/evidence/local/findings/prod.json")["passed"] is True  # the pipeline's check, before

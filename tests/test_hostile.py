@@ -201,7 +201,7 @@ CASES: dict[str, Case] = {
     "deploy-deep": Case(write(DEPLOY, "models: " + "[" * 5000 + "]" * 5000 + "\n"), ["drift", "--env", "staging"], r"staging.yaml:1:\d+: nested more than 64 levels"),
     "deploy-not-utf8": Case(write(DEPLOY, b"env: staging\nmodels: {}\nx: \xff\n"), ["drift", "--env", "staging"], r"staging.yaml:3:4: not valid UTF-8 \(byte 0xff\)"),
     "deploy-entry-empty": Case(write(DEPLOY, "env: staging\nmodels: {churn-classifier: {}}\n"), ["drift", "--env", "staging"],
-                               r"staging.yaml: not a valid DeployState: models.churn-classifier.version: Field required"),
+                               r"staging.yaml: not a valid DeployState: models.churn-classifier.digest: Field required"),
     "deploy-entry-string": Case(write(DEPLOY, "env: staging\nmodels: {churn-classifier: '3'}\n"), ["promote", "--env", "staging"],
                                 r"staging.yaml: not a valid DeployState: models.churn-classifier"),
     "evidence-list": Case(write(".mlgitops/evidence/local/evaluation/churn-classifier.json", "[1, 2]"), ["promote", "--env", "staging"],

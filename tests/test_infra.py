@@ -104,7 +104,7 @@ def test_endpoint_serves_the_promoted_release_blue_green_with_alarm_rollback(pla
     assert model["enableNetworkIsolation"] is True
     assert model["primaryContainer"]["modelDataUrl"] == "s3://churn-registry/churn-classifier/3/model.tar.gz"
     assert model["primaryContainer"]["image"] == "123456789012.dkr.ecr.eu-west-1.amazonaws.com/churn-prod-images:serving"
-    assert re.fullmatch(r"churn-prod-churn-classifier-v3-[0-9a-f]{8}", model["name"])
+    assert re.fullmatch(r"churn-prod-churn-classifier-00000000-[0-9a-f]{8}", model["name"])  # the model digest, then the rest
     config = one(plan, "aws:sagemaker/endpointConfiguration:EndpointConfiguration").inputs
     assert config["kmsKeyArn"].startswith("arn:aws:kms:eu-west-1:123456789012:key/")
     (variant,) = config["productionVariants"]

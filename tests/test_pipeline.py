@@ -56,7 +56,7 @@ def test_data_failure_skips_training_and_still_reports(green, tmp_path):
     assert not (run.run_dir / "training").exists()
 
 
-def test_candidate_that_loses_to_the_champion_fails_evaluation(green, tmp_path):
+def test_candidate_that_loses_to_the_champion_fails_evaluation(green, tmp_path, moto_s3):
     root = copy_project(green, tmp_path / "p", store=True)
     champion = serve_from_bucket(root, "staging")  # the green run's v1 now serves staging
     edit(root / "mlgitops.yaml", "params: {C: 1.0, max_iter: 1000}", "params: {C: 0.01, max_iter: 1000}")  # weaker, above the thresholds
@@ -76,7 +76,7 @@ def test_candidate_that_loses_to_the_champion_fails_evaluation(green, tmp_path):
     assert any(f["policy"] == "promotion-evaluation" and "does not beat the champion" in f["message"] for f in findings)
 
 
-def test_policy_violation_in_prod_only_and_plan_diff_against_the_base_branch(green, tmp_path):
+def test_policy_violation_in_prod_only_and_plan_diff_against_the_base_branch(green, tmp_path, moto_s3):
     root = copy_project(green, tmp_path / "p", store=True)
     serve_from_bucket(root, "staging")
     serve_from_bucket(root, "prod")  # prod now declares an endpoint for v1

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from tests.infra_helpers import copy_example
-from tests.policies_helpers import write_evidence, write_program
+from tests.policies_helpers import model_digest, write_evidence, write_program
 
 SCHEMA = Path(__file__).parent / "data" / "sarif-schema-2.1.0.json"  # the OASIS SARIF 2.1.0 JSON schema, unmodified
 
@@ -108,6 +108,7 @@ def test_prod_needs_the_version_in_staging_first(tmp_path):
     assert "promotion-staging-first" in {f.policy for f in promotion_findings(root, "prod", run)}
     (root / "deploy").mkdir(exist_ok=True)
     (root / "deploy" / "staging.yaml").write_text(yaml.safe_dump({"env": "staging", "models": {"churn-classifier": {
+        "digest": model_digest("3"), "artifact_uri": f"s3://churn-staging-models/churn-classifier/{model_digest('3')[7:]}/model.tar.gz",
         "version": "3", "registry_name": "churn-churn-classifier", "model_uri": "models:/churn-churn-classifier/3"}}}))
     assert "promotion-staging-first" not in {f.policy for f in promotion_findings(root, "prod", run)}
 

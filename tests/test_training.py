@@ -53,10 +53,13 @@ def versions(project: Path) -> list[str]:
 
 
 def set_champion(project: Path, env: str, version: str) -> None:
+    """deploy/<env>.yaml serving version 1 (the model of run "first"), or a version no store or package holds."""
     path = project / "deploy" / f"{env}.yaml"
     path.parent.mkdir(exist_ok=True)
-    path.write_text(yaml.safe_dump({"env": env, "models": {MODEL: {"version": version, "registry_name": REGISTRY,
-                                                                   "model_uri": f"models:/{REGISTRY}/{version}"}}}))
+    trained = json.loads((project / ".mlgitops/evidence/first/training" / f"{MODEL}.json").read_text())
+    digest, package = (trained["digest"], f".mlgitops/evidence/first/{trained['package']}") if version == "1" else ("sha256:" + "0" * 64, "nowhere/model.tar.gz")
+    path.write_text(yaml.safe_dump({"env": env, "models": {MODEL: {"digest": digest, "artifact_uri": package, "version": version,
+                                                                   "registry_name": REGISTRY, "model_uri": f"models:/{REGISTRY}/{version}"}}}))
 
 
 def train_as(project: Path, run_id: str, env: str = "local"):
@@ -314,7 +317,7 @@ def test_champion_missing_from_registry_is_bad_input(project):
     finally:
         set_champion(project, "weak", "1")
     assert isinstance(result.exception, BadInput)
-    assert f"champion {REGISTRY} v99" in str(result.exception) and "deploy/weak.yaml" in str(result.exception)
+    assert "deploy/weak.yaml: the package nowhere/model.tar.gz is not on this machine" in str(result.exception)
 
 
 def test_plugin_is_registered_with_mlflow_for_any_run(monkeypatch):

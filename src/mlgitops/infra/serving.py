@@ -16,11 +16,11 @@ if TYPE_CHECKING:
 VARIANT = "AllTraffic"
 
 
-def versioned_name(base: str, version: str, *content: object) -> str:
-    """`<base>-v<version>-<hash of content>`: SageMaker models and endpoint configs are immutable, so any
-    change replaces them; a content-derived name lets the new one exist beside the old (blue/green)."""
+def versioned_name(base: str, model_digest: str, *content: object) -> str:
+    """`<base>-<model digest>-<hash of the rest>` (8 hex digits each): SageMaker models and endpoint configs are
+    immutable, so any change replaces them; a content-derived name lets the new one exist beside the old (blue/green)."""
     digest = hashlib.sha256(repr(content).encode()).hexdigest()[:8]
-    suffix = f"-v{version}-{digest}"
+    suffix = f"-{model_digest.removeprefix('sha256:')[:8]}-{digest}"
     return base[: 63 - len(suffix)] + suffix
 
 
@@ -35,12 +35,12 @@ class ServingEndpoint(pulumi.ComponentResource):
         import pulumi_aws as aws
 
         serving = config.models[model_name].serving
-        version = release.version
+        digest = release.digest
         endpoint_name = config.name(model_name)
         image = release.image or serving.image or default_image
-        t = tags(config, model=model_name, **{"model-version": version})
+        t = tags(config, model=model_name, **{"model-digest": release.digest})
         model = aws.sagemaker.Model(
-            f"{name}-model", name=versioned_name(endpoint_name, version, release.artifact_uri, release.image or serving.image), execution_role_arn=role_arn, enable_network_isolation=True,
+            f"{name}-model", name=versioned_name(endpoint_name, digest, release.artifact_uri, release.image or serving.image), execution_role_arn=role_arn, enable_network_isolation=True,
             primary_container={"image": image, "model_data_url": release.artifact_uri, "mode": "SingleModel"},
             tags=t, opts=child(self))
         capture = None
@@ -50,7 +50,7 @@ class ServingEndpoint(pulumi.ComponentResource):
                        "kms_key_id": key_arn, "capture_options": [{"capture_mode": "Input"}, {"capture_mode": "Output"}],
                        "capture_content_type_header": {"csv_content_types": ["text/csv"], "json_content_types": ["application/json"]}}
         endpoint_config = aws.sagemaker.EndpointConfiguration(
-            f"{name}-config", name=versioned_name(endpoint_name, version, serving.instance_type, serving.min_instances,
+            f"{name}-config", name=versioned_name(endpoint_name, digest, serving.instance_type, serving.min_instances,
                                                   serving.data_capture.model_dump()), kms_key_arn=key_arn,
             production_variants=[{"variant_name": VARIANT, "model_name": model.name, "initial_instance_count": serving.min_instances,
                                   "instance_type": serving.instance_type, "initial_variant_weight": 1}],
