@@ -243,3 +243,18 @@ def test_suite_platform_stack_plans_from_its_own_directory():
     assert {"mlgitops:identity:CiIdentity", "mlgitops:tracking:TrackingServer", "mlgitops:storage:ProjectStorage"} <= types
     assert not [r for r in plan.resources if r.type.startswith("aws:sagemaker/endpoint")]
     assert plan.outputs["deploy_role_arn"] == "arn:aws:iam::123456789012:role/mlplatform-prod-deploy"
+
+
+def test_every_planned_policy_document_passes_iam_lint(plans):
+    """Our own policies (storage, training, serving, CI identity, tracking) name real actions, applicable condition keys
+    and matching ARNs: the CI deploy policy once put iam:PassedToService on iam:GetRole."""
+    from mlgitops.policies.engine import check_plan
+
+    for name, plan in plans.items():
+        cfg = {"env": "prod", "project": "churn", "account_id": "123456789012", "repository": "example-org/churn",
+               "instance_types": [], "max_instances_cap": 10, "training": [], "exemptions": []}
+        lint = [f for f in check_plan(plan, cfg, {}) if f.policy.startswith("iam-lint-")]
+        assert not lint, (name, [(f.resource, f.message) for f in lint])
+    deploy = json.loads(one(plans["platform"], "aws:iam/rolePolicy:RolePolicy", "ci-deploy-policy").inputs["policy"])
+    passrole = [st for st in deploy["Statement"] if "iam:PassRole" in st["Action"]]
+    assert passrole and all(st["Action"] == ["iam:PassRole"] for st in passrole)

@@ -33,6 +33,8 @@ BAD = {
     "sagemaker-blue-green-prod": "bad-endpoint", "sagemaker-auto-rollback-prod": "bad-endpoint",
     "sagemaker-autoscaling-prod": "bad-unscaled-endpoint", "sagemaker-autoscaling-policy": "bad-target",
     "sagemaker-notebook-no-internet": "bad-notebook", "sagemaker-notebook-no-root": "bad-notebook", "tags-required": "bad-key",
+    "iam-lint-unknown-action": "bad-lint-unknown-action", "iam-lint-condition-key": "bad-lint-condition-key",
+    "iam-lint-resource-arn": "bad-lint-resource-arn", "iam-lint-malformed": "bad-lint-malformed",
 }
 # Stack rules about settings rather than one resource: tested below with their own passing and failing cases.
 SETTINGS_RULES = {"sagemaker-training-volume-kms", "sagemaker-training-output-kms", "sagemaker-training-inter-container-encryption",

@@ -88,6 +88,16 @@ aws.iam.RolePolicy("bad-role-policy", role=good_role.name, policy=doc(
     {"Sid": "S3", "Effect": "Allow", "Action": "s3:*", "Resource": "arn:aws:s3:::good-bucket/*"}))
 aws.iam.RolePolicy("bad-admin-policy", role=good_role.name, policy=doc(
     {"Sid": "All", "Effect": "Allow", "Action": "*", "Resource": "*"}))
+# iam-lint: documents IAM saves but never matches as written
+aws.iam.RolePolicy("bad-lint-unknown-action", role=good_role.name, policy=doc(
+    {"Sid": "Typo", "Effect": "Allow", "Action": ["s3:GetObjects", "s3x:GetObject"], "Resource": "arn:aws:s3:::good-bucket/*"}))
+aws.iam.RolePolicy("bad-lint-condition-key", role=good_role.name, policy=doc(
+    {"Sid": "Pass", "Effect": "Allow", "Action": ["iam:PassRole", "iam:GetRole"], "Resource": f"arn:aws:iam::{ACCOUNT}:role/good-role",
+     "Condition": {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}}))
+aws.iam.RolePolicy("bad-lint-resource-arn", role=good_role.name, policy=doc(
+    {"Sid": "Wrong", "Effect": "Allow", "Action": ["s3:GetObject"], "Resource": f"arn:aws:iam::{ACCOUNT}:role/good-role"}))
+aws.iam.Policy("bad-lint-malformed", tags=T, policy=json.dumps(
+    {"Statement": [{"Effect": "Permit", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::good-bucket/*"}]}))
 aws.iam.RolePolicyAttachment("good-attachment", role=good_role.name,
                              policy_arn="arn:aws:iam::aws:policy/AmazonSageMakerReadOnly")
 aws.iam.RolePolicyAttachment("bad-attachment", role=good_role.name, policy_arn="arn:aws:iam::aws:policy/AdministratorAccess")
