@@ -78,6 +78,13 @@ def test_prod_turns_on_access_logging_to_its_own_bucket(plans):
     logging = plan.by_type("aws:s3/bucketLogging:BucketLogging")
     assert sorted(r.inputs["targetPrefix"] for r in logging) == ["artifacts/", "data/", "models/"]
     assert all(r.inputs["targetBucket"] == "churn-prod-access-logs" for r in logging)
+    policy = json.loads(plan.get("churn-prod-storage-access-logs-tls-only").inputs["policy"])
+    (delivery,) = [st for st in policy["Statement"] if st["Effect"] == "Allow"]
+    assert delivery["Principal"] == {"Service": "logging.s3.amazonaws.com"} and delivery["Action"] == "s3:PutObject"
+    assert delivery["Resource"] == "arn:aws:s3:::churn-prod-access-logs/*"
+    assert delivery["Condition"] == {"ArnLike": {"aws:SourceArn": [f"arn:aws:s3:::churn-prod-{r}" for r in ("data", "artifacts", "models")]},
+                                     "StringEquals": {"aws:SourceAccount": "123456789012"}}
+    assert any(st["Effect"] == "Deny" and st["Condition"] == {"Bool": {"aws:SecureTransport": "false"}} for st in policy["Statement"])
 
 
 def test_training_role_is_scoped_and_trusts_only_sagemaker_of_this_account(plans):

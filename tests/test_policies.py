@@ -184,3 +184,46 @@ def test_pack_reads_project_and_environment_from_the_environment(tmp_path, monke
     assert pack_from_environment()["initial_config"]["s3-tls-only"]["env"] == "prod"
     monkeypatch.setenv("MLGITOPS_PROJECT", str(tmp_path / "nowhere"))
     assert pack_from_environment()["initial_config"]["s3-tls-only"]["env"] == "local"  # defaults outside a project
+
+
+def first_preview(plan):
+    """The plan as a first `pulumi preview` sees it: every side resource's `bucket`, a logging target and every bucket
+    policy (built from the bucket's ARN) are unknown; only dependency links say which bucket they belong to."""
+    from mlgitops.plan import Plan
+
+    data = plan.to_dict()
+    for r in data["resources"]:
+        if r["type"].startswith("aws:s3/bucket") and r["type"] != "aws:s3/bucket:Bucket":
+            for key in ("bucket", "targetBucket", "policy"):
+                if key in r["inputs"]:
+                    r["inputs"][key] = "<unknown>"
+            if "rules" in r["inputs"] and r["type"].endswith("ServerSideEncryptionConfiguration"):
+                for rule in r["inputs"]["rules"]:
+                    rule["applyServerSideEncryptionByDefault"].pop("kmsMasterKeyId", None)
+                    rule["applyServerSideEncryptionByDefault"]["kmsMasterKeyId"] = "<unknown>"
+    return Plan.model_validate(data)
+
+
+def test_a_first_preview_of_an_insecure_bucket_is_a_violation_not_unchecked(plan):
+    found = check_plan(first_preview(plan), SETTINGS, {})
+    for rule in ("s3-public-access-block", "s3-versioning", "s3-ownership-enforced", "s3-sse-kms", "s3-lifecycle-abort-multipart"):
+        hits = by(found, rule)
+        assert [f for f in hits if f.resource == "bad-bucket" and f.status == "violation"], (rule, hits)
+        assert not [f for f in hits if f.resource.startswith("good-")], (rule, hits)
+        assert not [f for f in hits if f.status == "unchecked"], (rule, hits)  # decided from links and known inputs
+    # the TLS policy is built from the bucket's ARN: unknown, so unchecked, never a pass
+    assert [f for f in by(found, "s3-tls-only") if f.status == "unchecked"]
+
+
+def test_prod_access_logging_needs_a_log_bucket_that_lets_s3_deliver(plan):
+    from mlgitops.plan import Plan
+
+    assert not [f for f in by(check_plan(plan, SETTINGS, {}), "s3-access-logging-prod") if f.resource == "good-logs"]
+    data = plan.to_dict()
+    for r in data["resources"]:
+        if r["name"] == "good-logs-policy":
+            doc = json.loads(r["inputs"]["policy"])
+            doc["Statement"] = [st for st in doc["Statement"] if st.get("Sid") != "Logs"]
+            r["inputs"]["policy"] = json.dumps(doc)
+    hits = by(check_plan(Plan.model_validate(data), SETTINGS, {}), "s3-access-logging-prod")
+    assert [f for f in hits if f.resource == "good-logs" and "logging.s3.amazonaws.com" in f.message]

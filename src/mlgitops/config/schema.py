@@ -202,7 +202,7 @@ class Policies(Strict):
 
 class Storage(Strict):
     noncurrent_version_days: int = Field(30, ge=1, description="Expire non-current artifact versions after this age.")
-    access_logging: bool = False
+    access_logging: bool | None = Field(None, description="Server access logs of every bucket to a log bucket; unset: on in prod, off elsewhere.")
     force_destroy: bool = False
 
 
@@ -250,6 +250,11 @@ class Config(Strict):
     def name(self, role: str) -> str:
         """Physical name of a resource: `<project>-<env>-<role>`."""
         return f"{self.project}-{self._env}-{role}"
+
+    def bucket_name(self, role: str) -> str:
+        """Physical name of an S3 bucket: `<project>-<env>-<role>`, then `-<cloud.name_suffix>` when set (S3 names are
+        global, so a common slug alone collides with someone else's bucket)."""
+        return self.name(role)
 
     def select_models(self, model: str | None = None) -> list[str]:
         """The named model, or every model in config order; BadInput naming the declared ones otherwise."""

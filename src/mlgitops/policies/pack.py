@@ -84,7 +84,9 @@ def validator(rule: Rule) -> Callable[[Any, Callable[..., None]], None]:
                     report_violation(msg, None)
     else:
         def validate(args: Any, report_violation: Callable[..., None]) -> None:
-            for urn, msg in list(rule.check(args)):
+            # Lazily: the violations a stack rule finds before it meets an unknown value are reported, then the
+            # UnknownValueError it raises last marks the rest unchecked (see rules_s3.per_bucket).
+            for urn, msg in rule.check(args):
                 name = urn.rsplit("::", 1)[-1] if urn else None
                 if not _exempt(rule.name, args.get_config(), urn, name):
                     report_violation(msg, urn)
