@@ -265,3 +265,17 @@ def test_every_planned_policy_document_passes_iam_lint(plans):
     deploy = json.loads(one(plans["platform"], "aws:iam/rolePolicy:RolePolicy", "ci-deploy-policy").inputs["policy"])
     passrole = [st for st in deploy["Statement"] if "iam:PassRole" in st["Action"]]
     assert passrole and all(st["Action"] == ["iam:PassRole"] for st in passrole)
+
+
+def test_a_name_suffix_ends_every_bucket_name_and_the_log_delivery_grant(tmp_path):
+    project = copy_example(tmp_path / "churn")
+    doc = yaml.safe_load((project / "mlgitops.yaml").read_text())
+    doc["cloud"]["name_suffix"] = "k3x9q2"
+    (project / "mlgitops.yaml").write_text(yaml.safe_dump(doc))
+    (plan,) = plan_configs([(load(project, "prod"), None)])
+    names = sorted(r.inputs["bucket"] for r in plan.by_type("aws:s3/bucket:Bucket"))
+    assert names == sorted(f"churn-prod-{r}-k3x9q2" for r in ("data", "artifacts", "models", "access-logs"))
+    policy = json.loads(plan.get("churn-prod-storage-access-logs-tls-only").inputs["policy"])
+    sources = [st for st in policy["Statement"] if st["Effect"] == "Allow"][0]["Condition"]["ArnLike"]["aws:SourceArn"]
+    assert sources == [f"arn:aws:s3:::churn-prod-{r}-k3x9q2" for r in ("data", "artifacts", "models")]
+    assert one(plan, "aws:iam/role:Role", "training-role").inputs["name"] == "churn-prod-training"  # account-scoped names unchanged

@@ -38,7 +38,8 @@ BAD = {
 }
 # Stack rules about settings rather than one resource: tested below with their own passing and failing cases.
 SETTINGS_RULES = {"sagemaker-training-volume-kms", "sagemaker-training-output-kms", "sagemaker-training-inter-container-encryption",
-                  "sagemaker-training-max-runtime", "sagemaker-training-spot-nonprod", "cost-budget", "policy-exemption-expired"}
+                  "sagemaker-training-max-runtime", "sagemaker-training-spot-nonprod", "cost-budget", "policy-exemption-expired",
+                  "s3-bucket-name-suffix"}
 
 
 @pytest.fixture(scope="module")
@@ -227,3 +228,12 @@ def test_prod_access_logging_needs_a_log_bucket_that_lets_s3_deliver(plan):
             r["inputs"]["policy"] = json.dumps(doc)
     hits = by(check_plan(Plan.model_validate(data), SETTINGS, {}), "s3-access-logging-prod")
     assert [f for f in hits if f.resource == "good-logs" and "logging.s3.amazonaws.com" in f.message]
+
+
+def test_a_project_without_a_bucket_name_suffix_gets_an_advisory_saying_how_to_add_one(plan):
+    (hit,) = by(check_plan(plan, SETTINGS, {}), "s3-bucket-name-suffix")
+    assert hit.enforcement == "advisory" and "cloud: {name_suffix:" in hit.message and "mlgitops new" in hit.message
+    assert not by(check_plan(plan, {**SETTINGS, "name_suffix": "k3x9q2"}, {}), "s3-bucket-name-suffix")
+    assert not by(check_plan(plan, {**SETTINGS, "project": ""}, {}), "s3-bucket-name-suffix")  # a plain program, no mlgitops project
+    levels = {"s3-bucket-name-suffix": "mandatory"}
+    assert by(check_plan(plan, SETTINGS, levels), "s3-bucket-name-suffix")[0].enforcement == "mandatory"  # it can be made a gate

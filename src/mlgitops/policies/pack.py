@@ -24,6 +24,7 @@ SETTINGS_SCHEMA: dict[str, dict[str, Any]] = {
     "env": {"type": "string"},
     "project": {"type": "string"},
     "account_id": {"type": ["string", "null"]},
+    "name_suffix": {"type": ["string", "null"]},
     "repository": {"type": ["string", "null"]},
     "instance_types": {"type": "array", "items": {"type": "string"}},
     "max_instances_cap": {"type": "integer"},
@@ -38,7 +39,7 @@ def settings(config: "Config", today: dt.date | None = None) -> dict[str, Any]:
     """The policy config of one environment, from `mlgitops.yaml` (JSON-serialisable for CrossGuard)."""
     p = config.policies
     return {
-        "env": config.env, "project": config.project, "account_id": config.cloud.account_id,
+        "env": config.env, "project": config.project, "account_id": config.cloud.account_id, "name_suffix": config.cloud.name_suffix,
         "repository": config.github.repository if config.github else None,
         "instance_types": list(p.instance_types), "max_instances_cap": p.max_instances_cap, "budget_usd_month": p.budget_usd_month,
         "training": [{"model": n, "backend": m.compute.backend, "instance_count": m.compute.instance_count,

@@ -245,3 +245,14 @@ def access_logging(args: Any) -> Iterator[tuple[str, str]]:
 def no_force_destroy(args: Any) -> Iterator[str]:
     if args.get_config().get("env") == "prod" and args.props.get("forceDestroy") is True:
         yield "forceDestroy is true in prod"
+
+
+@stack_rule("s3-bucket-name-suffix", "An mlgitops project's bucket names carry `cloud.name_suffix` (S3 names are global: a common "
+            "slug alone collides on the first deploy).", BUCKET, enforcement="advisory", severity="low")
+def bucket_name_suffix(args: Any) -> Iterator[tuple[str | None, str]]:
+    cfg = args.get_config()
+    if cfg.get("project") and not cfg.get("name_suffix") and _buckets(args):
+        yield None, (f"buckets are named {cfg['project']}-{cfg.get('env')}-<role>, which anyone can take first; fix a random suffix "
+                     "in mlgitops.yaml: `cloud: {name_suffix: <4-8 of a-z0-9>}`, e.g. the output of "
+                     "`python -c \"import secrets; print(secrets.token_hex(3))\"` (`mlgitops new` writes one). It renames, so "
+                     "replaces, buckets already deployed: empty or migrate them first")
