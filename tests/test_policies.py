@@ -39,7 +39,7 @@ BAD = {
 # Stack rules about settings rather than one resource: tested below with their own passing and failing cases.
 SETTINGS_RULES = {"sagemaker-training-volume-kms", "sagemaker-training-output-kms", "sagemaker-training-inter-container-encryption",
                   "sagemaker-training-max-runtime", "sagemaker-training-spot-nonprod", "cost-budget", "policy-exemption-expired",
-                  "s3-bucket-name-suffix"}
+                  "s3-bucket-name-suffix", "policy-pack-settings"}
 
 
 @pytest.fixture(scope="module")
@@ -184,7 +184,36 @@ def test_pack_reads_project_and_environment_from_the_environment(tmp_path, monke
     monkeypatch.setenv("MLGITOPS_ENV", "prod")
     assert pack_from_environment()["initial_config"]["s3-tls-only"]["env"] == "prod"
     monkeypatch.setenv("MLGITOPS_PROJECT", str(tmp_path / "nowhere"))
-    assert pack_from_environment()["initial_config"]["s3-tls-only"]["env"] == "local"  # defaults outside a project
+    defaults = pack_from_environment()["initial_config"]
+    assert defaults["s3-tls-only"]["env"] == "local"  # defaults outside a project, and it says so
+    assert "nowhere has no mlgitops.yaml" in defaults["policy-pack-settings"]["settings_note"]
+
+
+def test_pack_finds_the_project_at_or_above_pwd_and_says_so_when_it_does_not(tmp_path):
+    """The CLI starts the pack from the pack's folder: only $PWD knows where the user was."""
+    from pulumi_policy import EnforcementLevel
+
+    from mlgitops.policies.pack import find_project, pack_from_environment
+
+    root = copy_example(tmp_path / "churn")
+    (root / "infra" / "deep").mkdir(parents=True)
+    assert find_project({"PWD": str(root / "infra" / "deep")})[0] == root
+    found = pack_from_environment({"PWD": str(root / "infra"), "PULUMI_STACK": "prod"})["initial_config"]
+    assert found["s3-tls-only"]["env"] == "prod" and found["s3-tls-only"]["enforcementLevel"] is EnforcementLevel.MANDATORY
+    assert found["s3-tls-only"]["settings_note"] is None and found["cost-budget"]["budget_usd_month"] == 3000
+    assert pack_from_environment({"PWD": str(root), "PULUMI_STACK": "org/churn/staging"})["initial_config"]["s3-tls-only"]["env"] == "staging"
+
+    lost = pack_from_environment({"PWD": str(tmp_path / "elsewhere")})["initial_config"]
+    note = lost["policy-pack-settings"]["settings_note"]
+    assert "no mlgitops.yaml at or above $PWD" in note and "MLGITOPS_PROJECT" in note
+    assert lost["s3-tls-only"]["enforcementLevel"] is EnforcementLevel.ADVISORY  # the documented default, not mandatory
+    assert lost["aws-api-s3"]["enforcementLevel"] is EnforcementLevel.MANDATORY  # what AWS refuses stays pinned
+
+
+def test_the_pack_settings_rule_reports_only_a_note(plan):
+    assert not by(check_plan(plan, SETTINGS, {}), "policy-pack-settings")
+    (hit,) = by(check_plan(plan, {**SETTINGS, "settings_note": "no mlgitops.yaml"}, {}), "policy-pack-settings")
+    assert hit.enforcement == "advisory" and hit.message == "no mlgitops.yaml"
 
 
 def first_preview(plan):
