@@ -127,7 +127,7 @@ def promoted(config):
 
     return DeployState(env=config.env, models={name: DeployEntry(
         version="1", registry_name=config.registry_name(name), model_uri=f"models:/{config.registry_name(name)}/1",
-        artifact_uri=f"s3://{config.name('models')}/{name}/1/model.tar.gz", run_id="0" * 32, digest="sha256:" + "0" * 64)
+        artifact_uri=f"s3://{config.bucket_name('models')}/{name}/1/model.tar.gz", run_id="0" * 32, digest="sha256:" + "0" * 64)
         for name in config.models})
 
 
