@@ -184,6 +184,9 @@ BAD: dict[str, tuple[str | bytes, str, int]] = {
     "env-overlay-not-mapping": (H + "environments:\n  prod: [1]\n", "environments.prod: expected a valid dictionary", 4),
     "env-overlay-unknown": (H + "environments:\n  prod: {ownr: x}\n", "unknown key 'ownr'; did you mean 'owner'? (environment prod)", 4),
     "name-too-long": ("project: " + "p" * 40 + "\nowner: a\nenvironments:\n  production12: {}\n", "S3 and SageMaker allow 63", 1),
+    "name-suffix-too-long": ("project: " + "p" * 30 + "\nowner: a\ncloud: {name_suffix: abcdefgh}\nenvironments:\n  production12: {}\n",
+                             "-access-logs-abcdefgh' is 64 characters", 1),
+    "name-suffix-pattern": (H + "cloud: {name_suffix: Ab_1}\n", "cloud.name_suffix", 3),
     "yaml-syntax": (H + "tags: [a\n", "YAML syntax error", 4),
     "yaml-bad-indent": (H + "cloud:\n  region: eu-west-1\n   provider: aws\n", "YAML syntax error", 5),
     "duplicate-key": (H + "owner: b@c.d\n", "duplicate key 'owner' (first defined at line 2)", 3),
@@ -206,7 +209,7 @@ BAD: dict[str, tuple[str | bytes, str, int]] = {
 SCHEMA_LEVEL = {
     "missing-project", "missing-owner", "project-uppercase", "project-underscore", "project-too-long", "unknown-top-key",
     "unknown-nested-key", "bad-provider", "dataset-no-path", "model-bad-entry", "model-missing-target", "serving-zero",
-    "enforcement", "exemption-no-reason", "env-overlay-unknown", "github-repo", "env-bad-name",
+    "enforcement", "exemption-no-reason", "env-overlay-unknown", "github-repo", "env-bad-name", "name-suffix-pattern",
 }
 
 
@@ -263,3 +266,10 @@ def test_tracking_uri_is_anchored_at_the_project(tmp_path: Path) -> None:
     assert config.artifact_location() == (tmp_path.resolve() / ".mlgitops" / "artifacts").as_uri()
     remote = load(write(tmp_path, MINIMAL + "tracking: {uri: 'http://127.0.0.1:5000'}\n"))
     assert remote.tracking_uri() == "http://127.0.0.1:5000"
+
+
+def test_bucket_names_carry_the_name_suffix_and_other_names_do_not(tmp_path: Path) -> None:
+    plain = load(write(tmp_path, MINIMAL), "local")
+    assert plain.bucket_name("models") == "churn-local-models"  # today's names without a suffix
+    config = load(write(tmp_path, MINIMAL + "cloud: {name_suffix: \"0042\"}\n"), "local")
+    assert config.bucket_name("models") == "churn-local-models-0042" and config.name("training") == "churn-local-training"

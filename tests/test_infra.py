@@ -78,6 +78,13 @@ def test_prod_turns_on_access_logging_to_its_own_bucket(plans):
     logging = plan.by_type("aws:s3/bucketLogging:BucketLogging")
     assert sorted(r.inputs["targetPrefix"] for r in logging) == ["artifacts/", "data/", "models/"]
     assert all(r.inputs["targetBucket"] == "churn-prod-access-logs" for r in logging)
+    policy = json.loads(plan.get("churn-prod-storage-access-logs-tls-only").inputs["policy"])
+    (delivery,) = [st for st in policy["Statement"] if st["Effect"] == "Allow"]
+    assert delivery["Principal"] == {"Service": "logging.s3.amazonaws.com"} and delivery["Action"] == "s3:PutObject"
+    assert delivery["Resource"] == "arn:aws:s3:::churn-prod-access-logs/*"
+    assert delivery["Condition"] == {"ArnLike": {"aws:SourceArn": [f"arn:aws:s3:::churn-prod-{r}" for r in ("data", "artifacts", "models")]},
+                                     "StringEquals": {"aws:SourceAccount": "123456789012"}}
+    assert any(st["Effect"] == "Deny" and st["Condition"] == {"Bool": {"aws:SecureTransport": "false"}} for st in policy["Statement"])
 
 
 def test_training_role_is_scoped_and_trusts_only_sagemaker_of_this_account(plans):
@@ -243,3 +250,32 @@ def test_suite_platform_stack_plans_from_its_own_directory():
     assert {"mlgitops:identity:CiIdentity", "mlgitops:tracking:TrackingServer", "mlgitops:storage:ProjectStorage"} <= types
     assert not [r for r in plan.resources if r.type.startswith("aws:sagemaker/endpoint")]
     assert plan.outputs["deploy_role_arn"] == "arn:aws:iam::123456789012:role/mlplatform-prod-deploy"
+
+
+def test_every_planned_policy_document_passes_iam_lint(plans):
+    """Our own policies (storage, training, serving, CI identity, tracking) name real actions, applicable condition keys
+    and matching ARNs: the CI deploy policy once put iam:PassedToService on iam:GetRole."""
+    from mlgitops.policies.engine import check_plan
+
+    for name, plan in plans.items():
+        cfg = {"env": "prod", "project": "churn", "account_id": "123456789012", "repository": "example-org/churn",
+               "instance_types": [], "max_instances_cap": 10, "training": [], "exemptions": []}
+        lint = [f for f in check_plan(plan, cfg, {}) if f.policy.startswith("iam-lint-")]
+        assert not lint, (name, [(f.resource, f.message) for f in lint])
+    deploy = json.loads(one(plans["platform"], "aws:iam/rolePolicy:RolePolicy", "ci-deploy-policy").inputs["policy"])
+    passrole = [st for st in deploy["Statement"] if "iam:PassRole" in st["Action"]]
+    assert passrole and all(st["Action"] == ["iam:PassRole"] for st in passrole)
+
+
+def test_a_name_suffix_ends_every_bucket_name_and_the_log_delivery_grant(tmp_path):
+    project = copy_example(tmp_path / "churn")
+    doc = yaml.safe_load((project / "mlgitops.yaml").read_text())
+    doc["cloud"]["name_suffix"] = "k3x9q2"
+    (project / "mlgitops.yaml").write_text(yaml.safe_dump(doc))
+    (plan,) = plan_configs([(load(project, "prod"), None)])
+    names = sorted(r.inputs["bucket"] for r in plan.by_type("aws:s3/bucket:Bucket"))
+    assert names == sorted(f"churn-prod-{r}-k3x9q2" for r in ("data", "artifacts", "models", "access-logs"))
+    policy = json.loads(plan.get("churn-prod-storage-access-logs-tls-only").inputs["policy"])
+    sources = [st for st in policy["Statement"] if st["Effect"] == "Allow"][0]["Condition"]["ArnLike"]["aws:SourceArn"]
+    assert sources == [f"arn:aws:s3:::churn-prod-{r}-k3x9q2" for r in ("data", "artifacts", "models")]
+    assert one(plan, "aws:iam/role:Role", "training-role").inputs["name"] == "churn-prod-training"  # account-scoped names unchanged

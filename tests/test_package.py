@@ -89,7 +89,8 @@ def render(python_path: str, where: Path) -> Path:
     where.mkdir(parents=True)
     env = {**os.environ, "PYTHONPATH": python_path, "HOME": str(where)}
     env.pop("MLGITOPS_TEMPLATE", None)
-    done = subprocess.run([sys.executable, "-m", "mlgitops", "new", "proj", "--no-input"], cwd=where, capture_output=True,
+    # the template's one random default (the bucket name suffix) fixed, so two renders can be compared
+    done = subprocess.run([sys.executable, "-m", "mlgitops", "new", "proj", "--no-input", "--set", "name_suffix=k3x9q2"], cwd=where, capture_output=True,
                           text=True, timeout=300, env=env)
     assert done.returncode == 0, done.stderr
     return where / "proj"

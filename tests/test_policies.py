@@ -33,10 +33,13 @@ BAD = {
     "sagemaker-blue-green-prod": "bad-endpoint", "sagemaker-auto-rollback-prod": "bad-endpoint",
     "sagemaker-autoscaling-prod": "bad-unscaled-endpoint", "sagemaker-autoscaling-policy": "bad-target",
     "sagemaker-notebook-no-internet": "bad-notebook", "sagemaker-notebook-no-root": "bad-notebook", "tags-required": "bad-key",
+    "iam-lint-unknown-action": "bad-lint-unknown-action", "iam-lint-condition-key": "bad-lint-condition-key",
+    "iam-lint-resource-arn": "bad-lint-resource-arn", "iam-lint-malformed": "bad-lint-malformed",
 }
 # Stack rules about settings rather than one resource: tested below with their own passing and failing cases.
 SETTINGS_RULES = {"sagemaker-training-volume-kms", "sagemaker-training-output-kms", "sagemaker-training-inter-container-encryption",
-                  "sagemaker-training-max-runtime", "sagemaker-training-spot-nonprod", "cost-budget", "policy-exemption-expired"}
+                  "sagemaker-training-max-runtime", "sagemaker-training-spot-nonprod", "cost-budget", "policy-exemption-expired",
+                  "s3-bucket-name-suffix", "policy-pack-settings"}
 
 
 @pytest.fixture(scope="module")
@@ -181,4 +184,85 @@ def test_pack_reads_project_and_environment_from_the_environment(tmp_path, monke
     monkeypatch.setenv("MLGITOPS_ENV", "prod")
     assert pack_from_environment()["initial_config"]["s3-tls-only"]["env"] == "prod"
     monkeypatch.setenv("MLGITOPS_PROJECT", str(tmp_path / "nowhere"))
-    assert pack_from_environment()["initial_config"]["s3-tls-only"]["env"] == "local"  # defaults outside a project
+    defaults = pack_from_environment()["initial_config"]
+    assert defaults["s3-tls-only"]["env"] == "local"  # defaults outside a project, and it says so
+    assert "nowhere has no mlgitops.yaml" in defaults["policy-pack-settings"]["settings_note"]
+
+
+def test_pack_finds_the_project_at_or_above_pwd_and_says_so_when_it_does_not(tmp_path):
+    """The CLI starts the pack from the pack's folder: only $PWD knows where the user was."""
+    from pulumi_policy import EnforcementLevel
+
+    from mlgitops.policies.pack import find_project, pack_from_environment
+
+    root = copy_example(tmp_path / "churn")
+    (root / "infra" / "deep").mkdir(parents=True)
+    assert find_project({"PWD": str(root / "infra" / "deep")})[0] == root
+    found = pack_from_environment({"PWD": str(root / "infra"), "PULUMI_STACK": "prod"})["initial_config"]
+    assert found["s3-tls-only"]["env"] == "prod" and found["s3-tls-only"]["enforcementLevel"] is EnforcementLevel.MANDATORY
+    assert found["s3-tls-only"]["settings_note"] is None and found["cost-budget"]["budget_usd_month"] == 3000
+    assert pack_from_environment({"PWD": str(root), "PULUMI_STACK": "org/churn/staging"})["initial_config"]["s3-tls-only"]["env"] == "staging"
+
+    lost = pack_from_environment({"PWD": str(tmp_path / "elsewhere")})["initial_config"]
+    note = lost["policy-pack-settings"]["settings_note"]
+    assert "no mlgitops.yaml at or above $PWD" in note and "MLGITOPS_PROJECT" in note
+    assert lost["s3-tls-only"]["enforcementLevel"] is EnforcementLevel.ADVISORY  # the documented default, not mandatory
+    assert lost["aws-api-s3"]["enforcementLevel"] is EnforcementLevel.MANDATORY  # what AWS refuses stays pinned
+
+
+def test_the_pack_settings_rule_reports_only_a_note(plan):
+    assert not by(check_plan(plan, SETTINGS, {}), "policy-pack-settings")
+    (hit,) = by(check_plan(plan, {**SETTINGS, "settings_note": "no mlgitops.yaml"}, {}), "policy-pack-settings")
+    assert hit.enforcement == "advisory" and hit.message == "no mlgitops.yaml"
+
+
+def first_preview(plan):
+    """The plan as a first `pulumi preview` sees it: every side resource's `bucket`, a logging target and every bucket
+    policy (built from the bucket's ARN) are unknown; only dependency links say which bucket they belong to."""
+    from mlgitops.plan import Plan
+
+    data = plan.to_dict()
+    for r in data["resources"]:
+        if r["type"].startswith("aws:s3/bucket") and r["type"] != "aws:s3/bucket:Bucket":
+            for key in ("bucket", "targetBucket", "policy"):
+                if key in r["inputs"]:
+                    r["inputs"][key] = "<unknown>"
+            if "rules" in r["inputs"] and r["type"].endswith("ServerSideEncryptionConfiguration"):
+                for rule in r["inputs"]["rules"]:
+                    rule["applyServerSideEncryptionByDefault"].pop("kmsMasterKeyId", None)
+                    rule["applyServerSideEncryptionByDefault"]["kmsMasterKeyId"] = "<unknown>"
+    return Plan.model_validate(data)
+
+
+def test_a_first_preview_of_an_insecure_bucket_is_a_violation_not_unchecked(plan):
+    found = check_plan(first_preview(plan), SETTINGS, {})
+    for rule in ("s3-public-access-block", "s3-versioning", "s3-ownership-enforced", "s3-sse-kms", "s3-lifecycle-abort-multipart"):
+        hits = by(found, rule)
+        assert [f for f in hits if f.resource == "bad-bucket" and f.status == "violation"], (rule, hits)
+        assert not [f for f in hits if f.resource.startswith("good-")], (rule, hits)
+        assert not [f for f in hits if f.status == "unchecked"], (rule, hits)  # decided from links and known inputs
+    # the TLS policy is built from the bucket's ARN: unknown, so unchecked, never a pass
+    assert [f for f in by(found, "s3-tls-only") if f.status == "unchecked"]
+
+
+def test_prod_access_logging_needs_a_log_bucket_that_lets_s3_deliver(plan):
+    from mlgitops.plan import Plan
+
+    assert not [f for f in by(check_plan(plan, SETTINGS, {}), "s3-access-logging-prod") if f.resource == "good-logs"]
+    data = plan.to_dict()
+    for r in data["resources"]:
+        if r["name"] == "good-logs-policy":
+            doc = json.loads(r["inputs"]["policy"])
+            doc["Statement"] = [st for st in doc["Statement"] if st.get("Sid") != "Logs"]
+            r["inputs"]["policy"] = json.dumps(doc)
+    hits = by(check_plan(Plan.model_validate(data), SETTINGS, {}), "s3-access-logging-prod")
+    assert [f for f in hits if f.resource == "good-logs" and "logging.s3.amazonaws.com" in f.message]
+
+
+def test_a_project_without_a_bucket_name_suffix_gets_an_advisory_saying_how_to_add_one(plan):
+    (hit,) = by(check_plan(plan, SETTINGS, {}), "s3-bucket-name-suffix")
+    assert hit.enforcement == "advisory" and "cloud: {name_suffix:" in hit.message and "mlgitops new" in hit.message
+    assert not by(check_plan(plan, {**SETTINGS, "name_suffix": "k3x9q2"}, {}), "s3-bucket-name-suffix")
+    assert not by(check_plan(plan, {**SETTINGS, "project": ""}, {}), "s3-bucket-name-suffix")  # a plain program, no mlgitops project
+    levels = {"s3-bucket-name-suffix": "mandatory"}
+    assert by(check_plan(plan, SETTINGS, levels), "s3-bucket-name-suffix")[0].enforcement == "mandatory"  # it can be made a gate

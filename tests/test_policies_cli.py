@@ -85,7 +85,8 @@ def test_expired_exemption_blocks_prod(tmp_path):
     (root / "mlgitops.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
     proc = run_cli("policy", "check", "--env", "prod", "--json", cwd=root)
     assert proc.returncode == 1, proc.stderr
-    assert [f["policy"] for f in json.loads(proc.stdout)["findings"]] == ["policy-exemption-expired"]
+    found = {(f["policy"], f["enforcement"]) for f in json.loads(proc.stdout)["findings"]}
+    assert found == {("policy-exemption-expired", "mandatory"), ("s3-bucket-name-suffix", "advisory")}  # the example has no suffix
 
 
 def test_promotion_rules_pass_on_good_evidence_and_name_each_failure(churn, tmp_path):

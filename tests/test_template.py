@@ -75,6 +75,19 @@ def test_every_combination_renders_a_complete_valid_project(projects, problem, e
     assert recorded["context"]["cookiecutter"]["environments"] == envs
     gitignore = (root / ".gitignore").read_text().split()
     assert {".mlgitops/", "mlruns/", "data-docs/", ".venv/"} <= set(gitignore)
+    # a generated, fixed bucket suffix: names unique across accounts yet computable offline and within S3's 63
+    suffix = config.cloud.name_suffix
+    assert re.fullmatch(r"[a-z0-9]{4,8}", suffix) and recorded["context"]["cookiecutter"]["name_suffix"] == suffix
+    for env in config.env_names:
+        names = [load(root, env).bucket_name(role) for role in ("data", "artifacts", "models", "access-logs")]
+        assert all(n.endswith(f"-{suffix}") and len(n) <= 63 for n in names), names
+
+
+def test_each_new_project_gets_its_own_bucket_suffix(projects):
+    from mlgitops.config import load
+
+    suffixes = {load(root).cloud.name_suffix for root in projects.values()}
+    assert len(suffixes) == len(projects)  # 26**6 choices: a clash here would mean the suffix is not random
 
 
 def test_nothing_unrendered_and_no_placeholder_text(projects):
@@ -114,16 +127,17 @@ def promoted(config):
 
     return DeployState(env=config.env, models={name: DeployEntry(
         version="1", registry_name=config.registry_name(name), model_uri=f"models:/{config.registry_name(name)}/1",
-        artifact_uri=f"s3://{config.name('models')}/{name}/1/model.tar.gz", run_id="0" * 32, digest="sha256:" + "0" * 64)
+        artifact_uri=f"s3://{config.bucket_name('models')}/{name}/1/model.tar.gz", run_id="0" * 32, digest="sha256:" + "0" * 64)
         for name in config.models})
 
 
 def test_cookiecutter_cli_renders_what_mlgitops_new_renders(tmp_path, home):
     cli = Path(sys.executable).with_name("cookiecutter")
-    done = subprocess.run([str(cli), str(SUITE), "--directory", "templates/project", "--no-input", "-o", str(tmp_path / "cli")],
+    done = subprocess.run([str(cli), str(SUITE), "--directory", "templates/project", "--no-input", "-o", str(tmp_path / "cli"),
+                           "name_suffix=k3x9q2"],  # the one random default, fixed so both renders can be compared
                           capture_output=True, text=True, timeout=120, env={**os.environ, "HOME": str(home)})
     assert done.returncode == 0, done.stderr
-    api = new(tmp_path / "api" / "ml-project", {"project_name": "ML Project"})
+    api = new(tmp_path / "api" / "ml-project", {"project_name": "ML Project", "name_suffix": "k3x9q2"})
     assert_same_tree(filecmp.dircmp(tmp_path / "cli" / "ml-project", api))
 
 
@@ -144,6 +158,7 @@ def assert_same_tree(cmp: filecmp.dircmp) -> None:
     ("aws_region", "Europe (Ireland)", "AWS region"),
     ("github_org", "-acme", "GitHub owner"),
     ("github_repo", "my repo", "GitHub repository"),
+    ("name_suffix", "AB_1", "4 to 8 lowercase letters and digits"),
 ])
 def test_hooks_reject_bad_answers_and_leave_nothing(tmp_path, home, key, value, says):
     dest = tmp_path / "project"
@@ -155,12 +170,13 @@ def test_hooks_reject_bad_answers_and_leave_nothing(tmp_path, home, key, value, 
 
 def test_hook_rules_match_the_config_schema():
     from mlgitops.config import json_schema
-    from mlgitops.config.schema import NAME_LIMIT, REGION, ROLES, SLUG
+    from mlgitops.config.schema import BUCKET_ROLES, NAME_LIMIT, NAME_SUFFIX, REGION, ROLES, SLUG
 
     spec = importlib.util.spec_from_file_location("pre_gen_project", TEMPLATE_DIR / "hooks" / "pre_gen_project.py")
     hook = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(hook)
     assert (hook.SLUG, hook.REGION, hook.NAME_LIMIT, hook.ROLES) == (SLUG, REGION, NAME_LIMIT, ROLES)
+    assert (hook.NAME_SUFFIX, hook.BUCKET_ROLES) == (NAME_SUFFIX, BUCKET_ROLES)
     assert hook.SLUG_MAX == json_schema()["properties"]["project"]["maxLength"]
     cookiecutter = json.loads((TEMPLATE_DIR / "cookiecutter.json").read_text())
     assert set(hook.MODELS) == set(cookiecutter["problem_type"])

@@ -21,6 +21,8 @@ Enforcement = Literal["advisory", "mandatory", "disabled"]
 # Every `<project>-<env>-<role>` name mlgitops.infra declares, so a too-long slug fails at config time, not at `pulumi up`.
 ROLES = ("data", "artifacts", "models", "access-logs", "storage", "training", "images", "batch", "batch-instance", "mlflow", "plan", "deploy")
 NAME_LIMIT = 63  # S3 buckets and SageMaker names (IAM roles allow 64)
+BUCKET_ROLES = ("data", "artifacts", "models", "access-logs")  # the roles that name S3 buckets (and take `cloud.name_suffix`)
+NAME_SUFFIX = r"^[a-z0-9]{4,8}$"
 
 
 class Strict(BaseModel):
@@ -31,6 +33,9 @@ class Cloud(Strict):
     provider: Literal["aws"] = "aws"
     region: str = Field("us-east-1", pattern=REGION, description="AWS region, e.g. eu-west-1.")
     account_id: str | None = Field(None, pattern=r"^\d{12}$", description="12-digit AWS account id.")
+    name_suffix: str | None = Field(None, pattern=NAME_SUFFIX, description=(
+        "Appended to every S3 bucket name (<project>-<env>-<role>-<suffix>): bucket names are global, so a common project slug "
+        "alone collides with someone else's bucket. Fixed here, so names stay computable offline; `mlgitops new` generates one."))
 
 
 # What the data gate reads as null in a CSV on both engines unless a dataset sets `na_values`
@@ -202,7 +207,7 @@ class Policies(Strict):
 
 class Storage(Strict):
     noncurrent_version_days: int = Field(30, ge=1, description="Expire non-current artifact versions after this age.")
-    access_logging: bool = False
+    access_logging: bool | None = Field(None, description="Server access logs of every bucket to a log bucket; unset: on in prod, off elsewhere.")
     force_destroy: bool = False
 
 
@@ -250,6 +255,12 @@ class Config(Strict):
     def name(self, role: str) -> str:
         """Physical name of a resource: `<project>-<env>-<role>`."""
         return f"{self.project}-{self._env}-{role}"
+
+    def bucket_name(self, role: str) -> str:
+        """Physical name of an S3 bucket: `<project>-<env>-<role>`, then `-<cloud.name_suffix>` when set (S3 names are
+        global, so a common slug alone collides with someone else's bucket)."""
+        suffix = self.cloud.name_suffix
+        return f"{self.name(role)}-{suffix}" if suffix else self.name(role)
 
     def select_models(self, model: str | None = None) -> list[str]:
         """The named model, or every model in config order; BadInput naming the declared ones otherwise."""
@@ -302,8 +313,9 @@ def reference_problems(config: Config) -> list[tuple[tuple[str, ...], str]]:
                 known = ", ".join(sorted(config.datasets)) or "none declared"
                 problems.append((("models", name, field), f"dataset '{ref}' is not declared under datasets (declared: {known})"))
     longest_env = max(config.env_names, key=len)
+    suffix = f"-{config.cloud.name_suffix}" if config.cloud.name_suffix else ""
     for role in (*ROLES, *config.models):
-        candidate = f"{config.project}-{longest_env}-{role}"
+        candidate = f"{config.project}-{longest_env}-{role}{suffix if role in BUCKET_ROLES else ''}"
         if len(candidate) > NAME_LIMIT:
-            problems.append((("project",), f"resource name '{candidate}' is {len(candidate)} characters; S3 and SageMaker allow {NAME_LIMIT}: shorten the project slug, the environment or the model name"))
+            problems.append((("project",), f"resource name '{candidate}' is {len(candidate)} characters; S3 and SageMaker allow {NAME_LIMIT}: shorten the project slug, the environment, the model name or cloud.name_suffix"))
     return problems

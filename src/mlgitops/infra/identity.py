@@ -61,6 +61,8 @@ def deploy_policy(config: "Config", account: str, region: str) -> str:
                                                             "sagemaker:CreateEndpoint", "sagemaker:UpdateEndpoint", "sagemaker:DeleteEndpoint",
                                                             "sagemaker:CreateEndpointConfig", "sagemaker:DeleteEndpointConfig", "sagemaker:AddTags",
                                                             "sagemaker:ListTags"], "Resource": [f"arn:aws:sagemaker:{region}:{account}:*/{prefix}"]},
-        {"Sid": "PassRole", "Effect": "Allow", "Action": ["iam:PassRole", "iam:GetRole"], "Resource": [f"arn:aws:iam::{account}:role/{prefix}"],
+        # iam:PassedToService exists only in PassRole's request context: on GetRole it would never match.
+        {"Sid": "PassRole", "Effect": "Allow", "Action": ["iam:PassRole"], "Resource": [f"arn:aws:iam::{account}:role/{prefix}"],
          "Condition": {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}},
+        {"Sid": "GetRole", "Effect": "Allow", "Action": ["iam:GetRole"], "Resource": [f"arn:aws:iam::{account}:role/{prefix}"]},
     ]})

@@ -23,7 +23,7 @@ def build(config: "Config", deploy_state: "DeployState | None") -> list[str]:
     region = config.cloud.region
     account: pulumi.Input[str] = config.cloud.account_id or aws.get_caller_identity_output().account_id
     base = config.name("")[:-1]
-    storage = ProjectStorage(f"{base}-storage", config)
+    storage = ProjectStorage(f"{base}-storage", config, account=account)
     training = TrainingCompute(f"{base}-training", config, account, region, storage.bucket_arns, storage.key.arn)
     pulumi.export("buckets", storage.bucket_names)
     pulumi.export("kms_key_arn", storage.key.arn)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from mlgitops.policies.exemptions import parse as parse_exemptions
 from mlgitops.policies.registry import Rule, all_rules
@@ -24,6 +24,7 @@ SETTINGS_SCHEMA: dict[str, dict[str, Any]] = {
     "env": {"type": "string"},
     "project": {"type": "string"},
     "account_id": {"type": ["string", "null"]},
+    "name_suffix": {"type": ["string", "null"]},
     "repository": {"type": ["string", "null"]},
     "instance_types": {"type": "array", "items": {"type": "string"}},
     "max_instances_cap": {"type": "integer"},
@@ -31,6 +32,7 @@ SETTINGS_SCHEMA: dict[str, dict[str, Any]] = {
     "training": {"type": "array", "items": {"type": "object"}},
     "exemptions": {"type": "array", "items": {"type": "object"}},
     "today": {"type": ["string", "null"]},
+    "settings_note": {"type": ["string", "null"]},
 }
 
 
@@ -38,13 +40,14 @@ def settings(config: "Config", today: dt.date | None = None) -> dict[str, Any]:
     """The policy config of one environment, from `mlgitops.yaml` (JSON-serialisable for CrossGuard)."""
     p = config.policies
     return {
-        "env": config.env, "project": config.project, "account_id": config.cloud.account_id,
+        "env": config.env, "project": config.project, "account_id": config.cloud.account_id, "name_suffix": config.cloud.name_suffix,
         "repository": config.github.repository if config.github else None,
         "instance_types": list(p.instance_types), "max_instances_cap": p.max_instances_cap, "budget_usd_month": p.budget_usd_month,
         "training": [{"model": n, "backend": m.compute.backend, "instance_count": m.compute.instance_count,
                       "max_runtime_minutes": m.compute.max_runtime_minutes, "spot": m.compute.spot} for n, m in config.models.items()],
         "exemptions": [{"rule": e.rule, "resource": e.resource, "reason": e.reason, "expires": e.expires.isoformat()} for e in p.exemptions],
         "today": (today or dt.date.today()).isoformat(),
+        "settings_note": None,
     }
 
 
@@ -84,7 +87,9 @@ def validator(rule: Rule) -> Callable[[Any, Callable[..., None]], None]:
                     report_violation(msg, None)
     else:
         def validate(args: Any, report_violation: Callable[..., None]) -> None:
-            for urn, msg in list(rule.check(args)):
+            # Lazily: the violations a stack rule finds before it meets an unknown value are reported, then the
+            # UnknownValueError it raises last marks the rest unchecked (see rules_s3.per_bucket).
+            for urn, msg in rule.check(args):
                 name = urn.rsplit("::", 1)[-1] if urn else None
                 if not _exempt(rule.name, args.get_config(), urn, name):
                     report_violation(msg, urn)
@@ -108,13 +113,23 @@ def build_policies(levels: dict[str, str] | None = None) -> list[Any]:
     return out
 
 
-def pack_arguments(config: "Config | None" = None, today: dt.date | None = None) -> dict[str, Any]:
-    """Keyword arguments of `pulumi_policy.PolicyPack` for one environment's config (None: defaults, advisory)."""
+def default_settings(note: str) -> dict[str, Any]:
+    """The settings of a pack that found no project: those of an empty config in `local`, and why."""
+    return {"env": "local", "project": "", "account_id": None, "name_suffix": None, "repository": None, "instance_types": [],
+            "max_instances_cap": 10, "budget_usd_month": None, "training": [], "exemptions": [], "today": None, "settings_note": note}
+
+
+def pack_arguments(config: "Config | None" = None, today: dt.date | None = None, note: str | None = None) -> dict[str, Any]:
+    """Keyword arguments of `pulumi_policy.PolicyPack` for one environment's config. Without one, the defaults of an
+    empty config: every rule advisory (the default `policies.enforcement`) except the pinned `aws-api-*`, and the
+    `policy-pack-settings` rule reports `note` (why no project was found) as an advisory diagnostic."""
     from pulumi_policy import EnforcementLevel
 
-    levels = enforcements(config) if config is not None else None
-    cfg = settings(config, today) if config is not None else {"env": "local", "project": "", "instance_types": [], "max_instances_cap": 10,
-                                                               "training": [], "exemptions": []}
+    if config is not None:
+        levels, cfg = enforcements(config), settings(config, today)
+    else:
+        levels = {name: enforcement(r, "advisory", {}) for name, r in all_rules().items()}
+        cfg = default_settings(note or "no mlgitops.yaml given: the pack runs with defaults")
     policies = build_policies(levels)
     # Each policy carries its own level; the pack-wide level only applies to policies without one (none).
     initial = {p.name: {"enforcementLevel": p.enforcement_level, **cfg} for p in policies}
@@ -123,14 +138,37 @@ def pack_arguments(config: "Config | None" = None, today: dt.date | None = None)
             "description": "mlgitops: infrastructure rules for ML projects (S3, SageMaker, IAM, KMS, ECR, Logs, Batch, tags, cost)"}
 
 
-def pack_from_environment() -> dict[str, Any]:
-    """What `policies/__main__.py` uses: `MLGITOPS_PROJECT` (default: the current directory if it has mlgitops.yaml)
-    and `MLGITOPS_ENV` (default: the Pulumi stack name, else local) select the settings."""
+def find_project(environ: Mapping[str, str] | None = None) -> tuple[Path | None, str]:
+    """Where the pack's settings come from, and how it got there. The Pulumi CLI starts a Python pack with
+    `python -m pulumi.policy <engine> .` from the pack's own folder, so the current directory says nothing about the
+    project; the user's shell directory arrives only as `$PWD`. Order: `MLGITOPS_PROJECT`, else the first directory
+    at or above `$PWD` holding mlgitops.yaml."""
+    environ = os.environ if environ is None else environ
+    explicit = environ.get("MLGITOPS_PROJECT")
+    if explicit:
+        root = Path(explicit).expanduser()
+        if (root / "mlgitops.yaml").is_file():
+            return root, f"MLGITOPS_PROJECT={explicit}"
+        return None, f"MLGITOPS_PROJECT={explicit} has no mlgitops.yaml"
+    start = Path(environ.get("PWD") or os.getcwd()).expanduser()
+    for directory in (start, *start.parents):
+        if (directory / "mlgitops.yaml").is_file():
+            return directory, f"the first mlgitops.yaml at or above $PWD ({start})"
+    return None, f"MLGITOPS_PROJECT is not set and there is no mlgitops.yaml at or above $PWD ({start})"
+
+
+def pack_from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """What `policies/__main__.py` uses: the project from `find_project`, the environment from `MLGITOPS_ENV`, else
+    the Pulumi stack's name, else local. Without a project the pack never switches settings silently: it runs
+    with `pack_arguments(None)` and its `policy-pack-settings` rule says why, as an advisory diagnostic."""
     from mlgitops.config import load
 
-    project = os.environ.get("MLGITOPS_PROJECT")
-    root = Path(project) if project else Path.cwd()
-    env = os.environ.get("MLGITOPS_ENV") or os.environ.get("PULUMI_STACK") or "local"
-    if not (root / "mlgitops.yaml").is_file():
-        return pack_arguments(None)
+    environ = os.environ if environ is None else environ
+    root, how = find_project(environ)
+    if root is None:
+        return pack_arguments(None, note=f"{how}: the pack runs with defaults (environment local, every rule advisory except "
+                                         "aws-api-*, no project settings, exemptions or budget); set MLGITOPS_PROJECT to the "
+                                         "project directory and MLGITOPS_ENV to its environment, or run pulumi from inside the project")
+    stack = environ.get("PULUMI_STACK", "").rsplit("/", 1)[-1]
+    env = environ.get("MLGITOPS_ENV") or stack or "local"
     return pack_arguments(load(root, env))

@@ -17,7 +17,7 @@ Kind = Literal["resource", "stack", "promotion"]
 ENFORCEMENTS = ("advisory", "mandatory", "disabled")
 SEVERITIES = ("low", "medium", "high", "critical")
 RULE_MODULES = ("rules_s3", "rules_sagemaker", "rules_iam", "rules_kms", "rules_ecr", "rules_logs", "rules_batch",
-                "rules_tags", "rules_aws_api", "cost", "promotion", "exemptions")
+                "rules_tags", "rules_iam_lint", "rules_pack", "rules_aws_api", "cost", "promotion", "exemptions")
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,8 @@ GITHUB_REPO = r"^[A-Za-z0-9_.-]{1,100}$"
 SLUG_MAX = 40
 NAME_LIMIT = 63
 ROLES = ("data", "artifacts", "models", "access-logs", "storage", "training", "images", "batch", "batch-instance", "mlflow", "plan", "deploy")
+BUCKET_ROLES = ("data", "artifacts", "models", "access-logs")
+NAME_SUFFIX = r"^[a-z0-9]{4,8}$"
 MODELS = {"binary_classification": "classifier", "regression": "regressor"}
 # Package names that would shadow what the project imports from its own src/.
 RESERVED = {"mlgitops", "mlflow", "sklearn", "pandas", "numpy", "scipy", "pulumi", "pulumi_aws", "great_expectations", "tests"}
@@ -33,13 +35,18 @@ def problems(answers: dict) -> list:
         out.append(f"project_slug {slug!r}: {len(slug)} characters; at most {SLUG_MAX}")
     else:
         envs = ["local", *answers["environments"].split(",")]
-        longest = max((f"{slug}-{env}-{role}" for env in envs for role in (*ROLES, MODELS[answers["problem_type"]])), key=len)
+        suffix = f"-{answers.get('name_suffix')}" if answers.get("name_suffix") else ""
+        longest = max((f"{slug}-{env}-{role}{suffix if role in BUCKET_ROLES else ''}"
+                       for env in envs for role in (*ROLES, MODELS[answers["problem_type"]])), key=len)
         if len(longest) > NAME_LIMIT:
             out.append(f"project_slug {slug!r}: resource name {longest!r} would be {len(longest)} characters; "
                        f"S3 and SageMaker allow {NAME_LIMIT}: choose a shorter slug")
         package = slug.replace("-", "_")
         if package in RESERVED or package in getattr(sys, "stdlib_module_names", ()):
             out.append(f"project_slug {slug!r}: the Python package '{package}' would shadow a module of that name; choose another slug")
+    if answers.get("name_suffix") and not re.match(NAME_SUFFIX, answers["name_suffix"]):
+        out.append(f"name_suffix {answers['name_suffix']!r}: use 4 to 8 lowercase letters and digits (it ends every bucket name), "
+                   "or leave it empty for none")
     if not re.match(EMAIL, answers["owner"]):
         out.append(f"owner {answers['owner']!r}: expected an email address, e.g. ml-team@yourcompany.com")
     if not re.match(REGION, answers["aws_region"]):

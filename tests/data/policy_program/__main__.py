@@ -23,9 +23,12 @@ for b, alg in ((good, "aws:kms"), (logs, "AES256")):
     aws.s3.BucketPublicAccessBlock(f"{b._name}-pab", bucket=b.id, block_public_acls=True, block_public_policy=True,
                                    ignore_public_acls=True, restrict_public_buckets=True)
     aws.s3.BucketOwnershipControls(f"{b._name}-ownership", bucket=b.id, rule={"object_ownership": "BucketOwnerEnforced"})
-    aws.s3.BucketPolicy(f"{b._name}-policy", bucket=b.id, policy=b.arn.apply(lambda arn: doc(
+    delivery = [{"Sid": "Logs", "Effect": "Allow", "Principal": {"Service": "logging.s3.amazonaws.com"}, "Action": "s3:PutObject",
+                 "Resource": "arn:aws:s3:::good-logs/*", "Condition": {"ArnLike": {"aws:SourceArn": "arn:aws:s3:::good-bucket"},
+                                                                       "StringEquals": {"aws:SourceAccount": ACCOUNT}}}] if b is logs else []
+    aws.s3.BucketPolicy(f"{b._name}-policy", bucket=b.id, policy=b.arn.apply(lambda arn, delivery=delivery: doc(
         {"Sid": "TLS", "Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": [arn, f"{arn}/*"],
-         "Condition": {"Bool": {"aws:SecureTransport": "false"}}})))
+         "Condition": {"Bool": {"aws:SecureTransport": "false"}}}, *delivery)))
     aws.s3.BucketLifecycleConfiguration(f"{b._name}-lifecycle", bucket=b.id, rules=[
         {"id": "abort", "status": "Enabled", "filter": {}, "abort_incomplete_multipart_upload": {"days_after_initiation": 7}}])
 aws.s3.BucketLogging("good-bucket-logging", bucket=good.id, target_bucket=logs.id, target_prefix="good/")
@@ -88,6 +91,16 @@ aws.iam.RolePolicy("bad-role-policy", role=good_role.name, policy=doc(
     {"Sid": "S3", "Effect": "Allow", "Action": "s3:*", "Resource": "arn:aws:s3:::good-bucket/*"}))
 aws.iam.RolePolicy("bad-admin-policy", role=good_role.name, policy=doc(
     {"Sid": "All", "Effect": "Allow", "Action": "*", "Resource": "*"}))
+# iam-lint: documents IAM saves but never matches as written
+aws.iam.RolePolicy("bad-lint-unknown-action", role=good_role.name, policy=doc(
+    {"Sid": "Typo", "Effect": "Allow", "Action": ["s3:GetObjects", "s3x:GetObject"], "Resource": "arn:aws:s3:::good-bucket/*"}))
+aws.iam.RolePolicy("bad-lint-condition-key", role=good_role.name, policy=doc(
+    {"Sid": "Pass", "Effect": "Allow", "Action": ["iam:PassRole", "iam:GetRole"], "Resource": f"arn:aws:iam::{ACCOUNT}:role/good-role",
+     "Condition": {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}}))
+aws.iam.RolePolicy("bad-lint-resource-arn", role=good_role.name, policy=doc(
+    {"Sid": "Wrong", "Effect": "Allow", "Action": ["s3:GetObject"], "Resource": f"arn:aws:iam::{ACCOUNT}:role/good-role"}))
+aws.iam.Policy("bad-lint-malformed", tags=T, policy=json.dumps(
+    {"Statement": [{"Effect": "Permit", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::good-bucket/*"}]}))
 aws.iam.RolePolicyAttachment("good-attachment", role=good_role.name,
                              policy_arn="arn:aws:iam::aws:policy/AmazonSageMakerReadOnly")
 aws.iam.RolePolicyAttachment("bad-attachment", role=good_role.name, policy_arn="arn:aws:iam::aws:policy/AdministratorAccess")
