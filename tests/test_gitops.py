@@ -46,7 +46,7 @@ def test_promote_uploads_the_package_writes_file_moves_alias_and_tags(reg, tmp_p
     entry = doc["models"][MODEL]
     d2 = digest(reg.root, "2")
     assert doc["env"] == "staging" and p.digest == entry["digest"] == d2 and p.version == entry["version"] == "2" and entry["replaces"] is None
-    bucket = reg.config("staging").name("models")
+    bucket = reg.config("staging").bucket_name("models")
     assert entry["artifact_uri"] == f"s3://{bucket}/{MODEL}/{d2.removeprefix('sha256:')}/model.tar.gz"
     key = entry["artifact_uri"].split("/", 3)[3]
     head = boto3.client("s3").head_object(Bucket=bucket, Key=key)
@@ -141,7 +141,7 @@ def test_prod_requires_staging_first_and_carries_its_evidence(reg):
     entry = state(reg, "prod")["models"][MODEL]
     assert p.version == "2" and entry["evidence"]["stage_from"] == "staging" and entry["evidence"]["policy_verdict"] == "pass"
     assert entry["digest"] == state(reg)["models"][MODEL]["digest"]  # its own copy, in the prod bucket, of the same model
-    assert entry["artifact_uri"].startswith(f"s3://{reg.config('prod').name('models')}/")
+    assert entry["artifact_uri"].startswith(f"s3://{reg.config('prod').bucket_name('models')}/")
     assert entry["evidence"]["metrics"] == state(reg)["models"][MODEL]["evidence"]["metrics"]
     assert alias(reg, "prod") == "2"
 

@@ -26,7 +26,7 @@ class Unavailable(BadInput):
 
 def models_bucket(config: "Config") -> str:
     """The environment's models bucket, as the stack names it (`outputs.buckets.models` of the offline plan)."""
-    return config.name("models")
+    return config.bucket_name("models")
 
 
 def key_alias(config: "Config") -> str:
