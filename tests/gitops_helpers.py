@@ -71,7 +71,15 @@ def write_evidence(root: Path, version: str, *, run: str = "local", verdict: str
     for ds in ("train", "holdout"):
         evidence.write(DataReport(dataset=ds, path=f"data/{ds}.csv", digest=f"sha256:{ds}", rows=10, columns=FEATURES,
                                   engine="pandas", success=data_ok, results=[] if data_ok else failed))
-    evidence.write(TrainingRecord(model=MODEL, run_id="r", registry_name=f"churn-{MODEL}", version=version,
+    package = None
+    if model_digest == digest(root, version):  # its package, as training writes it into the run
+        from mlgitops.gitops.package import build
+        from mlgitops.gitops.registry import client, local_copy
+
+        cl = client(f"sqlite:///{root / '.mlgitops' / 'mlflow.db'}")
+        package = f"training/{MODEL}/model.tar.gz"
+        build(local_copy(cl.get_model_version_download_uri(f"churn-{MODEL}", version)), evidence.dir / package)
+    evidence.write(TrainingRecord(model=MODEL, run_id="r", registry_name=f"churn-{MODEL}", version=version, package=package,
                                   model_uri=f"models:/churn-{MODEL}/{version}", git=GitInfo(sha="abc123"), has_signature=True, digest=model_digest,
                                   dataset_digests={"train": "sha256:train", "holdout": "sha256:holdout"}))
     champion = read(root, target).models.get(MODEL)

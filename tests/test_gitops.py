@@ -402,3 +402,62 @@ def test_an_exempted_promotion_rule_lets_the_promotion_through_and_is_recorded(r
     write_evidence(reg.root, "2", verdict="fail")
     with pytest.raises(GateFailed, match=r"promotion-evaluation: sha256:[0-9a-f]{12} did not pass evaluation"):  # without it: refused
         promote(reg.config("staging"))
+
+
+def _cli(reg, *args: str, env: dict | None = None) -> subprocess.CompletedProcess[str]:
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "mlgitops", "--project", str(reg.root), *args],
+                          capture_output=True, text=True, timeout=180, env=env or os.environ.copy())
+
+
+def test_a_missing_bucket_or_no_credentials_is_bad_input_and_writes_nothing(reg, tmp_path):
+    write_evidence(reg.root, "2")
+    config = (reg.root / "mlgitops.yaml").read_text()
+    (reg.root / "mlgitops.yaml").write_text(config.replace('region: eu-west-1,', 'region: eu-west-1, name_suffix: nobkt1,'))
+    try:
+        r = _cli(reg, "promote", "--env", "staging")
+    finally:
+        (reg.root / "mlgitops.yaml").write_text(config)
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+    assert "s3://churn-staging-models-nobkt1 of staging does not exist: run `pulumi up` for the staging stack first" in r.stderr
+    assert state(reg) is None
+
+    bare = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ACCESS_KEY") and not k.startswith("AWS_SECRET")}
+    bare.update(AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "none"), AWS_CONFIG_FILE=str(tmp_path / "none"), AWS_EC2_METADATA_DISABLED="true")
+    r = _cli(reg, "promote", "--env", "staging", env=bare)
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+    assert "no AWS credentials to upload the package to s3://churn-staging-models" in r.stderr
+    assert state(reg) is None and alias(reg) is None
+
+
+def test_a_package_that_is_not_the_recorded_model_is_refused_before_promoting_or_serving(reg):
+    import boto3
+
+    from mlgitops.gitops.bucket import cache_dir
+    from mlgitops.serving import served_version
+
+    write_evidence(reg.root, "2")
+    promote(reg.config("staging"))
+    good = (reg.root / "deploy" / "staging.yaml").read_text()
+    a, b = digest(reg.root, "1"), digest(reg.root, "2")
+    (reg.root / "deploy" / "staging.yaml").write_text(good.replace(f"digest: {b}", f"digest: {a}"))  # the file lies about its package
+    shutil.rmtree(reg.root / ".mlgitops" / "packages")
+    with pytest.raises(BadInput, match=rf"holds model {b}, but {a} was recorded"):
+        promote(reg.config("prod"))
+    with pytest.raises(BadInput, match="was recorded"):
+        served_version(reg.config("staging"), MODEL)
+    assert state(reg, "prod") is None
+
+    (reg.root / "deploy" / "staging.yaml").write_text(good)  # a tampered model.tar.gz in the bucket
+    entry = state(reg)["models"][MODEL]
+    bucket, key = entry["artifact_uri"][5:].split("/", 1)
+    s3 = boto3.client("s3")
+    s3.put_object(Bucket=bucket, Key=key, Body=b"\x1f\x8b not a model")
+    shutil.rmtree(reg.root / ".mlgitops" / "packages")
+    r = _cli(reg, "promote", "--env", "prod")
+    assert r.returncode == 2 and "Traceback" not in r.stderr and "not a readable model package" in r.stderr, r.stderr
+    assert state(reg, "prod") is None
+    (cache_dir(reg.root, MODEL, b) / "model.tar.gz").unlink()
+    r = _cli(reg, "serve", "--env", "staging")
+    assert r.returncode == 2 and "not a readable model package" in r.stderr

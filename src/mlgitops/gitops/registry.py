@@ -87,7 +87,14 @@ def local_copy(download_uri: str) -> Path:
         return Path(download_uri)
     import mlflow.artifacts
 
-    return Path(mlflow.artifacts.download_artifacts(artifact_uri=download_uri))
+    from mlgitops.errors import BadInput
+
+    try:
+        return Path(mlflow.artifacts.download_artifacts(artifact_uri=download_uri))
+    except Exception as exc:  # boto3's or the tracking server's error: one line, not a traceback
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise BadInput(f"cannot download the model {download_uri} from the tracking store's artifacts ({reason}); "
+                       "check the credentials of its artifact store") from None
 
 
 def tag_key(env: str, key: str) -> str:
