@@ -13,13 +13,11 @@ import math
 from pathlib import Path
 from typing import Any
 
+from mlgitops.config.metrics import average_used, default_primary
 from mlgitops.config.schema import greater_is_better
 from mlgitops.errors import BadInput
-from mlgitops.evidence import ChampionRef, DeployEntry, Evaluation, Run, Scored, TrainingRecord, Verdict, atomic_write
+from mlgitops.evidence import ChampionRef, DeployEntry, Evaluation, Run, Scored, TrainingRecord, Verdict
 from mlgitops.evidence.state import read
-
-CHART_METRICS = ("roc_auc", "precision_recall_auc", "accuracy_score", "f1_score", "precision_score", "recall_score", "log_loss",
-                 "r2_score", "root_mean_squared_error", "mean_absolute_error")
 
 
 def in_store(registry: str, entry: DeployEntry) -> bool:
@@ -89,8 +87,11 @@ def check_rules(candidate: dict[str, float], champion: dict[str, float] | None, 
     return reasons
 
 
-def score(model_uri: str, frame: Any, target: str, task: str, run_name: str, where: str) -> tuple[dict[str, float], Any]:
-    """Metrics of one registered version on the holdout, and the loaded model (for the chart)."""
+def score(model_uri: str, frame: Any, target: str, task: str, run_name: str, where: str, average: str = "weighted") -> tuple[dict[str, float], Any]:
+    """Metrics of one registered version on the holdout, and the loaded model (for the chart).
+
+    `average` is MLflow's own evaluator_config key (classifier.py reads `evaluator_config.get("average", "weighted")`
+    for more than two classes; two classes always score the positive class)."""
     import mlflow
     from mlflow.exceptions import MlflowException
 
@@ -101,59 +102,9 @@ def score(model_uri: str, frame: Any, target: str, task: str, run_name: str, whe
     with mlflow.start_run(run_name=run_name, tags={"mlgitops.step": "evaluate"}):
         result = mlflow.models.evaluate(
             model, frame, targets=target, model_type="classifier" if task == "classification" else "regressor",
-            evaluator_config={"log_model_explainability": False},
+            evaluator_config={"log_model_explainability": False, "average": average},
         )
     return _finite(result.metrics), model
-
-
-def _proba(model: Any, features: Any) -> Any:
-    raw = model.get_raw_model() if hasattr(model, "get_raw_model") else None
-    if raw is not None and hasattr(raw, "predict_proba"):
-        proba = raw.predict_proba(features)
-        return proba[:, 1] if proba.ndim == 2 and proba.shape[1] == 2 else None
-    return None
-
-
-def chart(path: Path, ev: Evaluation, curves: dict[str, Any] | None) -> Path:
-    """Candidate vs champion bars per metric, plus ROC and PR curves for binary classifiers."""
-    import io
-
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    names = [m for m in dict.fromkeys([ev.primary, *ev.thresholds, *CHART_METRICS]) if m in ev.candidate.metrics]
-    panels = 1 + (2 if curves else 0)
-    fig, axes = plt.subplots(1, panels, figsize=(5 * panels + 1, 4), squeeze=False)
-    ax = axes[0][0]
-    width = 0.4
-    xs = range(len(names))
-    ax.bar([x - width / 2 for x in xs], [ev.candidate.metrics[n] for n in names], width, label=f"candidate v{ev.candidate.version}")
-    if ev.champion:
-        ax.bar([x + width / 2 for x in xs], [ev.champion.metrics.get(n, 0.0) for n in names], width, label=f"champion v{ev.champion.version}")
-    ax.set_xticks(list(xs), names, rotation=30, ha="right")
-    ax.set_title(f"{ev.model}: {ev.verdict}")
-    ax.legend()
-    if curves:
-        from sklearn.metrics import precision_recall_curve, roc_curve
-
-        y = curves["y"]
-        for label, scores in curves["scores"].items():
-            fpr, tpr, _ = roc_curve(y, scores)
-            axes[0][1].plot(fpr, tpr, label=label)
-            precision, recall, _ = precision_recall_curve(y, scores)
-            axes[0][2].plot(recall, precision, label=label)
-        axes[0][1].plot([0, 1], [0, 1], "k--", linewidth=0.5)
-        axes[0][1].set(title="ROC", xlabel="false positive rate", ylabel="true positive rate")
-        axes[0][2].set(title="Precision-recall", xlabel="recall", ylabel="precision")
-        axes[0][1].legend()
-        axes[0][2].legend()
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=80)
-    plt.close(fig)
-    return atomic_write(path, buf.getvalue())
 
 
 def prepare() -> None:
@@ -188,11 +139,16 @@ def evaluate(config: Any, model: str) -> Evaluation:
     tracking_uri = config.tracking_uri()
     mlflow.set_tracking_uri(tracking_uri)
     mlflow.set_registry_uri(tracking_uri)
+    task = spec.task
+    classes = [str(c) for c in sorted(frame[spec.target].dropna().unique(), key=str)] if task == "classification" else []
+    average = average_used(task, len(classes), spec.metrics.average.value)
+    primary = spec.metrics.primary or default_primary(task, len(classes))
     notes: list[str] = []
     with store_lock(tracking_uri):
         mlflow.set_experiment(experiment_id=ensure_experiment(config))
-        cand_metrics, cand_model = score(cand.model_uri, frame, spec.target, spec.task, f"evaluate {model} v{cand.version} (candidate)",
-                                        f"the candidate comes from {run.path(TrainingRecord, model)}: run `mlgitops train --model {model}` again")
+        cand_metrics, cand_model = score(cand.model_uri, frame, spec.target, task, f"evaluate {model} v{cand.version} (candidate)",
+                                        f"the candidate comes from {run.path(TrainingRecord, model)}: run `mlgitops train --model {model}` again",
+                                        spec.metrics.average.value)
         champion = None
         champ_model = None
         deployed = f"deploy/{config.env}.yaml"
@@ -200,8 +156,8 @@ def evaluate(config: Any, model: str) -> Evaluation:
         if here and champ == cand.version:
             notes.append(f"v{champ} is already the champion in {deployed}; not compared with itself")
         elif here:
-            champ_metrics, champ_model = score(f"models:/{registry}/{champ}", frame, spec.target, spec.task,
-                                               f"evaluate {model} v{champ} (champion)", f"the champion comes from {deployed}")
+            champ_metrics, champ_model = score(f"models:/{registry}/{champ}", frame, spec.target, task,
+                                               f"evaluate {model} v{champ} (champion)", f"the champion comes from {deployed}", spec.metrics.average.value)
             champion = Scored(version=champ, metrics=champ_metrics)
         elif entry is not None and tracking_uri.startswith("sqlite:") and entry.evidence.metrics:
             # The embedded store is per machine: a champion promoted elsewhere is compared by the
@@ -212,21 +168,21 @@ def evaluate(config: Any, model: str) -> Evaluation:
             raise BadInput(f"{deployed}: champion {registry} v{champ} (run {entry.run_id}) is not in the tracking store {tracking_uri}; "
                            "point tracking.uri at the store it was promoted from, or fix the file with `mlgitops rollback`")
     thresholds = {k: v.model_dump() for k, v in spec.metrics.thresholds.items()}
-    failures = check_rules(cand_metrics, champion.metrics if champion else None, thresholds, spec.metrics.primary,
+    failures = check_rules(cand_metrics, champion.metrics if champion else None, thresholds, primary,
                            spec.metrics.beat_champion_by, f"models.{model}.metrics")
+    if average is not None and average != "binary":
+        notes.append(f"precision, recall, F1{' and ROC AUC' if average != 'micro' else ''} are {average} averages over {len(classes)} classes (metrics.average)")
     against = None if entry is None else ChampionRef(version=entry.version, digest=entry.digest)
-    ev = Evaluation(model=model, env=config.env, against=against, primary=spec.metrics.primary, candidate=Scored(version=cand.version, metrics=cand_metrics), champion=champion,
-                    thresholds=thresholds, beat_champion_by=spec.metrics.beat_champion_by,
+    ev = Evaluation(model=model, env=config.env, against=against, primary=primary, candidate=Scored(version=cand.version, metrics=cand_metrics), champion=champion,
+                    thresholds=thresholds, beat_champion_by=spec.metrics.beat_champion_by, task=task, classes=classes, average=average,
                     verdict=Verdict.FAIL if failures else Verdict.PASS, reasons=failures, notes=notes)
-    curves = None
-    if spec.task == "classification":
-        features = frame.drop(columns=[spec.target])
-        scores = {f"candidate v{ev.candidate.version}": _proba(cand_model, features)}
-        if champ_model is not None:
-            scores[f"champion v{champion.version}"] = _proba(champ_model, features)  # type: ignore[union-attr]
-        if all(s is not None for s in scores.values()) and frame[spec.target].nunique() == 2:
-            curves = {"y": frame[spec.target].to_numpy(), "scores": scores}
-    chart(run.chart(model), ev, curves)
+    from mlgitops.evaluation.charts import chart, predictions
+
+    features = frame.drop(columns=[spec.target])
+    preds = {f"candidate v{ev.candidate.version}": predictions(cand_model, features, task)}
+    if champ_model is not None and champion is not None:
+        preds[f"champion v{champion.version}"] = predictions(champ_model, features, task)
+    chart(run.chart(model), ev, frame[spec.target], preds)
     run.write(ev)
     return ev
 

@@ -196,6 +196,9 @@ class Evaluation(Record):
     champion: Scored | None = None
     thresholds: dict[str, dict[str, float | None]] = Field(default_factory=dict)
     beat_champion_by: float = 0.0
+    task: str | None = None  # classification | regression (None: written before evaluations recorded it)
+    classes: list[str] = Field(default_factory=list)  # a classifier's labels in the holdout, as MLflow orders them
+    average: str | None = None  # how precision/recall/F1 averaged: binary, macro, weighted or micro (None: a regressor)
     verdict: Verdict
     reasons: list[str] = Field(default_factory=list)  # why it failed
     notes: list[str] = Field(default_factory=list)  # what a reviewer should know (not reasons)
