@@ -69,7 +69,8 @@ class StepStatus(StrEnum):
     OK = "ok"
     FAILED = "failed"
     ERROR = "error"
-    SKIPPED = "skipped"
+    SKIPPED = "skipped"  # ran, and found nothing to do (e.g. no candidate after a failed data gate)
+    NOT_RUN = "not_run"  # never started: an earlier step had bad input
 
     @property
     def exit_code(self) -> int:

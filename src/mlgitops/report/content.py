@@ -85,7 +85,10 @@ def _settings(project_dir: Path | None) -> tuple[str | None, dict[str, dict[str,
         return None, {}, [], []
     from mlgitops.config import load
 
-    base = load(project_dir)
+    try:
+        base = load(project_dir)
+    except BadInput:  # a run stopped by a bad config still gets its report (the failed config step says why)
+        return None, {}, [], []
     settings = {}
     for env in base.env_names:
         p = load(project_dir, env).policies
@@ -135,9 +138,13 @@ def verdict(report: Report) -> ReportVerdict:
         if f and f.blocked:
             reasons.append(f"{f.summary['mandatory']} mandatory policy finding(s) in `{e.env}`")
     for s in report.steps:
-        if s.status in (StepStatus.FAILED, StepStatus.ERROR) and s.name in ("config", "train", "plan", "report"):
+        # bad input anywhere, and failures no other evidence explains (a gate's own no is listed above)
+        if s.status == StepStatus.ERROR or (s.status == StepStatus.FAILED and s.name in ("config", "train", "plan", "report")):
             reasons.append(f"step {s.name} {s.status}: {s.summary.splitlines()[0] if s.summary else ''}")
     missing = [f"evaluation of `{m.name}`" for m in report.models if not m.evaluation]
+    not_run = [s.name for s in report.steps if s.status == StepStatus.NOT_RUN]
+    if not_run:
+        missing.append(f"steps not run: {', '.join(not_run)}")
     missing += [f"policy check of `{e.env}`" for e in report.environments if not e.findings]
     status = "fail" if reasons else "incomplete" if missing else "pass"
     return ReportVerdict(status=status, reasons=reasons, missing=missing)

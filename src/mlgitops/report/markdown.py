@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Callable
 if TYPE_CHECKING:
     from mlgitops.evidence import Report
 
-ICON = {"pass": "✅", "fail": "❌", "incomplete": "⚠️", "ok": "✅", "failed": "❌", "error": "⛔", "skipped": "⏭️"}
+ICON = {"pass": "✅", "fail": "❌", "incomplete": "⚠️", "ok": "✅", "failed": "❌", "error": "⛔", "skipped": "⏭️", "not_run": "⏸️"}
 FINDING_GROUPS = (("advisory", "Advisory"), ("unchecked", "Cannot be checked before deploy"), ("exempted", "Exempted"))
 
 
