@@ -139,8 +139,10 @@ def evaluate(config: Any, model: str) -> Evaluation:
     tracking_uri = config.tracking_uri()
     mlflow.set_tracking_uri(tracking_uri)
     mlflow.set_registry_uri(tracking_uri)
+    import numpy as np
+
     task = spec.task
-    classes = [str(c) for c in sorted(frame[spec.target].dropna().unique(), key=str)] if task == "classification" else []
+    classes = [str(c) for c in np.unique(frame[spec.target].dropna().to_numpy())] if task == "classification" else []  # MLflow's order
     average = average_used(task, len(classes), spec.metrics.average.value)
     primary = spec.metrics.primary or default_primary(task, len(classes))
     notes: list[str] = []
