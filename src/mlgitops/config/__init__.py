@@ -159,8 +159,17 @@ def _summary(problems: list[str]) -> str:
 
 def json_schema() -> dict[str, Any]:
     """JSON Schema of mlgitops.yaml; environment overlays accept any subset of the base."""
+    from mlgitops.config.metrics import ALL
+    from mlgitops.config.schema import SLUG
+
     schema = Config.model_json_schema()
     defs = schema.setdefault("$defs", {})
+    # Rules `config check` enforces beyond pydantic's own schema: model names are slugs (they name endpoints) and
+    # metric names are MLflow evaluate's (which of them a task computes needs the task: `config check` says that).
+    schema["properties"]["models"]["propertyNames"] = {"pattern": SLUG}
+    metrics = defs["Metrics"]["properties"]
+    metrics["primary"]["anyOf"] = [{"enum": sorted(ALL), "type": "string"}, {"type": "null"}]
+    metrics["thresholds"]["propertyNames"] = {"enum": sorted(ALL)}
     partial = {f"{name}Overlay": _partial(body) for name, body in list(defs.items())}
     defs.update(partial)
     overlay = _partial({k: v for k, v in schema.items() if k not in ("$defs", "title", "description")})

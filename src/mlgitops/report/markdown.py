@@ -82,6 +82,12 @@ def _rule(name: str, ev: dict[str, Any]) -> str:
     return ", ".join(parts)
 
 
+def _primary(ev: dict[str, Any]) -> str:
+    """The primary metric, with the multiclass averaging it used (binary classifiers score the positive class)."""
+    average = ev.get("average")
+    return ev["primary"] + (f" ({average} average)" if average and average != "binary" else "")
+
+
 def _metrics(ev: dict[str, Any]) -> list[str]:
     cand, champ = ev["candidate"], ev.get("champion")
     names = [ev["primary"], *[n for n in ev.get("thresholds", {}) if n != ev["primary"]],
@@ -104,7 +110,7 @@ def render_models(doc: dict[str, Any], link: str) -> list[str]:
         if ev:
             champ = ev.get("champion")
             rows.append([f"{ICON[ev['verdict']]} `{m['name']}`", f"v{ev['candidate']['version']}", f"v{champ['version']}" if champ else "none",
-                         ev["primary"], _num(ev["candidate"]["metrics"].get(ev["primary"])), _num((champ or {}).get("metrics", {}).get(ev["primary"])), ev["verdict"]])
+                         _primary(ev), _num(ev["candidate"]["metrics"].get(ev["primary"])), _num((champ or {}).get("metrics", {}).get(ev["primary"])), ev["verdict"]])
         else:
             rows.append([f"⏭️ `{m['name']}`", f"v{tr['version']}" if tr else "not trained", "—", "—", "—", "—", "not evaluated"])
     lines += [*table(["model", "candidate", "champion", "primary metric", "candidate", "champion", "verdict"], rows), ""]
