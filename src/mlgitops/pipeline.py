@@ -147,7 +147,9 @@ def _data(s: _State) -> tuple[str, str]:
     parts = []
     for r in s.data:
         failed = ", ".join(f"{f.expectation}" + (f" [{f.column}]" if f.column else "") for f in r.failures)
-        parts.append(f"{r.dataset} {'pass' if r.success else 'FAIL'} ({r.rows} rows" + (f"; {failed})" if failed else ")"))
+        warned = ", ".join(f"{w.expectation}" + (f" [{w.column}]" if w.column else "") for w in r.warnings)
+        parts.append(f"{r.dataset} {'pass' if r.success else 'FAIL'} ({r.rows} rows" + (f"; {failed}" if failed else "")
+                     + (f"; warning: {warned}" if warned else "") + ")")
     return (OK if all(r.success for r in s.data) else FAILED), "; ".join(parts)
 
 

@@ -413,6 +413,7 @@ class ReportEnvironment(Part):
     changes: ChangeSummary | None = None
     mermaid: str | None = None
     findings: Findings | None = None
+    serving: dict[str, str] = Field(default_factory=dict)  # model -> version in deploy/<env>.yaml when the report was rendered
 
 
 class ReportVerdict(Part):

@@ -66,13 +66,28 @@ def _changes(run: Run, env: str, plan: Plan | None, project_dir: Path | None) ->
     return ChangeSummary(against=doc.against, counts=doc.counts(), items=doc.changes)
 
 
+def _serving(project_dir: Path | None, env: str) -> dict[str, str]:
+    """What deploy/<env>.yaml serves now (model -> version): a report rendered after `promote` shows the promotion."""
+    from mlgitops.evidence.state import read
+
+    if project_dir is None:
+        return {}
+    try:
+        return {m: e.version for m, e in read(Path(project_dir), env).models.items()}
+    except BadInput:  # a broken deploy file is for `promote`/`drift` to report; the PR report still renders
+        return {}
+
+
 def _environment(run: Run, env: str, settings: dict[str, Any], project_dir: Path | None) -> ReportEnvironment:
     from mlgitops.plan import render_mermaid
 
     plan = run.plan(env)
+    serving = _serving(project_dir, env)
+    # The plan was made before any later promotion: its "nothing promoted yet" is stale once deploy/<env>.yaml serves the model.
+    notes = [n for n in plan.notes if not any(n.startswith(f"no endpoint for {m} in {env}:") for m in serving)] if plan else []
     return ReportEnvironment(
-        env=env, **settings,
-        plan=PlanSummary(resources=len(plan.resources), notes=plan.notes) if plan else None,
+        env=env, **settings, serving=serving,
+        plan=PlanSummary(resources=len(plan.resources), notes=notes) if plan else None,
         changes=_changes(run, env, plan, project_dir),
         mermaid=render_mermaid(plan) if plan and plan.resources else None,
         findings=run.findings(env),

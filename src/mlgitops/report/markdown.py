@@ -44,6 +44,12 @@ def render_verdict(doc: dict[str, Any], link: str) -> list[str]:
     return lines + ([""] if v["reasons"] or v["missing"] else [])
 
 
+def render_serving(doc: dict[str, Any], link: str) -> list[str]:
+    """What each environment serves now (deploy/<env>.yaml), read when the report was rendered."""
+    rows = [f"- `{m}` v{v} serves `{e['env']}` (deploy/{e['env']}.yaml)" for e in doc["environments"] for m, v in (e.get("serving") or {}).items()]
+    return ["### Serving now", "", *rows, ""] if rows else []
+
+
 def render_steps(doc: dict[str, Any], link: str) -> list[str]:
     if not doc["steps"]:
         return []
@@ -53,11 +59,24 @@ def render_steps(doc: dict[str, Any], link: str) -> list[str]:
                    open_=any(s["status"] != "ok" for s in doc["steps"]))
 
 
+def _outcome(r: dict[str, Any]) -> str:
+    """✅ met, ❌ a critical failure (blocks, as the console says FAIL), ⚠️ a warning or info that did not hold (reported only)."""
+    return "✅" if r["success"] else "❌" if r["severity"] == "critical" else "⚠️"
+
+
+def _observed(r: dict[str, Any]) -> str:
+    """What GX measured: the unexpected count for per-row expectations, else the observed value (e.g. a row count)."""
+    if r.get("unexpected_count") is not None:
+        return _num(r.get("unexpected_count"))
+    value = r.get("observed_value")
+    return "—" if value is None else _num(value) if not isinstance(value, (list, dict)) else str(value)[:80]
+
+
 def _expectations(results: list[dict[str, Any]]) -> list[str]:
-    rows = [[f"{'✅' if r['success'] else '❌'} `{r['expectation']}`", r.get("column") or "", r["severity"],
-             _num(r.get("unexpected_count")), _num(r.get("unexpected_percent")), ", ".join(map(str, (r.get("partial_unexpected_list") or [])[:5]))]
+    rows = [[f"{_outcome(r)} `{r['expectation']}`", r.get("column") or "", r["severity"],
+             _observed(r), _num(r.get("unexpected_percent")), ", ".join(map(str, (r.get("partial_unexpected_list") or [])[:5]))]
             for r in results]
-    return table(["expectation", "column", "severity", "unexpected", "%", "examples"], rows)
+    return table(["expectation", "column", "severity", "unexpected / observed", "%", "examples"], rows)
 
 
 def render_data(doc: dict[str, Any], link: str) -> list[str]:
@@ -210,7 +229,7 @@ def render_cost(doc: dict[str, Any], link: str) -> list[str]:
 
 
 SECTIONS: tuple[Callable[[dict[str, Any], str], list[str]], ...] = (
-    render_verdict, render_steps, render_data, render_models, render_infrastructure, render_policies, render_cost, render_mlflow,
+    render_verdict, render_steps, render_serving, render_data, render_models, render_infrastructure, render_policies, render_cost, render_mlflow,
 )
 
 
