@@ -84,7 +84,7 @@ def _environment(run: Run, env: str, settings: dict[str, Any], project_dir: Path
     plan = run.plan(env)
     serving = _serving(project_dir, env)
     # The plan was made before any later promotion: its "nothing promoted yet" is stale once deploy/<env>.yaml serves the model.
-    notes = [n for n in plan.notes if not any(n.startswith(f"no endpoint for {m} in {env}:") for m in serving)] if plan else []
+    notes = [n for n in plan.notes if not any(n.startswith(f"no endpoint for {m} in {env}: nothing promoted yet") for m in serving)] if plan else []
     return ReportEnvironment(
         env=env, **settings, serving=serving,
         plan=PlanSummary(resources=len(plan.resources), notes=notes) if plan else None,
