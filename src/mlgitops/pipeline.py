@@ -1,9 +1,10 @@
 """`mlgitops pipeline pr`: the pull-request pipeline, locally, exactly as CI runs it.
 
 config -> data -> train -> evaluate -> plan (every environment) -> policy -> report, calling the functions
-the CLI commands call, so the heavy libraries import once. Bad input stops the pipeline (exit 2). A gate
-that says no (exit 1) skips only the steps that need its output: plan, policy check and report still
-run, so the report is complete.
+the CLI commands call, so the heavy libraries import once. Bad input stops the pipeline (exit 2), but the
+report still runs and says which step stopped it, why, and what did not run. A gate that says no (exit 1)
+skips only the steps that need its output: plan, policy check and report still run, so the report is
+complete; models train one by one, so one model's failure leaves the others trained and evaluated.
 
 Two cores, one wall clock: the data gate runs as `mlgitops data validate` in a child process (GX takes
 seconds to import) while this process imports MLflow and opens the tracking store for training; then the
