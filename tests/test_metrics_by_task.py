@@ -143,10 +143,15 @@ def test_holdout_metrics_average_as_mlflow_does(projects, tmp_path):
     estimator = train(TrainContext(data=load_frame(config, spec.dataset), target=spec.target, params=spec.params,
                                    output_dir=root, model_name="species", config=config))
     ours = holdout_metrics(config, "species", estimator)
-    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
     holdout = load_frame(config, spec.holdout)
-    theirs = mlflow.models.evaluate(lambda x: estimator.predict(pd.DataFrame(x)), holdout, targets=spec.target, model_type="classifier",
-                                    evaluator_config={"average": "macro", "log_model_explainability": False}).metrics
+    saved = mlflow.get_tracking_uri()
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    try:  # a store of its own, and an experiment in it (an earlier test in this process may have set another one)
+        with mlflow.start_run(experiment_id=mlflow.create_experiment("holdout-check")):
+            theirs = mlflow.models.evaluate(lambda x: estimator.predict(pd.DataFrame(x)), holdout, targets=spec.target, model_type="classifier",
+                                            evaluator_config={"average": "macro", "log_model_explainability": False}).metrics
+    finally:
+        mlflow.set_tracking_uri(saved)
     assert set(ours) == {"f1_score", "accuracy_score"}
     for name, value in ours.items():
         assert value == pytest.approx(theirs[name])
