@@ -115,7 +115,7 @@ def _roc(ax: Any, y: Any, preds: dict[str, dict[str, Any]], classes: list[str]) 
     from sklearn.metrics import roc_curve
 
     drawn = False
-    for (label, p), color in zip(preds.items(), (CANDIDATE, CHAMPION)):
+    for (label, p), color in reversed(list(zip(preds.items(), (CANDIDATE, CHAMPION)))):  # the candidate on top
         proba, order = p["proba"], p["classes"] or classes
         if proba is None or proba.ndim != 2 or proba.shape[1] != 2:
             continue
