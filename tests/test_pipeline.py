@@ -171,3 +171,26 @@ def test_a_training_failure_shows_its_exception_and_the_other_model_is_still_eva
     assert evaluate["status"] == "ok" and "broken not evaluated (training failed)" in evaluate["summary"]
     report = (run / "report.md").read_text()
     assert "- step train failed: training 'broken' failed in green.broken:train: ValueError: Input y contains NaN." in report
+
+
+def test_bad_input_in_one_models_evaluation_leaves_the_others_evaluated(green, tmp_path):
+    import pandas as pd
+
+    root = copy_project(green, tmp_path / "p")
+    holdout = root / "data" / "breast_cancer" / "holdout.csv"
+    pd.read_csv(holdout).drop(columns=["malignant"]).to_csv(root / "data" / "unlabelled.csv", index=False)
+    assert cli("data", "init-suite", str(root / "data" / "unlabelled.csv"), "--out", str(root / "expectations" / "unlabelled.json")).returncode == 0
+    edit(root / "mlgitops.yaml", "models:\n", "  unlabelled: {path: data/unlabelled.csv, suite: expectations/unlabelled.json}\nmodels:\n")
+    text = (root / "mlgitops.yaml").read_text()
+    block = text[text.index("  classifier:\n"):text.index("    compute:")]
+    first = block.replace("classifier:", "unlabelled:").replace("holdout: holdout", "holdout: unlabelled")
+    edit(root / "mlgitops.yaml", "  classifier:\n", first + "  classifier:\n")
+
+    run = run_pr(root)
+
+    assert run.exit_code == 2
+    evaluate = next(s for s in run.steps if s.name == "evaluate")
+    assert evaluate.status == "error"
+    assert "models.unlabelled.target 'malignant' is not a column of dataset 'unlabelled'" in evaluate.summary
+    assert f"{MODEL} v" in evaluate.summary and read_json(run.run_dir / f"evaluation/{MODEL}.json")["verdict"] == "pass"
+    assert "- missing: steps not run: plan, policy" in run.report.read_text()

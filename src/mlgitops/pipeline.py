@@ -183,10 +183,17 @@ def _evaluate(s: _State) -> tuple[str, str]:
         return SKIPPED, f"no candidate to evaluate ({s.training_note or 'training did not run'})"
     from mlgitops.evaluation import evaluate
 
-    results = [evaluate(s.config, t.model) for t in s.trained]
+    results, errors = [], []
+    for t in s.trained:
+        try:  # each model's evaluation is its own: bad input for one still leaves the others' evidence
+            results.append(evaluate(s.config, t.model))
+        except BadInput as exc:
+            errors.append(str(exc))
     parts = [f"{r.model} v{r.candidate.version} {r.verdict.upper()}: {r.comparison}" + (f" ({r.reasons[0]})" if r.reasons else "")
              for r in results]
     parts += [f"{m} not evaluated (training failed)" for m in s.failed_models]
+    if errors:
+        raise BadInput("; ".join([*errors, *parts]))
     return (OK if all(r.verdict == "pass" for r in results) else FAILED), "; ".join(parts)
 
 
