@@ -94,6 +94,14 @@ def test_the_schema_carries_the_model_name_pattern_and_the_metric_names():
     assert list(validator.iter_errors({**base, "models": {"body_mass": model}}))  # an editor flags it
     assert list(validator.iter_errors({**base, "models": {"m1": {**model, "metrics": {"primary": "f1_macro"}}}}))
     assert list(validator.iter_errors({**base, "models": {"m1": {**model, "metrics": {"average": "samples"}}}}))
+    # the task's own names: what `config check` says, an editor says too
+    regressor = {**model, "task": "regression"}
+    assert not list(validator.iter_errors({**base, "models": {"m1": {**regressor, "metrics": {"thresholds": {"r2_score": {"min": 0.3}}}}}}))
+    assert list(validator.iter_errors({**base, "models": {"m1": {**regressor, "metrics": {"primary": "roc_auc"}}}}))
+    assert list(validator.iter_errors({**base, "models": {"m1": {**regressor, "metrics": {"average": "macro"}}}}))
+    assert list(validator.iter_errors({**base, "models": {"m1": {**model, "metrics": {"thresholds": {"r2_score": {"min": 0.3}}}}}}))
+    overlay = {"environments": {"prod": {"models": {"m1": {"metrics": {"primary": "r2_score"}}}}}}
+    assert not list(validator.iter_errors({**base, "models": {"m1": regressor}, **overlay}))  # an overlay needs no task
 
 
 def run_project_tests(root: Path) -> subprocess.CompletedProcess[str]:
@@ -155,3 +163,14 @@ def test_holdout_metrics_average_as_mlflow_does(projects, tmp_path):
     assert set(ours) == {"f1_score", "accuracy_score"}
     for name, value in ours.items():
         assert value == pytest.approx(theirs[name])
+
+
+def test_each_task_projects_config_is_valid_for_an_editor_too(projects):
+    import jsonschema
+    import yaml
+
+    from mlgitops.config import json_schema
+
+    validator = jsonschema.Draft202012Validator(json_schema())
+    for task, root in projects.items():
+        assert list(validator.iter_errors(yaml.safe_load((root / "mlgitops.yaml").read_text()))) == [], task

@@ -159,7 +159,7 @@ def _summary(problems: list[str]) -> str:
 
 def json_schema() -> dict[str, Any]:
     """JSON Schema of mlgitops.yaml; environment overlays accept any subset of the base."""
-    from mlgitops.config.metrics import ALL
+    from mlgitops.config.metrics import ALL, BINARY, MULTICLASS, REGRESSION
     from mlgitops.config.schema import SLUG
 
     schema = Config.model_json_schema()
@@ -175,6 +175,15 @@ def json_schema() -> dict[str, Any]:
     overlay = _partial({k: v for k, v in schema.items() if k not in ("$defs", "title", "description")})
     overlay["properties"].pop("environments", None)
     defs["EnvironmentOverlay"] = overlay
+    # In the base model only (an overlay may set metrics without the task): the metric names of its task.
+    defs["Model"]["allOf"] = [
+        {"if": {"properties": {"task": {"const": "regression"}}, "required": ["task"]},
+         "then": {"properties": {"metrics": {"properties": {"primary": {"enum": [*sorted(REGRESSION), None]},
+                                                            "thresholds": {"propertyNames": {"enum": sorted(REGRESSION)}}},
+                                             "not": {"required": ["average"]}}}},
+         "else": {"properties": {"metrics": {"properties": {"primary": {"enum": [*sorted(BINARY | MULTICLASS), None]},
+                                                            "thresholds": {"propertyNames": {"enum": sorted(BINARY | MULTICLASS)}}}}}}},
+    ]
     schema["properties"]["environments"] = {
         "type": "object",
         "description": "Overlays deep-merged over the base per environment (local is always present).",
