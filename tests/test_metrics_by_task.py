@@ -52,6 +52,8 @@ def test_the_task_sets_the_default_primary_metric(projects):
      "models.species.metrics.thresholds.f1_macro: metric 'f1_macro' is not computed for task classification; name 'f1_score' and set metrics.average: macro"),
     ("binary", "primary: roc_auc", "primary: rmse",
      "models.tumour-risk.metrics.primary: metric 'rmse' is not computed for task classification"),
+    ("multiclass", "      average: macro", "      average: micro\n      primary: roc_auc",
+     "models.species.metrics.primary: roc_auc is not computed for more than two classes with average: micro"),
     ("regression", "    task: regression\n", "    task: regression\n    metrics: {average: macro}\n",
      "models.regressor.metrics.average: average applies to multiclass classifiers only"),
 ])

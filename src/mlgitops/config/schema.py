@@ -340,6 +340,11 @@ def metric_problems(name: str, model: Model) -> list[tuple[tuple[str, ...], str]
                 hint = difflib.get_close_matches(metric, sorted(known), n=1, cutoff=0.6)
                 fix = f"; did you mean '{hint[0]}'?" if hint else ""
             problems.append(((*where, *path), f"metric '{metric}' is not computed for task {model.task}{fix} (known: {', '.join(sorted(known))})"))
+    uses_auc = [p for p, m in names if m == "roc_auc"]
+    if model.task == "classification" and model.metrics.average == Average.MICRO and uses_auc:
+        # MLflow computes a multiclass ROC AUC only for macro or weighted; two classes ignore `average` anyway
+        problems.append(((*where, *uses_auc[0]), "roc_auc is not computed for more than two classes with average: micro "
+                         "(and a binary classifier ignores average); use average: macro or weighted, or another metric"))
     if model.task == "regression" and "average" in model.metrics.model_fields_set:
         problems.append(((*where, "average"), "average applies to multiclass classifiers only; remove it for task regression"))
     return problems
