@@ -16,7 +16,7 @@ def _type(prop: dict[str, Any]) -> str:
     if "anyOf" in prop:
         return " or ".join(_type(p) for p in prop["anyOf"])
     if "enum" in prop:
-        return " | ".join(f"`{v}`" for v in prop["enum"])
+        return " \\| ".join(f"`{v}`" for v in prop["enum"])  # escaped: a bare | would split the table cell
     if "const" in prop:
         return f"`{prop['const']}`"
     if prop.get("type") == "array":

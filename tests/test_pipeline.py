@@ -113,20 +113,24 @@ def test_policy_violation_in_prod_only_and_plan_diff_against_the_base_branch(gre
     assert f"| `prod` | {resources} | {creates} | 1 | 0 | 0 | `.mlgitops/evidence/base/plan/prod.json` |" in report
 
 
-def test_bad_input_stops_the_pipeline(green, tmp_path):
+def test_bad_input_stops_the_pipeline_and_the_report_says_why_and_what_did_not_run(green, tmp_path):
     root = copy_project(green, tmp_path / "p")
     edit(root / "mlgitops.yaml", "entry_point: green.train:train", "entry_point: green.nosuch:train")
 
     run = run_pr(root)
 
-    assert run.exit_code == 2 and run.report is None
-    assert statuses(run) == {"config": "ok", "data": "ok", "train": "error", **{n: "skipped" for n in ("evaluate", "plan", "policy", "report")}}
+    assert run.exit_code == 2 and run.report is not None
+    assert statuses(run) == {"config": "ok", "data": "ok", "train": "error", **{n: "not_run" for n in ("evaluate", "plan", "policy")}, "report": "ok"}
     assert "module 'green.nosuch' not found" in run.steps[2].summary
     assert run.steps[3].summary == "not run: train had bad input"
-    assert not (run.run_dir / "report.md").exists()
+    assert read_json(run.run_dir / "pipeline.json")["exit_code"] == 2
+    report = run.report.read_text()
+    assert "## ❌ mlgitops: FAIL" in report
+    assert "- step train error: mlgitops.yaml: models.classifier.entry_point 'green.nosuch:train': module 'green.nosuch' not found" in report
+    assert "- missing: steps not run: evaluate, plan, policy" in report
 
 
-def test_bad_config_is_one_message_exit_2_and_nothing_written(green, tmp_path):
+def test_bad_config_is_one_message_exit_2_and_the_run_still_records_it(green, tmp_path):
     root = copy_project(green, tmp_path / "p")
     edit(root / "mlgitops.yaml", "    holdout: holdout\n", "    holdout: holdout\n    hldout: x\n")
 
@@ -135,8 +139,58 @@ def test_bad_config_is_one_message_exit_2_and_nothing_written(green, tmp_path):
     proc = cli("--project", str(root), "pipeline", "pr", "--json")
 
     assert proc.returncode == 2
-    assert f"mlgitops.yaml:{line}:5: models.classifier.hldout: unknown key 'hldout'; did you mean 'holdout'?" in proc.stderr
+    message = f"mlgitops.yaml:{line}:5: models.classifier.hldout: unknown key 'hldout'; did you mean 'holdout'?"
+    assert message in proc.stderr
     assert "Traceback" not in proc.stderr
     summary = json.loads(proc.stdout)
-    assert [(s["name"], s["status"]) for s in summary["steps"]][:2] == [("config", "error"), ("data", "skipped")]
-    assert not (root / ".mlgitops").exists()
+    assert [(s["name"], s["status"]) for s in summary["steps"]] == [("config", "error"), *((n, "not_run") for n in ("data", "train", "evaluate", "plan", "policy")), ("report", "ok")]
+    run = root / ".mlgitops" / "evidence" / "local"
+    assert read_json(run / "pipeline.json")["steps"][0]["summary"] == message
+    report = (run / "report.md").read_text()
+    assert f"- step config error: {message}" in report and "- missing: steps not run: data, train, evaluate, plan, policy" in report
+
+
+def test_a_training_failure_shows_its_exception_and_the_other_model_is_still_evaluated(green, tmp_path):
+    root = copy_project(green, tmp_path / "p")
+    (root / "src" / "green" / "broken.py").write_text("def train(ctx):\n    raise ValueError('Input y contains NaN.')\n")
+    text = (root / "mlgitops.yaml").read_text()
+    block = text[text.index("  classifier:\n"):text.index("    compute:")]
+    edit(root / "mlgitops.yaml", "  classifier:\n", block.replace("classifier:", "broken:").replace("green.train:train", "green.broken:train") + "  classifier:\n")
+
+    proc = cli("--project", str(root), "pipeline", "pr")
+
+    assert proc.returncode == 1, proc.stderr
+    line = next(ln for ln in proc.stderr.splitlines() if ln.split()[1:2] == ["train"])
+    assert "training 'broken' failed in green.broken:train: ValueError: Input y contains NaN." in line
+    assert "classifier v1" in line  # the other model trained
+    assert "Traceback" not in proc.stderr  # the traceback is in the log
+    run = root / ".mlgitops" / "evidence" / "local"
+    assert "Traceback" in (run / "logs" / "pipeline.log").read_text()
+    assert read_json(run / f"evaluation/{MODEL}.json")["verdict"] == "pass"
+    evaluate = next(s for s in read_json(run / "pipeline.json")["steps"] if s["name"] == "evaluate")
+    assert evaluate["status"] == "ok" and "broken not evaluated (training failed)" in evaluate["summary"]
+    report = (run / "report.md").read_text()
+    assert "- step train failed: training 'broken' failed in green.broken:train: ValueError: Input y contains NaN." in report
+
+
+def test_bad_input_in_one_models_evaluation_leaves_the_others_evaluated(green, tmp_path):
+    import pandas as pd
+
+    root = copy_project(green, tmp_path / "p")
+    holdout = root / "data" / "breast_cancer" / "holdout.csv"
+    pd.read_csv(holdout).drop(columns=["malignant"]).to_csv(root / "data" / "unlabelled.csv", index=False)
+    assert cli("data", "init-suite", str(root / "data" / "unlabelled.csv"), "--out", str(root / "expectations" / "unlabelled.json")).returncode == 0
+    edit(root / "mlgitops.yaml", "models:\n", "  unlabelled: {path: data/unlabelled.csv, suite: expectations/unlabelled.json}\nmodels:\n")
+    text = (root / "mlgitops.yaml").read_text()
+    block = text[text.index("  classifier:\n"):text.index("    compute:")]
+    first = block.replace("classifier:", "unlabelled:").replace("holdout: holdout", "holdout: unlabelled")
+    edit(root / "mlgitops.yaml", "  classifier:\n", first + "  classifier:\n")
+
+    run = run_pr(root)
+
+    assert run.exit_code == 2
+    evaluate = next(s for s in run.steps if s.name == "evaluate")
+    assert evaluate.status == "error"
+    assert "models.unlabelled.target 'malignant' is not a column of dataset 'unlabelled'" in evaluate.summary
+    assert f"{MODEL} v" in evaluate.summary and read_json(run.run_dir / f"evaluation/{MODEL}.json")["verdict"] == "pass"
+    assert "- missing: steps not run: plan, policy" in run.report.read_text()

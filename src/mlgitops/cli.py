@@ -480,7 +480,7 @@ app.add_typer(pipeline_app, name="pipeline")
 @pipeline_app.command("pr")
 def pipeline_pr_cmd(
     ctx: typer.Context,
-    env: Optional[str] = typer.Option(None, "--env", help="Environment the candidate is evaluated against and checked for promotion to (default: the first declared one, else local)."),
+    env: Optional[str] = typer.Option(None, "--env", help="Environment the candidate is evaluated against and checked for promotion to (default: staging when declared, else the first declared one, else local)."),
     base: Optional[Path] = typer.Option(None, "--base", help="The base branch's evidence run holding plan/<env>.json (default: .mlgitops/evidence/base when present)."),
     as_json: bool = JsonOpt,
 ) -> None:

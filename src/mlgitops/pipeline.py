@@ -1,9 +1,10 @@
 """`mlgitops pipeline pr`: the pull-request pipeline, locally, exactly as CI runs it.
 
 config -> data -> train -> evaluate -> plan (every environment) -> policy -> report, calling the functions
-the CLI commands call, so the heavy libraries import once. Bad input stops the pipeline (exit 2). A gate
-that says no (exit 1) skips only the steps that need its output: plan, policy check and report still
-run, so the report is complete.
+the CLI commands call, so the heavy libraries import once. Bad input stops the pipeline (exit 2), but the
+report still runs and says which step stopped it, why, and what did not run. A gate that says no (exit 1)
+skips only the steps that need its output: plan, policy check and report still run, so the report is
+complete; models train one by one, so one model's failure leaves the others trained and evaluated.
 
 Two cores, one wall clock: the data gate runs as `mlgitops data validate` in a child process (GX takes
 seconds to import) while this process imports MLflow and opens the tracking store for training; then the
@@ -26,7 +27,7 @@ from typing import Any, Callable, Iterator, Protocol
 from mlgitops.errors import BadInput, GateFailed
 from mlgitops.evidence import BASE_RUN, RUN_ID_ENV, PipelineRun, Run, Step, StepStatus
 
-OK, FAILED, ERROR, SKIPPED = StepStatus.OK, StepStatus.FAILED, StepStatus.ERROR, StepStatus.SKIPPED
+OK, FAILED, ERROR, SKIPPED, NOT_RUN = StepStatus.OK, StepStatus.FAILED, StepStatus.ERROR, StepStatus.SKIPPED, StepStatus.NOT_RUN
 
 
 @dataclass
@@ -80,6 +81,7 @@ class _State:
     plans: Future | None = None
     data: list[Any] = field(default_factory=list)
     trained: list[Any] = field(default_factory=list)
+    failed_models: list[str] = field(default_factory=list)
     training_note: str = ""
     plan_seconds: float = 0.0
 
@@ -92,10 +94,10 @@ def default_env(envs: list[str]) -> str:
 def _config(s: _State) -> tuple[str, str]:
     from mlgitops.config import check, load
 
+    s.run.evidence.reset()  # first: even a run that stops here leaves its own pipeline.json and report
     s.envs = check(s.root)
     s.run.record.env = s.run.env or default_env(s.envs)
     s.config = load(s.root, s.run.env)
-    s.run.evidence.reset()
     return OK, f"mlgitops.yaml is valid ({', '.join(s.envs)}); candidate evaluated against {s.run.env}"
 
 
@@ -146,7 +148,9 @@ def _data(s: _State) -> tuple[str, str]:
     parts = []
     for r in s.data:
         failed = ", ".join(f"{f.expectation}" + (f" [{f.column}]" if f.column else "") for f in r.failures)
-        parts.append(f"{r.dataset} {'pass' if r.success else 'FAIL'} ({r.rows} rows" + (f"; {failed})" if failed else ")"))
+        warned = ", ".join(f"{w.expectation}" + (f" [{w.column}]" if w.column else "") for w in r.warnings)
+        parts.append(f"{r.dataset} {'pass' if r.success else 'FAIL'} ({r.rows} rows" + (f"; {failed}" if failed else "")
+                     + (f"; warning: {warned}" if warned else "") + ")")
     return (OK if all(r.success for r in s.data) else FAILED), "; ".join(parts)
 
 
@@ -155,24 +159,41 @@ def _train(s: _State) -> tuple[str, str]:
     if failed:
         s.training_note = "training skipped"
         return SKIPPED, f"the data gate failed on {', '.join(failed)}: a model trained on that data proves nothing"
-    from mlgitops.training import train_all
+    from mlgitops.training import train
 
-    try:
-        s.trained = train_all(s.config)
-    except GateFailed:
+    parts, errors = [], []
+    for name in s.config.select_models():
+        try:  # one model's failure is its own: the others still train and are evaluated
+            t = train(s.config, name)
+        except GateFailed as exc:
+            sys.stderr.write(f"{exc}\n")
+            errors.append(str(exc).replace("(traceback above)", "(traceback in the log)"))
+            s.failed_models.append(name)
+            continue
+        s.trained.append(t)
+        parts.append(f"{t.model} v{t.version} (MLflow run {t.run_id})")
+    if errors:
         s.training_note = "training failed"
-        raise
-    return OK, "; ".join(f"{t.model} v{t.version} (MLflow run {t.run_id})" for t in s.trained)
+        return FAILED, "; ".join([*errors, *parts])
+    return OK, "; ".join(parts)
 
 
 def _evaluate(s: _State) -> tuple[str, str]:
     if not s.trained:
         return SKIPPED, f"no candidate to evaluate ({s.training_note or 'training did not run'})"
-    from mlgitops.evaluation import evaluate_all
+    from mlgitops.evaluation import evaluate
 
-    results = evaluate_all(s.config)
+    results, errors = [], []
+    for t in s.trained:
+        try:  # each model's evaluation is its own: bad input for one still leaves the others' evidence
+            results.append(evaluate(s.config, t.model))
+        except BadInput as exc:
+            errors.append(str(exc))
     parts = [f"{r.model} v{r.candidate.version} {r.verdict.upper()}: {r.comparison}" + (f" ({r.reasons[0]})" if r.reasons else "")
              for r in results]
+    parts += [f"{m} not evaluated (training failed)" for m in s.failed_models]
+    if errors:
+        raise BadInput("; ".join([*errors, *parts]))
     return (OK if all(r.verdict == "pass" for r in results) else FAILED), "; ".join(parts)
 
 
@@ -247,10 +268,10 @@ def _log(run: Run, name: str, out: Any) -> Path | None:
     """Append a step's captured output to `<run>/logs/pipeline.log`; None when it printed nothing."""
     out.seek(0)
     text = out.read()
-    if not text or not run.dir.is_dir():
+    if not text:
         return None
     path = run.log
-    path.parent.mkdir(exist_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("ab") as f:
         f.write(f"===== {name} =====\n".encode() + text + (b"" if text.endswith(b"\n") else b"\n"))
     return path
@@ -271,8 +292,10 @@ def run_pr(project_dir: Path, env: str | None = None, base: Path | None = None, 
         for name, func in STEPS:
             step = Step(name=name)
             run.steps.append(step)
-            if stopped:
-                step.summary = f"not run: {stopped}"
+            if stopped and name != "report":  # the report still runs: it says what stopped the run and what did not run
+                step.status, step.summary = NOT_RUN, f"not run: {stopped}"
+                if progress:
+                    progress.done(step)
                 continue
             if progress:
                 progress.start(name)
@@ -284,7 +307,7 @@ def run_pr(project_dir: Path, env: str | None = None, base: Path | None = None, 
                     step.status, step.summary = ERROR, str(exc)
                 except GateFailed as exc:
                     step.status, step.summary = FAILED, str(exc)
-                log = _log(run.evidence, name, out) if s.config is not None else None  # no log before the run folder is reset
+                log = _log(run.evidence, name, out)
             # the plan's own time: it ran in the background, so its wall time here is only the wait
             step.seconds = round(s.plan_seconds if name == "plan" and step.status == OK else time.perf_counter() - t0, 3)
             step.exit_code = step.status.exit_code
@@ -305,14 +328,14 @@ def run_pr(project_dir: Path, env: str | None = None, base: Path | None = None, 
 class ConsoleProgress:
     """One line per step on the terminal's stderr (a spinner while it runs when that is a terminal)."""
 
-    ICON = {OK: "[green]✓[/]", FAILED: "[red]✗[/]", ERROR: "[red]![/]", SKIPPED: "[dim]-[/]"}
+    ICON = {OK: "[green]✓[/]", FAILED: "[red]✗[/]", ERROR: "[red]![/]", SKIPPED: "[dim]-[/]", NOT_RUN: "[dim]·[/]"}
 
     def __init__(self) -> None:
         from rich.console import Console
 
         # A duplicate of stderr: the steps point descriptor 2 at their log while this keeps writing to the terminal.
         self._file = os.fdopen(os.dup(2), "w", buffering=1)
-        self.console = Console(file=self._file, highlight=False, soft_wrap=True)
+        self.console = Console(file=self._file, highlight=False, soft_wrap=True, emoji=False)  # "green.broken:train:" is no emoji code
         self._status: Any = None
 
     def start(self, name: str) -> None:

@@ -159,13 +159,31 @@ def _summary(problems: list[str]) -> str:
 
 def json_schema() -> dict[str, Any]:
     """JSON Schema of mlgitops.yaml; environment overlays accept any subset of the base."""
+    from mlgitops.config.metrics import ALL, BINARY, MULTICLASS, REGRESSION
+    from mlgitops.config.schema import SLUG
+
     schema = Config.model_json_schema()
     defs = schema.setdefault("$defs", {})
+    # Rules `config check` enforces beyond pydantic's own schema: model names are slugs (they name endpoints) and
+    # metric names are MLflow evaluate's (which of them a task computes needs the task: `config check` says that).
+    schema["properties"]["models"]["propertyNames"] = {"pattern": SLUG}
+    metrics = defs["Metrics"]["properties"]
+    metrics["primary"]["anyOf"] = [{"enum": sorted(ALL), "type": "string"}, {"type": "null"}]
+    metrics["thresholds"]["propertyNames"] = {"enum": sorted(ALL)}
     partial = {f"{name}Overlay": _partial(body) for name, body in list(defs.items())}
     defs.update(partial)
     overlay = _partial({k: v for k, v in schema.items() if k not in ("$defs", "title", "description")})
     overlay["properties"].pop("environments", None)
     defs["EnvironmentOverlay"] = overlay
+    # In the base model only (an overlay may set metrics without the task): the metric names of its task.
+    defs["Model"]["allOf"] = [
+        {"if": {"properties": {"task": {"const": "regression"}}, "required": ["task"]},
+         "then": {"properties": {"metrics": {"properties": {"primary": {"enum": [*sorted(REGRESSION), None]},
+                                                            "thresholds": {"propertyNames": {"enum": sorted(REGRESSION)}}},
+                                             "not": {"required": ["average"]}}}},
+         "else": {"properties": {"metrics": {"properties": {"primary": {"enum": [*sorted(BINARY | MULTICLASS), None]},
+                                                            "thresholds": {"propertyNames": {"enum": sorted(BINARY | MULTICLASS)}}}}}}},
+    ]
     schema["properties"]["environments"] = {
         "type": "object",
         "description": "Overlays deep-merged over the base per environment (local is always present).",

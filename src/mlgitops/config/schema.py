@@ -12,6 +12,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
+from mlgitops.config.metrics import Average, task_metrics
+
 SLUG = r"^[a-z][a-z0-9-]*[a-z0-9]$"
 ENV_NAME = r"^[a-z][a-z0-9]{0,11}$"
 REGION = r"^[a-z]{2}(-gov)?-[a-z]+-\d$"
@@ -117,8 +119,11 @@ def greater_is_better(metric: str) -> bool:
 
 
 class Metrics(Strict):
-    primary: str = Field("roc_auc", description="Metric the champion comparison uses (MLflow evaluate name).")
-    thresholds: dict[str, Threshold] = Field(default_factory=dict)
+    primary: str | None = Field(None, description="Metric the champion comparison uses (MLflow evaluate name). Default by task: "
+                                "root_mean_squared_error for a regressor; roc_auc for a binary classifier, f1_score for a multiclass one.")
+    thresholds: dict[str, Threshold] = Field(default_factory=dict, description="Bounds per metric, e.g. {f1_score: {min: 0.8}}.")
+    average: Average = Field(Average.WEIGHTED, description="How a multiclass classifier's precision, recall, F1 and ROC AUC average "
+                             "over the classes (MLflow evaluate's `average`); binary classifiers always score the positive class.")
     beat_champion_by: float = Field(0.0, ge=0, description="Margin on the primary metric over the champion.")
 
 
@@ -153,6 +158,12 @@ class Model(Strict):
     metrics: Metrics = Field(default_factory=Metrics)
     serving: Serving = Field(default_factory=Serving)
     registry_name: str | None = Field(None, description="Registered model name; default <project>-<model>.")
+
+    @model_validator(mode="after")
+    def _task_defaults(self) -> "Model":
+        if self.metrics.primary is None and self.task == "regression":  # a classifier's depends on its class count
+            self.metrics.primary = "root_mean_squared_error"
+        return self
 
 
 # URI schemes MLflow 3's tracking store registry resolves (a bare path is the file store); tests/test_aws_api.py
@@ -307,6 +318,7 @@ def reference_problems(config: Config) -> list[tuple[tuple[str, ...], str]]:
     for name, model in config.models.items():
         if not re.match(SLUG, name):
             problems.append((("models", name), f"model name '{name}' must be a slug matching {SLUG} (it names the endpoint)"))
+        problems += metric_problems(name, model)
         for field in ("dataset", "holdout"):
             ref = getattr(model, field)
             if ref is not None and ref not in config.datasets:
@@ -318,4 +330,33 @@ def reference_problems(config: Config) -> list[tuple[tuple[str, ...], str]]:
         candidate = f"{config.project}-{longest_env}-{role}{suffix if role in BUCKET_ROLES else ''}"
         if len(candidate) > NAME_LIMIT:
             problems.append((("project",), f"resource name '{candidate}' is {len(candidate)} characters; S3 and SageMaker allow {NAME_LIMIT}: shorten the project slug, the environment, the model name or cloud.name_suffix"))
+    return problems
+
+
+def metric_problems(name: str, model: Model) -> list[tuple[tuple[str, ...], str]]:
+    """Metric names the model's task does not compute, and settings that do not apply to it, before anything trains."""
+    known = task_metrics(model.task)
+    where = ("models", name, "metrics")
+    problems = []
+    names = [(("primary",), model.metrics.primary)] if model.metrics.primary else []
+    names += [(("thresholds", m), m) for m in model.metrics.thresholds]
+    for path, metric in names:
+        if metric not in known:
+            import difflib
+
+            base, _, suffix = metric.rpartition("_")
+            named = [m for m in (f"{base}_score", base) if m in known]
+            if suffix in {a.value for a in Average} and model.task == "classification" and named:
+                fix = f"; name '{named[0]}' and set metrics.average: {suffix}"
+            else:
+                hint = difflib.get_close_matches(metric, sorted(known), n=1, cutoff=0.6)
+                fix = f"; did you mean '{hint[0]}'?" if hint else ""
+            problems.append(((*where, *path), f"metric '{metric}' is not computed for task {model.task}{fix} (known: {', '.join(sorted(known))})"))
+    uses_auc = [p for p, m in names if m == "roc_auc"]
+    if model.task == "classification" and model.metrics.average == Average.MICRO and uses_auc:
+        # MLflow computes a multiclass ROC AUC only for macro or weighted; two classes ignore `average` anyway
+        problems.append(((*where, *uses_auc[0]), "roc_auc is not computed for more than two classes with average: micro "
+                         "(and a binary classifier ignores average); use average: macro or weighted, or another metric"))
+    if model.task == "regression" and "average" in model.metrics.model_fields_set:
+        problems.append(((*where, "average"), "average applies to multiclass classifiers only; remove it for task regression"))
     return problems

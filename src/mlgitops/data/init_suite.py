@@ -9,16 +9,19 @@ from mlgitops.data.readers import read_frame
 
 MAX_CATEGORIES = 20
 MARGIN = 0.1
+# Row bounds as fractions of the sample: a holdout or a validation split sharing the training suite has a tenth
+# to a third of the training rows, so the floor is a tenth (not half), and a full refresh may grow it tenfold.
+ROWS_FLOOR, ROWS_CEILING = 0.1, 10
 
 
 def suite_from_frame(frame: Any, name: str) -> dict[str, Any]:
-    """Columns, types, not-null where observed, numeric ranges +-10%, small categorical sets, row bounds."""
+    """Columns, types, not-null where observed, numeric ranges +-10%, small categorical sets, row bounds (0.1x-10x)."""
     import pandas as pd
 
     exps: list[dict[str, Any]] = [
         {"type": "expect_table_columns_to_match_set", "kwargs": {"column_set": [str(c) for c in frame.columns]}, "severity": "critical"},
         {"type": "expect_table_row_count_to_be_between",
-         "kwargs": {"min_value": max(1, int(len(frame) * (1 - MARGIN * 5))), "max_value": int(len(frame) * 10) + 1}, "severity": "warning"},
+         "kwargs": {"min_value": max(1, int(len(frame) * ROWS_FLOOR)), "max_value": int(len(frame) * ROWS_CEILING) + 1}, "severity": "warning"},
     ]
     for col in frame.columns:
         s = frame[col]

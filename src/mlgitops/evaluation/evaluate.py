@@ -13,13 +13,12 @@ import math
 from pathlib import Path
 from typing import Any
 
+from mlgitops.config.metrics import average_used, default_primary
 from mlgitops.config.schema import greater_is_better
 from mlgitops.errors import BadInput
-from mlgitops.evidence import ChampionRef, ChampionSource, DeployEntry, Evaluation, Run, Scored, TrainingRecord, Verdict, atomic_write
+from mlgitops.evidence import ChampionRef, ChampionSource, DeployEntry, Evaluation, Run, Scored, TrainingRecord, Verdict
 from mlgitops.evidence.state import read
-
-CHART_METRICS = ("roc_auc", "precision_recall_auc", "accuracy_score", "f1_score", "precision_score", "recall_score", "log_loss",
-                 "r2_score", "root_mean_squared_error", "mean_absolute_error")
+from mlgitops.gitops.package import short
 
 
 def champion_scored(config: Any, model: str, entry: DeployEntry, frame: Any, spec: Any, notes: list[str]) -> tuple[Scored, Any]:
@@ -33,7 +32,8 @@ def champion_scored(config: Any, model: str, entry: DeployEntry, frame: Any, spe
     label = f"evaluate {model} {entry.digest[:19]} (champion)"
     version = reg.version_by_digest(reg.client(config.tracking_uri()), entry.registry_name, entry.digest)
     if version is not None:
-        metrics, loaded = score(f"models:/{entry.registry_name}/{version}", frame, spec.target, spec.task, label, f"the champion comes from {deployed}")
+        metrics, loaded = score(f"models:/{entry.registry_name}/{version}", frame, spec.target, spec.task, label, f"the champion comes from {deployed}",
+                                spec.metrics.average.value)
         return Scored(version=version, digest=entry.digest, metrics=metrics, source=ChampionSource.REGISTRY), loaded
     try:
         path = model_dir(config, model, entry.digest, entry.artifact_uri, deployed)
@@ -43,7 +43,7 @@ def champion_scored(config: Any, model: str, entry: DeployEntry, frame: Any, spe
         notes.append(f"champion {entry.digest[:19]} was not re-scored ({exc}); compared with the holdout metrics recorded in "
                      f"{deployed} when it was promoted")
         return Scored(version=entry.version, digest=entry.digest, metrics=_finite(entry.evidence.metrics), source=ChampionSource.RECORDED), None
-    metrics, loaded = score(str(path), frame, spec.target, spec.task, label, f"the champion comes from {entry.artifact_uri}")
+    metrics, loaded = score(str(path), frame, spec.target, spec.task, label, f"the champion comes from {entry.artifact_uri}", spec.metrics.average.value)
     notes.append(f"champion {entry.digest[:19]} re-scored from its package {entry.artifact_uri}")
     return Scored(version=entry.version, digest=entry.digest, metrics=metrics, source=ChampionSource.PACKAGE), loaded
 
@@ -102,8 +102,11 @@ def check_rules(candidate: dict[str, float], champion: dict[str, float] | None, 
     return reasons
 
 
-def score(model_uri: str, frame: Any, target: str, task: str, run_name: str, where: str) -> tuple[dict[str, float], Any]:
-    """Metrics of one registered version on the holdout, and the loaded model (for the chart)."""
+def score(model_uri: str, frame: Any, target: str, task: str, run_name: str, where: str, average: str = "weighted") -> tuple[dict[str, float], Any]:
+    """Metrics of one registered version on the holdout, and the loaded model (for the chart).
+
+    `average` is MLflow's own evaluator_config key (classifier.py reads `evaluator_config.get("average", "weighted")`
+    for more than two classes; two classes always score the positive class)."""
     import mlflow
     from mlflow.exceptions import MlflowException
 
@@ -116,59 +119,9 @@ def score(model_uri: str, frame: Any, target: str, task: str, run_name: str, whe
     with mlflow.start_run(run_name=run_name, tags={"mlgitops.step": "evaluate"}):
         result = mlflow.models.evaluate(
             model, frame, targets=target, model_type="classifier" if task == "classification" else "regressor",
-            evaluator_config={"log_model_explainability": False},
+            evaluator_config={"log_model_explainability": False, "average": average},
         )
     return _finite(result.metrics), model
-
-
-def _proba(model: Any, features: Any) -> Any:
-    raw = model.get_raw_model() if hasattr(model, "get_raw_model") else None
-    if raw is not None and hasattr(raw, "predict_proba"):
-        proba = raw.predict_proba(features)
-        return proba[:, 1] if proba.ndim == 2 and proba.shape[1] == 2 else None
-    return None
-
-
-def chart(path: Path, ev: Evaluation, curves: dict[str, Any] | None) -> Path:
-    """Candidate vs champion bars per metric, plus ROC and PR curves for binary classifiers."""
-    import io
-
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    names = [m for m in dict.fromkeys([ev.primary, *ev.thresholds, *CHART_METRICS]) if m in ev.candidate.metrics]
-    panels = 1 + (2 if curves else 0)
-    fig, axes = plt.subplots(1, panels, figsize=(5 * panels + 1, 4), squeeze=False)
-    ax = axes[0][0]
-    width = 0.4
-    xs = range(len(names))
-    ax.bar([x - width / 2 for x in xs], [ev.candidate.metrics[n] for n in names], width, label=f"candidate v{ev.candidate.version}")
-    if ev.champion:
-        ax.bar([x + width / 2 for x in xs], [ev.champion.metrics.get(n, 0.0) for n in names], width, label=f"champion v{ev.champion.version}")
-    ax.set_xticks(list(xs), names, rotation=30, ha="right")
-    ax.set_title(f"{ev.model}: {ev.verdict}")
-    ax.legend()
-    if curves:
-        from sklearn.metrics import precision_recall_curve, roc_curve
-
-        y = curves["y"]
-        for label, scores in curves["scores"].items():
-            fpr, tpr, _ = roc_curve(y, scores)
-            axes[0][1].plot(fpr, tpr, label=label)
-            precision, recall, _ = precision_recall_curve(y, scores)
-            axes[0][2].plot(recall, precision, label=label)
-        axes[0][1].plot([0, 1], [0, 1], "k--", linewidth=0.5)
-        axes[0][1].set(title="ROC", xlabel="false positive rate", ylabel="true positive rate")
-        axes[0][2].set(title="Precision-recall", xlabel="recall", ylabel="precision")
-        axes[0][1].legend()
-        axes[0][2].legend()
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=80)
-    plt.close(fig)
-    return atomic_write(path, buf.getvalue())
 
 
 def prepare() -> None:
@@ -201,33 +154,40 @@ def evaluate(config: Any, model: str) -> Evaluation:
     tracking_uri = config.tracking_uri()
     mlflow.set_tracking_uri(tracking_uri)
     mlflow.set_registry_uri(tracking_uri)
+    import numpy as np
+
+    task = spec.task
+    classes = [str(c) for c in np.unique(frame[spec.target].dropna().to_numpy())] if task == "classification" else []  # MLflow's order
+    average = average_used(task, len(classes), spec.metrics.average.value)
+    primary = spec.metrics.primary or default_primary(task, len(classes))
     notes: list[str] = []
     with store_lock(tracking_uri):
         mlflow.set_experiment(experiment_id=ensure_experiment(config))
-        cand_metrics, cand_model = score(cand.model_uri, frame, spec.target, spec.task, f"evaluate {model} v{cand.version} (candidate)",
-                                        f"the candidate comes from {run.path(TrainingRecord, model)}: run `mlgitops train --model {model}` again")
+        cand_metrics, cand_model = score(cand.model_uri, frame, spec.target, task, f"evaluate {model} v{cand.version} (candidate)",
+                                        f"the candidate comes from {run.path(TrainingRecord, model)}: run `mlgitops train --model {model}` again",
+                                        spec.metrics.average.value)
         champion, champ_model = None, None
         if entry is not None and entry.digest == cand.digest:
             notes.append(f"{cand.digest[:19]} is already the champion in deploy/{config.env}.yaml; not compared with itself")
         elif entry is not None:
             champion, champ_model = champion_scored(config, model, entry, frame, spec, notes)
     thresholds = {k: v.model_dump() for k, v in spec.metrics.thresholds.items()}
-    failures = check_rules(cand_metrics, champion.metrics if champion else None, thresholds, spec.metrics.primary,
+    failures = check_rules(cand_metrics, champion.metrics if champion else None, thresholds, primary,
                            spec.metrics.beat_champion_by, f"models.{model}.metrics")
+    if average is not None and average != "binary":
+        notes.append(f"precision, recall, F1{' and ROC AUC' if average != 'micro' else ''} are {average} averages over {len(classes)} classes (metrics.average)")
     against = None if entry is None else ChampionRef(version=entry.version, digest=entry.digest)
-    ev = Evaluation(model=model, env=config.env, against=against, primary=spec.metrics.primary,
+    ev = Evaluation(model=model, env=config.env, against=against, primary=primary,
                     candidate=Scored(version=cand.version, digest=cand.digest, metrics=cand_metrics), champion=champion,
-                    thresholds=thresholds, beat_champion_by=spec.metrics.beat_champion_by,
+                    thresholds=thresholds, beat_champion_by=spec.metrics.beat_champion_by, task=task, classes=classes, average=average,
                     verdict=Verdict.FAIL if failures else Verdict.PASS, reasons=failures, notes=notes)
-    curves = None
-    if spec.task == "classification":
-        features = frame.drop(columns=[spec.target])
-        scores = {f"candidate v{ev.candidate.version}": _proba(cand_model, features)}
-        if champ_model is not None:
-            scores[f"champion {champion.version and 'v' + champion.version or champion.digest[:19]}"] = _proba(champ_model, features)  # type: ignore[union-attr]
-        if all(s is not None for s in scores.values()) and frame[spec.target].nunique() == 2:
-            curves = {"y": frame[spec.target].to_numpy(), "scores": scores}
-    chart(run.chart(model), ev, curves)
+    from mlgitops.evaluation.charts import chart, predictions
+
+    features = frame.drop(columns=[spec.target])
+    preds = {f"candidate v{ev.candidate.version}": predictions(cand_model, features, task)}
+    if champ_model is not None and champion is not None:
+        preds[f"champion {f'v{champion.version}' if champion.version else short(champion.digest)}"] = predictions(champ_model, features, task)
+    chart(run.chart(model), ev, frame[spec.target], preds)
     run.write(ev)
     return ev
 

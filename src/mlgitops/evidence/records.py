@@ -69,7 +69,8 @@ class StepStatus(StrEnum):
     OK = "ok"
     FAILED = "failed"
     ERROR = "error"
-    SKIPPED = "skipped"
+    SKIPPED = "skipped"  # ran, and found nothing to do (e.g. no candidate after a failed data gate)
+    NOT_RUN = "not_run"  # never started: an earlier step had bad input
 
     @property
     def exit_code(self) -> int:
@@ -208,6 +209,9 @@ class Evaluation(Record):
     champion: Scored | None = None
     thresholds: dict[str, dict[str, float | None]] = Field(default_factory=dict)
     beat_champion_by: float = 0.0
+    task: str | None = None  # classification | regression (None: written before evaluations recorded it)
+    classes: list[str] = Field(default_factory=list)  # a classifier's labels in the holdout, as MLflow orders them
+    average: str | None = None  # how precision/recall/F1 averaged: binary, macro, weighted or micro (None: a regressor)
     verdict: Verdict
     reasons: list[str] = Field(default_factory=list)  # why it failed
     notes: list[str] = Field(default_factory=list)  # what a reviewer should know (not reasons)
@@ -421,6 +425,7 @@ class ReportEnvironment(Part):
     changes: ChangeSummary | None = None
     mermaid: str | None = None
     findings: Findings | None = None
+    serving: dict[str, str] = Field(default_factory=dict)  # model -> version in deploy/<env>.yaml when the report was rendered
 
 
 class ReportVerdict(Part):

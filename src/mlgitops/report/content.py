@@ -66,13 +66,28 @@ def _changes(run: Run, env: str, plan: Plan | None, project_dir: Path | None) ->
     return ChangeSummary(against=doc.against, counts=doc.counts(), items=doc.changes)
 
 
+def _serving(project_dir: Path | None, env: str) -> dict[str, str]:
+    """What deploy/<env>.yaml serves now (model -> version): a report rendered after `promote` shows the promotion."""
+    from mlgitops.evidence.state import read
+
+    if project_dir is None:
+        return {}
+    try:
+        return {m: e.version for m, e in read(Path(project_dir), env).models.items()}
+    except BadInput:  # a broken deploy file is for `promote`/`drift` to report; the PR report still renders
+        return {}
+
+
 def _environment(run: Run, env: str, settings: dict[str, Any], project_dir: Path | None) -> ReportEnvironment:
     from mlgitops.plan import render_mermaid
 
     plan = run.plan(env)
+    serving = _serving(project_dir, env)
+    # The plan was made before any later promotion: its "nothing promoted yet" is stale once deploy/<env>.yaml serves the model.
+    notes = [n for n in plan.notes if not any(n.startswith(f"no endpoint for {m} in {env}: nothing promoted yet") for m in serving)] if plan else []
     return ReportEnvironment(
-        env=env, **settings,
-        plan=PlanSummary(resources=len(plan.resources), notes=plan.notes) if plan else None,
+        env=env, **settings, serving=serving,
+        plan=PlanSummary(resources=len(plan.resources), notes=notes) if plan else None,
         changes=_changes(run, env, plan, project_dir),
         mermaid=render_mermaid(plan) if plan and plan.resources else None,
         findings=run.findings(env),
@@ -85,7 +100,10 @@ def _settings(project_dir: Path | None) -> tuple[str | None, dict[str, dict[str,
         return None, {}, [], []
     from mlgitops.config import load
 
-    base = load(project_dir)
+    try:
+        base = load(project_dir)
+    except BadInput:  # a run stopped by a bad config still gets its report (the failed config step says why)
+        return None, {}, [], []
     settings = {}
     for env in base.env_names:
         p = load(project_dir, env).policies
@@ -135,9 +153,13 @@ def verdict(report: Report) -> ReportVerdict:
         if f and f.blocked:
             reasons.append(f"{f.summary['mandatory']} mandatory policy finding(s) in `{e.env}`")
     for s in report.steps:
-        if s.status in (StepStatus.FAILED, StepStatus.ERROR) and s.name in ("config", "train", "plan", "report"):
+        # bad input anywhere, and failures no other evidence explains (a gate's own no is listed above)
+        if s.status == StepStatus.ERROR or (s.status == StepStatus.FAILED and s.name in ("config", "train", "plan", "report")):
             reasons.append(f"step {s.name} {s.status}: {s.summary.splitlines()[0] if s.summary else ''}")
     missing = [f"evaluation of `{m.name}`" for m in report.models if not m.evaluation]
+    not_run = [s.name for s in report.steps if s.status == StepStatus.NOT_RUN]
+    if not_run:
+        missing.append(f"steps not run: {', '.join(not_run)}")
     missing += [f"policy check of `{e.env}`" for e in report.environments if not e.findings]
     status = "fail" if reasons else "incomplete" if missing else "pass"
     return ReportVerdict(status=status, reasons=reasons, missing=missing)

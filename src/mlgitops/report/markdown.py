@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Callable
 if TYPE_CHECKING:
     from mlgitops.evidence import Report
 
-ICON = {"pass": "✅", "fail": "❌", "incomplete": "⚠️", "ok": "✅", "failed": "❌", "error": "⛔", "skipped": "⏭️"}
+ICON = {"pass": "✅", "fail": "❌", "incomplete": "⚠️", "ok": "✅", "failed": "❌", "error": "⛔", "skipped": "⏭️", "not_run": "⏸️"}
 FINDING_GROUPS = (("advisory", "Advisory"), ("unchecked", "Cannot be checked before deploy"), ("exempted", "Exempted"))
 
 
@@ -44,6 +44,12 @@ def render_verdict(doc: dict[str, Any], link: str) -> list[str]:
     return lines + ([""] if v["reasons"] or v["missing"] else [])
 
 
+def render_serving(doc: dict[str, Any], link: str) -> list[str]:
+    """What each environment serves now (deploy/<env>.yaml), read when the report was rendered."""
+    rows = [f"- `{m}` v{v} serves `{e['env']}` (deploy/{e['env']}.yaml)" for e in doc["environments"] for m, v in (e.get("serving") or {}).items()]
+    return ["### Serving now", "", *rows, ""] if rows else []
+
+
 def render_steps(doc: dict[str, Any], link: str) -> list[str]:
     if not doc["steps"]:
         return []
@@ -53,11 +59,24 @@ def render_steps(doc: dict[str, Any], link: str) -> list[str]:
                    open_=any(s["status"] != "ok" for s in doc["steps"]))
 
 
+def _outcome(r: dict[str, Any]) -> str:
+    """✅ met, ❌ a critical failure (blocks, as the console says FAIL), ⚠️ a warning or info that did not hold (reported only)."""
+    return "✅" if r["success"] else "❌" if r["severity"] == "critical" else "⚠️"
+
+
+def _observed(r: dict[str, Any]) -> str:
+    """What GX measured: the unexpected count for per-row expectations, else the observed value (e.g. a row count)."""
+    if r.get("unexpected_count") is not None:
+        return _num(r.get("unexpected_count"))
+    value = r.get("observed_value")
+    return "—" if value is None else _num(value) if not isinstance(value, (list, dict)) else str(value)[:80]
+
+
 def _expectations(results: list[dict[str, Any]]) -> list[str]:
-    rows = [[f"{'✅' if r['success'] else '❌'} `{r['expectation']}`", r.get("column") or "", r["severity"],
-             _num(r.get("unexpected_count")), _num(r.get("unexpected_percent")), ", ".join(map(str, (r.get("partial_unexpected_list") or [])[:5]))]
+    rows = [[f"{_outcome(r)} `{r['expectation']}`", r.get("column") or "", r["severity"],
+             _observed(r), _num(r.get("unexpected_percent")), ", ".join(map(str, (r.get("partial_unexpected_list") or [])[:5]))]
             for r in results]
-    return table(["expectation", "column", "severity", "unexpected", "%", "examples"], rows)
+    return table(["expectation", "column", "severity", "unexpected / observed", "%", "examples"], rows)
 
 
 def render_data(doc: dict[str, Any], link: str) -> list[str]:
@@ -82,6 +101,12 @@ def _rule(name: str, ev: dict[str, Any]) -> str:
     return ", ".join(parts)
 
 
+def _primary(ev: dict[str, Any]) -> str:
+    """The primary metric, with the multiclass averaging it used (binary classifiers score the positive class)."""
+    average = ev.get("average")
+    return ev["primary"] + (f" ({average} average)" if average and average != "binary" else "")
+
+
 def _metrics(ev: dict[str, Any]) -> list[str]:
     cand, champ = ev["candidate"], ev.get("champion")
     names = [ev["primary"], *[n for n in ev.get("thresholds", {}) if n != ev["primary"]],
@@ -104,7 +129,7 @@ def render_models(doc: dict[str, Any], link: str) -> list[str]:
         if ev:
             champ = ev.get("champion")
             rows.append([f"{ICON[ev['verdict']]} `{m['name']}`", f"v{ev['candidate']['version']}", f"v{champ['version']}" if champ else "none",
-                         ev["primary"], _num(ev["candidate"]["metrics"].get(ev["primary"])), _num((champ or {}).get("metrics", {}).get(ev["primary"])), ev["verdict"]])
+                         _primary(ev), _num(ev["candidate"]["metrics"].get(ev["primary"])), _num((champ or {}).get("metrics", {}).get(ev["primary"])), ev["verdict"]])
         else:
             rows.append([f"⏭️ `{m['name']}`", f"v{tr['version']}" if tr else "not trained", "—", "—", "—", "—", "not evaluated"])
     lines += [*table(["model", "candidate", "champion", "primary metric", "candidate", "champion", "verdict"], rows), ""]
@@ -204,7 +229,7 @@ def render_cost(doc: dict[str, Any], link: str) -> list[str]:
 
 
 SECTIONS: tuple[Callable[[dict[str, Any], str], list[str]], ...] = (
-    render_verdict, render_steps, render_data, render_models, render_infrastructure, render_policies, render_cost, render_mlflow,
+    render_verdict, render_steps, render_serving, render_data, render_models, render_infrastructure, render_policies, render_cost, render_mlflow,
 )
 
 

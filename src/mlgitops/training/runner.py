@@ -109,10 +109,10 @@ def load_entry_point(root: Path, entry_point: str, model: str) -> Any:
         if exc.name and (exc.name == module_name or module_name.startswith(exc.name + ".")):
             raise BadInput(f"mlgitops.yaml: models.{model}.entry_point '{entry_point}': module '{module_name}' not found under {src}; create it or fix the entry point") from None
         user_traceback(exc)  # the user's code imports something that is not installed
-        raise GateFailed(f"training '{model}': importing {entry_point} failed: {exc} (traceback above); install it or fix the import") from None
+        raise GateFailed(f"training '{model}': importing {entry_point} failed: {exception_line(exc)} (traceback above); install it or fix the import") from None
     except (Exception, SystemExit) as exc:  # SyntaxError, ImportError, anything raised at import: the user's code
         user_traceback(exc)
-        raise GateFailed(f"training '{model}': importing {entry_point} failed: {type(exc).__name__} (traceback above); fix the module") from None
+        raise GateFailed(f"training '{model}': importing {entry_point} failed: {exception_line(exc)} (traceback above); fix the module") from None
     finally:
         with contextlib.suppress(ValueError):
             sys.path.remove(src)
@@ -120,6 +120,12 @@ def load_entry_point(root: Path, entry_point: str, model: str) -> Any:
     if not callable(func):
         raise BadInput(f"mlgitops.yaml: models.{model}.entry_point '{entry_point}': {module_name} has no function '{func_name}'; define it or fix the entry point")
     return func
+
+
+def exception_line(exc: BaseException) -> str:
+    """`Type: first line of the message`: what a failure says on the console and in the report (the traceback goes to the log)."""
+    text = next((line.strip() for line in str(exc).splitlines() if line.strip()), "")
+    return f"{type(exc).__name__}: {text[:300]}" if text else type(exc).__name__
 
 
 def user_traceback(exc: BaseException) -> None:
@@ -253,7 +259,8 @@ def train(config: Any, model: str) -> TrainingResult:
             except Exception as exc:  # user code: show their traceback, fail the run, register nothing
                 user_traceback(exc)
                 mlflow.end_run(status="FAILED")
-                raise GateFailed(f"training '{model}' failed in {spec.entry_point} (traceback above); MLflow run {run_id} marked FAILED, nothing registered") from None
+                raise GateFailed(f"training '{model}' failed in {spec.entry_point}: {exception_line(exc)} (traceback above); "
+                                 f"MLflow run {run_id} marked FAILED, nothing registered") from None
             result = returned if isinstance(returned, TrainResult) else TrainResult(model=returned)
             if result.model is None:
                 mlflow.end_run(status="FAILED")
@@ -265,7 +272,8 @@ def train(config: Any, model: str) -> TrainingResult:
             except Exception as exc:
                 user_traceback(exc)
                 mlflow.end_run(status="FAILED")
-                raise GateFailed(f"training '{model}': the returned model cannot predict on the training features (traceback above); run {run_id} marked FAILED, nothing registered") from None
+                raise GateFailed(f"training '{model}': the returned model cannot predict on the training features: {exception_line(exc)} (traceback above); "
+                                 f"run {run_id} marked FAILED, nothing registered") from None
             flavor = _flavor_module(result.flavor)
             pkg = "scikit-learn" if flavor.__name__ == "mlflow.sklearn" else None
             kwargs = {"signature": signature, "input_example": example, "pip_requirements": result.pip_requirements or pinned_requirements(pkg), **result.log_kwargs}
