@@ -171,10 +171,13 @@ def test_main_promotes_through_a_pull_request(projects):
     for envs, project in projects.items():
         doc = load(project / ".github" / "workflows" / "main.yml")
         assert doc["on"]["push"]["branches"] == ["main"] and doc["on"]["push"]["paths-ignore"] == ["deploy/**"]
-        gates, promote = doc["jobs"]["gates"], doc["jobs"]["promote"]
-        assert gates["permissions"] == {"contents": "read"}
-        assert promote["needs"] == "gates" and promote["permissions"] == {"contents": "write", "pull-requests": "write"}
-        script = run_scripts(promote["steps"])[-1]
+        [promote] = doc["jobs"].values()  # nothing is trained again on main: it promotes what the pull request approved
+        assert promote["environment"] == "publish"
+        assert promote["permissions"] == {"actions": "read", "contents": "write", "id-token": "write", "pull-requests": "write"}
+        fetch, script = run_scripts(promote["steps"])[-2:]
+        assert "gh run list --workflow pr.yml --commit \"$head\" --status success" in fetch and 'gh run download "$run" --name "evidence-$run"' in fetch
+        aws = next(s for s in promote["steps"] if "configure-aws-credentials" in s.get("uses", ""))
+        assert aws["with"]["role-to-assume"] == "${{ vars.AWS_PUBLISH_ROLE_ARN }}"
         assert f"mlgitops promote --env {first_env(envs.split(','))} --commit" in script and "gh pr create" in script
 
 
