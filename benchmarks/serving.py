@@ -25,11 +25,12 @@ def main(n: int = 200) -> None:
     import mlflow.pyfunc
     import pandas as pd
 
-    from gitops_helpers import FEATURES, MODEL, make_registry
+    from gitops_helpers import FEATURES, MODEL, make_registry, stack_buckets
     from mlgitops.gitops import promote
     from mlgitops.serving import payload, served_version, start
 
     reg = make_registry(Path(tempfile.mkdtemp(prefix="mlgitops-bench-")))
+    stack_buckets(reg.root)  # staging's models bucket, on the moto server main() runs under
     cfg = reg.config("staging")
     promote(cfg, MODEL, version=1, force=True)
     _, _, path = served_version(cfg, MODEL)
@@ -67,4 +68,7 @@ def main(n: int = 200) -> None:
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 200)
+    from moto_helpers import moto_server
+
+    with moto_server():
+        main(int(sys.argv[1]) if len(sys.argv) > 1 else 200)

@@ -7,6 +7,7 @@ bucket and the fix, raised before git is touched.
 """
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
     from mlgitops.config import Config
 
 DIGEST_META = "mlgitops-digest"
+SINGLE_PUT = 64 * 1024 * 1024  # larger packages go up in parts
 
 
 class Unavailable(BadInput):
@@ -44,7 +46,15 @@ def _split(uri: str) -> tuple[str, str]:
 
 
 def _client(region: str) -> Any:
-    """A client of its own session: credentials are looked up now, not remembered from an earlier call."""
+    """One S3 client per region and AWS environment: a client costs ~0.1 s to make, and one made before the
+    credentials changed (another role, none at all) must not be reused."""
+    import os
+
+    return _cached_client(region, tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("AWS_"))))
+
+
+@functools.lru_cache(maxsize=8)
+def _cached_client(region: str, aws_env: tuple[tuple[str, str], ...]) -> Any:
     import boto3
 
     return boto3.session.Session(region_name=region).client("s3")
@@ -79,19 +89,30 @@ def upload(config: "Config", model: str, package: Path, digest: str) -> str:
     uri = object_uri(config, model, digest)
     bucket, key = _split(uri)
     s3 = _client(config.cloud.region)
+    extra = {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": key_alias(config), "Metadata": {DIGEST_META: digest}}
     try:
-        s3.head_bucket(Bucket=bucket)
-        try:
-            if s3.head_object(Bucket=bucket, Key=key).get("Metadata", {}).get(DIGEST_META) == digest:
-                return uri
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") not in ("404", "NoSuchKey", "NotFound"):
-                raise
-        s3.upload_file(str(package), bucket, key, ExtraArgs={
-            "ServerSideEncryption": "aws:kms", "SSEKMSKeyId": key_alias(config), "Metadata": {DIGEST_META: digest}})
+        if package.stat().st_size <= SINGLE_PUT:
+            try:  # written once: a conditional put, so an upload of a digest already there costs nothing
+                s3.put_object(Bucket=bucket, Key=key, Body=package.read_bytes(), IfNoneMatch="*", **extra)
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") != "PreconditionFailed":
+                    raise
+        elif s3.head_bucket(Bucket=bucket) is not None and not _there(s3, bucket, key, digest):
+            s3.upload_file(str(package), bucket, key, ExtraArgs=extra)  # multipart, in parallel
     except (BotoCoreError, ClientError) as exc:
         raise _explain(exc, bucket, "upload the package to", config.env) from None
     return uri
+
+
+def _there(s3: Any, bucket: str, key: str, digest: str) -> bool:
+    from botocore.exceptions import ClientError
+
+    try:
+        return s3.head_object(Bucket=bucket, Key=key).get("Metadata", {}).get(DIGEST_META) == digest
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+            return False
+        raise
 
 
 def download(uri: str, dest: Path, region: str) -> Path:

@@ -27,10 +27,11 @@ def _normalised(rel: str, data: bytes) -> bytes:
         return data
     import yaml
 
-    doc = yaml.safe_load(data) or {}
+    loader, dumper = getattr(yaml, "CSafeLoader", yaml.SafeLoader), getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    doc = yaml.load(data, Loader=loader) or {}  # noqa: S506 - a safe loader, libyaml's when present
     for key in VOLATILE:
         doc.pop(key, None)
-    return yaml.safe_dump(doc, sort_keys=True).encode()
+    return yaml.dump(doc, Dumper=dumper, sort_keys=True).encode()
 
 
 def digest_of(files: Iterable[tuple[str, bytes]]) -> str:
@@ -59,9 +60,13 @@ def _dir_files(root: Path) -> Iterator[tuple[str, bytes]]:
 
 def model_digest(model_dir: Path) -> str:
     """The identity of the MLflow model in `model_dir`."""
-    if not (Path(model_dir) / "MLmodel").is_file():
+    return digest_of(_model_files(Path(model_dir)))
+
+
+def _model_files(model_dir: Path) -> list[tuple[str, bytes]]:
+    if not (model_dir / "MLmodel").is_file():
         raise BadInput(f"{model_dir}: not an MLflow model directory (no MLmodel file)")
-    return digest_of(_dir_files(Path(model_dir)))
+    return sorted(_dir_files(model_dir))
 
 
 def _members(tar_path: Path) -> Iterator[tuple[str, bytes]]:
@@ -86,17 +91,19 @@ def package_digest(tar_path: Path) -> str:
 
 def build(model_dir: Path, dest: Path) -> str:
     """Write `dest` (model.tar.gz, reproducible) from the MLflow model in `model_dir`; returns the model's digest."""
-    from mlgitops.evidence.store import atomic_write
-
-    digest = model_digest(model_dir)
+    files = _model_files(Path(model_dir))  # read once: for the digest and for the archive
     buf = io.BytesIO()
     with gzip.GzipFile(filename="", mode="wb", fileobj=buf, mtime=0) as gz, tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar:
-        for rel, data in sorted(_dir_files(Path(model_dir))):
+        for rel, data in files:
             info = tarfile.TarInfo(rel)
             info.size, info.mtime, info.mode, info.uid, info.gid, info.uname, info.gname = len(data), 0, 0o644, 0, 0, "", ""
             tar.addfile(info, io.BytesIO(data))
-    atomic_write(Path(dest), buf.getvalue())
-    return digest
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(f".{dest.name}.tmp")
+    tmp.write_bytes(buf.getvalue())
+    tmp.replace(dest)  # whole or absent; rebuilt from the model if a crash loses it, so no fsync
+    return digest_of(files)
 
 
 def verify(tar_path: Path, expected: str, where: str) -> None:
