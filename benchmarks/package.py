@@ -35,7 +35,7 @@ def template_model(tmp: Path) -> tuple[Path, Path, str]:
     """(project, the trained model's directory, model name): `mlgitops new`, then `mlgitops train` once."""
     import json
 
-    from mlgitops.gitops.registry import local_copy
+    from mlgitops.registry import local_copy
 
     project = tmp / "bench"
     subprocess.run([sys.executable, "-m", "mlgitops", "new", str(project), "--no-input", "--no-git"], check=True, capture_output=True)
@@ -51,8 +51,8 @@ def main(n: int = 30) -> None:
 
     from gitops_helpers import stack_buckets
     from mlgitops.config import load
-    from mlgitops.gitops.bucket import object_uri, upload
-    from mlgitops.gitops.package import build
+    from mlgitops.bucket import object_uri, upload
+    from mlgitops.package import build
 
     tmp = Path(tempfile.mkdtemp(prefix="mlgitops-bench-"))
     project, model_dir, model = template_model(tmp)

@@ -73,8 +73,8 @@ def write_evidence(root: Path, version: str, *, run: str = "local", verdict: str
                                   engine="pandas", success=data_ok, results=[] if data_ok else failed))
     package = None
     if model_digest == digest(root, version):  # its package, as training writes it into the run
-        from mlgitops.gitops.package import build
-        from mlgitops.gitops.registry import client, local_copy
+        from mlgitops.package import build
+        from mlgitops.registry import client, local_copy
 
         cl = client(f"sqlite:///{root / '.mlgitops' / 'mlflow.db'}")
         package = f"training/{MODEL}/model.tar.gz"
@@ -147,7 +147,7 @@ def stack_buckets(root: Path, envs: tuple[str, ...] = ("staging", "prod")) -> di
     import boto3
 
     from mlgitops.config import load
-    from mlgitops.gitops.bucket import key_alias, models_bucket
+    from mlgitops.bucket import key_alias, models_bucket
 
     region = os.environ["AWS_DEFAULT_REGION"]
     s3, kms, out = boto3.client("s3"), boto3.client("kms"), {}

@@ -98,7 +98,7 @@ def serve_from_bucket(root: Path, env: str) -> DeployEntry:
     from mlgitops.config import load
     from mlgitops.evidence import PromotionEvidence, Run
     from mlgitops.evidence.state import read, write
-    from mlgitops.gitops.bucket import upload
+    from mlgitops.bucket import upload
 
     run = Run(root / ".mlgitops" / "evidence" / "local")
     training, evaluation = (run.read(kind, MODEL) for kind in (TrainingRecord, Evaluation))

@@ -13,7 +13,7 @@ from gitops_helpers import MODEL, digest, registry, write_evidence  # noqa: F401
 from mlgitops.errors import BadInput, GateFailed
 from mlgitops.gitops import FAIL_AT_ENV, drift, fix_drift, promote, rollback
 from mlgitops.gitops.core import STEPS
-from mlgitops.gitops.package import short
+from mlgitops.package import short
 
 
 @pytest.fixture
@@ -38,7 +38,7 @@ def alias(reg, env="staging"):
 def test_promote_uploads_the_package_writes_file_moves_alias_and_tags(reg, tmp_path):
     import boto3
 
-    from mlgitops.gitops.package import package_digest
+    from mlgitops.package import package_digest
 
     write_evidence(reg.root, "2")
     [p] = promote(reg.config("staging"))
@@ -434,7 +434,7 @@ def test_a_missing_bucket_or_no_credentials_is_bad_input_and_writes_nothing(reg,
 def test_a_package_that_is_not_the_recorded_model_is_refused_before_promoting_or_serving(reg):
     import boto3
 
-    from mlgitops.gitops.bucket import cache_dir
+    from mlgitops.bucket import cache_dir
     from mlgitops.serving import served_version
 
     write_evidence(reg.root, "2")

@@ -166,7 +166,7 @@ def _print_promotions(results: list, as_json: bool) -> None:
     if as_json:
         emit_json({"promotions": [r.to_dict() for r in results]})
         return
-    from mlgitops.gitops.package import short
+    from mlgitops.package import short
 
     for r in results:
         if r.action == "noop":

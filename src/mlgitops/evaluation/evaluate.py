@@ -18,15 +18,15 @@ from mlgitops.config.schema import greater_is_better
 from mlgitops.errors import BadInput
 from mlgitops.evidence import ChampionRef, ChampionSource, DeployEntry, Evaluation, Run, Scored, TrainingRecord, Verdict
 from mlgitops.evidence.state import read
-from mlgitops.gitops.package import short
+from mlgitops.package import short
 
 
 def champion_scored(config: Any, model: str, entry: DeployEntry, frame: Any, spec: Any, notes: list[str]) -> tuple[Scored, Any]:
     """The served model scored on the holdout: from this store's registry when it holds that digest, else from its
     package (the models bucket needs credentials), else, when the package cannot be had here (a pull request has no
     credentials), the metrics recorded with its promotion. `notes` says which, for the report."""
-    from mlgitops.gitops import registry as reg
-    from mlgitops.gitops.bucket import Unavailable, model_dir
+    from mlgitops import registry as reg
+    from mlgitops.bucket import Unavailable, model_dir
 
     deployed = f"deploy/{config.env}.yaml"
     label = f"evaluate {model} {entry.digest[:19]} (champion)"

@@ -165,7 +165,7 @@ class TrainingRecord(Record):
     model_uri: str
     artifact_uri: str | None = None
     logged_model_id: str | None = None
-    digest: str | None = None  # the model's identity (`mlgitops.gitops.package`), the same in every store
+    digest: str | None = None  # the model's identity (`mlgitops.package`), the same in every store
     package: str | None = None  # its model.tar.gz, relative to the evidence run
     dataset_digests: dict[str, str] = Field(default_factory=dict)
     git: GitInfo = Field(default_factory=GitInfo)

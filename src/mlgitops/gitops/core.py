@@ -1,6 +1,6 @@
 """Promotion, rollback and drift: the file `deploy/<env>.yaml` is the truth, the registry alias follows it.
 
-A model is identified by its digest (`mlgitops.gitops.package`), never by a registry version number: CI runners
+A model is identified by its digest (`mlgitops.package`), never by a registry version number: CI runners
 start from a fresh clone whose tracking store numbers its versions from 1. The digest, the package's place
 (the environment's models bucket; for `local`, a path under `.mlgitops/`) and the lineage go into git.
 
@@ -34,9 +34,9 @@ from typing import TYPE_CHECKING, Any, Iterator
 from mlgitops.errors import BadInput, GateFailed
 from mlgitops.evidence import DeployEntry, DeployState, Finding, Findings, FindingStatus, PromotionEvidence, Run
 from mlgitops.evidence import state as desired
-from mlgitops.gitops import bucket
-from mlgitops.gitops import registry as reg
-from mlgitops.gitops.package import PACKAGE
+from mlgitops import bucket
+from mlgitops import registry as reg
+from mlgitops.package import PACKAGE
 
 if TYPE_CHECKING:
     from mlgitops.config import Config
@@ -161,7 +161,7 @@ def candidate(config: "Config", model: str, digest: str, run: Run | None, previo
     serves), then in the evidence run's training records, then in this tracking store's registry."""
     from mlgitops.config import load
     from mlgitops.evidence import state
-    from mlgitops.gitops.package import build, short, verify
+    from mlgitops.package import build, short, verify
 
     name = config.registry_name(model)
     if previous_env is not None:
@@ -354,7 +354,7 @@ def _restorable(states: list[DeployState], model: str, current: DeployEntry, to:
 def rollback(config: "Config", model: str | None = None, to: str | None = None, *, commit: bool = False) -> list[Promotion]:
     """Back to the model the current one replaced (or `to`: a digest, a prefix of one, or a recorded version), found in
     the git history of deploy/<env>.yaml, so a fresh clone can roll back without any tracking store."""
-    from mlgitops.gitops.package import short
+    from mlgitops.package import short
 
     if commit:
         require_git(config.root)
@@ -416,7 +416,7 @@ def fix_drift(config: "Config", model: str | None = None) -> list[Drift]:
 
 
 def commit_message(model: str, env: str, entry: DeployEntry, action: str) -> str:
-    from mlgitops.gitops.package import short
+    from mlgitops.package import short
 
     ev = entry.evidence
     lines = [f"{action}: {model} {short(entry.digest)} to {env}" + (f" (replaces {short(entry.replaces)})" if entry.replaces else ""), ""]

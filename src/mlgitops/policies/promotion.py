@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Iterator
 
 from mlgitops.evidence import ChampionRef, DataReport, DeployState, Evaluation, Findings, Run, TrainingRecord, Verdict
-from mlgitops.gitops.package import short
+from mlgitops.package import short
 from mlgitops.policies.registry import promotion_rule
 
 if TYPE_CHECKING:

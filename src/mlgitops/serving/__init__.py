@@ -84,7 +84,7 @@ class Server:
 def served_version(config: Any, model: str | None) -> tuple[str, DeployEntry, str]:
     """(model name, deploy entry, verified local model directory) of the model to serve in `config.env`; BadInput when
     nothing is promoted, or when its package is not the model the file records."""
-    from mlgitops.gitops.bucket import model_dir
+    from mlgitops.bucket import model_dir
 
     from mlgitops.evidence.state import path_for, read
 

@@ -27,8 +27,8 @@ from mlgitops.data import load_frame
 from mlgitops.data.readers import stream_digest
 from mlgitops.errors import BadInput, GateFailed
 from mlgitops.evidence import DataReport, GitInfo, Run, TrainingRecord
-from mlgitops.gitops.package import PACKAGE, build
-from mlgitops.gitops.registry import DIGEST_TAG, local_copy
+from mlgitops.package import PACKAGE, build
+from mlgitops.registry import DIGEST_TAG, local_copy
 from mlgitops.secrets import mask_secrets, mask_uri
 from mlgitops.tracking import ensure_experiment, import_mlflow, store_lock
 

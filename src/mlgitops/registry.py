@@ -68,7 +68,7 @@ def find(cl: Any, name: str, digest: str, hint: str | None) -> str | None:
 
 def digest_of_version(cl: Any, name: str, mv: Any) -> str:
     """The digest of a registered version (computed from its files once, then kept as its tag)."""
-    from mlgitops.gitops.package import model_digest
+    from mlgitops.package import model_digest
 
     digest = (mv.tags or {}).get(DIGEST_TAG)
     if not digest:

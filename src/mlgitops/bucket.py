@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 from mlgitops.errors import BadInput
-from mlgitops.gitops.package import PACKAGE, hex_of
+from mlgitops.package import PACKAGE, hex_of
 
 if TYPE_CHECKING:
     from mlgitops.config import Config
@@ -139,7 +139,7 @@ def cache_dir(project_dir: Path, model: str, digest: str) -> Path:
 def model_dir(config: "Config", model: str, digest: str, artifact_uri: str, where: str) -> Path:
     """The verified model directory of the package recorded at `artifact_uri` (an s3:// URI or a project path)."""
     from mlgitops.confine import outside
-    from mlgitops.gitops.package import extract
+    from mlgitops.package import extract
 
     cache = cache_dir(config.root, model, digest)
     if artifact_uri.startswith("s3://"):
