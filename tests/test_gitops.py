@@ -159,6 +159,14 @@ def test_unknown_model_and_version_are_bad_input(reg):
     assert state(reg) is None
 
 
+def test_digest_selects_the_model_by_identity(reg):
+    write_evidence(reg.root, "2")
+    with pytest.raises(GateFailed, match="the evaluation is for model"):  # evidence about another model than the one asked for
+        promote(reg.config("staging"), MODEL, digest=digest(reg.root, "1"))
+    [p] = promote(reg.config("staging"), MODEL, digest=digest(reg.root, "2"))
+    assert p.digest == digest(reg.root, "2") and p.version == "2" and alias(reg) == "2"
+
+
 def test_cas_refuses_when_file_changed_underneath(reg):
     write_evidence(reg.root, "2")
     promote(reg.config("staging"))
