@@ -29,10 +29,10 @@ def test_demo_runs_end_to_end_and_stops_its_server(tmp_path):
     assert sum(p[0] == p[-1] for p in pairs) >= 4  # a good model
     committed = (root / "deploy" / "local.yaml").read_text()
     deployed = yaml.safe_load(committed)["models"]["classifier"]
-    assert deployed["artifact_uri"].startswith(".mlgitops/artifacts/") and str(root) not in committed  # no path of this machine
-    assert f"3. promoted classifier v{deployed['version']} to local: deploy/local.yaml, commit" in out
+    assert deployed["artifact_uri"].startswith(".mlgitops/packages/classifier/") and str(root) not in committed  # no path of this machine
+    assert f"3. promoted classifier {deployed['digest'][:19]} to local: deploy/local.yaml, commit" in out
     log = subprocess.run(["git", "log", "--format=%s", "-2"], cwd=root, capture_output=True, text=True).stdout.splitlines()
-    assert log == [f"promote: classifier v{deployed['version']} to local", "scaffold from the mlgitops template"]
+    assert log == [f"promote: classifier {deployed['digest'][:19]} to local", "scaffold from the mlgitops template"]
     report = root / ".mlgitops" / "evidence" / "local" / "report.md"
     assert f"Report: {report}" in out and report.read_text().startswith("## ✅ mlgitops: PASS")
 

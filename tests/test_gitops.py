@@ -469,3 +469,26 @@ def test_a_package_that_is_not_the_recorded_model_is_refused_before_promoting_or
     (cache_dir(reg.root, MODEL, b) / "model.tar.gz").unlink()
     r = _cli(reg, "serve", "--env", "staging")
     assert r.returncode == 2 and "not a readable model package" in r.stderr
+
+
+def test_promotion_records_the_serving_image_and_ci_gets_its_build_context(reg, tmp_path):
+    import json
+
+    from mlgitops.image import sources
+
+    write_evidence(reg.root, "2")
+    promote(reg.config("staging"))
+    image = state(reg)["models"][MODEL]["image"]
+    assert image.startswith("churn-staging-images:serving-")
+    r = _cli(reg, "image", "--env", "staging", "--context", str(tmp_path / "ctx"), "--json")
+    assert r.returncode == 0, r.stderr
+    [built] = json.loads(r.stdout)["images"]
+    assert f"{built['repository']}:{built['tag']}" == image
+    assert sorted(p.name for p in (tmp_path / "ctx" / MODEL).iterdir()) == ["Dockerfile", "requirements.txt", "serve"]
+    shutil.copytree(sources(tmp_path / "none"), reg.root / "serving")  # the project's own serving/, then changed
+    try:
+        (reg.root / "serving" / "Dockerfile").write_text((reg.root / "serving" / "Dockerfile").read_text() + "LABEL x=y\n")
+        r = _cli(reg, "image", "--env", "staging", "--context", str(tmp_path / "ctx2"))
+    finally:
+        shutil.rmtree(reg.root / "serving")
+    assert r.returncode == 2 and "promote it again" in r.stderr and "Traceback" not in r.stderr

@@ -303,7 +303,7 @@ TRAINING_CASES: dict[str, tuple[str, str]] = {
     "raise-system-exit": ("def train(ctx):\n    raise SystemExit('bye')\n", r"called sys.exit\('bye'\)"),
     "syntax-error": ("def train(ctx)\n    pass\n", r"importing churn.train:train failed: SyntaxError"),
     "import-error": ("raise ImportError('boom')\ndef train(ctx):\n    pass\n", r"importing churn.train:train failed: ImportError"),
-    "missing-dependency": ("import no_such_dependency_xyz\ndef train(ctx):\n    pass\n", r"importing churn.train:train failed: No module named 'no_such_dependency_xyz'"),
+    "missing-dependency": ("import no_such_dependency_xyz\ndef train(ctx):\n    pass\n", r"importing churn.train:train failed: ModuleNotFoundError: No module named 'no_such_dependency_xyz'"),
     "unserializable": ("import threading\nclass M:\n    def __init__(self):\n        self.lock = threading.Lock()\n    def predict(self, X):\n"
                        "        return [0] * len(X)\ndef train(ctx):\n    return M()\n", r"the model churn.train:train returned cannot be saved with mlflow.sklearn"),
 }

@@ -11,7 +11,7 @@ from mlgitops.config import load
 from mlgitops.errors import BadInput
 from mlgitops.infra import deploy_state
 from mlgitops.plan import Plan, diff, plan_configs
-from tests.infra_helpers import copy_example, release
+from tests.infra_helpers import IMAGE_TAG, copy_example, release
 
 REQUIRED_TAGS = {"project": "churn", "owner": "ml-platform@example.com", "managed-by": "mlgitops", "cost-center": "ml-42"}
 TAGGABLE = {"aws:s3/bucket:Bucket", "aws:kms/key:Key", "aws:iam/role:Role", "aws:ecr/repository:Repository",
@@ -110,7 +110,9 @@ def test_endpoint_serves_the_promoted_release_blue_green_with_alarm_rollback(pla
     model = one(plan, "aws:sagemaker/model:Model").inputs
     assert model["enableNetworkIsolation"] is True
     assert model["primaryContainer"]["modelDataUrl"] == "s3://churn-registry/churn-classifier/3/model.tar.gz"
-    assert model["primaryContainer"]["image"] == "123456789012.dkr.ecr.eu-west-1.amazonaws.com/churn-prod-images:serving"
+    assert model["primaryContainer"]["image"] == f"123456789012.dkr.ecr.eu-west-1.amazonaws.com/churn-prod-images:{IMAGE_TAG}"
+    assert model["primaryContainer"]["environment"] == {"MLFLOW_DEPLOYMENT_FLAVOR_NAME": "python_function", "SERVING_ENVIRONMENT": "SageMaker",
+                                                        "MLFLOW_DISABLE_ENV_CREATION": "true"}
     assert re.fullmatch(r"churn-prod-churn-classifier-00000000-[0-9a-f]{8}", model["name"])  # the model digest, then the rest
     config = one(plan, "aws:sagemaker/endpointConfiguration:EndpointConfiguration").inputs
     assert config["kmsKeyArn"].startswith("arn:aws:kms:eu-west-1:123456789012:key/")
@@ -279,3 +281,16 @@ def test_a_name_suffix_ends_every_bucket_name_and_the_log_delivery_grant(tmp_pat
     sources = [st for st in policy["Statement"] if st["Effect"] == "Allow"][0]["Condition"]["ArnLike"]["aws:SourceArn"]
     assert sources == [f"arn:aws:s3:::churn-prod-{r}-k3x9q2" for r in ("data", "artifacts", "models")]
     assert one(plan, "aws:iam/role:Role", "training-role").inputs["name"] == "churn-prod-training"  # account-scoped names unchanged
+
+
+def test_a_change_of_image_alone_replaces_the_model_and_endpoint_config_under_new_names():
+    from mlgitops.infra.serving import versioned_name
+
+    entry = release("staging").models["churn-classifier"]
+    other = entry.model_copy(update={"image": "churn-staging-images:serving-fedcba9876543210"})
+
+    def names(e):
+        return (versioned_name("ep", e.digest, e.artifact_uri, e.image), versioned_name("ep", e.digest, e.artifact_uri, e.image, "ml.m5.large", 1, {}))
+
+    assert all(a != b for a, b in zip(names(entry), names(other)))
+    assert names(entry) == names(entry.model_copy())  # and only a change does

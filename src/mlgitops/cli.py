@@ -208,6 +208,26 @@ def rollback_cmd(
     _print_promotions(rollback(_config(ctx, env), model, to, commit=commit), as_json)
 
 
+@app.command("image")
+def image_cmd(
+    ctx: typer.Context,
+    env: str = typer.Option(..., "--env", help="Environment whose promoted models to build images for."),
+    model: Optional[str] = ModelOpt,
+    context: Path = typer.Option(..., "--context", help="Directory for the build contexts, one per model (<dir>/<model>/)."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Write each promoted model's serving-image build context and print the ECR repository and tag to push it as."""
+    from mlgitops.image import contexts
+
+    config = _config(ctx, env)
+    built = contexts(config, config.select_models(model), context)
+    if as_json:
+        emit_json({"env": env, "images": built})
+    else:
+        for b in built:
+            print(f"{b['model']}: docker build -t {b['repository']}:{b['tag']} {b['context']}")
+
+
 @app.command("drift")
 def drift_cmd(
     ctx: typer.Context,

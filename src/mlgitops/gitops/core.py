@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any, Iterator
 from mlgitops.errors import BadInput, GateFailed
 from mlgitops.evidence import DeployEntry, DeployState, Finding, Findings, FindingStatus, PromotionEvidence, Run
 from mlgitops.evidence import state as desired
-from mlgitops import bucket
+from mlgitops import bucket, image
 from mlgitops import registry as reg
 from mlgitops.package import PACKAGE
 
@@ -132,6 +132,8 @@ def gather_evidence(config: "Config", model: str, digest: str | None, force: boo
     if wanted is None:
         raise BadInput("--force needs --version N or --digest D (there is no evidence to pick a model from)")
     entry, package = candidate(config, model, wanted, run, ev.previous_env, version)
+    if config.env != EMBEDDED:  # the image SageMaker serves it with: the model's requirements, built in (mlgitops.image)
+        entry = entry.model_copy(update={"image": image.reference(config, image.tag(config.root, package))})
     if plans:
         ev.findings = planned_findings(config, model, entry)
     findings = rules()

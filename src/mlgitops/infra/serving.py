@@ -14,6 +14,11 @@ if TYPE_CHECKING:
     from mlgitops.evidence import DeployEntry
 
 VARIANT = "AllTraffic"
+CONTAINER_ENV = {
+    "MLFLOW_DEPLOYMENT_FLAVOR_NAME": "python_function",  # what MLflow's own SageMaker deploy sets (mlflow.sagemaker)
+    "SERVING_ENVIRONMENT": "SageMaker",
+    "MLFLOW_DISABLE_ENV_CREATION": "true",  # network isolation: the requirements are in the image, install nothing
+}
 
 
 def versioned_name(base: str, model_digest: str, *content: object) -> str:
@@ -29,19 +34,20 @@ class ServingEndpoint(pulumi.ComponentResource):
     (5xx errors, model latency) wired to the blue/green auto-rollback, and target-tracking autoscaling."""
 
     def __init__(self, name: str, config: "Config", model_name: str, release: "DeployEntry", role_arn: pulumi.Input[str],
-                 key_arn: pulumi.Input[str], capture_bucket: pulumi.Input[str], default_image: pulumi.Input[str],
+                 key_arn: pulumi.Input[str], capture_bucket: pulumi.Input[str], image: pulumi.Input[str],
                  opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlgitops:serving:ServingEndpoint", name, None, opts)
         import pulumi_aws as aws
 
         serving = config.models[model_name].serving
         digest = release.digest
+        image_tag = (release.image or serving.image or "").rsplit(":", 1)[-1]  # the image's identity within this stack's repository
         endpoint_name = config.name(model_name)
-        image = release.image or serving.image or default_image
         t = tags(config, model=model_name, **{"model-digest": release.digest})
         model = aws.sagemaker.Model(
-            f"{name}-model", name=versioned_name(endpoint_name, digest, release.artifact_uri, release.image or serving.image), execution_role_arn=role_arn, enable_network_isolation=True,
-            primary_container={"image": image, "model_data_url": release.artifact_uri, "mode": "SingleModel"},
+            f"{name}-model", name=versioned_name(endpoint_name, digest, release.artifact_uri, image_tag),
+            execution_role_arn=role_arn, enable_network_isolation=True,  # the image holds the model's requirements
+            primary_container={"image": image, "model_data_url": release.artifact_uri, "mode": "SingleModel", "environment": CONTAINER_ENV},
             tags=t, opts=child(self))
         capture = None
         if serving.data_capture.enabled:
@@ -50,8 +56,9 @@ class ServingEndpoint(pulumi.ComponentResource):
                        "kms_key_id": key_arn, "capture_options": [{"capture_mode": "Input"}, {"capture_mode": "Output"}],
                        "capture_content_type_header": {"csv_content_types": ["text/csv"], "json_content_types": ["application/json"]}}
         endpoint_config = aws.sagemaker.EndpointConfiguration(
-            f"{name}-config", name=versioned_name(endpoint_name, digest, serving.instance_type, serving.min_instances,
-                                                  serving.data_capture.model_dump()), kms_key_arn=key_arn,
+            f"{name}-config", name=versioned_name(endpoint_name, digest, release.artifact_uri, image_tag,
+                                                  serving.instance_type, serving.min_instances, serving.data_capture.model_dump()),
+            kms_key_arn=key_arn,
             production_variants=[{"variant_name": VARIANT, "model_name": model.name, "initial_instance_count": serving.min_instances,
                                   "instance_type": serving.instance_type, "initial_variant_weight": 1}],
             data_capture_config=capture, tags=t, opts=child(self))

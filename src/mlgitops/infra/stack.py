@@ -10,6 +10,15 @@ if TYPE_CHECKING:
     from mlgitops.evidence import DeployState
 
 
+def served_image(recorded: str | None, configured: str | None, repository_url: pulumi.Output[str]) -> pulumi.Input[str]:
+    """The image an endpoint runs: the one promotion recorded (`<repository>:<tag>` in the stack's ECR repository, see
+    `mlgitops.image`), else `serving.image` from the config, else the repository's tag `serving` (pushed by hand)."""
+    if recorded and "/" not in recorded:
+        tag = recorded.split(":", 1)[1]
+        return repository_url.apply(lambda url: f"{url}:{tag}")
+    return recorded or configured or repository_url.apply(lambda url: f"{url}:serving")
+
+
 def build(config: "Config", deploy_state: "DeployState | None") -> list[str]:
     """Declare every component; endpoints only for models promoted to this env. Returns plan notes."""
     import pulumi_aws as aws
@@ -45,9 +54,9 @@ def build(config: "Config", deploy_state: "DeployState | None") -> list[str]:
             notes.append(f"no endpoint for {model_name} in {config.env}: nothing promoted yet (deploy/{config.env}.yaml); "
                          f"run `mlgitops promote --env {config.env} --model {model_name}`")
             continue
-        default_image = training.repository.repository_url.apply(lambda url: f"{url}:serving")
+        image = served_image(release.image, config.models[model_name].serving.image, training.repository.repository_url)
         endpoint = ServingEndpoint(f"{base}-{model_name}", config, model_name, release, training.role.arn, storage.key.arn,
-                                   storage.bucket_names["models"], default_image)
+                                   storage.bucket_names["models"], image)
         endpoints[model_name] = endpoint.endpoint_name
     pulumi.export("endpoints", endpoints)
 
