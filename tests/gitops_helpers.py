@@ -38,6 +38,7 @@ class Registry:
         """No deploy files, no aliases, no promotion tags, no evidence: a fresh starting state."""
         shutil.rmtree(self.root / "deploy", ignore_errors=True)
         shutil.rmtree(self.root / ".mlgitops" / "evidence", ignore_errors=True)
+        shutil.rmtree(self.root / ".mlgitops" / "packages", ignore_errors=True)
         cl = self.client()
         for env in ("local", "staging", "prod"):
             try:

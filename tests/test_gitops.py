@@ -450,7 +450,7 @@ def test_a_package_that_is_not_the_recorded_model_is_refused_before_promoting_or
     good = (reg.root / "deploy" / "staging.yaml").read_text()
     a, b = digest(reg.root, "1"), digest(reg.root, "2")
     (reg.root / "deploy" / "staging.yaml").write_text(good.replace(f"digest: {b}", f"digest: {a}"))  # the file lies about its package
-    shutil.rmtree(reg.root / ".mlgitops" / "packages")
+    shutil.rmtree(reg.root / ".mlgitops" / "packages", ignore_errors=True)
     with pytest.raises(BadInput, match=rf"holds model {b}, but {a} was recorded"):
         promote(reg.config("prod"))
     with pytest.raises(BadInput, match="was recorded"):
@@ -462,7 +462,7 @@ def test_a_package_that_is_not_the_recorded_model_is_refused_before_promoting_or
     bucket, key = entry["artifact_uri"][5:].split("/", 1)
     s3 = boto3.client("s3")
     s3.put_object(Bucket=bucket, Key=key, Body=b"\x1f\x8b not a model")
-    shutil.rmtree(reg.root / ".mlgitops" / "packages")
+    shutil.rmtree(reg.root / ".mlgitops" / "packages", ignore_errors=True)
     r = _cli(reg, "promote", "--env", "prod")
     assert r.returncode == 2 and "Traceback" not in r.stderr and "not a readable model package" in r.stderr, r.stderr
     assert state(reg, "prod") is None

@@ -97,6 +97,8 @@ def upload(config: "Config", model: str, package: Path, digest: str) -> str:
             except ClientError as exc:
                 if exc.response.get("Error", {}).get("Code") != "PreconditionFailed":
                     raise
+                if not _there(s3, bucket, key, digest):  # something else was put at that key: replace it
+                    s3.put_object(Bucket=bucket, Key=key, Body=package.read_bytes(), **extra)
         elif s3.head_bucket(Bucket=bucket) is not None and not _there(s3, bucket, key, digest):
             s3.upload_file(str(package), bucket, key, ExtraArgs=extra)  # multipart, in parallel
     except (BotoCoreError, ClientError) as exc:
