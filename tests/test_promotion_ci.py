@@ -28,9 +28,9 @@ def mlgitops(clone: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "mlgitops", "--project", str(clone), *args], capture_output=True, text=True, timeout=900)
 
 
-@pytest.fixture
-def origin(tmp_path, moto_s3, monkeypatch) -> Path:
-    """The project's remote: the example with a weak model's parameters, one commit on main."""
+def push_seed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tracking_uri: str | None = None) -> Path:
+    """The project's remote: the example with a weak model's parameters (and `tracking_uri`, when given), one commit
+    on main, its models buckets made as `pulumi up` would."""
     for key in ("GIT_AUTHOR_NAME", "GIT_COMMITTER_NAME"):
         monkeypatch.setenv(key, "ci")
     for key in ("GIT_AUTHOR_EMAIL", "GIT_COMMITTER_EMAIL"):
@@ -39,7 +39,10 @@ def origin(tmp_path, moto_s3, monkeypatch) -> Path:
     shutil.copytree(EXAMPLE, seed, ignore=shutil.ignore_patterns(".mlgitops", "deploy", "__pycache__"))
     text = (seed / "mlgitops.yaml").read_text()
     assert STRONG in text
-    (seed / "mlgitops.yaml").write_text(text.replace(STRONG, WEAK))
+    text = text.replace(STRONG, WEAK)
+    if tracking_uri:
+        text = text.replace('tracking: {uri: "sqlite:///.mlgitops/mlflow.db"}', f'tracking: {{uri: "{tracking_uri}"}}')
+    (seed / "mlgitops.yaml").write_text(text)
     (seed / ".gitignore").write_text(".mlgitops/\n")
     git(seed, "init", "-q", "-b", "main")
     git(seed, "add", "-A")
@@ -47,6 +50,11 @@ def origin(tmp_path, moto_s3, monkeypatch) -> Path:
     stack_buckets(seed)
     git(tmp_path, "clone", "-q", "--bare", str(seed), str(tmp_path / "origin.git"))
     return tmp_path / "origin.git"
+
+
+@pytest.fixture
+def origin(tmp_path, moto_s3, monkeypatch) -> Path:
+    return push_seed(tmp_path, monkeypatch)
 
 
 def fresh_clone(origin: Path, name: str) -> Path:

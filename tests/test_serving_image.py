@@ -5,10 +5,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
@@ -81,27 +79,19 @@ def test_the_images_serving_command_answers_sagemakers_contract_like_the_model_i
     import pandas as pd
 
     from mlgitops.package import extract, package_digest
-    from mlgitops.serving import payload
+    from mlgitops.serving import free_port, payload
+    from moto_helpers import wait_until_answers
 
     pkg, rows = package
     model_path = extract(pkg, tmp_path / "opt" / "ml" / "model", package_digest(pkg), "test")  # as SageMaker mounts it
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     env = {**os.environ, "MODEL_PATH": str(model_path), "HOST": "127.0.0.1", "PORT": str(port),
            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", "MLFLOW_DEPLOYMENT_FLAVOR_NAME": "python_function",
            "SERVING_ENVIRONMENT": "SageMaker", "MLFLOW_DISABLE_ENV_CREATION": "true"}
     proc = subprocess.Popen([str(SERVING / "serve"), "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/ping", timeout=2).close()
-                break
-            except OSError:
-                assert proc.poll() is None and time.monotonic() < deadline, "the serving command did not answer /ping"
-                time.sleep(0.3)
+        wait_until_answers(f"http://127.0.0.1:{port}/ping", proc, 120)  # the serving command answers SageMaker's /ping
         frame = pd.read_csv(rows)
         request = urllib.request.Request(f"http://127.0.0.1:{port}/invocations", data=payload(frame),
                                          headers={"Content-Type": "application/json"})

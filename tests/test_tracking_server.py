@@ -6,20 +6,19 @@ import contextlib
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 from typing import Iterator
 
 import pytest
 import yaml
 
-from gitops_helpers import EXAMPLE, s3_bucket, stack_buckets
-from test_promotion_ci import STRONG, WEAK, deployed, fresh_clone, git, mlgitops
+from gitops_helpers import s3_bucket
+from mlgitops.serving import free_port
+from moto_helpers import wait_until_answers
+from test_promotion_ci import STRONG, WEAK, deployed, fresh_clone, git, mlgitops, push_seed
 
 pytestmark = pytest.mark.slow  # starts PostgreSQL and an MLflow server
 
@@ -27,17 +26,11 @@ MODEL = "churn-classifier"
 NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]  # PostgreSQL refuses to run as root
 
 
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextlib.contextmanager
 def postgres() -> Iterator[str]:
     data = Path(tempfile.mkdtemp(prefix="mlgitops-pg-"))
     os.chown(data, 65534, 65534)
-    port = _port()
+    port = free_port()
     as_nobody = NOBODY if os.geteuid() == 0 else []
     subprocess.run([*as_nobody, "initdb", "-D", str(data / "db"), "-U", "mlflow", "--auth=trust", "-E", "UTF8"], check=True, capture_output=True)
     subprocess.run([*as_nobody, "pg_ctl", "-D", str(data / "db"), "-l", str(data / "log"), "-w", "start",
@@ -51,21 +44,13 @@ def postgres() -> Iterator[str]:
 
 @contextlib.contextmanager
 def mlflow_server(backend: str, artifacts: str) -> Iterator[str]:
-    port = _port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     proc = subprocess.Popen([sys.executable, "-m", "mlflow", "server", "--backend-store-uri", backend, "--default-artifact-root", artifacts,
                              "--no-serve-artifacts", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
-        deadline = time.monotonic() + 180
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/health", timeout=2).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise RuntimeError(f"mlflow server did not start on {url}") from None
-                time.sleep(0.5)
+        wait_until_answers(f"{url}/health", proc, 180)
         yield url
     finally:
         with contextlib.suppress(ProcessLookupError):
@@ -76,22 +61,8 @@ def mlflow_server(backend: str, artifacts: str) -> Iterator[str]:
 @pytest.fixture
 def origin(tmp_path, moto_s3, monkeypatch) -> Iterator[tuple[Path, str]]:
     """The project's remote, its `tracking.uri` the shared server."""
-    for key in ("GIT_AUTHOR_NAME", "GIT_COMMITTER_NAME"):
-        monkeypatch.setenv(key, "ci")
-    for key in ("GIT_AUTHOR_EMAIL", "GIT_COMMITTER_EMAIL"):
-        monkeypatch.setenv(key, "ci@example.com")
     with postgres() as backend, mlflow_server(backend, f"{s3_bucket('mlflow')}/artifacts") as url:
-        seed = tmp_path / "seed"
-        shutil.copytree(EXAMPLE, seed, ignore=shutil.ignore_patterns(".mlgitops", "deploy", "__pycache__"))
-        text = (seed / "mlgitops.yaml").read_text().replace(STRONG, WEAK)
-        (seed / "mlgitops.yaml").write_text(text.replace('tracking: {uri: "sqlite:///.mlgitops/mlflow.db"}', f'tracking: {{uri: "{url}"}}'))
-        (seed / ".gitignore").write_text(".mlgitops/\n")
-        git(seed, "init", "-q", "-b", "main")
-        git(seed, "add", "-A")
-        git(seed, "commit", "-q", "-m", "churn project")
-        stack_buckets(seed)
-        git(tmp_path, "clone", "-q", "--bare", str(seed), str(tmp_path / "origin.git"))
-        yield tmp_path / "origin.git", url
+        yield push_seed(tmp_path, monkeypatch, tracking_uri=url), url
 
 
 def alias(url: str, env: str) -> str | None:
