@@ -197,7 +197,7 @@ def test_deploy_runs_per_environment_in_order_behind_github_environments_with_oi
             assert set(aws["with"]) == {"role-to-assume", "aws-region", "role-session-name"}, "OIDC only: no access keys"
             assert aws["with"]["aws-region"] == "eu-west-1"
             pulumi = [s["with"] for s in job["steps"] if s.get("uses") == "./.github/actions/pulumi"]
-            assert pulumi == [{"command": "preview", "stack": env}, {"command": "up", "stack": env}]
+            assert pulumi == [{"command": "preview", "stack": env}, {"command": "up", "stack": env, "refresh": "true"}]
 
 
 def test_drift_checks_every_environment_on_a_schedule_and_opens_an_issue(projects):

@@ -352,6 +352,7 @@ def policy_check_cmd(
     plan: Optional[Path] = typer.Option(None, "--plan", help="Check this Plan JSON (from `mlgitops plan --out`)."),
     program: Optional[Path] = typer.Option(None, "--program", help="Plan and check this Pulumi Python program dir instead of the project's stack."),
     evidence: Optional[Path] = typer.Option(None, "--evidence", help="Also run the promotion rules over this evidence run folder."),
+    against: Optional[Path] = typer.Option(None, "--against", help="The base branch's Plan JSON (or evidence run) for the change rules; default: .mlgitops/evidence/base when it holds this stack's plan."),
     sarif: Optional[Path] = typer.Option(None, "--sarif", help="Also write the findings as SARIF 2.1.0 (GitHub code scanning)."),
     as_json: bool = JsonOpt,
 ) -> None:
@@ -360,7 +361,7 @@ def policy_check_cmd(
     from mlgitops.plan import PLAN_FIX, Plan, plan_directory
     from mlgitops.policies.output import render_table
     from mlgitops.policies.promotion import load_evidence
-    from mlgitops.policies.run import check_project, defaults, evidence_run
+    from mlgitops.policies.run import base_plan, changes_from, check_project, defaults, evidence_run
 
     if plan is not None and program is not None:
         raise BadInput("--plan and --program are alternatives; pass one of them")
@@ -375,9 +376,11 @@ def policy_check_cmd(
         load_evidence(run, config)  # unreadable evidence is refused too
     if sarif is not None and sarif.is_dir():
         raise BadInput(f"--sarif {sarif}: is a directory; pass a file path such as findings.sarif")
+    base = base_plan(against, env, root)
     the_plan = Plan.load(plan, PLAN_FIX) if plan is not None else plan_directory(root, env, program)[0]
+    changes = changes_from(base, the_plan)
     # outside a project, any program is checked as a CrossGuard pack would check it: with the default settings
-    findings, written = check_project(config or defaults(env, the_plan.project, root), the_plan, run, sarif, in_project)
+    findings, written = check_project(config or defaults(env, the_plan.project, root), the_plan, run, sarif, in_project, changes)
     if as_json:
         emit_json({**findings.to_dict(), "written": [str(p) for p in written]})
     else:

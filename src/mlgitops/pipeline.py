@@ -222,7 +222,8 @@ def _policy(s: _State) -> tuple[str, str]:
     plans = s.plans.result()
     parts, blocked = [], False
     for env in s.envs:
-        findings, _ = check_project(load(s.root, env), plans[env], s.run.evidence if env == s.run.env else None)
+        findings, _ = check_project(load(s.root, env), plans[env], s.run.evidence if env == s.run.env else None,
+                                    changes=s.run.evidence.changes(env))
         n = findings.summary
         blocked |= findings.blocked
         parts.append(f"{env} {'FAILED' if findings.blocked else 'pass'} ({n['mandatory']} mandatory, {n['advisory']} advisory)")

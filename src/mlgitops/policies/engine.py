@@ -6,9 +6,9 @@ in the rule exactly as during `pulumi preview`, and becomes an "unchecked" findi
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
-from mlgitops.evidence import Finding, Findings, FindingStatus, Run
+from mlgitops.evidence import Finding, Findings, FindingStatus, Plan, PlanChanges, Run
 from mlgitops.evidence.records import replace_unknowns
 from mlgitops.policies.cost import estimate
 from mlgitops.policies.exemptions import EXPIRED_RULE, parse as parse_exemptions
@@ -87,27 +87,41 @@ def check_plan(plan: Any, cfg: dict[str, Any], levels: dict[str, str]) -> list[F
     return findings
 
 
-def check_evidence(evidence: Any, cfg: dict[str, Any], levels: dict[str, str]) -> list[Finding]:
-    """Run the promotion rules over a run's evidence; a finding waived by an unexpired exemption is kept as exempted."""
-    from mlgitops.policies.promotion import EVIDENCE_TYPE
-
+def _offline(kind: str, run: Callable[[Any], Iterable[tuple[str | None, str]]], resource_type: Callable[[str | None], str | None],
+             cfg: dict[str, Any], levels: dict[str, str]) -> list[Finding]:
+    """Run the rules of a kind CrossGuard never runs; a finding waived by an unexpired exemption is kept as exempted."""
     today = dt.date.fromisoformat(cfg["today"]) if cfg.get("today") else dt.date.today()
     exemptions = parse_exemptions(cfg.get("exemptions") or [])
     findings = []
     for rule in all_rules().values():
         level = levels.get(rule.name, rule.enforcement)
-        if rule.kind != "promotion" or level == "disabled":
+        if rule.kind != kind or level == "disabled":
             continue
-        for resource, msg in rule.check(evidence):
+        for resource, msg in run(rule.check):
             exempt = any(e.covers(rule.name, resource, resource) and not e.expired(today) for e in exemptions)
             findings.append(Finding(policy=rule.name, severity=rule.severity, enforcement=level, resource_urn=resource,
-                                    resource_type=EVIDENCE_TYPE, message=msg,
+                                    resource_type=resource_type(resource), message=msg,
                                     status=FindingStatus.EXEMPTED if exempt else FindingStatus.VIOLATION))
     return findings
 
 
-def check(config: "Config", plan: Any | None = None, run: Run | None = None, today: dt.date | None = None) -> Findings:
-    """All findings for one environment: infrastructure rules over `plan`, promotion rules over the evidence of `run`."""
+def check_evidence(evidence: Any, cfg: dict[str, Any], levels: dict[str, str]) -> list[Finding]:
+    """The promotion rules over a run's evidence."""
+    from mlgitops.policies.promotion import EVIDENCE_TYPE
+
+    return _offline("promotion", lambda check: check(evidence), lambda _: EVIDENCE_TYPE, cfg, levels)
+
+
+def check_changes(changes: PlanChanges, plan: Plan, cfg: dict[str, Any], levels: dict[str, str]) -> list[Finding]:
+    """The change rules over what a merge would change (`changes`, from the base branch's plan to `plan`)."""
+    types = {r.urn: r.type for r in plan.resources}
+    return _offline("change", lambda check: check(changes, plan), lambda urn: types.get(urn or ""), cfg, levels)
+
+
+def check(config: "Config", plan: Any | None = None, run: Run | None = None, today: dt.date | None = None,
+          changes: PlanChanges | None = None) -> Findings:
+    """All findings for one environment: infrastructure rules over `plan`, change rules over `changes` (from the base
+    branch's plan to `plan`), promotion rules over the evidence of `run`."""
     from mlgitops.policies.pack import enforcements, settings
     from mlgitops.policies.promotion import load_evidence
 
@@ -116,6 +130,8 @@ def check(config: "Config", plan: Any | None = None, run: Run | None = None, tod
     if plan is not None:
         result.findings += check_plan(plan, cfg, levels)
         result.cost = estimate(_policy_resources([r for r in plan.resources if not r.type.startswith("pulumi:")]))
+        if changes is not None:
+            result.findings += check_changes(changes, plan, cfg, levels)
     else:  # exemption expiry is about the config, so it is checked even without a plan
         from mlgitops.policies.exemptions import expired_messages
 

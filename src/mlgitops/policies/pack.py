@@ -98,12 +98,13 @@ def validator(rule: Rule) -> Callable[[Any, Callable[..., None]], None]:
 
 
 def build_policies(levels: dict[str, str] | None = None) -> list[Any]:
-    """One `pulumi_policy` policy per resource/stack rule (promotion rules are not about infrastructure)."""
+    """One `pulumi_policy` policy per resource/stack rule (promotion rules are not about infrastructure; change rules
+    need the base branch's plan, which a CrossGuard pack never sees)."""
     from pulumi_policy import EnforcementLevel, PolicyConfigSchema, ResourceValidationPolicy, Severity, StackValidationPolicy
 
     out = []
     for rule in all_rules().values():
-        if rule.kind == "promotion":
+        if rule.kind in ("promotion", "change"):
             continue
         level = EnforcementLevel((levels or {}).get(rule.name, rule.enforcement))
         common = dict(name=rule.name, description=rule.description, enforcement_level=level, severity=Severity(rule.severity),

@@ -5,6 +5,8 @@ Kinds:
 - "resource": `check(args: pulumi_policy.ResourceValidationArgs) -> Iterable[str]` (violation messages).
 - "stack": `check(args: pulumi_policy.StackValidationArgs) -> Iterable[tuple[urn | None, str]]`.
 - "promotion": `check(evidence: Evidence) -> Iterable[tuple[resource, str]]` over a pipeline run's evidence.
+- "change": `check(changes: PlanChanges, plan: Plan) -> Iterable[tuple[urn, str]]` over what a merge would change,
+  against the base branch's plan (CrossGuard sees one state only, so these run offline alone).
 Rule settings (env, allowlists, caps, budget) come from `args.get_config()` in both places.
 """
 from __future__ import annotations
@@ -13,7 +15,7 @@ import importlib
 from dataclasses import dataclass, field
 from typing import Any, Callable, Literal
 
-Kind = Literal["resource", "stack", "promotion"]
+Kind = Literal["resource", "stack", "promotion", "change"]
 ENFORCEMENTS = ("advisory", "mandatory", "disabled")
 SEVERITIES = ("low", "medium", "high", "critical")
 RULE_MODULES = ("rules_s3", "rules_sagemaker", "rules_iam", "rules_kms", "rules_ecr", "rules_logs", "rules_batch",
@@ -64,6 +66,10 @@ def stack_rule(name: str, description: str, types: tuple[str, ...] | list[str] =
 
 def promotion_rule(name: str, description: str, **kw: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     return _register("promotion", name, description, (), **kw)
+
+
+def change_rule(name: str, description: str, types: tuple[str, ...] | list[str] = (), **kw: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    return _register("change", name, description, types, **kw)
 
 
 def all_rules() -> dict[str, Rule]:

@@ -4,10 +4,14 @@ Training jobs are launched by `mlgitops train`, not by Pulumi, so the training r
 the config (passed in the policy config as `training`) against the stack that hosts them."""
 from __future__ import annotations
 
-from typing import Any, Iterator
+import re
+from typing import TYPE_CHECKING, Any, Iterator
 
 from mlgitops.policies._util import as_list, get
-from mlgitops.policies.registry import resource_rule, stack_rule
+from mlgitops.policies.registry import change_rule, resource_rule, stack_rule
+
+if TYPE_CHECKING:
+    from mlgitops.evidence import Plan, PlanChanges
 
 ENDPOINT_CONFIG = ("aws:sagemaker/endpointConfiguration:EndpointConfiguration",)
 ENDPOINT = ("aws:sagemaker/endpoint:Endpoint",)
@@ -149,6 +153,42 @@ def scaling_policy(args: Any) -> Iterator[tuple[str, str]]:
     for t in args.resources:
         if t.resource_type in TARGET and t.props.get("serviceNamespace") == "sagemaker" and t.props.get("resourceId") not in scaled:
             yield t.urn, f"autoscaling target {t.props.get('resourceId')} has no appautoscaling Policy"
+
+
+INSTANCE_TYPE_PATH = re.compile(r"productionVariants\[(\d+)\]\.instanceType")
+
+
+@change_rule("sagemaker-instance-type-autoscaled", "An autoscaled endpoint variant keeps its instance type across a merge: "
+             "SageMaker refuses UpdateEndpoint while the variant is registered for autoscaling (the steps are in the finding).",
+             ENDPOINT)
+def instance_type_autoscaled(changes: "PlanChanges", plan: "Plan") -> Iterator[tuple[str, str]]:
+    """Pulumi updates the endpoint before its scaling target, so the deploy of such a change would fail half-way."""
+    from mlgitops.evidence import ChangeAction
+
+    created = {c.urn for c in changes.changes if c.action == ChangeAction.CREATE}
+    registered = {r.inputs.get("resourceId") for r in plan.resources if r.type in TARGET and r.urn not in created}
+    configs = {r.urn: r for r in plan.resources if r.type in ENDPOINT_CONFIG}
+    for change in changes.changes:
+        config = configs.get(change.urn)
+        moved = [int(m[1]) for p in change.paths if (m := INSTANCE_TYPE_PATH.fullmatch(p))]
+        if config is None or not moved:
+            continue
+        variants = as_list(config.inputs.get("productionVariants"))
+        for ep in (r for r in plan.resources if r.type in ENDPOINT and r.inputs.get("endpointConfigName") == config.inputs.get("name")):
+            name = ep.inputs.get("name") or ep.name
+            for i in moved:
+                variant, to = variants[i].get("variantName"), variants[i].get("instanceType")
+                resource_id = f"endpoint/{name}/variant/{variant}"
+                if resource_id not in registered:
+                    continue
+                yield ep.urn, (
+                    f"endpoint {name}: variant {variant} moves to instance type {to} while registered for autoscaling, and "
+                    f"SageMaker refuses UpdateEndpoint then. To deploy it: (1) in this pull request, add to policies.exemptions "
+                    f"{{rule: sagemaker-instance-type-autoscaled, resource: {ep.name}, reason: ..., expires: <a date days away>}}; "
+                    f"(2) just before merging, deregister the target: aws application-autoscaling deregister-scalable-target "
+                    f"--service-namespace sagemaker --resource-id {resource_id} --scalable-dimension "
+                    f"sagemaker:variant:DesiredInstanceCount; (3) the deploy's `pulumi up --refresh` sees the target gone, "
+                    f"updates the endpoint, then registers the target again")
 
 
 @resource_rule("sagemaker-notebook-no-internet", "Notebook instances have direct internet access disabled.", NOTEBOOK, severity="medium")

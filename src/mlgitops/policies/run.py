@@ -5,7 +5,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mlgitops.errors import BadInput
-from mlgitops.evidence import Findings, Plan, Run
+from mlgitops.evidence import Findings, Plan, PlanChanges, Run
 from mlgitops.policies.engine import check
 
 if TYPE_CHECKING:
@@ -21,8 +21,29 @@ def evidence_run(folder: Path | None) -> Run | None:
     return Run(Path(folder))
 
 
+def base_plan(against: Path | None, env: str, project_dir: Path) -> tuple[Path, Plan] | None:
+    """The plan of `env` that the change rules compare with: `against` (a Plan JSON or an evidence run holding
+    plan/<env>.json), else the base branch's plans that CI fetches; None when there is no base. Read before
+    anything is planned or written, so a bad one writes nothing."""
+    from mlgitops.plan import PLAN_FIX
+    from mlgitops.report.content import base_plan_path
+
+    if against is not None and not against.exists():
+        raise BadInput(f"--against {against}: no such file or folder; pass the base branch's plan JSON or its evidence run")
+    path = against if against is not None and against.is_file() else base_plan_path(against or Run.base(project_dir).dir, env)
+    if path is None and against is not None:
+        raise BadInput(f"--against {against}: holds no plan/{env}.json; pass the base branch's plan of {env}")
+    return None if path is None else (path, Plan.load(path, PLAN_FIX))
+
+
+def changes_from(base: tuple[Path, Plan] | None, plan: Plan) -> PlanChanges | None:
+    from mlgitops.plan import diff
+
+    return None if base is None else PlanChanges(env=plan.stack, against=str(base[0]), changes=diff(base[1], plan))
+
+
 def check_project(config: "Config", plan: Plan | None, evidence: Run | None = None, sarif: Path | None = None,
-                  in_project: bool = True) -> tuple[Findings, list[Path]]:
+                  in_project: bool = True, changes: PlanChanges | None = None) -> tuple[Findings, list[Path]]:
     """Findings for `config.env`, written to this run's evidence (and `sarif`). Input is checked before anything is written.
 
     A plan without a project (`--program DIR` or `--plan` outside one) is checked with the `defaults`, as a CrossGuard
@@ -35,7 +56,7 @@ def check_project(config: "Config", plan: Plan | None, evidence: Run | None = No
 
     if sarif is not None and sarif.is_dir():
         raise BadInput(f"--sarif {sarif}: is a directory; pass a file path such as findings.sarif")
-    findings = check(config, plan, evidence)
+    findings = check(config, plan, evidence, changes=changes)
     written = []
     if in_project:
         written.append(Run.current(config.root).write(findings))
