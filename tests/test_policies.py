@@ -24,6 +24,7 @@ BAD = {
     "ecr-immutable-tags": "bad-repo", "ecr-scan-on-push": "bad-repo", "ecr-kms": "bad-repo", "ecr-no-public-policy": "bad-repo-policy",
     "ecr-no-force-delete-prod": "bad-repo",
     "logs-retention": "bad-logs-group", "logs-kms": "bad-logs-group", "batch-no-privileged": "bad-job",
+    "batch-job-fits-instance": "bad-job",  # 8192 MiB: all of an m5.large, more than a job may have
     "iam-no-wildcard-action": "bad-role-policy", "iam-no-full-admin": "bad-admin-policy", "iam-no-admin-attachments": "bad-attachment",
     "iam-trust-no-wildcard-principal": "bad-open-role", "iam-trust-service-source-account": "bad-role",
     "iam-trust-oidc-audience": "bad-oidc-role", "iam-trust-oidc-sub-pinned": "bad-oidc-role",

@@ -45,19 +45,19 @@ def _split(uri: str) -> tuple[str, str]:
     return parsed.netloc, parsed.path.lstrip("/")
 
 
-def _client(region: str) -> Any:
-    """One S3 client per region and AWS environment: a client costs ~0.1 s to make, and one made before the
-    credentials changed (another role, none at all) must not be reused."""
+def client(region: str, service: str = "s3") -> Any:
+    """One boto3 client per service, region and AWS environment: a client costs ~0.1 s to make, and one made before
+    the credentials changed (another role, none at all) must not be reused."""
     import os
 
-    return _cached_client(region, tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("AWS_"))))
+    return _cached_client(region, service, tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("AWS_"))))
 
 
-@functools.lru_cache(maxsize=8)
-def _cached_client(region: str, aws_env: tuple[tuple[str, str], ...]) -> Any:
+@functools.lru_cache(maxsize=16)
+def _cached_client(region: str, service: str, aws_env: tuple[tuple[str, str], ...]) -> Any:
     import boto3
 
-    return boto3.session.Session(region_name=region).client("s3")
+    return boto3.session.Session(region_name=region).client(service)
 
 
 def _explain(exc: Exception, bucket: str, doing: str, env: str) -> BadInput:
@@ -88,7 +88,7 @@ def upload(config: "Config", model: str, package: Path, digest: str) -> str:
 
     uri = object_uri(config, model, digest)
     bucket, key = _split(uri)
-    s3 = _client(config.cloud.region)
+    s3 = client(config.cloud.region)
     extra = {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": key_alias(config), "Metadata": {DIGEST_META: digest}}
     try:
         if package.stat().st_size <= SINGLE_PUT:
@@ -125,7 +125,7 @@ def download(uri: str, dest: Path, region: str) -> Path:
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(f".{dest.name}.part")
     try:
-        _client(region).download_file(bucket, key, str(tmp))
+        client(region).download_file(bucket, key, str(tmp))
     except (BotoCoreError, ClientError) as exc:
         tmp.unlink(missing_ok=True)
         raise _explain(exc, f"{bucket}/{key}", "read", "") from None

@@ -64,7 +64,7 @@ def err(message: str) -> None:
 
     from mlgitops.secrets import mask_uri
 
-    Console(stderr=True, highlight=False, soft_wrap=True).print(mask_uri(message), markup=False)
+    Console(stderr=True, highlight=False, soft_wrap=True, emoji=False).print(mask_uri(message), markup=False)  # `pkg.mod:train:` is no emoji
 
 
 # --- config -------------------------------------------------------------------------------------
@@ -214,18 +214,20 @@ def image_cmd(
     env: str = typer.Option(..., "--env", help="Environment whose promoted models to build images for."),
     model: Optional[str] = ModelOpt,
     context: Path = typer.Option(..., "--context", help="Directory for the build contexts, one per model (<dir>/<model>/)."),
+    training: bool = typer.Option(False, "--training", help="The training image's context instead (<dir>/training/), for remote jobs."),
     as_json: bool = JsonOpt,
 ) -> None:
-    """Write each promoted model's serving-image build context and print the ECR repository and tag to push it as."""
-    from mlgitops.image import contexts
+    """Write each promoted model's serving-image build context (or the training image's) and print the ECR
+    repository and tag to push it as."""
+    from mlgitops.image import contexts, training_context
 
     config = _config(ctx, env)
-    built = contexts(config, config.select_models(model), context)
+    built = [training_context(config, context)] if training else contexts(config, config.select_models(model), context)
     if as_json:
         emit_json({"env": env, "images": built})
     else:
         for b in built:
-            print(f"{b['model']}: docker build -t {b['repository']}:{b['tag']} {b['context']}")
+            print(f"{b['model'] or 'training'}: docker build -t {b['repository']}:{b['tag']} {b['context']}")
 
 
 @app.command("drift")
@@ -304,12 +306,55 @@ def predict_cmd(
 # --- training and evaluation --------------------------------------------------------------------
 
 @app.command("train")
-def train_cmd(ctx: typer.Context, model: Optional[str] = ModelOpt, env: str = EnvOpt, as_json: bool = JsonOpt) -> None:
-    """Train with the model's entry point in a tracked MLflow run and register a new version."""
-    from mlgitops.training import train_all
+def train_cmd(
+    ctx: typer.Context,
+    model: Optional[str] = ModelOpt,
+    env: str = EnvOpt,
+    backend: str = typer.Option("local", "--backend", help="local (this machine), sagemaker (a training job) or batch (an AWS Batch job) on ENV's stack."),
+    wait: bool = typer.Option(True, "--wait/--no-wait", help="Remote: follow the job, then register its model (--no-wait prints the job and returns)."),
+    attach: Optional[str] = typer.Option(None, "--attach", help="Wait for this remote job (its name, or its id for batch), then register its model."),
+    in_container: bool = typer.Option(False, "--in-container", help="Inside the training image: fit on the job's channels and save the model into SM_MODEL_DIR."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Train with the model's entry point in a tracked MLflow run and register a new version, here or on ENV's stack."""
+    from mlgitops.evidence import TrainingBackend
 
     try:
-        results = train_all(_config(ctx, env), model)
+        chosen = TrainingBackend(backend)
+    except ValueError:
+        raise BadInput(f"--backend {backend}: not a training backend; use one of {', '.join(b.value for b in TrainingBackend)}") from None
+    if (attach or not wait) and chosen == TrainingBackend.LOCAL:
+        raise BadInput("--attach and --no-wait are for remote jobs; pass --backend sagemaker or --backend batch")
+    config = _config(ctx, env)
+    try:
+        if in_container:
+            from mlgitops.training.container import run
+
+            print(f"saved the model into {run(config, model)}")
+            return
+        if chosen == TrainingBackend.LOCAL:
+            from mlgitops.training import train_all
+
+            results = train_all(config, model)
+        else:
+            from mlgitops.training.remote import attach as attach_job, submit
+
+            models = config.select_models(model)
+            if attach and len(models) != 1:
+                raise BadInput(f"--attach {attach}: name the job's model with --model ({', '.join(models)})")
+            if attach:
+                names = {models[0]: attach}
+            else:
+                submitted = [submit(config, m, chosen) for m in models]
+                if not wait:
+                    if as_json:
+                        emit_json({"training": [job.to_dict() for job in submitted]})
+                    for job in submitted if not as_json else []:
+                        print(f"submitted {job.model}: {job.name}; later: mlgitops train --env {env} --backend {backend} "
+                              f"--model {job.model} --attach {job.name}")
+                    return
+                names = {job.model: job.name for job in submitted}
+            results = [attach_job(config, m, chosen, name) for m, name in names.items()]
     except GateFailed as exc:
         err(str(exc))
         raise typer.Exit(1) from None
@@ -317,7 +362,8 @@ def train_cmd(ctx: typer.Context, model: Optional[str] = ModelOpt, env: str = En
         emit_json({"training": [r.record.to_dict() for r in results]})
         return
     for r in results:
-        print(f"trained {r.model}: run {r.run_id}, registered {r.record.model_uri}; evidence {r.evidence_path}")
+        where = f" by {r.record.backend.value} job {r.record.training_job_name}" if r.record.training_job_name else ""
+        print(f"trained {r.model}{where}: run {r.run_id}, registered {r.record.model_uri}; evidence {r.evidence_path}")
 
 
 @app.command("evaluate")

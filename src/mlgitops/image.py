@@ -21,16 +21,19 @@ if TYPE_CHECKING:
 
 SERVING_DIR = "serving"
 FILES = ("Dockerfile", "serve")
+TRAINING_DIR = "training"
+TRAINING_FILES = ("Dockerfile", "train")
+PROJECT_FILES = ("pyproject.toml", "requirements-mlgitops.txt", "mlgitops.yaml")  # and src/: what a training job runs
 
 
-def sources(project_dir: Path) -> Path:
-    """The project's `serving/` when it has a Dockerfile, else the template's."""
-    own = Path(project_dir) / SERVING_DIR
+def sources(project_dir: Path, kind: str = SERVING_DIR) -> Path:
+    """The project's `serving/` (or `training/`) when it has a Dockerfile, else the template's."""
+    own = Path(project_dir) / kind
     if (own / "Dockerfile").is_file():
         return own
     from mlgitops.suite import root
 
-    return root() / "templates" / "project" / "{{cookiecutter.project_slug}}" / SERVING_DIR
+    return root() / "templates" / "project" / "{{cookiecutter.project_slug}}" / kind
 
 
 def _from_package(package: Path) -> tuple[bytes, str]:
@@ -95,3 +98,37 @@ def contexts(config: "Config", models: list[str], dest: Path) -> list[dict[str, 
         repository, image_tag = wanted.split(":", 1)
         out.append({"model": name, "repository": repository, "tag": image_tag, "context": str(dest / name)})
     return out
+
+
+def training_inputs(project_dir: Path) -> dict[str, bytes]:
+    """What goes into the training image, by path in its build context: `training/`'s Dockerfile and entry point, the
+    project's requirements and config, and `src/`. A project without requirements-mlgitops.txt installs mlgitops unpinned."""
+    root, src = Path(project_dir), sources(project_dir, TRAINING_DIR)
+    files = {name: (src / name).read_bytes() for name in TRAINING_FILES}
+    for name in PROJECT_FILES:
+        path = root / name
+        files[name] = path.read_bytes() if path.is_file() else (b"mlgitops\n" if name.startswith("requirements") else b"")
+    for path in sorted((root / "src").rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
+            files[path.relative_to(root).as_posix()] = path.read_bytes()
+    return files
+
+
+def training_tag(project_dir: Path) -> str:
+    """`training-<16 hex>`: sha256 over every input of the training image, by path."""
+    h = hashlib.sha256()
+    for name, data in sorted(training_inputs(project_dir).items()):
+        h.update(name.encode() + b"\0" + hashlib.sha256(data).digest())
+    return f"training-{h.hexdigest()[:16]}"
+
+
+def training_context(config: "Config", dest: Path) -> dict[str, str | None]:
+    """The training image's build context under `dest/training/`, and the repository and tag to push it as."""
+    out = dest / TRAINING_DIR
+    shutil.rmtree(out, ignore_errors=True)
+    for name, data in training_inputs(config.root).items():
+        (out / name).parent.mkdir(parents=True, exist_ok=True)
+        (out / name).write_bytes(data)
+    (out / "train").chmod(0o755)
+    repository, image_tag = reference(config, training_tag(config.root)).split(":", 1)
+    return {"model": None, "repository": repository, "tag": image_tag, "context": str(out)}

@@ -69,7 +69,7 @@ def _model_files(model_dir: Path) -> list[tuple[str, bytes]]:
     return sorted(_dir_files(model_dir))
 
 
-def _members(tar_path: Path) -> Iterator[tuple[str, bytes]]:
+def members(tar_path: Path) -> Iterator[tuple[str, bytes]]:
     """The regular files of a package; BadInput on anything a model archive never holds (links, devices, `..`)."""
     try:
         with tarfile.open(tar_path, "r:gz") as tar:
@@ -86,7 +86,7 @@ def _members(tar_path: Path) -> Iterator[tuple[str, bytes]]:
 
 def package_digest(tar_path: Path) -> str:
     """The identity of the model inside a package (the same as `model_digest` of the directory it was built from)."""
-    return digest_of(_members(Path(tar_path)))
+    return digest_of(members(Path(tar_path)))
 
 
 def build(model_dir: Path, dest: Path) -> str:

@@ -153,6 +153,14 @@ class GitInfo(Part):
     dirty: bool | None = None
 
 
+class TrainingBackend(StrEnum):
+    """Where a model was fitted: here, or on the compute the environment's stack provisions."""
+
+    LOCAL = "local"
+    SAGEMAKER = "sagemaker"
+    BATCH = "batch"
+
+
 class TrainingRecord(Record):
     """One training run: the registered version and its lineage (data digests, git)."""
 
@@ -172,6 +180,9 @@ class TrainingRecord(Record):
     has_signature: bool = False
     tracking_uri: str | None = None
     params: dict[str, Any] = Field(default_factory=dict)
+    backend: TrainingBackend = TrainingBackend.LOCAL
+    training_job_name: str | None = None  # a remote job's name and ARN (SageMaker training job or Batch job)
+    training_job_arn: str | None = None
 
 
 class ChampionSource(StrEnum):

@@ -3,11 +3,14 @@ repository for training/serving images, and the batch backend (AWS Batch, spot) 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pulumi
 
+from mlgitops.image import training_tag
 from mlgitops.infra.common import child, tags
+from mlgitops.training.remote import job_definition_name, queue_name, role_name
 
 if TYPE_CHECKING:
     from mlgitops.config import Config
@@ -17,6 +20,32 @@ def sagemaker_trust(account: str) -> str:
     """Only SageMaker, and only on behalf of this account (confused-deputy guard)."""
     return json.dumps({"Version": "2012-10-17", "Statement": [{
         "Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"}, "Action": "sts:AssumeRole",
+        "Condition": {"StringEquals": {"aws:SourceAccount": account}}}]})
+
+
+def instance_types() -> dict[str, tuple[int, int, int]]:
+    """vCPUs, memory (MiB) and GPUs of each EC2 instance type (`scripts/gen_instance_types.py` regenerates the table)."""
+    global _TYPES
+    if _TYPES is None:
+        _TYPES = {k: tuple(v) for k, v in json.loads((Path(__file__).with_name("instance_types.json")).read_text()).items()}
+    return _TYPES  # type: ignore[return-value]
+
+
+_TYPES: dict[str, tuple[int, int, int]] | None = None
+MEMORY_SHARE = 0.9  # of an instance's memory a job may ask for: the ECS agent and the OS keep the rest
+
+
+def job_resources(instance_type: str, gpus: int) -> list[dict[str, str]]:
+    """A Batch job's requirements: the whole of one instance of its type (the job's own compute), so it can be placed."""
+    vcpus, memory, _ = instance_types().get(instance_type.removeprefix("ml."), (1, 2048, 0))
+    out = [{"type": "VCPU", "value": str(vcpus)}, {"type": "MEMORY", "value": str(int(memory * MEMORY_SHARE))}]
+    return out + ([{"type": "GPU", "value": str(gpus)}] if gpus else [])
+
+
+def ecs_tasks_trust(account: str) -> str:
+    """Batch containers (ECS tasks) of this account only."""
+    return json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole",
         "Condition": {"StringEquals": {"aws:SourceAccount": account}}}]})
 
 
@@ -47,23 +76,24 @@ class TrainingCompute(pulumi.ComponentResource):
             image_scanning_configuration={"scan_on_push": True},
             encryption_configurations=[{"encryption_type": "KMS", "kms_key": key_arn}],
             force_delete=config.storage.force_destroy, tags=tags(config), opts=child(self))
-        self.role = aws.iam.Role(f"{name}-role", name=config.name("training"),
+        self.role = aws.iam.Role(f"{name}-role", name=role_name(config),
                                  assume_role_policy=pulumi.Output.from_input(account).apply(sagemaker_trust),
                                  max_session_duration=3600, tags=tags(config), opts=child(self))
         log_arn = pulumi.Output.from_input(account).apply(lambda a: f"arn:aws:logs:{region}:{a}:log-group:/aws/sagemaker/*")
         policy = pulumi.Output.all(list(bucket_arns.values()), key_arn, self.repository.arn, log_arn).apply(
             lambda args: scoped_policy(*args))
         aws.iam.RolePolicy(f"{name}-role-policy", role=self.role.id, policy=policy, opts=child(self))
+        self.policy = policy
         self.jobs = {m: {"backend": model.compute.backend, "instance_type": model.compute.instance_type,
                          "instance_count": model.compute.instance_count, "max_runtime_seconds": model.compute.max_runtime_minutes * 60,
                          "spot": model.compute.spot} for m, model in config.models.items()}
         batch_models = {m: model for m, model in config.models.items() if model.compute.backend == "batch"}
         self.job_queue = None
         if batch_models:
-            self._batch(aws, config, name, batch_models)
+            self._batch(aws, config, name, batch_models, account)
         self.register_outputs({"role_arn": self.role.arn, "repository_url": self.repository.repository_url})
 
-    def _batch(self, aws, config: "Config", name: str, models: dict) -> None:
+    def _batch(self, aws, config: "Config", name: str, models: dict, account: pulumi.Input[str]) -> None:
         """Managed spot compute environment (default VPC), a queue, and a job definition per model."""
         vpc = aws.ec2.get_vpc(default=True)
         subnets = aws.ec2.get_subnets(filters=[{"name": "vpc-id", "values": [vpc.id]}])
@@ -85,16 +115,20 @@ class TrainingCompute(pulumi.ComponentResource):
                                "subnets": subnets.ids, "security_group_ids": [sg.id], "instance_role": profile.arn,
                                "tags": tags(config)},
             tags=tags(config), opts=child(self))
-        self.job_queue = aws.batch.JobQueue(f"{name}-batch-queue", name=config.name("batch"), state="ENABLED", priority=1,
+        self.job_queue = aws.batch.JobQueue(f"{name}-batch-queue", name=queue_name(config), state="ENABLED", priority=1,
                                             compute_environment_orders=[{"order": 1, "compute_environment": env.arn}],
                                             tags=tags(config), opts=child(self))
+        # the job's own role (what the container may do: the training role's scoped policy), apart from the instance's
+        job_role = aws.iam.Role(f"{name}-batch-job", name=config.name("batch-job"),
+                                assume_role_policy=pulumi.Output.from_input(account).apply(ecs_tasks_trust),
+                                max_session_duration=3600, tags=tags(config), opts=child(self))
+        aws.iam.RolePolicy(f"{name}-batch-job-policy", role=job_role.id, policy=self.policy, opts=child(self))
+        image = self.repository.repository_url.apply(lambda url: f"{url}:{training_tag(config.root)}")  # what CI pushed
         for model_name, model in models.items():
-            resources = [{"type": "VCPU", "value": "4"}, {"type": "MEMORY", "value": "16384"}]
-            if model.compute.gpus:
-                resources.append({"type": "GPU", "value": str(model.compute.gpus)})
-            props = self.repository.repository_url.apply(lambda url, r=resources, m=model_name: json.dumps({
-                "image": f"{url}:{m}", "resourceRequirements": r, "command": ["mlgitops", "train", "--model", m]}))
-            aws.batch.JobDefinition(f"{name}-job-{model_name}", name=config.name(f"train-{model_name}"), type="container",
+            props = pulumi.Output.all(image, job_role.arn).apply(lambda args, m=model: json.dumps({
+                "image": args[0], "jobRoleArn": args[1], "command": ["train"],
+                "resourceRequirements": job_resources(m.compute.instance_type, m.compute.gpus)}))
+            aws.batch.JobDefinition(f"{name}-job-{model_name}", name=job_definition_name(config, model_name), type="container",
                                     container_properties=props, platform_capabilities=["EC2"],
                                     timeout={"attempt_duration_seconds": model.compute.max_runtime_minutes * 60},
                                     retry_strategy={"attempts": 3 if model.compute.spot else 1},

@@ -211,17 +211,89 @@ def prepare(config: Any) -> None:
         _init_packages_to_modules_map()
 
 
-def train(config: Any, model: str) -> TrainingResult:
-    """Train one model: one MLflow run, one new registered version, one evidence file."""
-    mlflow = import_mlflow()
+@dataclass
+class Fitted:
+    """What the entry point returned, ready for the flavor's log_model or save_model."""
+
+    result: TrainResult
+    flavor: Any  # the mlflow.<flavor> module
+    kwargs: dict[str, Any]
+
+
+def fit(func: Any, ctx: TrainContext, entry_point: str, failed: Any) -> Fitted:
+    """Call the user's entry point and prepare what saving the model needs. On any failure of the user's code,
+    `failed()` cleans up and says what became of the run, and GateFailed carries it (exit 1)."""
     from mlflow.models import infer_signature
+
+    model = ctx.model_name
+    try:
+        returned = func(ctx)
+    except SystemExit as exc:  # sys.exit() in the entry point must not become the CLI's exit code
+        raise GateFailed(f"training '{model}': {entry_point} called sys.exit({exc.code!r}) instead of returning the fitted model; "
+                         f"{failed()}") from None
+    except Exception as exc:  # user code: show their traceback, fail the run, register nothing
+        user_traceback(exc)
+        raise GateFailed(f"training '{model}' failed in {entry_point}: {exception_line(exc)} (traceback above); {failed()}") from None
+    result = returned if isinstance(returned, TrainResult) else TrainResult(model=returned)
+    if result.model is None:
+        raise GateFailed(f"training '{model}': {entry_point} returned None; return the fitted model. {failed()}")
+    example = ctx.features.head(5)
+    try:
+        signature = result.log_kwargs.get("signature") or infer_signature(example, result.model.predict(example))
+    except Exception as exc:
+        user_traceback(exc)
+        raise GateFailed(f"training '{model}': the returned model cannot predict on the training features: {exception_line(exc)} "
+                         f"(traceback above); {failed()}") from None
+    flavor = _flavor_module(result.flavor)
+    pkg = "scikit-learn" if flavor.__name__ == "mlflow.sklearn" else None
+    kwargs = {"signature": signature, "input_example": example, "pip_requirements": result.pip_requirements or pinned_requirements(pkg),
+              **result.log_kwargs}
+    if pkg and "skops_trusted_types" not in kwargs:
+        kwargs["skops_trusted_types"] = trusted_types(result.model)
+    return Fitted(result, flavor, kwargs)
+
+
+@dataclass
+class Logged:
+    """The model a run produced: its MLflow 3 logged model, registered version, and what else the record says."""
+
+    model_id: str
+    version: str
+    has_signature: bool
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def train(config: Any, model: str) -> TrainingResult:
+    """Train one model here: one MLflow run, one new registered version, one evidence file."""
+    config.select_models(model)  # an unknown model is bad input before anything is imported
+    spec = config.models[model]
+    func = load_entry_point(Path(config.root), spec.entry_point, model)
+
+    def fit_and_log(ctx: TrainContext, failed: Any) -> Logged:
+        mlflow = import_mlflow()
+        fitted = fit(func, ctx, spec.entry_point, failed)
+        try:
+            info = fitted.flavor.log_model(fitted.result.model, name="model", registered_model_name=config.registry_name(model), **fitted.kwargs)
+        except Exception as exc:  # e.g. a model that predicts but cannot be serialized: the user's object, not an MLflow bug
+            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+            raise GateFailed(f"training '{model}': the model {spec.entry_point} returned cannot be saved with {fitted.flavor.__name__}: {reason}; "
+                             f"return a serializable model (or TrainResult with another flavor). {failed()}") from None
+        mlflow.set_tag("mlgitops.registered_version", str(info.registered_model_version))
+        return Logged(info.model_id, str(info.registered_model_version), fitted.kwargs.get("signature") is not None)
+
+    return tracked(config, model, fit_and_log)
+
+
+def tracked(config: Any, model: str, produce: Any) -> TrainingResult:
+    """The MLflow run around whatever produces the model (`produce(ctx, failed) -> Logged`: fitting here, or a remote
+    job's output), with the same lineage, package and evidence whichever it is."""
+    mlflow = import_mlflow()
 
     from mlgitops.training.gitinfo import PROJECT_ENV, git_info
 
     config.select_models(model)
     spec = config.models[model]
     root = Path(config.root)
-    func = load_entry_point(root, spec.entry_point, model)
     frame = load_frame(config, spec.dataset)
     if spec.target not in frame.columns:
         raise BadInput(f"mlgitops.yaml: models.{model}.target '{spec.target}' is not a column of dataset '{spec.dataset}' (columns: {', '.join(map(str, frame.columns))})")
@@ -250,55 +322,24 @@ def train(config: Any, model: str) -> TrainingResult:
             if report.is_file():
                 mlflow.log_artifact(str(report), artifact_path="evidence")
             ctx = TrainContext(data=frame, target=spec.target, params=dict(spec.params), output_dir=out_dir, model_name=model, config=config)
-            try:
-                returned = func(ctx)
-            except SystemExit as exc:  # sys.exit() in the entry point must not become the CLI's exit code
+
+            def failed() -> str:
                 mlflow.end_run(status="FAILED")
-                raise GateFailed(f"training '{model}': {spec.entry_point} called sys.exit({exc.code!r}) instead of returning the fitted model; "
-                                 f"MLflow run {run_id} marked FAILED, nothing registered") from None
-            except Exception as exc:  # user code: show their traceback, fail the run, register nothing
-                user_traceback(exc)
-                mlflow.end_run(status="FAILED")
-                raise GateFailed(f"training '{model}' failed in {spec.entry_point}: {exception_line(exc)} (traceback above); "
-                                 f"MLflow run {run_id} marked FAILED, nothing registered") from None
-            result = returned if isinstance(returned, TrainResult) else TrainResult(model=returned)
-            if result.model is None:
-                mlflow.end_run(status="FAILED")
-                raise GateFailed(f"training '{model}': {spec.entry_point} returned None; return the fitted model. Run {run_id} marked FAILED, nothing registered")
-            features = ctx.features
-            example = features.head(5)
-            try:
-                signature = result.log_kwargs.get("signature") or infer_signature(example, result.model.predict(example))
-            except Exception as exc:
-                user_traceback(exc)
-                mlflow.end_run(status="FAILED")
-                raise GateFailed(f"training '{model}': the returned model cannot predict on the training features: {exception_line(exc)} (traceback above); "
-                                 f"run {run_id} marked FAILED, nothing registered") from None
-            flavor = _flavor_module(result.flavor)
-            pkg = "scikit-learn" if flavor.__name__ == "mlflow.sklearn" else None
-            kwargs = {"signature": signature, "input_example": example, "pip_requirements": result.pip_requirements or pinned_requirements(pkg), **result.log_kwargs}
-            if pkg and "skops_trusted_types" not in kwargs:
-                kwargs["skops_trusted_types"] = trusted_types(result.model)
-            try:
-                info = flavor.log_model(result.model, name="model", registered_model_name=registry_name, **kwargs)
-            except Exception as exc:  # e.g. a model that predicts but cannot be serialized: the user's object, not an MLflow bug
-                mlflow.end_run(status="FAILED")
-                reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
-                raise GateFailed(f"training '{model}': the model {spec.entry_point} returned cannot be saved with {flavor.__name__}: {reason}; "
-                                 f"return a serializable model (or TrainResult with another flavor). Run {run_id} marked FAILED, nothing registered") from None
-            version = str(info.registered_model_version)
-            mlflow.set_tag("mlgitops.registered_version", version)
-        artifact_uri = mlflow.get_logged_model(info.model_id).artifact_location  # the model's files (MLflow 3)
+                return f"MLflow run {run_id} marked FAILED, nothing registered"
+
+            logged = produce(ctx, failed)
+        artifact_uri = mlflow.get_logged_model(logged.model_id).artifact_location  # the model's files (MLflow 3)
         package = out_dir / PACKAGE  # the model's identity and the file promotion ships (gitops.package)
         digest = build(local_copy(artifact_uri), package)
-        mlflow.MlflowClient().set_model_version_tag(registry_name, version, DIGEST_TAG, digest)
+        mlflow.MlflowClient().set_model_version_tag(registry_name, logged.version, DIGEST_TAG, digest)
 
     record = TrainingRecord(
-        model=model, run_id=run_id, experiment_id=experiment_id, registry_name=registry_name, version=version,
-        model_uri=f"models:/{registry_name}/{version}", artifact_uri=project_relative(artifact_uri, root), logged_model_id=info.model_id,
-        digest=digest, package=package.relative_to(run_evidence.dir).as_posix(), dataset_digests=digests, git=GitInfo.model_validate(git), has_signature=signature is not None,
+        model=model, run_id=run_id, experiment_id=experiment_id, registry_name=registry_name, version=logged.version,
+        model_uri=f"models:/{registry_name}/{logged.version}", artifact_uri=project_relative(artifact_uri, root), logged_model_id=logged.model_id,
+        digest=digest, package=package.relative_to(run_evidence.dir).as_posix(), dataset_digests=digests, git=GitInfo.model_validate(git),
+        has_signature=logged.has_signature,
         tracking_uri=mask_uri(config.tracking.uri),  # as configured (project-relative), never a password or a machine path
-        params=spec.params,
+        params=spec.params, **logged.extra,
     )
     return TrainingResult(record=record, evidence_path=run_evidence.write(record))
 

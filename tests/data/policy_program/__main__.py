@@ -69,7 +69,10 @@ aws.cloudwatch.LogGroup("bad-logs-group")
 aws.batch.JobDefinition("good-job", type="container", tags=T, container_properties=json.dumps(
     {"image": "train:1", "privileged": False, "resourceRequirements": [{"type": "VCPU", "value": "1"}]}))
 aws.batch.JobDefinition("bad-job", type="container", container_properties=json.dumps(
-    {"image": "train:1", "privileged": True, "resourceRequirements": [{"type": "VCPU", "value": "1"}]}))
+    {"image": "train:1", "privileged": True, "resourceRequirements": [{"type": "VCPU", "value": "2"}, {"type": "MEMORY", "value": "8192"}]}))
+aws.batch.ComputeEnvironment("good-compute", name="good-compute", type="MANAGED", tags=T, compute_resources={
+    "type": "SPOT", "max_vcpus": 16, "instance_types": ["m5.large"], "subnets": ["subnet-0123abcd"],
+    "security_group_ids": ["sg-0123abcd"], "instance_role": f"arn:aws:iam::{ACCOUNT}:instance-profile/batch", "tags": T})
 
 # --- IAM ---
 svc_trust = {"Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"}, "Action": "sts:AssumeRole"}
