@@ -245,6 +245,42 @@ def test_bad_input_submits_nothing(aws_project):
     assert jobs() == before
 
 
-def test_batch_refuses_a_job_definition_that_runs_another_image(aws_project):
-    proc = cli(aws_project, "train", "--env", "staging", "--backend", "batch", "--no-wait")
-    assert proc.returncode == 2 and "churn-staging-train-churn-classifier" in proc.stderr and "run `pulumi up` for staging first" in proc.stderr
+def batch_stack(config, image: str) -> None:
+    """The stack's Batch queue and job definition on moto (whose Batch fails every job: it has no docker daemon)."""
+    import boto3
+
+    from mlgitops.training.remote import job_definition_name, queue_name
+
+    batch, iam, ec2 = boto3.client("batch"), boto3.client("iam"), boto3.client("ec2")
+    role = iam.create_role(RoleName=f"batch-{config.env}", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    profile = iam.create_instance_profile(InstanceProfileName=f"batch-{config.env}")["InstanceProfile"]["Arn"]
+    ce = batch.create_compute_environment(computeEnvironmentName=queue_name(config), type="MANAGED", state="ENABLED", serviceRole=role,
+                                          computeResources={"type": "EC2", "minvCpus": 0, "maxvCpus": 4, "instanceTypes": ["m5.large"],
+                                                            "subnets": [ec2.describe_subnets()["Subnets"][0]["SubnetId"]],
+                                                            "securityGroupIds": [ec2.describe_security_groups()["SecurityGroups"][0]["GroupId"]],
+                                                            "instanceRole": profile})
+    batch.create_job_queue(jobQueueName=queue_name(config), state="ENABLED", priority=1,
+                           computeEnvironmentOrder=[{"order": 1, "computeEnvironment": ce["computeEnvironmentArn"]}])
+    batch.register_job_definition(jobDefinitionName=job_definition_name(config, MODEL), type="container", containerProperties={
+        "image": image, "command": ["train"], "resourceRequirements": [{"type": "VCPU", "value": "2"}, {"type": "MEMORY", "value": "7372"}]})
+
+
+def test_batch_runs_the_stacks_job_definition_and_a_failed_job_is_exit_1(aws_project):
+    import boto3
+
+    from mlgitops.training.remote import Stack
+
+    config = load(aws_project, "staging")
+    batch_stack(config, "churn-staging-images:an-older-image")
+    stale = cli(aws_project, "train", "--env", "staging", "--backend", "batch", "--no-wait")
+    assert stale.returncode == 2 and "churn-staging-train-churn-classifier" in stale.stderr and "run `pulumi up` for staging first" in stale.stderr
+    assert boto3.client("batch").list_jobs(jobQueue="churn-staging-batch")["jobSummaryList"] == []
+    boto3.client("batch").register_job_definition(  # after `pulumi up`: a new revision with this commit's image
+        jobDefinitionName="churn-staging-train-churn-classifier", type="container",
+        containerProperties={"image": Stack.of(config, "123456789012").image, "command": ["train"],
+                             "resourceRequirements": [{"type": "VCPU", "value": "2"}, {"type": "MEMORY", "value": "7372"}]})
+    proc = cli(aws_project, "train", "--env", "staging", "--backend", "batch", "--wait")
+    assert proc.returncode == 1 and "ended FAILED" in proc.stderr and "Traceback" not in proc.stderr
+    [job] = boto3.client("batch").describe_jobs(jobs=[j["jobId"] for j in boto3.client("batch").list_jobs(
+        jobQueue="churn-staging-batch", jobStatus="FAILED")["jobSummaryList"]])["jobs"]
+    assert job["jobDefinition"].endswith(":2") and job["jobName"].startswith("churn-staging-churn-classifier-")
