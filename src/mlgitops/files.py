@@ -6,13 +6,15 @@ nested brackets must end in one message naming `file:line` and the fix (`BadInpu
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import stat
+import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from mlgitops.errors import BadInput
 
@@ -308,3 +310,22 @@ class YamlBuilder:
             self.marks[(*path, key)] = self.mark(key_node)
             result[key] = self.build(value_node, (*path, key), depth + 1)
         return result
+
+
+@contextlib.contextmanager
+def redirected(file: Any, fds: tuple[int, ...] = (1, 2)) -> Iterator[None]:
+    """Point these file descriptors at `file` for the duration: what C libraries and subprocesses write too, which
+    replacing `sys.stdout` would miss."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = [os.dup(fd) for fd in fds]
+    for fd in fds:
+        os.dup2(file.fileno(), fd)
+    try:
+        yield
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        for fd, copy in zip(fds, saved):
+            os.dup2(copy, fd)
+            os.close(copy)

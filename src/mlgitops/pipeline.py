@@ -248,21 +248,10 @@ STEPS: tuple[tuple[str, Callable[[_State], tuple[str, str]]], ...] = (
 @contextlib.contextmanager
 def _captured() -> Iterator[Any]:
     """Point file descriptors 1 and 2 at a temp file for the duration (library and subprocess output too)."""
-    with tempfile.TemporaryFile() as out:
-        sys.stdout.flush()
-        sys.stderr.flush()
-        saved = os.dup(1), os.dup(2)
-        os.dup2(out.fileno(), 1)
-        os.dup2(out.fileno(), 2)
-        try:
-            yield out
-        finally:
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os.dup2(saved[0], 1)
-            os.dup2(saved[1], 2)
-            os.close(saved[0])
-            os.close(saved[1])
+    from mlgitops.files import redirected
+
+    with tempfile.TemporaryFile() as out, redirected(out):
+        yield out
 
 
 def _log(run: Run, name: str, out: Any) -> Path | None:

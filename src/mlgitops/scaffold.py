@@ -14,13 +14,14 @@ import json
 import logging
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 from typing import Any, Iterator
 
+from mlgitops import git
 from mlgitops.errors import BadInput
+from mlgitops.files import redirected
 from mlgitops.suite import installed_source
 from mlgitops.suite import root as suite_root
 
@@ -88,7 +89,7 @@ def new(dest: Path, answers: dict[str, str] | None = None, no_input: bool = True
     context = {**answers, "_mlgitops": source.model_dump(mode="json") | {"local_only": source.local_only}} if source else answers
     with tempfile.TemporaryDirectory(prefix="mlgitops-new-") as tmp, tempfile.TemporaryFile() as stderr:
         try:
-            with _stderr_to(stderr), _quiet_cookiecutter_logs():
+            with redirected(stderr, (2,)), _quiet_cookiecutter_logs():
                 rendered = Path(cookiecutter(str(template), no_input=no_input, extra_context=context, output_dir=tmp))
         except FailedHookException:
             raise BadInput(_hook_message(stderr) or f"the template's hooks rejected the answers {answers}") from None
@@ -105,30 +106,20 @@ def new(dest: Path, answers: dict[str, str] | None = None, no_input: bool = True
 IDENTITY = {"user.name": "mlgitops", "user.email": "mlgitops@mlgitops.invalid"}  # only where git has none
 
 
-def _git(root: Path, *args: str) -> str | None:
-    """stdout of a git command in `root`, None when it fails (or git is not installed)."""
-    try:
-        done = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=False)
-    except OSError:
-        return None
-    return done.stdout if done.returncode == 0 else None
-
-
 def work_tree_of(path: Path) -> Path | None:
     """The git work tree `path` lies in, if any: a new project there must not become a nested repository."""
-    top = _git(path, "rev-parse", "--show-toplevel")
-    return Path(top.strip()) if top and top.strip() else None
+    return git.toplevel(path)
 
 
 def git_init(root: Path) -> bool:
     """A repository with the scaffold committed (promotion commits to git, training links a clean commit);
     False without git. Without a configured identity the repository gets a local fallback author."""
-    if _git(root, "init", "-q") is None:
+    if git.output(root, "init", "-q") is None:
         return False
     for key, value in IDENTITY.items():
-        if not _git(root, "config", key):
-            _git(root, "config", key, value)  # this repository only: promotion commits need an author
-    return _git(root, "add", "-A") is not None and _git(root, "commit", "-q", "-m", "scaffold from the mlgitops template") is not None
+        if not git.output(root, "config", key):
+            git.output(root, "config", key, value)  # this repository only: promotion commits need an author
+    return git.output(root, "add", "-A") is not None and git.output(root, "commit", "-q", "-m", "scaffold from the mlgitops template") is not None
 
 
 def update(project: Path, checkout: str | None = None) -> bool:
@@ -150,20 +141,6 @@ def update(project: Path, checkout: str | None = None) -> bool:
         return cruft.update(project, checkout=checkout, skip_apply_ask=True)
     except (CruftError, GitCommandError) as exc:
         raise BadInput(f"{project}/.cruft.json: cannot update from the recorded template ({str(exc).strip().splitlines()[0]})") from None
-
-
-@contextlib.contextmanager
-def _stderr_to(file: Any) -> Iterator[None]:
-    """Point file descriptor 2 at `file`: the hooks are subprocesses and print their message there."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    os.dup2(file.fileno(), 2)
-    try:
-        yield
-    finally:
-        sys.stderr.flush()
-        os.dup2(saved, 2)
-        os.close(saved)
 
 
 @contextlib.contextmanager

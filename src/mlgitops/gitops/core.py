@@ -25,7 +25,6 @@ import contextlib
 import json
 import os
 import re
-import subprocess
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -34,7 +33,7 @@ from typing import TYPE_CHECKING, Any, Iterator
 from mlgitops.errors import BadInput, GateFailed
 from mlgitops.evidence import DeployEntry, DeployState, Finding, Findings, FindingStatus, PromotionEvidence, Run
 from mlgitops.evidence import state as desired
-from mlgitops import bucket, image
+from mlgitops import bucket, git, image
 from mlgitops import registry as reg
 from mlgitops.package import PACKAGE
 
@@ -94,14 +93,6 @@ def _now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _git_head(project_dir: Path) -> str | None:
-    try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=project_dir, capture_output=True, text=True, check=False)
-    except OSError:
-        return None
-    return out.stdout.strip() or None if out.returncode == 0 else None
-
-
 def gather_evidence(config: "Config", model: str, digest: str | None, force: bool = False, version: str | None = None) -> DeployEntry | None:
     """The entry promoting `model` to `config.env` would write, with its package in place; GateFailed when a promotion
     rule says no; None when there is nothing new to promote (no candidate, or the one the environment serves).
@@ -150,7 +141,7 @@ def gather_evidence(config: "Config", model: str, digest: str | None, force: boo
             metrics=evaluation.candidate.metrics if evaluation else {},
             champion_metrics=evaluation.champion.metrics if evaluation and evaluation.champion else {},
             policy_verdict=verdict, exempted=exempted,
-            git_sha=(training.git.sha if training else None) or _git_head(config.root),
+            git_sha=(training.git.sha if training else None) or git.line(config.root, "rev-parse", "HEAD"),
         )
     publish(config, model, entry, package)
     return entry.model_copy(update={"evidence": summary.model_copy(update={"forced": True}) if force else summary})
@@ -334,11 +325,10 @@ def promote(config: "Config", model: str | None = None, version: str | int | Non
 def history(project_dir: Path, env: str) -> Iterator[DeployState]:
     """The committed states of deploy/<env>.yaml, newest first (nothing outside git, or when never committed)."""
     rel = f"deploy/{env}.yaml"
-    log = subprocess.run(["git", "log", "--format=%H", "--", rel], cwd=project_dir, capture_output=True, text=True, check=False)
-    for sha in log.stdout.split() if log.returncode == 0 else []:
-        shown = subprocess.run(["git", "show", f"{sha}:{rel}"], cwd=project_dir, capture_output=True, text=True, check=False)
-        if shown.returncode == 0:
-            yield desired.parse(shown.stdout, f"{rel} at {sha[:12]}", env)
+    for sha in (git.output(project_dir, "log", "--format=%H", "--", rel) or "").split():
+        shown = git.output(project_dir, "show", f"{sha}:{rel}")
+        if shown is not None:
+            yield desired.parse(shown, f"{rel} at {sha[:12]}", env)
 
 
 def _restorable(states: list[DeployState], model: str, current: DeployEntry, to: str | None) -> DeployEntry | None:
@@ -439,22 +429,19 @@ def commit_message(model: str, env: str, entry: DeployEntry, action: str) -> str
 
 def require_git(project_dir: Path) -> None:
     """Checked before anything changes, so `--commit` outside git is bad input with nothing written."""
-    res = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=project_dir, capture_output=True, text=True, check=False)
-    if res.returncode != 0:
+    if git.toplevel(project_dir) is None:
         raise BadInput(f"{project_dir}: not a git repository; run `git init` there or drop --commit")
 
 
 def git_commit(project_dir: Path, path: Path, model: str, env: str, entry: DeployEntry, action: str) -> str | None:
     """`git add deploy/<env>.yaml && git commit` with the evidence in the message; the new sha, None when the file
     already is as committed (nothing to commit)."""
-    def git(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(["git", *args], cwd=project_dir, capture_output=True, text=True, check=False)
-
     rel = os.path.relpath(path, project_dir)
     for args in (("add", "--", rel), ("commit", "-q", "-m", commit_message(model, env, entry, action), "--", rel)):
-        if args[0] == "commit" and git("diff", "--cached", "--quiet", "--", rel).returncode == 0:
+        if args[0] == "commit" and git.output(project_dir, "diff", "--cached", "--quiet", "--", rel) is not None:
             return None
-        res = git(*args)
-        if res.returncode != 0:
-            raise BadInput(f"git {args[0]} failed in {project_dir}: {res.stderr.strip() or res.stdout.strip()} ({path} was written; commit it by hand)")
-    return git("rev-parse", "HEAD").stdout.strip()
+        res = git.run(project_dir, *args)
+        if res is None or res.returncode != 0:
+            why = "git is not installed" if res is None else (res.stderr.strip() or res.stdout.strip())
+            raise BadInput(f"git {args[0]} failed in {project_dir}: {why} ({path} was written; commit it by hand)")
+    return git.line(project_dir, "rev-parse", "HEAD")

@@ -8,27 +8,20 @@ from __future__ import annotations
 
 import functools
 import os
-import subprocess
 from pathlib import Path
+
+from mlgitops import git
 
 PROJECT_ENV = "MLGITOPS_PROJECT_DIR"
 TAG_PREFIX = "mlgitops."
 
 
-def _git(cwd: str, *args: str) -> str | None:
-    try:
-        out = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, timeout=10, check=False)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return out.stdout.strip() if out.returncode == 0 else None
-
-
 @functools.lru_cache(maxsize=32)
 def git_info(directory: str) -> dict[str, object]:
     """sha, branch and dirty flag of the checkout holding `directory` (None when it is not in git)."""
-    sha = os.environ.get("GITHUB_SHA") or _git(directory, "rev-parse", "HEAD")
-    branch = os.environ.get("GITHUB_HEAD_REF") or os.environ.get("GITHUB_REF_NAME") or _git(directory, "rev-parse", "--abbrev-ref", "HEAD")
-    status = _git(directory, "status", "--porcelain", "--untracked-files=no")
+    sha = os.environ.get("GITHUB_SHA") or git.line(directory, "rev-parse", "HEAD")
+    branch = os.environ.get("GITHUB_HEAD_REF") or os.environ.get("GITHUB_REF_NAME") or git.line(directory, "rev-parse", "--abbrev-ref", "HEAD")
+    status = git.output(directory, "status", "--porcelain", "--untracked-files=no")
     return {"sha": sha, "branch": branch, "dirty": bool(status) if status is not None else None}
 
 
