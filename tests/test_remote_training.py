@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 import tarfile
+import time
 from pathlib import Path
 
 import pytest
@@ -211,6 +212,12 @@ def test_a_sagemaker_job_is_wired_to_the_stack_and_its_output_registered_like_lo
         for f in job_model.iterdir():
             tar.add(f, arcname=f.name)
     s3.upload_file(str(archive), *output.removeprefix("s3://").split("/", 1))
+    logs = boto3.client("logs")  # what the container printed, as SageMaker ships it to CloudWatch
+    logs.create_log_group(logGroupName="/aws/sagemaker/TrainingJobs")
+    stream = f"{submitted['training_job_name']}/algo-1-1700000000"
+    logs.create_log_stream(logGroupName="/aws/sagemaker/TrainingJobs", logStreamName=stream)
+    logs.put_log_events(logGroupName="/aws/sagemaker/TrainingJobs", logStreamName=stream,
+                        logEvents=[{"timestamp": int(time.time() * 1000), "message": "saved the model into /opt/ml/model"}])
     proc = cli(aws_project, "train", "--env", "staging", "--backend", "sagemaker", "--model", MODEL,
                "--attach", submitted["training_job_name"], "--json")
     assert proc.returncode == 0, proc.stderr
@@ -223,7 +230,7 @@ def test_a_sagemaker_job_is_wired_to_the_stack_and_its_output_registered_like_lo
     mlflow.set_tracking_uri(load(aws_project, "staging").tracking_uri())
     version = mlflow.MlflowClient().get_model_version(record["registry_name"], record["version"])
     assert version.tags["mlgitops.digest"] == record["digest"]
-    assert "Completed" in proc.stderr  # the job's state as it changed
+    assert "Completed" in proc.stderr and "saved the model into /opt/ml/model" in proc.stderr  # its state and its log
 
 
 def test_bad_input_submits_nothing(aws_project):

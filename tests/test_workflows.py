@@ -174,8 +174,16 @@ def test_main_promotes_through_a_pull_request(projects):
         [promote] = doc["jobs"].values()  # nothing is trained again on main: it promotes what the pull request approved
         assert promote["environment"] == "publish"
         assert promote["permissions"] == {"actions": "read", "contents": "write", "id-token": "write", "pull-requests": "write"}
-        fetch, script = run_scripts(promote["steps"])[-2:]
+        fetch, retrain, script = run_scripts(promote["steps"])[-3:]
         assert "gh run list --workflow pr.yml --commit \"$head\" --status success" in fetch and 'gh run download "$run" --name "evidence-$run"' in fetch
+        # opt-in: a model a runner cannot train is trained again on the first environment's compute, gated, then promoted
+        backend = "${{ vars.MLGITOPS_TRAINING_BACKEND }}"
+        steps = {s.get("id"): s for s in promote["steps"]}
+        assert steps["reviewed"]["if"] == "${{ !vars.MLGITOPS_TRAINING_BACKEND }}" and steps["retrained"]["if"] == backend
+        first = first_env(envs.split(","))
+        assert [line.strip() for line in retrain.splitlines() if line.strip().startswith("mlgitops ")] == [
+            f"mlgitops data validate --env {first}", f'mlgitops image --env {first} --training --context "$RUNNER_TEMP/images" --json > "$RUNNER_TEMP/training.json"',
+            f'mlgitops train --env {first} --backend "$BACKEND" --wait', f"mlgitops evaluate --env {first}"]
         aws = next(s for s in promote["steps"] if "configure-aws-credentials" in s.get("uses", ""))
         assert aws["with"]["role-to-assume"] == "${{ vars.AWS_PUBLISH_ROLE_ARN }}"
         assert f"mlgitops promote --env {first_env(envs.split(','))} --commit" in script and "gh pr create" in script
