@@ -9,7 +9,7 @@ our gate (data generation included, so it is an upper bound). Prints rows/s, the
 ours / bare GX (target <= 1.2x) and ours / (bare GX + reading the file), and peak RSS (target: 10M
 rows within 3 GB). Our time includes reading the Parquet file and hashing its bytes.
 
-The gate carries a fix for a GX slowness (`decimal_scan_only_on_objects`); "bare+fix" is bare GX with
+The gate carries a fix for a GX slowness (`mlgitops.speed.gx_decimal_scan`); "bare+fix" is bare GX with
 that fix applied too, so ours / (bare+fix + read) is the cost of everything else the gate does.
 """
 from __future__ import annotations
@@ -86,7 +86,8 @@ def child(rows: int) -> dict:
 
     from mlgitops.config import load
     from mlgitops.data import validate
-    from mlgitops.data.gate import _context, decimal_scan_only_on_objects
+    from mlgitops.data.gate import _context
+    from mlgitops.speed import gx_decimal_scan
     from mlgitops.data.suites import load_suite
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -103,7 +104,7 @@ def child(rows: int) -> dict:
             t = time.perf_counter()
             vd.run(batch_parameters={"dataframe": frame}, result_format={"result_format": "SUMMARY"})
             bare_s = min(bare_s, time.perf_counter() - t)
-            with decimal_scan_only_on_objects():
+            with gx_decimal_scan():
                 t = time.perf_counter()
                 vd.run(batch_parameters={"dataframe": frame}, result_format={"result_format": "SUMMARY"})
                 fixed_s = min(fixed_s, time.perf_counter() - t)

@@ -33,7 +33,7 @@ from pathlib import Path
 LIBRARIES = {"great_expectations": "great_expectations", "mlflow": "mlflow", "pulumi": "pulumi, pulumi_aws", "sklearn": "sklearn.linear_model"}
 # What the steps import beyond `import mlflow`: MLflow loads its sklearn flavor (skops), default evaluator and
 # matplotlib lazily, and the policy engine imports pulumi_policy. skops comes first, as mlgitops imports it
-# (`tracking.import_mlflow`): after MLflow's modules it takes a second longer.
+# (`mlgitops.speed.import_mlflow`): after MLflow's modules it takes a second longer.
 AS_USED = "mlflow.sklearn, mlflow.models.evaluation.default_evaluator, matplotlib.pyplot, pulumi_policy"
 STEP_FLOOR = {"data": ["great_expectations"], "train": ["fit"], "evaluate": ["predict"], "plan": ["interpreter", "pulumi"]}
 

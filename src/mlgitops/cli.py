@@ -623,16 +623,9 @@ def main() -> None:
 
 
 def _exit(code: Any) -> None:
-    """Exit without tearing down every module: after GX, MLflow and pandas that takes 1-2 s. atexit handlers
-    (logging, MLflow, temp-file finalizers) still run and the streams are flushed first (mypy does the same)."""
-    import atexit
-    import contextlib
-    import os
+    """A message for a string exit code, then the process ends (see `mlgitops.speed.exit`)."""
+    from mlgitops.speed import exit
 
     if isinstance(code, str):
         err(code)
-    atexit._run_exitfuncs()
-    with contextlib.suppress(OSError):  # a closed pipe (`mlgitops report | head`)
-        sys.stdout.flush()
-        sys.stderr.flush()
-    os._exit(code if isinstance(code, int) else 0 if code is None else 1)
+    exit(code if isinstance(code, int) else 0 if code is None else 1)

@@ -6,9 +6,9 @@ report still runs and says which step stopped it, why, and what did not run. A g
 skips only the steps that need its output: plan, policy check and report still run, so the report is
 complete; models train one by one, so one model's failure leaves the others trained and evaluated.
 
-Two cores, one wall clock: the data gate runs as `mlgitops data validate` in a child process (GX takes
-seconds to import) while this process imports MLflow and opens the tracking store for training; then the
-plans run in a subprocess in the background while training and evaluation run.
+Two cores, one wall clock: the data gate runs in a worker process (GX takes seconds to import) while this
+process imports MLflow and opens the tracking store for training; then the plans run in the background while
+training and evaluation run.
 
 Library output (MLflow, GX, the user's training code) goes to `<run>/logs/pipeline.log`, not the terminal.
 """
@@ -19,16 +19,17 @@ import os
 import sys
 import tempfile
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Protocol
 
 from mlgitops.errors import BadInput, GateFailed
-from mlgitops.evidence import BASE_RUN, RUN_ID_ENV, PipelineRun, Run, Step, StepStatus, Verdict
+from mlgitops.evidence import BASE_RUN, RUN_ID_ENV, DataReport, PipelineRun, Plan, Run, Step, StepStatus, Verdict
 
 if TYPE_CHECKING:
     from mlgitops.config import Project
+    from mlgitops.training.runner import TrainingResult
 
 OK, FAILED, ERROR, SKIPPED, NOT_RUN = StepStatus.OK, StepStatus.FAILED, StepStatus.ERROR, StepStatus.SKIPPED, StepStatus.NOT_RUN
 
@@ -78,12 +79,12 @@ class _State:
     root: Path
     base: Path
     run: PipelineResult
-    config: Project = None
+    config: Project | None = None
     envs: list[str] = field(default_factory=list)
     pool: ThreadPoolExecutor | None = None
-    plans: Future | None = None
-    data: list[Any] = field(default_factory=list)
-    trained: list[Any] = field(default_factory=list)
+    plans: Future[dict[str, Plan]] | None = None
+    data: list[DataReport] = field(default_factory=list)
+    trained: list[TrainingResult] = field(default_factory=list)
     failed_models: list[str] = field(default_factory=list)
     training_note: str = ""
     plan_seconds: float = 0.0
@@ -104,7 +105,7 @@ def _config(s: _State) -> tuple[str, str]:
     return OK, f"mlgitops.yaml is valid ({', '.join(s.envs)}); candidate evaluated against {s.run.env}"
 
 
-def _plan_all(s: _State) -> dict[str, Any]:
+def _plan_all(s: _State) -> dict[str, Plan]:
     from mlgitops.plan import plan_environments
 
     t0 = time.perf_counter()
@@ -114,17 +115,39 @@ def _plan_all(s: _State) -> dict[str, Any]:
         s.plan_seconds = time.perf_counter() - t0
 
 
-def _gate(s: _State) -> list[Any]:
-    """`mlgitops data validate` in a child process (what CI runs); meanwhile this process prepares training."""
-    import json
-    import subprocess
+def gate(root: Path, env: str, run_id: str) -> list[DataReport]:
+    """The data gate of `env` into the run `run_id`: what `mlgitops data validate` does, callable in a worker process."""
+    from mlgitops.config import load
+    from mlgitops.data import validate
 
-    from mlgitops.evidence import DataReport
+    os.environ[RUN_ID_ENV] = run_id
+    try:
+        return validate(load(root, env))
+    except SystemExit as exc:  # a library ending the worker must not end the pipeline as if it succeeded
+        raise RuntimeError(f"the data gate's worker exited ({exc.code})") from None
 
-    cmd = [sys.executable, "-m", "mlgitops", "--project", str(s.root), "data", "validate", "--env", s.config.env, "--json"]
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:  # files, not pipes: no stall on a full pipe
-        child = subprocess.Popen(cmd, stdout=out, stderr=err, stdin=subprocess.DEVNULL, text=True,
-                                 env={**os.environ, RUN_ID_ENV: s.run.evidence.name})
+
+def _worker_main() -> None:
+    """A worker whose `__main__` has neither `__spec__` nor `__file__` (`python -c`) is taken by pyspark (which GX
+    imports when installed) for a doctest run, and exits; give it a file."""
+    main = sys.modules["__main__"]
+    if getattr(main, "__spec__", None) is None and not hasattr(main, "__file__"):
+        main.__file__ = __file__
+
+
+def _gate(s: _State) -> list[DataReport]:
+    """The data gate in a worker process (GX takes seconds to import; threads would share one core through the GIL)
+    while this process prepares training. Its output goes where this step's goes: the pipeline log. On Linux the
+    worker is forked (nothing to re-import, and no re-run of a `__main__` that may not be importable, such as a
+    test runner's); elsewhere it is spawned, as fork is unsafe on macOS."""
+    import multiprocessing
+
+    assert s.config is not None
+    context = multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
+    sys.stdout.flush()
+    sys.stderr.flush()  # a forked worker must not write this process's buffered output again
+    with ProcessPoolExecutor(1, mp_context=context, initializer=_worker_main) as pool:
+        reports = pool.submit(gate, s.root, s.config.env, s.run.evidence.name)
         if s.config.models:
             from mlgitops.evaluation import prepare as prepare_evaluation
             from mlgitops.training import prepare as prepare_training
@@ -132,16 +155,7 @@ def _gate(s: _State) -> list[Any]:
             with contextlib.suppress(Exception):  # a head start only: train and evaluate redo it and report what fails
                 prepare_training(s.config)
                 prepare_evaluation()
-        child.wait()
-        out.seek(0)
-        err.seek(0)
-        stdout, stderr = out.read(), err.read()
-    sys.stderr.write(stderr)  # into the pipeline log
-    if child.returncode == 2:
-        raise BadInput(stderr.strip())
-    if child.returncode not in (0, 1):
-        raise RuntimeError(f"`{' '.join(cmd)}` exited with {child.returncode}:\n{stderr[-2000:]}")
-    return [DataReport.model_validate(doc) for doc in json.loads(stdout)["datasets"]]
+        return reports.result()
 
 
 def _data(s: _State) -> tuple[str, str]:

@@ -5,7 +5,7 @@ import contextlib
 import os
 import sqlite3
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Iterator
 
 if TYPE_CHECKING:
     from mlgitops.config import Project
@@ -59,16 +59,6 @@ def seed(db: Path) -> bool:
         return False
     finally:
         tmp.unlink(missing_ok=True)
-
-
-def import_mlflow() -> Any:
-    """`import mlflow`, with skops (the sklearn flavor's model format) imported first: skops looks up every
-    numpy and scipy ufunc by scanning sys.modules, which takes a second longer once MLflow's are loaded."""
-    with contextlib.suppress(ImportError):
-        import skops.io  # noqa: F401
-    import mlflow
-
-    return mlflow
 
 
 def ensure_experiment(config: Project) -> str:

@@ -139,7 +139,8 @@ def prepare() -> None:
 def evaluate(config: Project, model: str) -> Evaluation:
     """Evaluate one model; writes evaluation/<model>.json and .png into this run's evidence."""
     from mlgitops.data import load_frame
-    from mlgitops.tracking import ensure_experiment, import_mlflow, store_lock
+    from mlgitops.speed import import_mlflow
+    from mlgitops.tracking import ensure_experiment, store_lock
 
     mlflow = import_mlflow()
 

@@ -385,7 +385,7 @@ def log_model_dir(config: Project, model: str, model_dir: Path, failed: Any, ext
     """Log a model made elsewhere as this run's MLflow 3 logged model, byte for byte, and register it."""
     import yaml
 
-    from mlgitops.tracking import import_mlflow
+    from mlgitops.speed import import_mlflow
     from mlgitops.training.runner import Logged
 
     mlflow = import_mlflow()

@@ -30,7 +30,8 @@ from mlgitops.evidence import DataReport, GitInfo, Run, TrainingRecord
 from mlgitops.package import PACKAGE, build
 from mlgitops.registry import DIGEST_TAG, local_copy
 from mlgitops.secrets import mask_secrets, mask_uri
-from mlgitops.tracking import ensure_experiment, import_mlflow, store_lock
+from mlgitops.speed import import_mlflow
+from mlgitops.tracking import ensure_experiment, store_lock
 
 if TYPE_CHECKING:
     from mlgitops.config import Project
@@ -200,8 +201,8 @@ def _short(digest: str) -> str:
 def prepare(config: Project) -> None:
     """Import MLflow and its sklearn flavor and open (or create) the tracking store: `train` then starts
     at the model. The pipeline calls it while the data gate runs in another process."""
-    mlflow = import_mlflow()
-    import mlflow.sklearn  # noqa: F401
+    import_mlflow()
+    import mlflow.sklearn
 
     tracking_uri = config.tracking_uri()
     mlflow.set_tracking_uri(tracking_uri)
