@@ -14,6 +14,7 @@ from mlgitops.errors import BadInput
 
 if TYPE_CHECKING:
     from mlgitops.config import Project
+    from mlgitops.config.schema import Problem
 
 RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
@@ -45,9 +46,9 @@ def entry_point_outside(root: Path, entry_point: str) -> str | None:
     return None
 
 
-def config_problems(config: Project, root: Path) -> list[tuple[tuple[str, ...], str]]:
+def config_problems(config: Project, root: Path) -> list[Problem]:
     """Every dataset, suite and entry-point path of `config` that leaves the project, as (key path, message)."""
-    problems = []
+    problems: list[Problem] = []
     for name, ds in config.datasets.items():
         for field in ("path", "suite"):
             value = getattr(ds, field)

@@ -89,20 +89,25 @@ class _State:
     training_note: str = ""
     plan_seconds: float = 0.0
 
+    @property
+    def project(self) -> Project:
+        assert self.config is not None, "the config step runs first"
+        return self.config
+
 
 def default_env(envs: list[str]) -> str:
     """Where a merged candidate goes next (as the PR workflow decides): staging, else the first declared, else local."""
     return "staging" if "staging" in envs else envs[1] if len(envs) > 1 else "local"
 
 
-def _config(s: _State) -> tuple[str, str]:
+def _config(s: _State) -> tuple[StepStatus, str]:
     from mlgitops.config import check, load
 
     s.run.evidence.reset()  # first: even a run that stops here leaves its own pipeline.json and report
     s.envs = check(s.root)
-    s.run.record.env = s.run.env or default_env(s.envs)
-    s.config = load(s.root, s.run.env)
-    return OK, f"mlgitops.yaml is valid ({', '.join(s.envs)}); candidate evaluated against {s.run.env}"
+    env = s.run.record.env = s.run.env or default_env(s.envs)
+    s.config = load(s.root, env)
+    return OK, f"mlgitops.yaml is valid ({', '.join(s.envs)}); candidate evaluated against {env}"
 
 
 def _plan_all(s: _State) -> dict[str, Plan]:
@@ -142,23 +147,22 @@ def _gate(s: _State) -> list[DataReport]:
     test runner's); elsewhere it is spawned, as fork is unsafe on macOS."""
     import multiprocessing
 
-    assert s.config is not None
     context = multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
     sys.stdout.flush()
     sys.stderr.flush()  # a forked worker must not write this process's buffered output again
     with ProcessPoolExecutor(1, mp_context=context, initializer=_worker_main) as pool:
-        reports = pool.submit(gate, s.root, s.config.env, s.run.evidence.name)
-        if s.config.models:
+        reports = pool.submit(gate, s.root, s.project.env, s.run.evidence.name)
+        if s.project.models:
             from mlgitops.evaluation import prepare as prepare_evaluation
             from mlgitops.training import prepare as prepare_training
 
             with contextlib.suppress(Exception):  # a head start only: train and evaluate redo it and report what fails
-                prepare_training(s.config)
+                prepare_training(s.project)
                 prepare_evaluation()
         return reports.result()
 
 
-def _data(s: _State) -> tuple[str, str]:
+def _data(s: _State) -> tuple[StepStatus, str]:
     s.data = _gate(s)
     s.pool = ThreadPoolExecutor(1, thread_name_prefix="mlgitops-plan")
     s.plans = s.pool.submit(_plan_all, s)  # the second core is free from here on
@@ -171,7 +175,7 @@ def _data(s: _State) -> tuple[str, str]:
     return (OK if all(r.success for r in s.data) else FAILED), "; ".join(parts)
 
 
-def _train(s: _State) -> tuple[str, str]:
+def _train(s: _State) -> tuple[StepStatus, str]:
     failed = [r.dataset for r in s.data if not r.success]
     if failed:
         s.training_note = "training skipped"
@@ -179,9 +183,9 @@ def _train(s: _State) -> tuple[str, str]:
     from mlgitops.training import train
 
     parts, errors = [], []
-    for name in s.config.select_models():
+    for name in s.project.select_models():
         try:  # one model's failure is its own: the others still train and are evaluated
-            t = train(s.config, name)
+            t = train(s.project, name)
         except GateFailed as exc:
             sys.stderr.write(f"{exc}\n")
             errors.append(str(exc).replace("(traceback above)", "(traceback in the log)"))
@@ -195,7 +199,7 @@ def _train(s: _State) -> tuple[str, str]:
     return OK, "; ".join(parts)
 
 
-def _evaluate(s: _State) -> tuple[str, str]:
+def _evaluate(s: _State) -> tuple[StepStatus, str]:
     if not s.trained:
         return SKIPPED, f"no candidate to evaluate ({s.training_note or 'training did not run'})"
     from mlgitops.evaluation import evaluate
@@ -203,7 +207,7 @@ def _evaluate(s: _State) -> tuple[str, str]:
     results, errors = [], []
     for t in s.trained:
         try:  # each model's evaluation is its own: bad input for one still leaves the others' evidence
-            results.append(evaluate(s.config, t.model))
+            results.append(evaluate(s.project, t.model))
         except BadInput as exc:
             errors.append(str(exc))
     parts = [f"{r.model} v{r.candidate.version} {r.verdict.upper()}: {r.comparison}" + (f" ({r.reasons[0]})" if r.reasons else "")
@@ -214,7 +218,7 @@ def _evaluate(s: _State) -> tuple[str, str]:
     return (OK if all(r.verdict == Verdict.PASS for r in results) else FAILED), "; ".join(parts)
 
 
-def _plan(s: _State) -> tuple[str, str]:
+def _plan(s: _State) -> tuple[StepStatus, str]:
     from mlgitops.report.content import changes_against
 
     assert s.plans is not None
@@ -231,7 +235,7 @@ def _plan(s: _State) -> tuple[str, str]:
     return OK, "; ".join(parts) + " (planned in the background)"
 
 
-def _policy(s: _State) -> tuple[str, str]:
+def _policy(s: _State) -> tuple[StepStatus, str]:
     from mlgitops.config import load
     from mlgitops.policies.run import check_project
 
@@ -247,7 +251,7 @@ def _policy(s: _State) -> tuple[str, str]:
     return (FAILED if blocked else OK), "; ".join(parts) + f"; promotion rules for {s.run.env}"
 
 
-def _report(s: _State) -> tuple[str, str]:
+def _report(s: _State) -> tuple[StepStatus, str]:
     from mlgitops.report import build, write
 
     s.run.record.report = s.run.evidence.report_md.name
@@ -256,7 +260,7 @@ def _report(s: _State) -> tuple[str, str]:
     return OK, str(s.run.report)
 
 
-STEPS: tuple[tuple[str, Callable[[_State], tuple[str, str]]], ...] = (
+STEPS: tuple[tuple[str, Callable[[_State], tuple[StepStatus, str]]], ...] = (
     ("config", _config), ("data", _data), ("train", _train), ("evaluate", _evaluate),
     ("plan", _plan), ("policy", _policy), ("report", _report),
 )

@@ -49,7 +49,7 @@ def check(project_dir: Path | str) -> list[str]:
     return envs
 
 
-def resolved(config: Config) -> dict[str, Any]:
+def resolved(config: Project) -> dict[str, Any]:
     """The fully resolved config as plain data (what `config show` prints)."""
     return {"env": config.env, **config.model_dump(mode="json", by_alias=True, exclude={"environments"})}
 

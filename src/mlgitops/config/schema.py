@@ -25,6 +25,7 @@ ROLES = ("data", "artifacts", "models", "access-logs", "storage", "training", "i
 NAME_LIMIT = 63  # S3 buckets and SageMaker names (IAM roles allow 64)
 BUCKET_ROLES = ("data", "artifacts", "models", "access-logs")  # the roles that name S3 buckets (and take `cloud.name_suffix`)
 NAME_SUFFIX = r"^[a-z0-9]{4,8}$"
+Problem = tuple[tuple[str, ...], str]  # (key path, message)
 
 
 class Strict(BaseModel):
@@ -316,9 +317,9 @@ class Project(Config):
         return path if "://" in path else self.root / path
 
 
-def reference_problems(config: Config) -> list[tuple[tuple[str, ...], str]]:
+def reference_problems(config: Config) -> list[Problem]:
     """Checks across sections (dataset references, derived resource names), as (key path, message)."""
-    problems = []
+    problems: list[Problem] = []
     for name, model in config.models.items():
         if not re.match(SLUG, name):
             problems.append((("models", name), f"model name '{name}' must be a slug matching {SLUG} (it names the endpoint)"))
@@ -337,12 +338,12 @@ def reference_problems(config: Config) -> list[tuple[tuple[str, ...], str]]:
     return problems
 
 
-def metric_problems(name: str, model: Model) -> list[tuple[tuple[str, ...], str]]:
+def metric_problems(name: str, model: Model) -> list[Problem]:
     """Metric names the model's task does not compute, and settings that do not apply to it, before anything trains."""
     known = task_metrics(model.task)
     where = ("models", name, "metrics")
-    problems = []
-    names = [(("primary",), model.metrics.primary)] if model.metrics.primary else []
+    problems: list[Problem] = []
+    names: list[tuple[tuple[str, ...], str]] = [(("primary",), model.metrics.primary)] if model.metrics.primary else []
     names += [(("thresholds", m), m) for m in model.metrics.thresholds]
     for path, metric in names:
         if metric not in known:

@@ -12,7 +12,7 @@ the column keeps its inferred type and GX judges it, the same way on both engine
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 from mlgitops.config.schema import NULL_TOKENS
 
@@ -100,16 +100,16 @@ def implied_types(expectations: Iterable[dict[str, Any]]) -> dict[str, ColumnTyp
     return {c: t for c, t in out.items() if c not in conflicted}
 
 
-def resolve(declared: dict[str, str], implied: dict[str, ColumnType], inferred: dict[str, ColumnType]) -> dict[str, ColumnType]:
+def resolve(declared: Mapping[str, str], implied: dict[str, ColumnType], inferred: dict[str, ColumnType]) -> dict[str, ColumnType]:
     """The type each column is read as: declared (schema) over implied (suite) over inferred (data)."""
     out = dict(inferred)
     for col, kind in implied.items():
         if col in out:
             numeric = kind == ColumnType.FLOAT and out[col] == ColumnType.INTEGER
             out[col] = out[col] if numeric else kind
-    for col, kind in declared.items():
+    for col, name in declared.items():
         if col in out:
-            out[col] = ColumnType(kind)
+            out[col] = ColumnType(name)
     return out
 
 
@@ -176,7 +176,7 @@ def pandas_apply(frame: Any, types: dict[str, ColumnType]) -> dict[str, str]:
     return unparsed
 
 
-def string_columns(declared: dict[str, str], implied: dict[str, ColumnType]) -> list[str]:
+def string_columns(declared: Mapping[str, str], implied: dict[str, ColumnType]) -> list[str]:
     """Columns pandas must read as text from the start (a leading zero or `1.0` survives only then)."""
     cols = {c for c, t in implied.items() if t == ColumnType.STRING}
     cols |= {c for c, t in declared.items() if t == ColumnType.STRING}
@@ -215,7 +215,7 @@ def _parses(col: str, kind: ColumnType) -> Any:
     return F.expr(f"try_cast({_q(col)} as {_SPARK_TYPES[kind]})").isNotNull()
 
 
-def spark_types(frame: Any, declared: dict[str, str], implied: dict[str, ColumnType]) -> tuple[Any, dict[str, str], int]:
+def spark_types(frame: Any, declared: Mapping[str, str], implied: dict[str, ColumnType]) -> tuple[Any, dict[str, str], int]:
     """The all-string frame cast to the resolved types (one pass to infer and check them, which also counts
     the rows); returns (frame, {column: unparsed sample} for declared/implied types the data does not
     parse as, rows)."""

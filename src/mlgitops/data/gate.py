@@ -174,17 +174,19 @@ def validate_dataset(ctx: Any, config: Project, name: str, hasher: Executor, sui
     location = _location(config, ds.path)
     tokens, declared = cols.null_tokens(ds.na_values), dict(ds.column_types)
     implied = cols.implied_types(suite.expectations)
+    fmt = ds.format
+    assert fmt is not None  # the config infers it from the path's suffix
     if ds.engine == "spark":
         from mlgitops.data import spark
 
         sha = stream_digest(location)  # before Spark starts, so a missing file is named as such
         session = spark.session(*spark.settings(config, ds), verbose=verbose)
-        frame, unparsed, rows = spark.read(session, location, ds.format, tokens, declared, implied)
+        frame, unparsed, rows = spark.read(session, location, fmt, tokens, declared, implied)
         columns = list(frame.columns)
         if rows == 0:
             raise BadInput(f"{location}: dataset is empty (0 rows); provide at least one row")
     else:
-        frame, digest = load(location, ds.format, hasher, tokens, cols.string_columns(declared, implied))
+        frame, digest = load(location, fmt, hasher, tokens, cols.string_columns(declared, implied))
         columns, rows = [str(c) for c in frame.columns], len(frame)
         unparsed = {}
         if ds.format == "csv":

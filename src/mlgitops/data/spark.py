@@ -10,7 +10,7 @@ import contextlib
 import os
 import shlex
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator, Mapping
 
 from mlgitops.errors import BadInput
 
@@ -124,7 +124,7 @@ def session(master: str | None, conf: dict[str, str], verbose: bool = False) -> 
     return spark
 
 
-def read(spark: Any, location: str, fmt: str, tokens: list[str], declared: dict[str, str],
+def read(spark: Any, location: str, fmt: str, tokens: list[str], declared: Mapping[str, str],
          implied: dict[str, Any]) -> tuple[Any, dict[str, str], int]:
     """The dataset as a Spark DataFrame typed like the pandas engine reads it; s3:// is read through S3A.
 

@@ -155,6 +155,7 @@ def chart(path: Path, ev: Evaluation, y: Any, preds: dict[str, dict[str, Any]]) 
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.artist import Artist
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
@@ -177,7 +178,7 @@ def chart(path: Path, ev: Evaluation, y: Any, preds: dict[str, dict[str, Any]]) 
             bottom[2].set_axis_off()
     for ax in bottom[(2 if ev.task == "regression" or len(ev.classes) != 2 else 3):]:
         ax.set_axis_off()
-    handles = [Patch(color=CANDIDATE, label=cand_label)]
+    handles: list[Artist] = [Patch(color=CANDIDATE, label=cand_label)]
     if ev.champion:
         handles.append(Patch(color=CHAMPION, label=f"champion v{ev.champion.version}"))
     if ev.thresholds:

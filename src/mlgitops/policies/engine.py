@@ -6,6 +6,7 @@ in the rule exactly as during `pulumi preview`, and becomes an "unchecked" findi
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from mlgitops.evidence import Finding, Findings, FindingStatus, Plan, PlanChanges, Run
@@ -75,16 +76,20 @@ def check_plan(plan: Any, cfg: dict[str, Any], levels: dict[str, str]) -> list[F
                     continue
                 args = ResourceValidationArgs(r.type, unknown_checking_proxy(_sentinel(r.inputs)), r.urn, r.name, _opts(r.parent), None, cfg)
                 try:
-                    policy.validate(args, lambda msg, _urn=None, urn=r.urn: add(msg, urn))
+                    policy.validate(args, functools.partial(_at, add, r.urn))
                 except UnknownValueError as e:
                     add(f"cannot be checked before deploy: {e.message}", r.urn, FindingStatus.UNCHECKED)
         else:
-            args = StackValidationArgs(_policy_resources(resources), cfg)
             try:
-                policy.validate(args, lambda msg, urn=None: add(msg, urn))
+                policy.validate(StackValidationArgs(_policy_resources(resources), cfg), add)
             except UnknownValueError as e:
                 add(f"cannot be checked before deploy: {e.message}", None, FindingStatus.UNCHECKED)
     return findings
+
+
+def _at(add: Callable[[str, str | None], None], urn: str, msg: str, _urn: str | None = None) -> None:
+    """A resource policy's report: the finding is about the resource under validation, whatever URN it names."""
+    add(msg, urn)
 
 
 def _offline(kind: str, run: Callable[[Any], Iterable[tuple[str | None, str]]], resource_type: Callable[[str | None], str | None],

@@ -70,7 +70,7 @@ def enforcements(config: Project) -> dict[str, str]:
     return {name: enforcement(r, config.policies.enforcement, dict(config.policies.overrides)) for name, r in all_rules().items()}
 
 
-def _exempt(rule: str, cfg: Project, urn: str | None, name: str | None) -> bool:
+def _exempt(rule: str, cfg: Mapping[str, Any], urn: str | None, name: str | None) -> bool:
     today = dt.date.fromisoformat(str(cfg["today"])) if cfg.get("today") else dt.date.today()
     return any(e.covers(rule, urn, name) and not e.expired(today) for e in parse_exemptions(cfg.get("exemptions") or []))
 
@@ -107,8 +107,9 @@ def build_policies(levels: dict[str, str] | None = None) -> list[Any]:
         if rule.kind in ("promotion", "change"):
             continue
         level = EnforcementLevel((levels or {}).get(rule.name, rule.enforcement))
-        common = dict(name=rule.name, description=rule.description, enforcement_level=level, severity=Severity(rule.severity),
-                      config_schema=PolicyConfigSchema(SETTINGS_SCHEMA), tags=[rule.module])
+        common: dict[str, Any] = dict(name=rule.name, description=rule.description, enforcement_level=level,
+                                      severity=Severity(rule.severity), config_schema=PolicyConfigSchema(SETTINGS_SCHEMA),
+                                      tags=[rule.module])
         cls = ResourceValidationPolicy if rule.kind == "resource" else StackValidationPolicy
         out.append(cls(validate=validator(rule), **common))
     return out

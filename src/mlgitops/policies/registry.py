@@ -60,15 +60,15 @@ def resource_rule(name: str, description: str, types: tuple[str, ...] | list[str
     return _register("resource", name, description, types, **kw)
 
 
-def stack_rule(name: str, description: str, types: tuple[str, ...] | list[str] = (), **kw: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def stack_rule(name: str, description: str, types: tuple[str, ...] | list[str] = (), **kw: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     return _register("stack", name, description, types, **kw)
 
 
-def promotion_rule(name: str, description: str, **kw: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def promotion_rule(name: str, description: str, **kw: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     return _register("promotion", name, description, (), **kw)
 
 
-def change_rule(name: str, description: str, types: tuple[str, ...] | list[str] = (), **kw: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def change_rule(name: str, description: str, types: tuple[str, ...] | list[str] = (), **kw: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     return _register("change", name, description, types, **kw)
 
 

@@ -3,6 +3,7 @@
 value whatever our enforcement says, so the only fix is the value."""
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from typing import Any, Callable, Iterator
 
@@ -37,9 +38,9 @@ def _plain(value: Any) -> Any:
             return UNKNOWN
 
     if isinstance(value, Mapping):
-        return {k: item(lambda k=k: value[k]) for k in value}
+        return {k: item(functools.partial(value.__getitem__, k)) for k in value}
     if isinstance(value, Sequence) and not isinstance(value, (str, bytes)):
-        return [item(lambda i=i: value[i]) for i in range(len(value))]
+        return [item(functools.partial(value.__getitem__, i)) for i in range(len(value))]
     return value
 
 

@@ -73,7 +73,7 @@ def _serving(project_dir: Path | None, env: str) -> dict[str, str]:
     if project_dir is None:
         return {}
     try:
-        return {m: e.version for m, e in read(Path(project_dir), env).models.items()}
+        return {m: e.version or e.digest for m, e in read(Path(project_dir), env).models.items()}
     except BadInput:  # a broken deploy file is for `promote`/`drift` to report; the PR report still renders
         return {}
 

@@ -128,8 +128,9 @@ def _run(config: Project, model: str | None, layout: Layout) -> Path:
     spec = config.models[name]
     if os.environ.get(CHANNELS_ENV):
         fetch_channels(layout, config.cloud.region)
-    for dataset in {spec.dataset, spec.holdout} - {None}:
-        config.datasets[dataset].path = str(channel_file(layout, dataset))  # the job's copy, not the project's path
+    copies = {d: config.datasets[d].model_copy(update={"path": str(channel_file(layout, d))})  # the job's copy of each
+              for d in (spec.dataset, spec.holdout) if d is not None}
+    config = config.model_copy(update={"datasets": {**config.datasets, **copies}})
     params = hyperparameters(layout)
     frame = load_frame(config, spec.dataset)
     if spec.target not in frame.columns:
