@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
@@ -23,9 +23,9 @@ app = typer.Typer(
 config_app = typer.Typer(help="Check, show and export the project config.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
 
-ProjectOpt = typer.Option(None, "--project", help="Project directory (default: current directory).")
-JsonOpt = typer.Option(False, "--json", help="Print one JSON document on stdout and nothing else there.")
-EnvOpt = typer.Option("local", "--env", help="Environment (local, or one declared under environments:).")
+ProjectOpt = Annotated[Optional[Path], typer.Option("--project", help="Project directory (default: current directory).")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout and nothing else there.")]
+EnvOpt = Annotated[str, typer.Option("--env", help="Environment (local, or one declared under environments:).")]
 
 
 def _print_version(value: bool) -> None:
@@ -37,9 +37,9 @@ def _print_version(value: bool) -> None:
 
 
 @app.callback()
-def _root(ctx: typer.Context, project: Optional[Path] = ProjectOpt,
-          _version: bool = typer.Option(False, "--version", is_eager=True, callback=_print_version,
-                                        help="Print the version (from the git tag it was built from) and exit.")) -> None:
+def _root(ctx: typer.Context, project: ProjectOpt = None,
+          _version: Annotated[bool, typer.Option("--version", is_eager=True, callback=_print_version,
+                                                 help="Print the version (from the git tag it was built from) and exit.")] = False) -> None:
     ctx.obj = {"project": (project or Path.cwd()).resolve()}
 
 
@@ -71,7 +71,7 @@ def err(message: str) -> None:
 
 
 @config_app.command("check")
-def config_check(ctx: typer.Context, as_json: bool = JsonOpt) -> None:
+def config_check(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     """Validate mlgitops.yaml and every environment overlay."""
     from mlgitops.config import check
 
@@ -83,7 +83,7 @@ def config_check(ctx: typer.Context, as_json: bool = JsonOpt) -> None:
 
 
 @config_app.command("show")
-def config_show(ctx: typer.Context, env: str = EnvOpt, as_json: bool = JsonOpt) -> None:
+def config_show(ctx: typer.Context, env: EnvOpt = "local", as_json: JsonOpt = False) -> None:
     """Print the fully resolved config of one environment (overlays applied)."""
     from mlgitops.config import load, resolved
 
@@ -97,7 +97,7 @@ def config_show(ctx: typer.Context, env: str = EnvOpt, as_json: bool = JsonOpt) 
 
 
 @config_app.command("schema")
-def config_schema(out: Optional[Path] = typer.Option(None, "--out", help="Write to this file instead of stdout.")) -> None:
+def config_schema(out: Annotated[Optional[Path], typer.Option("--out", help="Write to this file instead of stdout.")] = None) -> None:
     """Print the JSON Schema of mlgitops.yaml (for yaml-language-server and editors)."""
     from mlgitops.config import json_schema
     from mlgitops.evidence import atomic_write
@@ -115,12 +115,12 @@ def config_schema(out: Optional[Path] = typer.Option(None, "--out", help="Write 
 @app.command("plan")
 def plan_cmd(
     ctx: typer.Context,
-    env: str = EnvOpt,
-    program: Optional[Path] = typer.Option(None, "--program", help="Plan this Pulumi Python program dir (Pulumi.yaml + __main__.py) instead of the project's stack."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Also write the Plan JSON here."),
-    against: Optional[Path] = typer.Option(None, "--against", help="Print the changes from this older Plan JSON."),
-    mermaid: bool = typer.Option(False, "--mermaid", help="Also print a mermaid diagram (for PR comments)."),
-    as_json: bool = JsonOpt,
+    env: EnvOpt = "local",
+    program: Annotated[Optional[Path], typer.Option("--program", help="Plan this Pulumi Python program dir (Pulumi.yaml + __main__.py) instead of the project's stack.")] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", help="Also write the Plan JSON here.")] = None,
+    against: Annotated[Optional[Path], typer.Option("--against", help="Print the changes from this older Plan JSON.")] = None,
+    mermaid: Annotated[bool, typer.Option("--mermaid", help="Also print a mermaid diagram (for PR comments).")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Offline plan under Pulumi's mock engine: what `pulumi up --stack ENV` would declare, no cloud needed.
 
@@ -159,7 +159,7 @@ def plan_cmd(
 
 # --- gitops -------------------------------------------------------------------------------------
 
-ModelOpt = typer.Option(None, "--model", help="Model name (default: every model in the config).")
+ModelOpt = Annotated[Optional[str], typer.Option("--model", help="Model name (default: every model in the config).")]
 
 
 def _print_promotions(results: list, as_json: bool) -> None:
@@ -179,13 +179,13 @@ def _print_promotions(results: list, as_json: bool) -> None:
 @app.command("promote")
 def promote_cmd(
     ctx: typer.Context,
-    env: str = typer.Option(..., "--env", help="Target environment (prod takes only the model in deploy/staging.yaml)."),
-    model: Optional[str] = ModelOpt,
-    version: Optional[int] = typer.Option(None, "--version", help="A version of this tracking store's registry (default: the evaluated candidate; evidence is still required)."),
-    digest: Optional[str] = typer.Option(None, "--digest", help="The model by identity, sha256:<hex> (as deploy/<env>.yaml records it)."),
-    force: bool = typer.Option(False, "--force", help="Skip the evidence gates (recorded as forced: true); needs --version or --digest."),
-    commit: bool = typer.Option(False, "--commit", help="git commit deploy/<env>.yaml with the evidence in the message."),
-    as_json: bool = JsonOpt,
+    env: Annotated[str, typer.Option("--env", help="Target environment (prod takes only the model in deploy/staging.yaml).")],
+    model: ModelOpt = None,
+    version: Annotated[Optional[int], typer.Option("--version", help="A version of this tracking store's registry (default: the evaluated candidate; evidence is still required).")] = None,
+    digest: Annotated[Optional[str], typer.Option("--digest", help="The model by identity, sha256:<hex> (as deploy/<env>.yaml records it).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Skip the evidence gates (recorded as forced: true); needs --version or --digest.")] = False,
+    commit: Annotated[bool, typer.Option("--commit", help="git commit deploy/<env>.yaml with the evidence in the message.")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Upload the model's package, write deploy/<env>.yaml (atomic, compare-and-set), move the registry alias <env>."""
     from mlgitops.gitops import promote
@@ -196,11 +196,11 @@ def promote_cmd(
 @app.command("rollback")
 def rollback_cmd(
     ctx: typer.Context,
-    env: str = typer.Option(..., "--env", help="Environment to roll back."),
-    model: Optional[str] = ModelOpt,
-    to: Optional[str] = typer.Option(None, "--to", help="Digest (or its first hex digits) or recorded version to go back to (default: the model the current one replaced)."),
-    commit: bool = typer.Option(False, "--commit", help="git commit deploy/<env>.yaml."),
-    as_json: bool = JsonOpt,
+    env: Annotated[str, typer.Option("--env", help="Environment to roll back.")],
+    model: ModelOpt = None,
+    to: Annotated[Optional[str], typer.Option("--to", help="Digest (or its first hex digits) or recorded version to go back to (default: the model the current one replaced).")] = None,
+    commit: Annotated[bool, typer.Option("--commit", help="git commit deploy/<env>.yaml.")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Back to the previously promoted model, read from the git history of deploy/<env>.yaml."""
     from mlgitops.gitops import rollback
@@ -211,11 +211,11 @@ def rollback_cmd(
 @app.command("image")
 def image_cmd(
     ctx: typer.Context,
-    env: str = typer.Option(..., "--env", help="Environment whose promoted models to build images for."),
-    model: Optional[str] = ModelOpt,
-    context: Path = typer.Option(..., "--context", help="Directory for the build contexts, one per model (<dir>/<model>/)."),
-    training: bool = typer.Option(False, "--training", help="The training image's context instead (<dir>/training/), for remote jobs."),
-    as_json: bool = JsonOpt,
+    env: Annotated[str, typer.Option("--env", help="Environment whose promoted models to build images for.")],
+    context: Annotated[Path, typer.Option("--context", help="Directory for the build contexts, one per model (<dir>/<model>/).")],
+    model: ModelOpt = None,
+    training: Annotated[bool, typer.Option("--training", help="The training image's context instead (<dir>/training/), for remote jobs.")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Write each promoted model's serving-image build context (or the training image's) and print the ECR
     repository and tag to push it as."""
@@ -233,10 +233,10 @@ def image_cmd(
 @app.command("drift")
 def drift_cmd(
     ctx: typer.Context,
-    env: str = typer.Option(..., "--env", help="Environment to check."),
-    model: Optional[str] = ModelOpt,
-    fix: bool = typer.Option(False, "--fix", help="Move each registry alias to the version holding the model in deploy/<env>.yaml."),
-    as_json: bool = JsonOpt,
+    env: Annotated[str, typer.Option("--env", help="Environment to check.")],
+    model: ModelOpt = None,
+    fix: Annotated[bool, typer.Option("--fix", help="Move each registry alias to the version holding the model in deploy/<env>.yaml.")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Where the registry alias <env> and deploy/<env>.yaml disagree (exit 1 when they do)."""
     from mlgitops.gitops import drift, fix_drift
@@ -259,10 +259,10 @@ def drift_cmd(
 @app.command("serve")
 def serve_cmd(
     ctx: typer.Context,
-    env: str = typer.Option(..., "--env", help="Serve the version in deploy/<env>.yaml."),
-    model: Optional[str] = typer.Option(None, "--model", help="Model name (needed when the config has several)."),
-    port: Optional[int] = typer.Option(None, "--port", help="Port on 127.0.0.1 (default: a free one)."),
-    workers: int = typer.Option(1, "--workers", help="Scoring server worker processes."),
+    env: Annotated[str, typer.Option("--env", help="Serve the version in deploy/<env>.yaml.")],
+    model: Annotated[Optional[str], typer.Option("--model", help="Model name (needed when the config has several).")] = None,
+    port: Annotated[Optional[int], typer.Option("--port", help="Port on 127.0.0.1 (default: a free one).")] = None,
+    workers: Annotated[int, typer.Option("--workers", help="Scoring server worker processes.")] = 1,
 ) -> None:
     """Serve the promoted version locally with MLflow's scoring server; Ctrl-C stops it."""
     from mlgitops.serving import check_port, served_version, start
@@ -279,11 +279,11 @@ def serve_cmd(
 @app.command("predict")
 def predict_cmd(
     ctx: typer.Context,
-    file: Path = typer.Argument(..., help="Rows to score: .csv, .json (records) or .parquet."),
-    env: str = typer.Option(..., "--env", help="Environment whose promoted model to use."),
-    model: Optional[str] = typer.Option(None, "--model", help="Model name (needed when the config has several)."),
-    url: Optional[str] = typer.Option(None, "--url", help="A running server (`mlgitops serve`); default: start one for this call."),
-    as_json: bool = JsonOpt,
+    file: Annotated[Path, typer.Argument(help="Rows to score: .csv, .json (records) or .parquet.")],
+    env: Annotated[str, typer.Option("--env", help="Environment whose promoted model to use.")],
+    model: Annotated[Optional[str], typer.Option("--model", help="Model name (needed when the config has several).")] = None,
+    url: Annotated[Optional[str], typer.Option("--url", help="A running server (`mlgitops serve`); default: start one for this call.")] = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Send rows to the scoring endpoint and print one prediction per row."""
     from mlgitops.serving import predict, read_rows, served_version, start
@@ -308,13 +308,13 @@ def predict_cmd(
 @app.command("train")
 def train_cmd(
     ctx: typer.Context,
-    model: Optional[str] = ModelOpt,
-    env: str = EnvOpt,
-    backend: str = typer.Option("local", "--backend", help="local (this machine), sagemaker (a training job) or batch (an AWS Batch job) on ENV's stack."),
-    wait: bool = typer.Option(True, "--wait/--no-wait", help="Remote: follow the job, then register its model (--no-wait prints the job and returns)."),
-    attach: Optional[str] = typer.Option(None, "--attach", help="Wait for this remote job (its name, or its id for batch), then register its model."),
-    in_container: bool = typer.Option(False, "--in-container", help="Inside the training image: fit on the job's channels and save the model into SM_MODEL_DIR."),
-    as_json: bool = JsonOpt,
+    model: ModelOpt = None,
+    env: EnvOpt = "local",
+    backend: Annotated[str, typer.Option("--backend", help="local (this machine), sagemaker (a training job) or batch (an AWS Batch job) on ENV's stack.")] = "local",
+    wait: Annotated[bool, typer.Option("--wait/--no-wait", help="Remote: follow the job, then register its model (--no-wait prints the job and returns).")] = True,
+    attach: Annotated[Optional[str], typer.Option("--attach", help="Wait for this remote job (its name, or its id for batch), then register its model.")] = None,
+    in_container: Annotated[bool, typer.Option("--in-container", help="Inside the training image: fit on the job's channels and save the model into SM_MODEL_DIR.")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Train with the model's entry point in a tracked MLflow run and register a new version, here or on ENV's stack."""
     from mlgitops.evidence import TrainingBackend
@@ -367,7 +367,7 @@ def train_cmd(
 
 
 @app.command("evaluate")
-def evaluate_cmd(ctx: typer.Context, model: Optional[str] = ModelOpt, env: str = EnvOpt, as_json: bool = JsonOpt) -> None:
+def evaluate_cmd(ctx: typer.Context, model: ModelOpt = None, env: EnvOpt = "local", as_json: JsonOpt = False) -> None:
     """Score the candidate and the champion in deploy/<env>.yaml on the holdout; exit 1 when the candidate fails."""
     from mlgitops.evaluation import evaluate_all
     from mlgitops.evidence import Run
@@ -394,13 +394,13 @@ app.add_typer(policy_app, name="policy")
 @policy_app.command("check")
 def policy_check_cmd(
     ctx: typer.Context,
-    env: str = EnvOpt,
-    plan: Optional[Path] = typer.Option(None, "--plan", help="Check this Plan JSON (from `mlgitops plan --out`)."),
-    program: Optional[Path] = typer.Option(None, "--program", help="Plan and check this Pulumi Python program dir instead of the project's stack."),
-    evidence: Optional[Path] = typer.Option(None, "--evidence", help="Also run the promotion rules over this evidence run folder."),
-    against: Optional[Path] = typer.Option(None, "--against", help="The base branch's Plan JSON (or evidence run) for the change rules; default: .mlgitops/evidence/base when it holds this stack's plan."),
-    sarif: Optional[Path] = typer.Option(None, "--sarif", help="Also write the findings as SARIF 2.1.0 (GitHub code scanning)."),
-    as_json: bool = JsonOpt,
+    env: EnvOpt = "local",
+    plan: Annotated[Optional[Path], typer.Option("--plan", help="Check this Plan JSON (from `mlgitops plan --out`).")] = None,
+    program: Annotated[Optional[Path], typer.Option("--program", help="Plan and check this Pulumi Python program dir instead of the project's stack.")] = None,
+    evidence: Annotated[Optional[Path], typer.Option("--evidence", help="Also run the promotion rules over this evidence run folder.")] = None,
+    against: Annotated[Optional[Path], typer.Option("--against", help="The base branch's Plan JSON (or evidence run) for the change rules; default: .mlgitops/evidence/base when it holds this stack's plan.")] = None,
+    sarif: Annotated[Optional[Path], typer.Option("--sarif", help="Also write the findings as SARIF 2.1.0 (GitHub code scanning).")] = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Check the environment's infrastructure plan (and a run's evidence) against every rule; exit 1 on a mandatory violation."""
     from mlgitops.config import FILENAME
@@ -436,7 +436,7 @@ def policy_check_cmd(
 
 
 @policy_app.command("list")
-def policy_list_cmd(as_json: bool = JsonOpt) -> None:
+def policy_list_cmd(as_json: JsonOpt = False) -> None:
     """Every rule with its kind, default enforcement, severity and description."""
     from mlgitops.policies import all_rules
 
@@ -460,11 +460,11 @@ app.add_typer(data_app, name="data")
 @data_app.command("validate")
 def data_validate_cmd(
     ctx: typer.Context,
-    dataset: Optional[list[str]] = typer.Option(None, "--dataset", help="Dataset name (repeatable; default: every dataset)."),
-    docs: Optional[Path] = typer.Option(None, "--docs", help="Also build GX Data Docs HTML in this folder."),
-    env: str = EnvOpt,
-    as_json: bool = JsonOpt,
-    verbose: bool = typer.Option(False, "--verbose", help="engine: spark: show Spark's own log lines (default: errors only)."),
+    dataset: Annotated[Optional[list[str]], typer.Option("--dataset", help="Dataset name (repeatable; default: every dataset).")] = None,
+    docs: Annotated[Optional[Path], typer.Option("--docs", help="Also build GX Data Docs HTML in this folder.")] = None,
+    env: EnvOpt = "local",
+    as_json: JsonOpt = False,
+    verbose: Annotated[bool, typer.Option("--verbose", help="engine: spark: show Spark's own log lines (default: errors only).")] = False,
 ) -> None:
     """Validate each dataset against its suite; exit 1 when a critical expectation fails."""
     from mlgitops.data import validate
@@ -486,9 +486,9 @@ def data_validate_cmd(
 
 @data_app.command("init-suite")
 def data_init_suite_cmd(
-    path: str = typer.Argument(..., help="Sample data: a .csv or .parquet file (local or s3://)."),
-    out: Path = typer.Option(..., "--out", help="Write the starter suite JSON here."),
-    as_json: bool = JsonOpt,
+    path: Annotated[str, typer.Argument(help="Sample data: a .csv or .parquet file (local or s3://).")],
+    out: Annotated[Path, typer.Option("--out", help="Write the starter suite JSON here.")],
+    as_json: JsonOpt = False,
 ) -> None:
     """A starter GX 1.x suite from a data sample, for a human to review and edit."""
     from mlgitops.data import init_suite
@@ -505,10 +505,10 @@ def data_init_suite_cmd(
 
 @app.command("new")
 def new_cmd(
-    directory: Path = typer.Argument(..., help="Project directory to create (absent or empty); its name is the default project name."),
-    no_input: bool = typer.Option(False, "--no-input", help="Do not prompt: the template's defaults plus --set answers."),
-    sets: Optional[list[str]] = typer.Option(None, "--set", help="key=value answer to a prompt (repeatable), e.g. --set problem_type=regression."),
-    no_git: bool = typer.Option(False, "--no-git", help="Do not make the project a git repository (default: git init and a first commit)."),
+    directory: Annotated[Path, typer.Argument(help="Project directory to create (absent or empty); its name is the default project name.")],
+    no_input: Annotated[bool, typer.Option("--no-input", help="Do not prompt: the template's defaults plus --set answers.")] = False,
+    sets: Annotated[Optional[list[str]], typer.Option("--set", help="key=value answer to a prompt (repeatable), e.g. --set problem_type=regression.")] = None,
+    no_git: Annotated[bool, typer.Option("--no-git", help="Do not make the project a git repository (default: git init and a first commit).")] = False,
 ) -> None:
     """Scaffold a project from the template (cookiecutter): config, sample data, model, tests, infra, CI workflows; a git repository with a first commit."""
     from mlgitops.scaffold import git_init, new, parse_sets, work_tree_of
@@ -531,7 +531,7 @@ app.add_typer(template_app, name="template")
 @template_app.command("update")
 def template_update_cmd(
     ctx: typer.Context,
-    checkout: Optional[str] = typer.Option(None, "--checkout", help="Template git ref to update to (default: its newest commit)."),
+    checkout: Annotated[Optional[str], typer.Option("--checkout", help="Template git ref to update to (default: its newest commit).")] = None,
 ) -> None:
     """Re-render the template with the project's recorded answers (.cruft.json) and merge the difference into the work tree."""
     from mlgitops.scaffold import update
@@ -549,9 +549,9 @@ app.add_typer(pipeline_app, name="pipeline")
 @pipeline_app.command("pr")
 def pipeline_pr_cmd(
     ctx: typer.Context,
-    env: Optional[str] = typer.Option(None, "--env", help="Environment the candidate is evaluated against and checked for promotion to (default: staging when declared, else the first declared one, else local)."),
-    base: Optional[Path] = typer.Option(None, "--base", help="The base branch's evidence run holding plan/<env>.json (default: .mlgitops/evidence/base when present)."),
-    as_json: bool = JsonOpt,
+    env: Annotated[Optional[str], typer.Option("--env", help="Environment the candidate is evaluated against and checked for promotion to (default: staging when declared, else the first declared one, else local).")] = None,
+    base: Annotated[Optional[Path], typer.Option("--base", help="The base branch's evidence run holding plan/<env>.json (default: .mlgitops/evidence/base when present).")] = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """config check -> data validate -> train -> evaluate -> plan (every env) -> policy check -> report; exit 1 when a gate says no."""
     from mlgitops.evidence import StepStatus
@@ -577,9 +577,9 @@ def pipeline_pr_cmd(
 @app.command("report")
 def report_cmd(
     ctx: typer.Context,
-    evidence: Optional[Path] = typer.Option(None, "--evidence", help="Evidence run folder (default: $MLGITOPS_RUN_ID's, else the newest)."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Also write the markdown here (links point back into the run folder)."),
-    as_json: bool = JsonOpt,
+    evidence: Annotated[Optional[Path], typer.Option("--evidence", help="Evidence run folder (default: $MLGITOPS_RUN_ID's, else the newest).")] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", help="Also write the markdown here (links point back into the run folder).")] = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """The PR report of a run: verdict, data gate, candidate vs champion, infrastructure changes, policy findings, cost, MLflow runs.
 
@@ -598,7 +598,7 @@ def report_cmd(
 
 
 @app.command("demo")
-def demo_cmd(directory: Optional[Path] = typer.Argument(None, help="New or empty directory for the sample project (default: a new temporary one).")) -> None:
+def demo_cmd(directory: Annotated[Optional[Path], typer.Argument(help="New or empty directory for the sample project (default: a new temporary one).")] = None) -> None:
     """Scaffold a sample project, run `pipeline pr`, promote to local, serve it on 127.0.0.1, score a few rows."""
     from mlgitops.demo import run_demo
 
