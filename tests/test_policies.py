@@ -268,3 +268,20 @@ def test_a_project_without_a_bucket_name_suffix_gets_an_advisory_saying_how_to_a
     assert not by(check_plan(plan, {**SETTINGS, "project": ""}, {}), "s3-bucket-name-suffix")  # a plain program, no mlgitops project
     levels = {"s3-bucket-name-suffix": "mandatory"}
     assert by(check_plan(plan, SETTINGS, levels), "s3-bucket-name-suffix")[0].enforcement == "mandatory"  # it can be made a gate
+
+
+def test_the_findings_table_aligns_columns_and_keeps_every_message_whole():
+    from mlgitops.evidence import Finding, FindingStatus, Findings
+    from mlgitops.policies.output import render_table
+
+    long = "bucket has no KMS encryption; " * 20  # wider than any terminal: never wrapped or cut
+    table = render_table(Findings(env="prod", findings=[
+        Finding(policy="aws-api-sagemaker", severity="high", enforcement="advisory", message="value unknown", status=FindingStatus.UNCHECKED),
+        Finding(policy="s3-encryption", severity="high", enforcement="mandatory", resource_urn="urn:pulumi:prod::p::aws:s3/bucket:Bucket::data",
+                resource_type="aws:s3/bucket:Bucket", message=long.strip())]))
+    head, first, second, verdict = table.splitlines()
+    assert head.split() == ["rule", "resource", "enforcement", "message"]
+    assert first.startswith("s3-encryption") and first.endswith(long.strip())  # mandatory first
+    assert second.endswith("[unchecked] value unknown")  # a status in brackets is text, not rich markup
+    assert first.index("data") == second.index("stack") == head.index("resource")
+    assert verdict.startswith("policy check prod: FAILED (1 mandatory")

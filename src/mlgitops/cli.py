@@ -445,9 +445,9 @@ def policy_list_cmd(as_json: JsonOpt = False) -> None:
         emit_json([{"name": r.name, "kind": r.kind, "module": r.module, "enforcement": r.enforcement, "severity": r.severity,
                     "types": list(r.types), "description": r.description} for r in rules.values()])
         return
-    width = max(len(n) for n in rules)
-    for r in rules.values():
-        print(f"{r.name:<{width}}  {r.kind:<9}  {r.enforcement:<9}  {r.description}")
+    from mlgitops.tables import render
+
+    print(render(("rule", "kind", "enforcement", "description"), [(r.name, r.kind, r.enforcement, r.description) for r in rules.values()]))
     print(f"{len(rules)} rules")
 
 

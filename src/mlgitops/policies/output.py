@@ -5,6 +5,7 @@ from typing import Any
 
 from mlgitops.evidence import Findings, FindingStatus
 from mlgitops.policies.registry import all_rules
+from mlgitops.tables import render
 
 SARIF_SCHEMA = "https://raw.githubusercontent.com/oasis-tcs/sarif-spec/master/Schemata/sarif-schema-2.1.0.json"
 LEVEL = {"mandatory": "error", "advisory": "warning", "disabled": "none"}
@@ -15,11 +16,8 @@ def render_table(findings: Findings) -> str:
             for f in findings.findings]
     lines = [f"note: {n}" for n in findings.notes]
     if rows:
-        head = ("rule", "resource", "message", "enforcement")
-        widths = [max(len(str(r[i])) for r in [head, *rows]) for i in (0, 1)]
-        lines.append(f"{head[0]:<{widths[0]}}  {head[1]:<{widths[1]}}  {head[3]:<11}  {head[2]}")
-        for rule, res, msg, enf in sorted(rows, key=lambda r: (r[3] != "mandatory", r[0], r[1])):
-            lines.append(f"{rule:<{widths[0]}}  {res:<{widths[1]}}  {enf:<11}  {msg}")
+        ordered = sorted(rows, key=lambda r: (r[3] != "mandatory", r[0], r[1]))
+        lines.append(render(("rule", "resource", "enforcement", "message"), [(r, res, enf, msg) for r, res, msg, enf in ordered]))
     s = findings.summary
     if findings.cost is not None:
         lines.append(f"estimated cost: ${findings.cost.monthly_usd:,.2f}/month")
