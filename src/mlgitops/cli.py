@@ -265,14 +265,17 @@ def serve_cmd(
     workers: int = typer.Option(1, "--workers", help="Scoring server worker processes."),
 ) -> None:
     """Serve the promoted version locally with MLflow's scoring server; Ctrl-C stops it."""
-    from mlgitops.serving import check_port, served_version, start
+    from mlgitops.serving import capture_for, check_port, served_version, start
 
     if port is not None:
         check_port(port)  # before anything else: a busy or impossible port is bad input, not a server traceback
     config = _config(ctx, env)
     name, entry, path = served_version(config, model)
-    with start(path, config.tracking_uri(), port, workers=workers, quiet=False) as server:  # stopped even on an early Ctrl-C
+    folder, percent = capture_for(config, name)
+    with start(path, config.tracking_uri(), port, workers=workers, quiet=False, capture=folder, sample_percent=percent) as server:  # stopped even on an early Ctrl-C
         print(f"serving {name} {entry.digest[:19]} ({env}) at {server.url}/invocations", flush=True)
+        if folder is not None:
+            err(f"capturing {percent}% of requests into {folder} (`mlgitops monitor --env {env}` reads them)")
         server.wait()
 
 
@@ -286,7 +289,7 @@ def predict_cmd(
     as_json: bool = JsonOpt,
 ) -> None:
     """Send rows to the scoring endpoint and print one prediction per row."""
-    from mlgitops.serving import predict, read_rows, served_version, start
+    from mlgitops.serving import capture_for, predict, read_rows, served_version, start
 
     config = _config(ctx, env)
     name, entry, path = served_version(config, model)
@@ -294,7 +297,8 @@ def predict_cmd(
     if url:
         preds = predict(url, rows)
     else:
-        with start(path, config.tracking_uri()) as server:
+        folder, percent = capture_for(config, name)
+        with start(path, config.tracking_uri(), capture=folder, sample_percent=percent) as server:
             preds = predict(server.url, rows)
     if as_json:
         emit_json({"model": name, "digest": entry.digest, "version": entry.version, "predictions": preds})
