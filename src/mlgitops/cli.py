@@ -307,6 +307,48 @@ def predict_cmd(
             print(p)
 
 
+@app.command("monitor")
+def monitor_cmd(
+    ctx: typer.Context,
+    env: str = typer.Option(..., "--env", help="Environment whose endpoint's traffic to check (its model in deploy/<env>.yaml)."),
+    model: Optional[str] = typer.Option(None, "--model", help="Model name (needed when the config has several)."),
+    since: Optional[str] = typer.Option(None, "--since", help="Window: a duration back from now (30m, 24h, 7d) or a UTC time; default since the model was promoted."),
+    capture: Optional[str] = typer.Option(None, "--capture", help="Captured data: a folder or an s3:// prefix holding YYYY/MM/DD/HH/*.jsonl (default: the endpoint's own)."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Drift of the served traffic against the model's training data: schema and ranges, per-feature PSI and tests,
+    the predictions' shift, the primary metric once labels arrive. Exit 1 when something drifted."""
+    from mlgitops.monitoring import monitor
+
+    report = monitor(_config(ctx, env), model, since, capture)
+    if as_json:
+        emit_json(report.to_dict())
+    else:
+        _print_monitor(report)
+    if report.drifted:
+        raise typer.Exit(1)
+
+
+def _print_monitor(report: Any) -> None:
+    from mlgitops.evidence.run import run_id
+
+    head = "DRIFT" if report.drifted else "OK"
+    print(f"{head} {report.model} {report.digest[:19]} ({report.env}): {report.rows} rows in {report.records} captured requests "
+          f"since {report.since}, against {report.reference} ({report.reference_digest.removeprefix('sha256:')[:12]})")
+    width = max([len(f.name) for f in report.features] + [len("predictions"), 7])
+    print(f"  {'feature':<{width}}  {'kind':<8}  {'psi':>7}  {'p (adj)':>9}  {'ref n':>6}  {'live n':>7}")
+    for f in [*report.features, *([report.prediction] if report.prediction else [])]:
+        mark = "  DRIFTED" if f.drifted else ""
+        print(f"  {f.name:<{width}}  {f.kind.value:<8}  {f.psi:>7.3f}  {f.p_value:>9.2g}  {f.reference_n:>6}  {f.live_n:>7}{mark}")
+    for line in [*(f"- {r}" for r in report.reasons), *(f"note: {n}" for n in report.notes)]:
+        print(f"  {line}")
+    if report.metric is not None:
+        m = report.metric
+        print(f"  {m.metric}: live {m.live if m.live is not None else '-'} on {m.labelled} labelled rows, at promotion {m.promoted}"
+              + (f" ({m.note})" if m.note else ""))
+    print(f"  evidence: .mlgitops/evidence/{run_id()}/monitor/{report.model}.json")
+
+
 # --- training and evaluation --------------------------------------------------------------------
 
 @app.command("train")

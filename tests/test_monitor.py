@@ -1,0 +1,260 @@
+"""Monitoring against a real served model: the local endpoint captures what it serves in SageMaker's format, and
+`mlgitops monitor` compares it with the training data the promoted model was trained on."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from gitops_helpers import FEATURES, MODEL, make_registry, write_evidence
+from mlgitops.errors import BadInput
+
+# A record as SageMaker documents it ("Data capture": the captured data's format; the Model Monitor examples).
+SAGEMAKER_RECORD = (
+    '{"captureData":{"endpointInput":{"observedContentType":"text/csv","mode":"INPUT","data":"3,74.65,0","encoding":"CSV"},'
+    '"endpointOutput":{"observedContentType":"text/csv; charset=utf-8","mode":"OUTPUT","data":"1","encoding":"CSV"}},'
+    '"eventMetadata":{"eventId":"8f45e35c-fa44-40d2-8ed3-1bcab3a596f3","inferenceId":"abc-1","inferenceTime":"2020-07-30T13:36:30Z"},'
+    '"eventVersion":"0"}'
+)
+# Below the capture destination: <endpoint-name>/<variant-name>/yyyy/mm/dd/hh/<file>.jsonl
+SAGEMAKER_PATH = re.compile(r"^(?P<endpoint>[^/]+)/(?P<variant>[^/]+)/\d{4}/\d{2}/\d{2}/\d{2}/\d{2}-\d{2}-\d{3}-[0-9a-f-]{36}\.jsonl$")
+
+
+def sha256(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    """The example promoted to `local` from a pipeline run's evidence (its training-data digest recorded), served with
+    data capture on at 100% so every request is a record."""
+    from mlgitops.evidence import DataReport, Run, TrainingRecord
+    from mlgitops.gitops import promote
+    from mlgitops.serving import capture_for, served_version, start
+
+    reg = make_registry(tmp_path_factory.mktemp("monitor"))
+    write_evidence(reg.root, "2", env="local", target="local")
+    run = Run(reg.root / ".mlgitops" / "evidence" / "local")
+    digests = {"train": sha256(reg.root / "data" / "train.csv"), "holdout": sha256(reg.root / "data" / "holdout.csv")}
+    for ds in ("train", "holdout"):  # the gate's digests of the real files, as `pipeline pr` records them
+        run.write(run.data(ds).model_copy(update={"digest": digests[ds]}))
+    run.write(run.training(MODEL).model_copy(update={"dataset_digests": digests}))
+    config = reg.config("local")
+    promote(config, MODEL)
+    _, entry, path = served_version(config, MODEL)
+    folder, percent = capture_for(config, MODEL)
+    assert percent == 20 and folder == reg.root / ".mlgitops" / "capture" / "local" / "churn-local-churn-classifier" / "AllTraffic"
+    server = start(path, config.tracking_uri(), capture=folder, sample_percent=100)
+    yield reg, config, entry, server, folder
+    server.stop()
+
+
+def post(url: str, body: bytes, content_type: str, inference_id: str | None = None) -> bytes:
+    headers = {"Content-Type": content_type, **({"X-Amzn-SageMaker-Inference-Id": inference_id} if inference_id else {})}
+    with urllib.request.urlopen(urllib.request.Request(url + "/invocations", data=body, headers=headers), timeout=60) as r:
+        return r.read()
+
+
+def send(url: str, frame: pd.DataFrame, per_request: int = 10, ids: str | None = None) -> int:
+    """Rows in requests of every format MLflow's server takes, in turn; returns the number of requests."""
+    formats = ["split", "records", "inputs", "csv"]
+    n = 0
+    for n, start in enumerate(range(0, len(frame), per_request), 1):
+        part = frame.iloc[start:start + per_request]
+        kind = formats[n % len(formats)]
+        inference_id = f"{ids}-{n}" if ids else None
+        if kind == "csv":
+            post(url, part.to_csv(index=False).encode(), "text/csv", inference_id)
+            continue
+        body = {"split": {"dataframe_split": json.loads(part.to_json(orient="split", index=False))},
+                "records": {"dataframe_records": json.loads(part.to_json(orient="records"))},
+                "inputs": {"inputs": {c: part[c].tolist() for c in part.columns}}}[kind]
+        post(url, json.dumps(body).encode(), "application/json", inference_id)
+    return n
+
+
+def records(folder: Path) -> list[tuple[Path, dict]]:
+    return [(p, json.loads(line)) for p in sorted(folder.rglob("*.jsonl")) for line in p.read_text().splitlines() if line]
+
+
+def wait_for(folder: Path, count: int, timeout: float = 20) -> None:
+    """The writer flushes every second: wait until `count` records are on disk."""
+    deadline = time.monotonic() + timeout
+    while len(records(folder)) < count:
+        assert time.monotonic() < deadline, f"{len(records(folder))} of {count} records captured"
+        time.sleep(0.2)
+
+
+def monitor(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "mlgitops", "--project", str(root), "monitor", "--env", "local", *args],
+                          capture_output=True, text=True, timeout=300)
+
+
+def now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def holdout(root: Path) -> pd.DataFrame:
+    return pd.read_csv(root / "data" / "holdout.csv")[FEATURES].astype("float64")
+
+
+def test_normal_holdout_traffic_is_not_drift(served):
+    reg, config, entry, server, folder = served
+    since, before = now(), len(records(folder))
+    sent = send(server.url, holdout(reg.root))
+    wait_for(folder, before + sent)
+    out = monitor(reg.root, "--since", since, "--json")
+    assert out.returncode == 0, out.stderr + out.stdout
+    doc = json.loads(out.stdout)
+    assert doc["drifted"] is False and doc["rows"] == 300 and doc["records"] == sent
+    assert {f["name"] for f in doc["features"]} == set(FEATURES)
+    for f in doc["features"]:
+        assert set(f) >= {"name", "drifted", "psi", "p_value", "reference_n", "live_n"}
+        assert f["reference_n"] == 800 and f["live_n"] == 300 and f["psi"] < 0.2
+    assert doc["prediction"]["drifted"] is False and doc["schema_failures"] == []
+    assert any("contract" in n for n in doc["notes"])  # a training column the model does not take: said, not compared
+    saved = json.loads((reg.root / ".mlgitops" / "evidence" / "local" / "monitor" / f"{MODEL}.json").read_text())
+    assert saved["kind"] == "MonitorReport" and saved["drifted"] is False
+
+
+def test_one_shifted_feature_is_exit_1_naming_that_feature_only(served):
+    reg, config, entry, server, folder = served
+    shifted = holdout(reg.root)
+    shifted["monthly_charges"] = shifted["monthly_charges"] * 1.6 + 25
+    since, before = now(), len(records(folder))
+    sent = send(server.url, shifted, per_request=15)
+    wait_for(folder, before + sent)
+    out = monitor(reg.root, "--since", since, "--json")
+    assert out.returncode == 1, out.stderr + out.stdout
+    doc = json.loads(out.stdout)
+    assert doc["drifted"] is True
+    assert [f["name"] for f in doc["features"] if f["drifted"]] == ["monthly_charges"]
+    assert doc["features"][0]["name"] == "monthly_charges"  # drifted first
+    plot = reg.root / ".mlgitops" / "evidence" / "local" / doc["features"][0]["plot"]
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    text = monitor(reg.root, "--since", since)
+    assert text.returncode == 1 and text.stdout.startswith(f"DRIFT {MODEL}") and "monthly_charges" in text.stdout
+    assert re.search(r"monthly_charges .* DRIFTED", text.stdout) and not re.search(r"(tenure_months|support_tickets) .* DRIFTED", text.stdout)
+
+
+def test_nothing_captured_or_promoted_is_exit_2(served, tmp_path):
+    reg, config, entry, server, folder = served
+    out = monitor(reg.root, "--capture", str(tmp_path))
+    assert out.returncode == 2 and "nothing captured since" in out.stderr and "Traceback" not in out.stderr
+    future = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    out = monitor(reg.root, "--since", future)
+    assert out.returncode == 2 and "nothing captured since" in out.stderr
+    out = subprocess.run([sys.executable, "-m", "mlgitops", "--project", str(reg.root), "monitor", "--env", "staging"],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2 and "has not been promoted to staging" in out.stderr
+    out = monitor(reg.root, "--since", "yesterday")
+    assert out.returncode == 2 and "--since yesterday" in out.stderr
+
+
+def test_a_malformed_capture_line_is_named_by_file_and_line(served, tmp_path):
+    reg, config, entry, server, folder = served
+    before = len(records(folder))
+    wait_for(folder, before + send(server.url, holdout(reg.root).head(20), per_request=5))
+    copy = tmp_path / "capture"
+    shutil.copytree(folder, copy)
+    victim = sorted(copy.rglob("*.jsonl"))[-1]
+    lines = victim.read_text().splitlines(keepends=True)
+    broken = json.loads(lines[-1])
+    del broken["captureData"]["endpointInput"]["data"]
+    victim.write_text("".join([*lines, json.dumps(broken) + "\n", lines[0]]))
+    out = monitor(reg.root, "--capture", str(copy))
+    assert out.returncode == 2, out.stderr
+    assert f"{victim}:{len(lines) + 1}: not a SageMaker data-capture record (missing key 'data')" in out.stderr
+    victim.write_text("".join([*lines, "{not json\n"]))
+    out = monitor(reg.root, "--capture", str(copy))
+    assert out.returncode == 2 and f"{victim}:{len(lines) + 1}:" in out.stderr and "Traceback" not in out.stderr
+
+
+def _shape(value: object) -> object:
+    """A JSON document's keys and value types, recursively."""
+    if isinstance(value, dict):
+        return {k: _shape(v) for k, v in value.items()}
+    return type(value).__name__
+
+
+def test_the_capture_has_sagemakers_record_shape_and_layout(served):
+    reg, config, entry, server, folder = served
+    before = len(records(folder))
+    frame = holdout(reg.root).head(2)
+    post(server.url, frame.to_csv(index=False).encode(), "text/csv", inference_id="abc-1")
+    answer = post(server.url, json.dumps({"dataframe_split": json.loads(frame.to_json(orient="split", index=False))}).encode(), "application/json")
+    wait_for(folder, before + 2)
+    captured = records(folder)
+    csv_rec = next(r for _, r in captured if r["eventMetadata"].get("inferenceId") == "abc-1")
+    documented = json.loads(SAGEMAKER_RECORD)
+    assert _shape(csv_rec) == _shape(documented)  # the same keys, the same types, nothing more or less
+    assert csv_rec["captureData"]["endpointInput"]["data"] == frame.to_csv(index=False)
+    json_rec = [r for _, r in captured][-1]
+    assert json_rec["captureData"]["endpointOutput"] == {"observedContentType": "application/json", "mode": "OUTPUT",
+                                                          "data": answer.decode(), "encoding": "JSON"}
+    assert "inferenceId" not in json_rec["eventMetadata"]  # only when the request carries one
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z", json_rec["eventMetadata"]["inferenceTime"])
+    for path, _ in captured:
+        rel = path.relative_to(folder.parents[1]).as_posix()
+        m = SAGEMAKER_PATH.match(rel)
+        assert m and m["endpoint"] == "churn-local-churn-classifier" and m["variant"] == "AllTraffic", rel
+    from mlgitops.infra.serving import VARIANT
+    from mlgitops.serving.capture import VARIANT as CAPTURED
+
+    assert CAPTURED == VARIANT  # the local layout is the endpoint's
+
+
+def test_the_documented_record_is_read_headerless_csv_included(tmp_path):
+    from mlgitops.monitoring.capture import local_files, read
+
+    hour = tmp_path / "2020" / "07" / "30" / "13"
+    hour.mkdir(parents=True)
+    (hour / "36-30-350-8f45e35c-fa44-40d2-8ed3-1bcab3a596f3.jsonl").write_text(SAGEMAKER_RECORD + "\n" + SAGEMAKER_RECORD[:40])
+    since, until = dt.datetime(2020, 7, 30, 13, tzinfo=dt.timezone.utc), dt.datetime(2020, 7, 30, 14, tzinfo=dt.timezone.utc)
+    seen = read(local_files(tmp_path, since, until), since, until, FEATURES)
+    assert seen.records == 1  # the unfinished last line is a write under way, read next time
+    assert seen.inputs().to_dict("records") == [{"tenure_months": 3, "monthly_charges": 74.65, "support_tickets": 0}]
+    assert seen.predictions == ["1"] and seen.ids == ["abc-1"]
+    assert read(local_files(tmp_path, until, until + dt.timedelta(hours=1)), until, until + dt.timedelta(hours=1), FEATURES).records == 0
+
+
+def test_capture_read_from_an_s3_prefix_gives_the_local_verdict(served, moto_s3):
+    import boto3
+
+    reg, config, entry, server, folder = served
+    before = len(records(folder))
+    wait_for(folder, before + send(server.url, holdout(reg.root), per_request=20))
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket="capture-test", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    for path in folder.rglob("*.jsonl"):
+        s3.upload_file(str(path), "capture-test", f"data-capture/{MODEL}/{path.relative_to(folder.parents[1]).as_posix()}")
+    prefix = f"s3://capture-test/data-capture/{MODEL}/churn-local-churn-classifier/AllTraffic/"
+    env_out = monitor(reg.root, "--capture", prefix, "--json")
+    local_out = monitor(reg.root, "--json")
+    assert env_out.returncode == local_out.returncode, env_out.stderr
+    remote, local = json.loads(env_out.stdout), json.loads(local_out.stdout)
+    assert remote["capture"] == prefix and local["capture"].startswith(".mlgitops/capture/local/")
+    assert [(f["name"], f["psi"], f["live_n"]) for f in remote["features"]] == [(f["name"], f["psi"], f["live_n"]) for f in local["features"]]
+
+
+def test_a_reference_whose_bytes_changed_is_bad_input(served):
+    from mlgitops.monitoring.reference import training_data
+
+    reg, config, entry, server, folder = served
+    frame, digest = training_data(config, MODEL, entry)
+    assert len(frame) == 800 and digest == entry.data_digests["train"]
+    with pytest.raises(BadInput, match=r"data/train.csv: its bytes \(sha256 [0-9a-f]{12}\) are not the training data of churn-classifier"):
+        training_data(config, MODEL, entry.model_copy(update={"data_digests": {"train": "sha256:" + "0" * 64}}))
+    with pytest.raises(BadInput, match="records no training data digest"):
+        training_data(config, MODEL, entry.model_copy(update={"data_digests": {}}))
