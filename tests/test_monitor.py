@@ -147,6 +147,16 @@ def test_one_shifted_feature_is_exit_1_naming_that_feature_only(served):
     assert text.returncode == 1 and text.stdout.startswith(f"DRIFT {MODEL}") and "monthly_charges" in text.stdout
     assert re.search(r"monthly_charges .* DRIFTED", text.stdout) and not re.search(r"(tenure_months|support_tickets) .* DRIFTED", text.stdout)
 
+    from mlgitops.evidence import Run
+    from mlgitops.report import build, render
+
+    md = render(build(Run(reg.root / ".mlgitops" / "evidence" / "local"), reg.root))
+    section = md[md.index("### Monitoring: served traffic vs training data"):]
+    assert "| ❌ `churn-classifier` | `local` |" in section and "| `monthly_charges` |" in section
+    rows = [ln for ln in section.splitlines() if ln.startswith("| ") and ("✅ `" in ln or "❌ `" in ln) and "`local`" not in ln]
+    assert rows[0].startswith("| ❌ `monthly_charges` |")  # drifted first
+    assert f"![monthly_charges: reference vs live]({doc['features'][0]['plot']})" in section
+
 
 def test_nothing_captured_or_promoted_is_exit_2(served, tmp_path):
     reg, config, entry, server, folder = served
@@ -258,3 +268,80 @@ def test_a_reference_whose_bytes_changed_is_bad_input(served):
         training_data(config, MODEL, entry.model_copy(update={"data_digests": {"train": "sha256:" + "0" * 64}}))
     with pytest.raises(BadInput, match="records no training data digest"):
         training_data(config, MODEL, entry.model_copy(update={"data_digests": {}}))
+
+
+def test_default_thresholds_leave_fresh_samples_of_the_training_distribution_alone_and_catch_a_shift():
+    """30 features, 40 fresh samples each: not one false alarm; one shifted feature among them is caught alone."""
+    import numpy as np
+
+    from mlgitops.config.schema import Monitoring
+    from mlgitops.monitoring import drift
+
+    rng = np.random.default_rng(7)
+    settings = Monitoring()
+    names = [f"x{i}" for i in range(30)]
+    ref = pd.DataFrame({n: rng.normal(size=800) if i % 3 else rng.choice(["a", "b", "c"], 800, p=[0.5, 0.3, 0.2])
+                        for i, n in enumerate(names)})
+    for _ in range(40):
+        live = pd.DataFrame({n: rng.normal(size=150) if i % 3 else rng.choice(["a", "b", "c"], 150, p=[0.5, 0.3, 0.2])
+                             for i, n in enumerate(names)})
+        found = drift.verdicts(names, [drift.compare(ref[n], live[n], settings.bins) for n in names], settings)
+        assert not [f.name for f in found if f.drifted]
+    live["x4"] = live["x4"] + 1.0
+    live["x3"] = rng.choice(["a", "b", "c"], 150, p=[0.2, 0.3, 0.5])
+    found = drift.verdicts(names, [drift.compare(ref[n], live[n], settings.bins) for n in names], settings)
+    assert sorted(f.name for f in found if f.drifted) == ["x3", "x4"] and {found[0].name, found[1].name} == {"x3", "x4"}
+    few = drift.verdicts(["x4"], [drift.compare(ref["x4"], live["x4"].head(50), settings.bins)], settings)
+    assert not few[0].drifted  # under monitoring.min_rows: no verdict from so few rows
+
+
+def test_capture_samples_at_the_configured_percent_and_records_only_served_requests(tmp_path):
+    import asyncio
+
+    from mlgitops.serving.capture import CaptureMiddleware, Writer
+
+    async def app(scope, receive, send):
+        await receive()
+        status = 200 if scope["path"] == "/invocations" and scope["method"] == "POST" else 400
+        await send({"type": "http.response.start", "status": status, "headers": [(b"content-type", b"application/json")]})
+        await send({"type": "http.response.body", "body": b'{"predictions": [1]}'})
+
+    def call(mw, path="/invocations", method="POST"):
+        async def receive():
+            return {"type": "http.request", "body": b'{"inputs": [[1, 2, 3]]}', "more_body": False}
+
+        async def send(message):
+            pass
+
+        asyncio.run(mw({"type": "http", "path": path, "method": method, "headers": [(b"content-type", b"application/json")]}, receive, send))
+
+    writer = Writer(tmp_path, interval=3600)
+    coins = iter([0.05, 0.25, 0.19, 0.5, 0.0])
+    mw = CaptureMiddleware(app, writer, 20, coin=lambda: next(coins))
+    for _ in range(4):
+        call(mw)
+    call(mw, method="GET")  # sampled, but refused: not served traffic
+    writer.close()
+    assert len(records(tmp_path)) == 2  # 0.05 and 0.19 are under 20%
+
+
+def test_the_primary_metric_on_labelled_traffic_against_the_value_at_promotion(served, tmp_path):
+    from mlgitops.monitoring import monitor as run_monitor
+
+    reg, config, entry, server, folder = served
+    frame = pd.read_csv(reg.root / "data" / "holdout.csv")
+    since, before = now(), len(records(folder))
+    sent = send(server.url, frame[FEATURES].astype("float64"), per_request=1, ids="live")
+    wait_for(folder, before + sent)
+    labels = pd.DataFrame({"inference_id": [f"live-{i + 1}" for i in range(len(frame))], "churned": frame["churned"]})
+    labels.to_csv(tmp_path / "labels.csv", index=False)
+    labelled = config.model_copy(deep=True)
+    labelled.monitoring.ground_truth = str(tmp_path / "labels.csv")
+    report = run_monitor(labelled, MODEL, since)
+    m = report.metric
+    assert m is not None and m.metric == "roc_auc" and m.labelled == 300 and m.promoted == entry.evidence.metrics["roc_auc"]
+    assert 0.5 < m.live <= 1.0 and m.drifted is (m.promoted - m.live > m.tolerance)
+    flipped = labels.assign(churned=1 - labels["churned"])  # the world changed: what it predicts is now wrong
+    flipped.to_csv(tmp_path / "labels.csv", index=False)
+    worse = run_monitor(labelled, MODEL, since).metric
+    assert worse.live < 0.5 and worse.drifted is True
