@@ -318,35 +318,15 @@ def monitor_cmd(
 ) -> None:
     """Drift of the served traffic against the model's training data: schema and ranges, per-feature PSI and tests,
     the predictions' shift, the primary metric once labels arrive. Exit 1 when something drifted."""
-    from mlgitops.monitoring import monitor
+    from mlgitops.monitoring import monitor, render_text
 
     report = monitor(_config(ctx, env), model, since, capture)
     if as_json:
         emit_json(report.to_dict())
     else:
-        _print_monitor(report)
+        print(render_text(report), end="")
     if report.drifted:
         raise typer.Exit(1)
-
-
-def _print_monitor(report: Any) -> None:
-    from mlgitops.evidence.run import run_id
-
-    head = "DRIFT" if report.drifted else "OK"
-    print(f"{head} {report.model} {report.digest[:19]} ({report.env}): {report.rows} rows in {report.records} captured requests "
-          f"since {report.since}, against {report.reference} ({report.reference_digest.removeprefix('sha256:')[:12]})")
-    width = max([len(f.name) for f in report.features] + [len("predictions"), 7])
-    print(f"  {'feature':<{width}}  {'kind':<8}  {'psi':>7}  {'p (adj)':>9}  {'ref n':>6}  {'live n':>7}")
-    for f in [*report.features, *([report.prediction] if report.prediction else [])]:
-        mark = "  DRIFTED" if f.drifted else ""
-        print(f"  {f.name:<{width}}  {f.kind.value:<8}  {f.psi:>7.3f}  {f.p_value:>9.2g}  {f.reference_n:>6}  {f.live_n:>7}{mark}")
-    for line in [*(f"- {r}" for r in report.reasons), *(f"note: {n}" for n in report.notes)]:
-        print(f"  {line}")
-    if report.metric is not None:
-        m = report.metric
-        print(f"  {m.metric}: live {m.live if m.live is not None else '-'} on {m.labelled} labelled rows, at promotion {m.promoted}"
-              + (f" ({m.note})" if m.note else ""))
-    print(f"  evidence: .mlgitops/evidence/{run_id()}/monitor/{report.model}.json")
 
 
 # --- training and evaluation --------------------------------------------------------------------

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from mlgitops.config import Config
     from mlgitops.evidence import DeployEntry
 
-__all__ = ["default_location", "monitor", "window_start"]
+__all__ = ["default_location", "monitor", "render_text", "window_start"]
 
 UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
@@ -178,3 +178,24 @@ def _plot(run: Run, model: str, f: FeatureDrift, reference: Any, live: Any) -> N
 
     path = distribution(run.monitor_plot(model, f.name), f.name, f.kind, reference, live, f.psi)
     f.plot = path.relative_to(run.dir).as_posix()
+
+
+def render_text(report: MonitorReport) -> str:
+    """What `mlgitops monitor` prints without --json: the verdict, a line per feature (drifted first), the reasons."""
+    from mlgitops.evidence.run import run_id
+
+    lines = [f"{'DRIFT' if report.drifted else 'OK'} {report.model} {report.digest[:19]} ({report.env}): {report.rows} rows in "
+             f"{report.records} captured requests since {report.since}, against {report.reference} "
+             f"({report.reference_digest.removeprefix('sha256:')[:12]})"]
+    width = max([len(f.name) for f in report.features] + [len("predictions")])
+    lines.append(f"  {'feature':<{width}}  {'kind':<8}  {'psi':>7}  {'p (adj)':>9}  {'ref n':>6}  {'live n':>7}")
+    for f in [*report.features, *([report.prediction] if report.prediction else [])]:
+        lines.append(f"  {f.name:<{width}}  {f.kind.value:<8}  {f.psi:>7.3f}  {f.p_value:>9.2g}  {f.reference_n:>6}  {f.live_n:>7}"
+                     + ("  DRIFTED" if f.drifted else ""))
+    lines += [f"  - {r}" for r in report.reasons] + [f"  note: {n}" for n in report.notes]
+    if report.metric is not None:
+        m = report.metric
+        live = f"{m.live:.4f}" if m.live is not None else "-"
+        lines.append(f"  {m.metric}: live {live} on {m.labelled} labelled rows, {m.promoted} at promotion" + (f" ({m.note})" if m.note else ""))
+    lines.append(f"  evidence: .mlgitops/evidence/{run_id()}/monitor/{report.model}.json")
+    return "\n".join(lines) + "\n"
