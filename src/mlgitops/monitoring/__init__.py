@@ -71,15 +71,15 @@ def monitor(config: "Config", model: str | None = None, since: str | None = None
     location: str | Path = capture if capture and capture.startswith("s3://") else Path(capture).resolve() if capture else default_location(config, name)
     ref, ref_digest = reference.training_data(config, name, entry)
     features = [c for c in ref.columns if c != spec.target]
+    shown = _shown(location, config.root)
     if isinstance(location, Path):
         if not location.is_dir():
-            raise BadInput(f"{location}: no captured traffic here (not a folder); serve with data capture on "
-                           f"(models.{name}.serving.data_capture.enabled) or pass --capture")
+            raise BadInput(f"{shown}: nothing captured since {start:%Y-%m-%dT%H:%M:%SZ} (no such folder); serve with data capture on "
+                           f"(models.{name}.serving.data_capture.enabled) and send traffic, or pass --capture")
         files = traffic.local_files(location, start, now)
     else:
         files = traffic.s3_files(location, start, now)
     seen = traffic.read(files, start, now, features)
-    shown = _shown(location, config.root)
     if not seen.records:
         raise BadInput(f"{shown}: nothing captured since {start:%Y-%m-%dT%H:%M:%SZ} ({seen.files} file(s) of the window); send traffic "
                        f"to the endpoint, or widen the window with --since")
