@@ -345,3 +345,20 @@ def test_the_primary_metric_on_labelled_traffic_against_the_value_at_promotion(s
     flipped.to_csv(tmp_path / "labels.csv", index=False)
     worse = run_monitor(labelled, MODEL, since).metric
     assert worse.live < 0.5 and worse.drifted is True
+
+
+def test_a_cloud_environment_is_read_where_its_endpoint_configuration_has_sagemaker_write(tmp_path):
+    """The S3 prefix `monitor` reads for prod is the planned endpoint's capture destination, then SageMaker's
+    <endpoint-name>/<variant-name>/ below it."""
+    from infra_helpers import copy_example, release
+    from mlgitops.config import load
+    from mlgitops.monitoring import default_location
+    from mlgitops.plan import plan_configs
+
+    config = load(copy_example(tmp_path / "churn"), "prod")
+    (plan,) = plan_configs([(config, release("prod"))])
+    (endpoint_config,) = plan.by_type("aws:sagemaker/endpointConfiguration:EndpointConfiguration")
+    (endpoint,) = plan.by_type("aws:sagemaker/endpoint:Endpoint")
+    (variant,) = endpoint_config.inputs["productionVariants"]
+    destination = endpoint_config.inputs["dataCaptureConfig"]["destinationS3Uri"]
+    assert default_location(config, MODEL) == f"{destination}/{endpoint.inputs['name']}/{variant['variantName']}/"
