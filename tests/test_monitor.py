@@ -18,6 +18,8 @@ import pytest
 from gitops_helpers import FEATURES, MODEL, make_registry, write_evidence
 from mlgitops.errors import BadInput
 
+SERVED = pytest.mark.slow  # these start the scoring server of a promoted model
+
 # A record as SageMaker documents it ("Data capture": the captured data's format; the Model Monitor examples).
 SAGEMAKER_RECORD = (
     '{"captureData":{"endpointInput":{"observedContentType":"text/csv","mode":"INPUT","data":"3,74.65,0","encoding":"CSV"},'
@@ -109,6 +111,7 @@ def holdout(root: Path) -> pd.DataFrame:
     return pd.read_csv(root / "data" / "holdout.csv")[FEATURES].astype("float64")
 
 
+@SERVED
 def test_normal_holdout_traffic_is_not_drift(served):
     reg, config, entry, server, folder = served
     since, before = now(), len(records(folder))
@@ -128,6 +131,7 @@ def test_normal_holdout_traffic_is_not_drift(served):
     assert saved["kind"] == "MonitorReport" and saved["drifted"] is False
 
 
+@SERVED
 def test_one_shifted_feature_is_exit_1_naming_that_feature_only(served):
     reg, config, entry, server, folder = served
     shifted = holdout(reg.root)
@@ -158,6 +162,7 @@ def test_one_shifted_feature_is_exit_1_naming_that_feature_only(served):
     assert f"![monthly_charges: reference vs live]({doc['features'][0]['plot']})" in section
 
 
+@SERVED
 def test_nothing_captured_or_promoted_is_exit_2(served, tmp_path):
     reg, config, entry, server, folder = served
     out = monitor(reg.root, "--capture", str(tmp_path))
@@ -172,6 +177,7 @@ def test_nothing_captured_or_promoted_is_exit_2(served, tmp_path):
     assert out.returncode == 2 and "--since yesterday" in out.stderr
 
 
+@SERVED
 def test_a_malformed_capture_line_is_named_by_file_and_line(served, tmp_path):
     reg, config, entry, server, folder = served
     before = len(records(folder))
@@ -198,6 +204,7 @@ def _shape(value: object) -> object:
     return type(value).__name__
 
 
+@SERVED
 def test_the_capture_has_sagemakers_record_shape_and_layout(served):
     reg, config, entry, server, folder = served
     before = len(records(folder))
@@ -239,6 +246,7 @@ def test_the_documented_record_is_read_headerless_csv_included(tmp_path):
     assert read(local_files(tmp_path, until, until + dt.timedelta(hours=1)), until, until + dt.timedelta(hours=1), FEATURES).records == 0
 
 
+@SERVED
 def test_capture_read_from_an_s3_prefix_gives_the_local_verdict(served, moto_s3):
     import boto3
 
@@ -258,6 +266,7 @@ def test_capture_read_from_an_s3_prefix_gives_the_local_verdict(served, moto_s3)
     assert [(f["name"], f["psi"], f["live_n"]) for f in remote["features"]] == [(f["name"], f["psi"], f["live_n"]) for f in local["features"]]
 
 
+@SERVED
 def test_a_reference_whose_bytes_changed_is_bad_input(served):
     from mlgitops.monitoring.reference import training_data
 
@@ -325,6 +334,7 @@ def test_capture_samples_at_the_configured_percent_and_records_only_served_reque
     assert len(records(tmp_path)) == 2  # 0.05 and 0.19 are under 20%
 
 
+@SERVED
 def test_the_primary_metric_on_labelled_traffic_against_the_value_at_promotion(served, tmp_path):
     from mlgitops.monitoring import monitor as run_monitor
 

@@ -17,6 +17,7 @@ from mlgitops.evidence import FeatureDrift, MetricCheck, MonitorReport, Run
 
 if TYPE_CHECKING:
     from mlgitops.config import Config
+    from mlgitops.config.schema import Monitoring
     from mlgitops.evidence import DeployEntry
 
 __all__ = ["default_location", "monitor", "render_text", "window_start"]
@@ -97,7 +98,9 @@ def monitor(config: "Config", model: str | None = None, since: str | None = None
     import mlflow.pyfunc
 
     loaded = mlflow.pyfunc.load_model(path)
-    prediction = _prediction_drift(loaded, ref[features], seen.predictions, settings)
+    expected = pd.Series(_reference_predictions(loaded, ref[features]))
+    answered = pd.Series([p for p in seen.predictions if p is not None])
+    prediction = _prediction_drift(expected, answered, settings)
     report = MonitorReport(
         env=config.env, model=name, digest=entry.digest, capture=shown, since=f"{start:%Y-%m-%dT%H:%M:%SZ}", until=f"{now:%Y-%m-%dT%H:%M:%SZ}",
         files=seen.files, records=seen.records, rows=len(live), reference=spec.dataset, reference_digest=ref_digest,
@@ -108,8 +111,8 @@ def monitor(config: "Config", model: str | None = None, since: str | None = None
     run = Run.current(config.root)
     for f in [*report.features, *([report.prediction] if report.prediction else [])]:
         if f.drifted:
-            _plot(run, name, f, ref[f.name] if f.name in ref.columns else pd.Series(_reference_predictions(loaded, ref[features])),
-                  live[f.name] if f.name in live.columns else pd.Series([p for p in seen.predictions if p is not None]))
+            is_feature = f is not report.prediction
+            _plot(run, name, f, ref[f.name] if is_feature else expected, live[f.name] if is_feature else answered)
     run.write(report)
     return report
 
@@ -136,17 +139,13 @@ def _reference_predictions(model: Any, features: Any) -> list[Any]:
     return list(np.asarray(pred).ravel())
 
 
-def _prediction_drift(model: Any, features: Any, live: list[Any], settings: Any) -> FeatureDrift | None:
+def _prediction_drift(expected: Any, answered: Any, settings: "Monitoring") -> FeatureDrift | None:
     """The predictions' shift: the model's outputs on its training data against what it answered live."""
-    import pandas as pd
-
     from mlgitops.monitoring import drift
 
-    answered = [p for p in live if p is not None]
-    if not answered:
+    if not len(answered):
         return None
-    expected = pd.Series(_reference_predictions(model, features))
-    c = drift.compare(expected, pd.Series(answered).astype(expected.dtype, errors="ignore"), settings.bins)
+    c = drift.compare(expected, answered, settings.bins)
     return drift.drift("predictions", c, c.p_value, settings)
 
 

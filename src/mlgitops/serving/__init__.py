@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from mlgitops.errors import BadInput
 
 if TYPE_CHECKING:
+    from mlgitops.config import Config
     from mlgitops.evidence import DeployEntry
 
 
@@ -177,7 +178,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def capture_for(config: Any, model: str) -> tuple[Path | None, int]:
+def capture_for(config: "Config", model: str) -> tuple[Path | None, int]:
     """(capture folder, sample percent) of `model`'s local endpoint in `config.env`; (None, 0) when it captures nothing."""
     from mlgitops.serving.capture import capture_dir
 

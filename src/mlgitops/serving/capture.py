@@ -22,7 +22,7 @@ import random
 import threading
 import uuid
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Awaitable, Callable
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Mapping
 
 if TYPE_CHECKING:
     from mlgitops.config import Config
@@ -166,7 +166,7 @@ class CaptureMiddleware:
                                when, headers.get(INFERENCE_ID_HEADER)), when)
 
 
-def wrap(app: ASGIApp, environ: dict[str, str] | os._Environ[str] = os.environ) -> ASGIApp:
+def wrap(app: ASGIApp, environ: Mapping[str, str] = os.environ) -> ASGIApp:
     """`app` with capture when the server was started with a capture folder (`DIR_ENV`), else `app` itself."""
     folder = environ.get(DIR_ENV)
     if not folder:
