@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = ROOT / "examples" / "churn" / "data" / "train.csv"
 FEATURES = ["tenure_months", "monthly_charges", "support_tickets", "contract"]
-START = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+START = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 HOURS = 10
 
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from gitops_helpers import FEATURES, MODEL, make_registry, write_evidence
+
 from mlgitops.errors import BadInput
 
 SERVED = pytest.mark.slow  # these start the scoring server of a promoted model
@@ -41,7 +41,7 @@ def sha256(path: Path) -> str:
 def served(tmp_path_factory):
     """The example promoted to `local` from a pipeline run's evidence (its training-data digest recorded), served with
     data capture on at 100% so every request is a record."""
-    from mlgitops.evidence import DataReport, Run, TrainingRecord
+    from mlgitops.evidence import Run
     from mlgitops.gitops import promote
     from mlgitops.serving import capture_for, served_version, start
 
@@ -104,7 +104,7 @@ def monitor(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def holdout(root: Path) -> pd.DataFrame:
@@ -167,7 +167,7 @@ def test_nothing_captured_or_promoted_is_exit_2(served, tmp_path):
     reg, config, entry, server, folder = served
     out = monitor(reg.root, "--capture", str(tmp_path))
     assert out.returncode == 2 and "nothing captured since" in out.stderr and "Traceback" not in out.stderr
-    future = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    future = (dt.datetime.now(dt.UTC) + dt.timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
     out = monitor(reg.root, "--since", future)
     assert out.returncode == 2 and "nothing captured since" in out.stderr
     out = subprocess.run([sys.executable, "-m", "mlgitops", "--project", str(reg.root), "monitor", "--env", "staging"],
@@ -238,7 +238,7 @@ def test_the_documented_record_is_read_headerless_csv_included(tmp_path):
     hour = tmp_path / "2020" / "07" / "30" / "13"
     hour.mkdir(parents=True)
     (hour / "36-30-350-8f45e35c-fa44-40d2-8ed3-1bcab3a596f3.jsonl").write_text(SAGEMAKER_RECORD + "\n" + SAGEMAKER_RECORD[:40])
-    since, until = dt.datetime(2020, 7, 30, 13, tzinfo=dt.timezone.utc), dt.datetime(2020, 7, 30, 14, tzinfo=dt.timezone.utc)
+    since, until = dt.datetime(2020, 7, 30, 13, tzinfo=dt.UTC), dt.datetime(2020, 7, 30, 14, tzinfo=dt.UTC)
     seen = read(local_files(tmp_path, since, until), since, until, FEATURES)
     assert seen.records == 1  # the unfinished last line is a write under way, read next time
     assert seen.inputs().to_dict("records") == [{"tenure_months": 3, "monthly_charges": 74.65, "support_tickets": 0}]
@@ -361,6 +361,7 @@ def test_a_cloud_environment_is_read_where_its_endpoint_configuration_has_sagema
     """The S3 prefix `monitor` reads for prod is the planned endpoint's capture destination, then SageMaker's
     <endpoint-name>/<variant-name>/ below it."""
     from infra_helpers import copy_example, release
+
     from mlgitops.config import load
     from mlgitops.monitoring import default_location
     from mlgitops.plan import plan_configs

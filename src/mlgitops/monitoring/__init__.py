@@ -25,12 +25,12 @@ __all__ = ["default_location", "monitor", "render_text", "window_start"]
 UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 
-def window_start(since: str | None, entry: "DeployEntry", now: dt.datetime) -> dt.datetime:
+def window_start(since: str | None, entry: DeployEntry, now: dt.datetime) -> dt.datetime:
     """`--since` (a duration such as 24h or 7d, or an ISO 8601 time), else the time the model was promoted."""
     from mlgitops.monitoring.capture import parse_time
 
     if since is None:
-        return parse_time(entry.promoted_at) if entry.promoted_at else dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+        return parse_time(entry.promoted_at) if entry.promoted_at else dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
     m = re.fullmatch(r"(\d+)([mhdw])", since.strip())
     if m:
         return now - dt.timedelta(**{UNITS[m.group(2)]: int(m.group(1))})
@@ -40,7 +40,7 @@ def window_start(since: str | None, entry: "DeployEntry", now: dt.datetime) -> d
         raise BadInput(f"--since {since}: not a duration or a time; use e.g. 30m, 24h, 7d, 2w or 2026-01-31T12:00:00Z") from None
 
 
-def default_location(config: "Config", model: str) -> str | Path:
+def default_location(config: Config, model: str) -> str | Path:
     """Where `model`'s endpoint in `config.env` captures: the local folder `mlgitops serve` writes, or for a cloud
     environment the S3 prefix SageMaker writes below the destination `mlgitops.infra.serving` configures."""
     from mlgitops.policies.promotion import EMBEDDED
@@ -56,18 +56,19 @@ def _shown(location: str | Path, root: Path) -> str:
     return path.relative_to(root).as_posix() if isinstance(location, Path) and path.is_relative_to(root) else str(location)
 
 
-def monitor(config: "Config", model: str | None = None, since: str | None = None, capture: str | None = None,
+def monitor(config: Config, model: str | None = None, since: str | None = None, capture: str | None = None,
             now: dt.datetime | None = None) -> MonitorReport:
     """Compare the window's captured traffic with the served model's training data; the report is written into the
     evidence run. BadInput (exit 2) when nothing is promoted, nothing was captured or the reference changed."""
     import pandas as pd
 
-    from mlgitops.monitoring import capture as traffic, drift, reference
+    from mlgitops.monitoring import capture as traffic
+    from mlgitops.monitoring import drift, reference
     from mlgitops.serving import served_version
 
     name, entry, path = served_version(config, model)
     spec, settings = config.models[name], config.monitoring
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or dt.datetime.now(dt.UTC)
     start = window_start(since, entry, now)
     location: str | Path = capture if capture and capture.startswith("s3://") else Path(capture).resolve() if capture else default_location(config, name)
     ref, ref_digest = reference.training_data(config, name, entry)
@@ -139,7 +140,7 @@ def _reference_predictions(model: Any, features: Any) -> list[Any]:
     return list(np.asarray(pred).ravel())
 
 
-def _prediction_drift(expected: Any, answered: Any, settings: "Monitoring") -> FeatureDrift | None:
+def _prediction_drift(expected: Any, answered: Any, settings: Monitoring) -> FeatureDrift | None:
     """The predictions' shift: the model's outputs on its training data against what it answered live."""
     from mlgitops.monitoring import drift
 
@@ -149,7 +150,7 @@ def _prediction_drift(expected: Any, answered: Any, settings: "Monitoring") -> F
     return drift.drift("predictions", c, c.p_value, settings)
 
 
-def _metric(config: "Config", name: str, entry: "DeployEntry", model: Any, live: Any, ids: list[str | None]) -> MetricCheck:
+def _metric(config: Config, name: str, entry: DeployEntry, model: Any, live: Any, ids: list[str | None]) -> MetricCheck:
     from mlgitops.config.schema import greater_is_better
     from mlgitops.monitoring import labels
 

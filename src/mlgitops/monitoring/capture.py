@@ -13,9 +13,10 @@ import datetime as dt
 import io
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from mlgitops.errors import BadInput
 
@@ -43,12 +44,15 @@ class Traffic:
 def parse_time(text: str) -> dt.datetime:
     """An `inferenceTime` (`2026-01-02T03:04:05Z`, with or without fractions) as an aware UTC datetime."""
     value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 def _hour(key: str) -> dt.datetime | None:
     m = HOUR.search(key)
-    return dt.datetime(*map(int, m.groups()), tzinfo=dt.timezone.utc) if m else None  # type: ignore[misc]
+    if m is None:
+        return None
+    year, month, day, hour = (int(g) for g in m.groups())
+    return dt.datetime(year, month, day, hour, tzinfo=dt.UTC)
 
 
 def _in_window(key: str, since: dt.datetime, until: dt.datetime) -> bool:

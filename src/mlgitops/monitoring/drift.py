@@ -65,7 +65,6 @@ def numbers(reference: Any, live: Any, bins: int) -> Comparison:
 
 def categories(reference: Any, live: Any) -> Comparison:
     """PSI over the values seen in either sample, and the chi-squared test of the 2 x values contingency table."""
-    import numpy as np
     import pandas as pd
     from scipy import stats
 
@@ -100,14 +99,14 @@ def adjust(p_values: list[float]) -> list[float]:
     return [float(p) for p in stats.false_discovery_control(p_values, method="bh")]
 
 
-def verdicts(names: list[str], comparisons: list[Comparison], settings: "Monitoring") -> list[FeatureDrift]:
+def verdicts(names: list[str], comparisons: list[Comparison], settings: Monitoring) -> list[FeatureDrift]:
     """One FeatureDrift per column, drifted first (largest PSI first), p-values adjusted across the columns."""
     adjusted = adjust([c.p_value for c in comparisons])
     out = [drift(name, c, p, settings) for name, c, p in zip(names, comparisons, adjusted)]
     return sorted(out, key=lambda f: (not f.drifted, -f.psi))
 
 
-def drift(name: str, c: Comparison, adjusted: float, settings: "Monitoring") -> FeatureDrift:
+def drift(name: str, c: Comparison, adjusted: float, settings: Monitoring) -> FeatureDrift:
     drifted = c.live_n >= settings.min_rows and c.psi >= settings.psi and adjusted < settings.p_value
     return FeatureDrift(name=name, kind=c.kind, drifted=drifted, psi=c.psi, test=c.test, statistic=c.statistic, p_value=adjusted,
                         raw_p_value=c.p_value, reference_n=c.reference_n, live_n=c.live_n)

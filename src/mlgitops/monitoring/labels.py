@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 ID = "inference_id"
 
 
-def load(config: "Config", target: str) -> Any:
+def load(config: Config, target: str) -> Any:
     """inference_id -> label, from every CSV at `monitoring.ground_truth`."""
     import pandas as pd
 

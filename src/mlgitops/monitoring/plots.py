@@ -23,7 +23,7 @@ def distribution(path: Path, name: str, kind: FeatureKind, reference: Any, live:
     if kind == FeatureKind.NUMBER:
         ref = pd.to_numeric(pd.Series(reference), errors="coerce").dropna().to_numpy()
         cur = pd.to_numeric(pd.Series(live), errors="coerce").dropna().to_numpy()
-        edges = np.histogram_bin_edges(np.concatenate([ref, cur]), bins=30)
+        edges = np.histogram_bin_edges(np.concatenate([ref, cur]), bins=30).tolist()
         ax.hist(ref, bins=edges, weights=np.full(len(ref), 1 / max(len(ref), 1)), color=REFERENCE, label=f"reference (n={len(ref)})")
         ax.hist(cur, bins=edges, weights=np.full(len(cur), 1 / max(len(cur), 1)), color=LIVE, alpha=0.55, label=f"live (n={len(cur)})")
     else:

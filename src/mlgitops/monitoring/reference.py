@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from mlgitops.evidence import DeployEntry, ExpectationResult
 
 
-def training_data(config: "Config", model: str, entry: "DeployEntry") -> tuple[Any, str]:
+def training_data(config: Config, model: str, entry: DeployEntry) -> tuple[Any, str]:
     """(the training dataset as the gate reads it, its digest); BadInput when the deploy file records no digest or
     the bytes at the dataset's path are no longer the ones the model was trained on."""
     from mlgitops.data import load_frame
@@ -34,10 +34,16 @@ def training_data(config: "Config", model: str, entry: "DeployEntry") -> tuple[A
     return load_frame(config, spec.dataset), recorded
 
 
-def schema_check(config: "Config", model: str, inputs: Any) -> list["ExpectationResult"]:
+def schema_check(config: Config, model: str, inputs: Any) -> list[ExpectationResult]:
     """The dataset's suite over the captured inputs: the expectations on a column the requests carry (the target and
     table-wide ones, such as a row count, do not apply to traffic)."""
-    from mlgitops.data.gate import _context, _result, dataset_suite, decimal_scan_only_on_objects, run_suite
+    from mlgitops.data.gate import (
+        _context,
+        _result,
+        dataset_suite,
+        decimal_scan_only_on_objects,
+        run_suite,
+    )
     from mlgitops.data.suites import SuiteSpec
 
     spec = config.models[model]

@@ -21,8 +21,9 @@ import os
 import random
 import threading
 import uuid
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from mlgitops.config import Config
@@ -38,7 +39,7 @@ def endpoint_dir(root: Path, env: str, endpoint: str, variant: str = VARIANT) ->
     return Path(root) / ".mlgitops" / "capture" / env / endpoint / variant
 
 
-def capture_dir(config: "Config", model: str) -> Path | None:
+def capture_dir(config: Config, model: str) -> Path | None:
     """The capture folder of `model`'s local endpoint in `config.env`; None when its data capture is off."""
     if not config.models[model].serving.data_capture.enabled:
         return None
@@ -70,7 +71,7 @@ def record(request: bytes, request_type: str, response: bytes, response_type: st
     meta = {"eventId": event_id or str(uuid.uuid4())}
     if inference_id:
         meta["inferenceId"] = inference_id
-    meta["inferenceTime"] = when.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
+    meta["inferenceTime"] = when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
     return {"captureData": {"endpointInput": _payload(request, request_type, "INPUT"),
                             "endpointOutput": _payload(response, response_type, "OUTPUT")},
             "eventMetadata": meta, "eventVersion": EVENT_VERSION}
@@ -109,7 +110,7 @@ class Writer:
         for hour, lines in by_hour.items():
             path = self.files.get(hour)
             if path is None:
-                now = dt.datetime.now(dt.timezone.utc)
+                now = dt.datetime.now(dt.UTC)
                 path = self.folder / hour / f"{now:%M-%S}-{now.microsecond // 1000:03d}-{uuid.uuid4()}.jsonl"
                 path.parent.mkdir(parents=True, exist_ok=True)
                 self.files = {hour: path}  # one open hour at a time: older ones are complete
@@ -161,7 +162,7 @@ class CaptureMiddleware:
             return  # a refused request is the client's problem, not traffic the model served
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers") or []}
         out_type = next((v.decode("latin-1") for k, v in started["headers"] if k.lower() == b"content-type"), "application/json")
-        when = dt.datetime.now(dt.timezone.utc)
+        when = dt.datetime.now(dt.UTC)
         self.writer.add(record(b"".join(request), headers.get("content-type", "application/json"), b"".join(response), out_type,
                                when, headers.get(INFERENCE_ID_HEADER)), when)
 
