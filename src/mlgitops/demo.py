@@ -73,6 +73,12 @@ def run_demo(directory: Path | None = None) -> int:
     say("   " + render_text(report).rstrip().replace("\n", "\n   "))
     caught = [f.name for f in report.features if f.drifted]
     say(f"   {'caught the shift of ' + ', '.join(caught) if caught else 'the shift was not caught'} (exit code {1 if report.drifted else 0} from the CLI)")
+    from mlgitops.evidence import Run
+    from mlgitops.report import build, write
+
+    evidence = Run.current(root)
+    write(build(evidence, root), evidence)
+    say(f"   report updated with the monitoring section and its plots: {evidence.report_md}")
     say(f"demo done in {time.perf_counter() - t0:.0f} s. Next: cd {root} && mlgitops report | less; mlgitops monitor --env local")
     return 0
 
