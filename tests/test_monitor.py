@@ -373,3 +373,20 @@ def test_a_cloud_environment_is_read_where_its_endpoint_configuration_has_sagema
     (variant,) = endpoint_config.inputs["productionVariants"]
     destination = endpoint_config.inputs["dataCaptureConfig"]["destinationS3Uri"]
     assert default_location(config, MODEL) == f"{destination}/{endpoint.inputs['name']}/{variant['variantName']}/"
+
+
+def test_the_datasets_suite_checks_the_captured_inputs_on_the_columns_they_carry(tmp_path):
+    from infra_helpers import copy_example
+
+    from mlgitops.config import load
+    from mlgitops.monitoring.reference import schema_check
+
+    config = load(copy_example(tmp_path / "churn"), "local")
+    live = pd.read_csv(config.root / "data" / "holdout.csv")[FEATURES].head(50)
+    results = schema_check(config, MODEL, live)
+    checked = {(r.expectation, r.column) for r in results}
+    assert checked == {("expect_column_values_to_be_between", "tenure_months"), ("expect_column_values_to_be_between", "monthly_charges")}
+    assert all(r.success for r in results)  # not the target's, not the table's (row count, column set), not an absent column's
+    live.loc[:4, "tenure_months"] = 150
+    (failed,) = [r for r in schema_check(config, MODEL, live) if not r.success]
+    assert (failed.column, failed.severity, failed.unexpected_count) == ("tenure_months", "critical", 5)
