@@ -390,3 +390,18 @@ def test_the_datasets_suite_checks_the_captured_inputs_on_the_columns_they_carry
     live.loc[:4, "tenure_months"] = 150
     (failed,) = [r for r in schema_check(config, MODEL, live) if not r.success]
     assert (failed.column, failed.severity, failed.unexpected_count) == ("tenure_months", "critical", 5)
+
+
+def test_ground_truth_outside_the_project_is_refused_at_its_line(tmp_path):
+    from infra_helpers import copy_example
+
+    from mlgitops.config import load
+
+    root = copy_example(tmp_path / "churn")
+    text = (root / "mlgitops.yaml").read_text()
+    (root / "mlgitops.yaml").write_text(text + "monitoring: {psi: 0.25, ground_truth: ../labels.csv}\n")
+    line = len(text.splitlines()) + 1
+    with pytest.raises(BadInput, match=rf"mlgitops.yaml:{line}:\d+: monitoring.ground_truth: '../labels.csv' resolves to .*, outside the project"):
+        load(root, "local")
+    (root / "mlgitops.yaml").write_text(text + "monitoring: {psi: 0.25, ground_truth: s3://labels/churn/}\n")
+    assert load(root, "prod").monitoring.psi == 0.25
