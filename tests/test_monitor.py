@@ -345,8 +345,7 @@ def test_the_primary_metric_on_labelled_traffic_against_the_value_at_promotion(s
     wait_for(folder, before + sent)
     labels = pd.DataFrame({"inference_id": [f"live-{i + 1}" for i in range(len(frame))], "churned": frame["churned"]})
     labels.to_csv(tmp_path / "labels.csv", index=False)
-    labelled = config.model_copy(deep=True)
-    labelled.monitoring.ground_truth = str(tmp_path / "labels.csv")
+    labelled = config.model_copy(update={"monitoring": config.monitoring.model_copy(update={"ground_truth": str(tmp_path / "labels.csv")})})
     report = run_monitor(labelled, MODEL, since)
     m = report.metric
     assert m is not None and m.metric == "roc_auc" and m.labelled == 300 and m.promoted == entry.evidence.metrics["roc_auc"]

@@ -16,9 +16,10 @@ from mlgitops.errors import BadInput
 from mlgitops.evidence import FeatureDrift, MetricCheck, MonitorReport, Run
 
 if TYPE_CHECKING:
-    from mlgitops.config import Config
+    from mlgitops.config import Project
     from mlgitops.config.schema import Monitoring
     from mlgitops.evidence import DeployEntry
+    from mlgitops.monitoring.capture import Traffic
 
 __all__ = ["default_location", "monitor", "render_text", "window_start"]
 
@@ -40,7 +41,7 @@ def window_start(since: str | None, entry: DeployEntry, now: dt.datetime) -> dt.
         raise BadInput(f"--since {since}: not a duration or a time; use e.g. 30m, 24h, 7d, 2w or 2026-01-31T12:00:00Z") from None
 
 
-def default_location(config: Config, model: str) -> str | Path:
+def default_location(config: Project, model: str) -> str | Path:
     """Where `model`'s endpoint in `config.env` captures: the local folder `mlgitops serve` writes, or for a cloud
     environment the S3 prefix SageMaker writes below the destination `mlgitops.infra.serving` configures."""
     from mlgitops.policies.promotion import EMBEDDED
@@ -56,13 +57,12 @@ def _shown(location: str | Path, root: Path) -> str:
     return path.relative_to(root).as_posix() if isinstance(location, Path) and path.is_relative_to(root) else str(location)
 
 
-def monitor(config: Config, model: str | None = None, since: str | None = None, capture: str | None = None,
+def monitor(config: Project, model: str | None = None, since: str | None = None, capture: str | None = None,
             now: dt.datetime | None = None) -> MonitorReport:
     """Compare the window's captured traffic with the served model's training data; the report is written into the
     evidence run. BadInput (exit 2) when nothing is promoted, nothing was captured or the reference changed."""
     import pandas as pd
 
-    from mlgitops.monitoring import capture as traffic
     from mlgitops.monitoring import drift, reference
     from mlgitops.serving import served_version
 
@@ -73,22 +73,8 @@ def monitor(config: Config, model: str | None = None, since: str | None = None, 
     location: str | Path = capture if capture and capture.startswith("s3://") else Path(capture).resolve() if capture else default_location(config, name)
     ref, ref_digest = reference.training_data(config, name, entry)
     features = [c for c in ref.columns if c != spec.target]
-    shown = _shown(location, config.root)
-    if isinstance(location, Path):
-        if not location.is_dir():
-            raise BadInput(f"{shown}: nothing captured since {start:%Y-%m-%dT%H:%M:%SZ} (no such folder); serve with data capture on "
-                           f"(models.{name}.serving.data_capture.enabled) and send traffic, or pass --capture")
-        files = traffic.local_files(location, start, now)
-    else:
-        files = traffic.s3_files(location, start, now)
-    seen = traffic.read(files, start, now, features)
-    if not seen.records:
-        raise BadInput(f"{shown}: nothing captured since {start:%Y-%m-%dT%H:%M:%SZ} ({seen.files} file(s) of the window); send traffic "
-                       f"to the endpoint, or widen the window with --since")
+    seen, shown = _window(config, name, location, start, now, features)
     live = seen.inputs()
-    if len(live) < settings.min_rows:
-        raise BadInput(f"{shown}: {len(live)} row(s) captured since {start:%Y-%m-%dT%H:%M:%SZ}, fewer than monitoring.min_rows "
-                       f"({settings.min_rows}) needed for a verdict; wait for more traffic or widen --since")
     notes = []
     absent = [f for f in features if f not in live.columns]
     if absent:
@@ -116,6 +102,31 @@ def monitor(config: Config, model: str | None = None, since: str | None = None, 
             _plot(run, name, f, ref[f.name] if is_feature else expected, live[f.name] if is_feature else answered)
     run.write(report)
     return report
+
+
+def _window(config: Project, name: str, location: str | Path, start: dt.datetime, now: dt.datetime,
+            features: list[str]) -> tuple[Traffic, str]:
+    """The traffic captured in [start, now] and where it was read (as the report shows it); BadInput when there is
+    none, or too little for a verdict."""
+    from mlgitops.monitoring import capture as traffic
+
+    shown, since = _shown(location, config.root), f"{start:%Y-%m-%dT%H:%M:%SZ}"
+    if isinstance(location, Path):
+        if not location.is_dir():
+            raise BadInput(f"{shown}: nothing captured since {since} (no such folder); serve with data capture on "
+                           f"(models.{name}.serving.data_capture.enabled) and send traffic, or pass --capture")
+        files = traffic.local_files(location, start, now)
+    else:
+        files = traffic.s3_files(location, start, now)
+    seen = traffic.read(files, start, now, features)
+    if not seen.records:
+        raise BadInput(f"{shown}: nothing captured since {since} ({seen.files} file(s) of the window); send traffic "
+                       f"to the endpoint, or widen the window with --since")
+    rows = sum(len(p) for p in seen.parts)
+    if rows < config.monitoring.min_rows:
+        raise BadInput(f"{shown}: {rows} row(s) captured since {since}, fewer than monitoring.min_rows "
+                       f"({config.monitoring.min_rows}) needed for a verdict; wait for more traffic or widen --since")
+    return seen, shown
 
 
 def model_inputs(model: Any, frame: Any) -> Any:
@@ -150,7 +161,7 @@ def _prediction_drift(expected: Any, answered: Any, settings: Monitoring) -> Fea
     return drift.drift("predictions", c, c.p_value, settings)
 
 
-def _metric(config: Config, name: str, entry: DeployEntry, model: Any, live: Any, ids: list[str | None]) -> MetricCheck:
+def _metric(config: Project, name: str, entry: DeployEntry, model: Any, live: Any, ids: list[str | None]) -> MetricCheck:
     from mlgitops.config.schema import greater_is_better
     from mlgitops.monitoring import labels
 

@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING, Any
 from mlgitops.errors import BadInput
 
 if TYPE_CHECKING:
-    from mlgitops.config import Config
+    from mlgitops.config import Project
 
 ID = "inference_id"
 
 
-def load(config: Config, target: str) -> Any:
+def load(config: Project, target: str) -> Any:
     """inference_id -> label, from every CSV at `monitoring.ground_truth`."""
     import pandas as pd
 

@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING, Any
 from mlgitops.errors import BadInput
 
 if TYPE_CHECKING:
-    from mlgitops.config import Config
+    from mlgitops.config import Project
     from mlgitops.evidence import DeployEntry, ExpectationResult
 
 
-def training_data(config: Config, model: str, entry: DeployEntry) -> tuple[Any, str]:
+def training_data(config: Project, model: str, entry: DeployEntry) -> tuple[Any, str]:
     """(the training dataset as the gate reads it, its digest); BadInput when the deploy file records no digest or
     the bytes at the dataset's path are no longer the ones the model was trained on."""
     from mlgitops.data import load_frame
@@ -34,7 +34,7 @@ def training_data(config: Config, model: str, entry: DeployEntry) -> tuple[Any, 
     return load_frame(config, spec.dataset), recorded
 
 
-def schema_check(config: Config, model: str, inputs: Any) -> list[ExpectationResult]:
+def schema_check(config: Project, model: str, inputs: Any) -> list[ExpectationResult]:
     """The dataset's suite over the captured inputs: the expectations on a column the requests carry (the target and
     table-wide ones, such as a row count, do not apply to traffic)."""
     from mlgitops.data.gate import (

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from mlgitops.errors import BadInput
 
 if TYPE_CHECKING:
-    from mlgitops.config import Config
+    from mlgitops.config import Project
     from mlgitops.evidence import DeployEntry
 
 
@@ -83,7 +83,7 @@ class Server:
         self.stop()
 
 
-def served_version(config: Any, model: str | None) -> tuple[str, DeployEntry, str]:
+def served_version(config: Project, model: str | None) -> tuple[str, DeployEntry, str]:
     """(model name, deploy entry, verified local model directory) of the model to serve in `config.env`; BadInput when
     nothing is promoted, or when its package is not the model the file records."""
     from mlgitops.bucket import model_dir
@@ -178,7 +178,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def capture_for(config: "Config", model: str) -> tuple[Path | None, int]:
+def capture_for(config: Project, model: str) -> tuple[Path | None, int]:
     """(capture folder, sample percent) of `model`'s local endpoint in `config.env`; (None, 0) when it captures nothing."""
     from mlgitops.serving.capture import capture_dir
 

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from mlgitops.config import Config
+    from mlgitops.config import Project
 
 VARIANT = "AllTraffic"  # the production variant `mlgitops.infra.serving` declares (tests/test_monitor.py checks they agree)
 INFERENCE_ID_HEADER = "x-amzn-sagemaker-inference-id"
@@ -39,7 +39,7 @@ def endpoint_dir(root: Path, env: str, endpoint: str, variant: str = VARIANT) ->
     return Path(root) / ".mlgitops" / "capture" / env / endpoint / variant
 
 
-def capture_dir(config: Config, model: str) -> Path | None:
+def capture_dir(config: Project, model: str) -> Path | None:
     """The capture folder of `model`'s local endpoint in `config.env`; None when its data capture is off."""
     if not config.models[model].serving.data_capture.enabled:
         return None
