@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 EXAMPLE = Path(__file__).parents[1] / "examples" / "churn"
-HEAVY = ("great_expectations", "mlflow", "sklearn", "pandas", "pulumi_aws", "pulumi")
+HEAVY = ("great_expectations", "mlflow", "sklearn", "pandas", "scipy", "pulumi_aws", "pulumi")
 RUNS = 15
 
 

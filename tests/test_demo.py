@@ -36,6 +36,16 @@ def test_demo_runs_end_to_end_and_stops_its_server(tmp_path):
     report = root / ".mlgitops" / "evidence" / "local" / "report.md"
     assert f"Report: {report}" in out and report.read_text().startswith("## ✅ mlgitops: PASS")
 
+    # the demo ends by sending a shifted batch and catching it: one feature named, the evidence and report updated
+    shifted = re.search(r"6\. sent 150 requests of 10 holdout rows with `(\w+)` shifted by two standard deviations", out).group(1)
+    assert "7. mlgitops monitor --env local" in out and f"caught the shift of {shifted} (exit code 1 from the CLI)" in out
+    monitored = yaml.safe_load((root / ".mlgitops" / "evidence" / "local" / "monitor" / "classifier.json").read_text())
+    assert monitored["drifted"] is True and [f["name"] for f in monitored["features"] if f["drifted"]] == [shifted]
+    assert f"| `{shifted}` |" in report.read_text() and "### Monitoring: served traffic vs training data" in report.read_text()
+    captured = list((root / ".mlgitops" / "capture" / "local").rglob("*.jsonl"))
+    assert captured and subprocess.run(["git", "status", "--porcelain", "--ignored=no"], cwd=root, capture_output=True,
+                                       text=True).stdout == ""  # captured traffic stays out of git
+
     url = re.search(r"4\. serving it at (http://127\.0\.0\.1:\d+)/invocations", out).group(1)
     with pytest.raises(urllib.error.URLError):
         urllib.request.urlopen(url + "/ping", timeout=2)  # stopped

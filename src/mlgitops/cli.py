@@ -265,14 +265,17 @@ def serve_cmd(
     workers: Annotated[int, typer.Option("--workers", help="Scoring server worker processes.")] = 1,
 ) -> None:
     """Serve the promoted version locally with MLflow's scoring server; Ctrl-C stops it."""
-    from mlgitops.serving import check_port, served_version, start
+    from mlgitops.serving import capture_for, check_port, served_version, start
 
     if port is not None:
         check_port(port)  # before anything else: a busy or impossible port is bad input, not a server traceback
     config = _config(ctx, env)
     name, entry, path = served_version(config, model)
-    with start(path, config.tracking_uri(), port, workers=workers, quiet=False) as server:  # stopped even on an early Ctrl-C
+    folder, percent = capture_for(config, name)
+    with start(path, config.tracking_uri(), port, workers=workers, quiet=False, capture=folder, sample_percent=percent) as server:  # stopped even on an early Ctrl-C
         print(f"serving {name} {entry.digest[:19]} ({env}) at {server.url}/invocations", flush=True)
+        if folder is not None:
+            err(f"capturing {percent}% of requests into {folder} (`mlgitops monitor --env {env}` reads them)")
         server.wait()
 
 
@@ -286,7 +289,7 @@ def predict_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Send rows to the scoring endpoint and print one prediction per row."""
-    from mlgitops.serving import predict, read_rows, served_version, start
+    from mlgitops.serving import capture_for, predict, read_rows, served_version, start
 
     config = _config(ctx, env)
     name, entry, path = served_version(config, model)
@@ -294,13 +297,36 @@ def predict_cmd(
     if url:
         preds = predict(url, rows)
     else:
-        with start(path, config.tracking_uri()) as server:
+        folder, percent = capture_for(config, name)
+        with start(path, config.tracking_uri(), capture=folder, sample_percent=percent) as server:
             preds = predict(server.url, rows)
     if as_json:
         emit_json({"model": name, "digest": entry.digest, "version": entry.version, "predictions": preds})
     else:
         for p in preds:
             print(p)
+
+
+@app.command("monitor")
+def monitor_cmd(
+    ctx: typer.Context,
+    env: str = typer.Option(..., "--env", help="Environment whose endpoint's traffic to check (its model in deploy/<env>.yaml)."),
+    model: Optional[str] = typer.Option(None, "--model", help="Model name (needed when the config has several)."),
+    since: Optional[str] = typer.Option(None, "--since", help="Window: a duration back from now (30m, 24h, 7d) or a UTC time; default since the model was promoted."),
+    capture: Optional[str] = typer.Option(None, "--capture", help="Captured data: a folder or an s3:// prefix holding YYYY/MM/DD/HH/*.jsonl (default: the endpoint's own)."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Drift of the served traffic against the model's training data: schema and ranges, per-feature PSI and tests,
+    the predictions' shift, the primary metric once labels arrive. Exit 1 when something drifted."""
+    from mlgitops.monitoring import monitor, render_text
+
+    report = monitor(_config(ctx, env), model, since, capture)
+    if as_json:
+        emit_json(report.to_dict())
+    else:
+        print(render_text(report), end="")
+    if report.drifted:
+        raise typer.Exit(1)
 
 
 # --- training and evaluation --------------------------------------------------------------------

@@ -47,7 +47,7 @@ def entry_point_outside(root: Path, entry_point: str) -> str | None:
 
 
 def config_problems(config: Project, root: Path) -> list[Problem]:
-    """Every dataset, suite and entry-point path of `config` that leaves the project, as (key path, message)."""
+    """Every dataset, suite, entry-point and ground-truth path of `config` that leaves the project, as (key path, message)."""
     problems: list[Problem] = []
     for name, ds in config.datasets.items():
         for field in ("path", "suite"):
@@ -59,6 +59,10 @@ def config_problems(config: Project, root: Path) -> list[Problem]:
         why = entry_point_outside(root, model.entry_point)
         if why:
             problems.append((("models", name, "entry_point"), why))
+    labels = config.monitoring.ground_truth
+    why = outside(root, labels) if labels else None
+    if why:
+        problems.append((("monitoring", "ground_truth"), why))
     return problems
 
 

@@ -1,16 +1,19 @@
 """`mlgitops demo`: what a newcomer runs first. A sample project from the template, end to end, on this machine:
 
 scaffold (cookiecutter) -> `pipeline pr --env local` -> promote the model to `local` (a git commit of deploy/local.yaml)
--> serve it on 127.0.0.1 -> score a few holdout rows -> stop the server. Everything stays in the
-project directory afterwards, so the next commands (`mlgitops report`, `mlgitops serve --env local`) work there.
+-> serve it on 127.0.0.1 with data capture -> score a few holdout rows -> send a batch with one feature shifted ->
+stop the server -> `mlgitops monitor --env local` catches the shift. Everything stays in the project directory
+afterwards, so the next commands (`mlgitops report`, `mlgitops monitor --env local`) work there.
 """
 from __future__ import annotations
 
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROWS = 5
+SHIFTED_REQUESTS, SHIFTED_ROWS = 150, 10  # enough that the sampled share (serving.data_capture) clears monitoring.min_rows
 
 
 def say(text: str) -> None:
@@ -41,7 +44,8 @@ def run_demo(directory: Path | None = None) -> int:
     from mlgitops.config import load
     from mlgitops.data import load_frame
     from mlgitops.gitops import promote
-    from mlgitops.serving import predict, served_version, start
+    from mlgitops.monitoring import monitor, render_text
+    from mlgitops.serving import capture_for, predict, served_version, start
 
     config = load(root, "local")
     model = next(iter(config.models))
@@ -52,11 +56,41 @@ def run_demo(directory: Path | None = None) -> int:
     spec = config.models[model]
     holdout = load_frame(config, spec.holdout or spec.dataset).head(ROWS)
     _, _, path = served_version(config, model)  # its package, verified
-    with start(path, config.tracking_uri()) as server:
-        say(f"4. serving it at {server.url}/invocations")
+    folder, percent = capture_for(config, model)
+    with start(path, config.tracking_uri(), capture=folder, sample_percent=percent) as server:
+        say(f"4. serving it at {server.url}/invocations" + (f", capturing {percent}% of requests" if folder else ""))
         predictions = predict(server.url, holdout.drop(columns=[spec.target]))
-    say(f"5. scored {len(predictions)} holdout rows ({spec.target}: predicted / actual): "
-        + ", ".join(f"{p}/{a}" for p, a in zip(predictions, holdout[spec.target])))
+        say(f"5. scored {len(predictions)} holdout rows ({spec.target}: predicted / actual): "
+            + ", ".join(f"{p}/{a}" for p, a in zip(predictions, holdout[spec.target])))
+        feature = shifted_traffic(server.url, load_frame(config, spec.holdout or spec.dataset).drop(columns=[spec.target]))
+        say(f"6. sent {SHIFTED_REQUESTS} requests of {SHIFTED_ROWS} holdout rows with `{feature}` shifted by two standard deviations")
     say(f"   server stopped. Report: {run.report}")
-    say(f"demo done in {time.perf_counter() - t0:.0f} s. Next: cd {root} && mlgitops report | less; mlgitops serve --env local")
+    if folder is None:
+        say(f"demo done in {time.perf_counter() - t0:.0f} s (data capture is off: nothing to monitor)")
+        return 0
+    say("7. mlgitops monitor --env local")
+    report = monitor(config, model)
+    say("   " + render_text(report).rstrip().replace("\n", "\n   "))
+    caught = [f.name for f in report.features if f.drifted]
+    say(f"   {'caught the shift of ' + ', '.join(caught) if caught else 'the shift was not caught'} (exit code {1 if report.drifted else 0} from the CLI)")
+    from mlgitops.evidence import Run
+    from mlgitops.report import build, write
+
+    evidence = Run.current(root)
+    write(build(evidence, root), evidence)
+    say(f"   report updated with the monitoring section and its plots: {evidence.report_md}")
+    say(f"demo done in {time.perf_counter() - t0:.0f} s. Next: cd {root} && mlgitops report | less; mlgitops monitor --env local")
     return 0
+
+
+def shifted_traffic(url: str, rows: Any) -> str:
+    """Send holdout rows with their first numeric feature moved by two standard deviations; return its name."""
+    from mlgitops.serving import predict
+
+    feature = next((c for c in rows.columns if rows[c].dtype.kind == "f"), None) or next(c for c in rows.columns if rows[c].dtype.kind == "i")
+    step = 2 * rows[feature].std()
+    shifted = rows.assign(**{feature: rows[feature] + (step if rows[feature].dtype.kind == "f" else round(step))})
+    for i in range(SHIFTED_REQUESTS):
+        start = (i * SHIFTED_ROWS) % max(len(shifted) - SHIFTED_ROWS, 1)
+        predict(url, shifted.iloc[start:start + SHIFTED_ROWS])
+    return feature

@@ -133,6 +133,23 @@ class DataCapture(Strict):
     sample_percent: int = Field(20, ge=1, le=100)
 
 
+class Monitoring(Strict):
+    """What `mlgitops monitor` calls drift. The defaults leave a fresh sample of the training distribution unflagged:
+    a feature drifts only when its shift is both large (PSI) and unlikely by chance (a two-sample test whose p-values
+    are corrected for testing every feature at once), on enough rows to tell."""
+
+    psi: float = Field(0.2, gt=0, description="Population stability index from which a feature (or the predictions) has drifted; "
+                       "0.1-0.2 is a moderate shift, above 0.2 a large one.")
+    p_value: float = Field(0.01, gt=0, lt=1, description="False discovery rate over all features: the two-sample tests' "
+                           "p-values (KS for numbers, chi-squared for categories) are Benjamini-Hochberg adjusted and compared with this.")
+    min_rows: int = Field(100, ge=10, description="Fewer captured rows in the window than this: no verdict on drift (exit 2 names the count).")
+    bins: int = Field(10, ge=2, le=100, description="Quantile bins of the reference for a number's PSI.")
+    metric_tolerance: float = Field(0.05, ge=0, description="How much worse than at promotion the primary metric may be on labelled "
+                                    "live traffic before it counts as drift (in the metric's units).")
+    ground_truth: str | None = Field(None, description="Labels of live traffic: a CSV (project-relative path or s3:// object) or an s3:// "
+                                     "prefix of CSVs, with columns inference_id and the model's target.")
+
+
 class Serving(Strict):
     instance_type: str = "ml.m5.large"
     min_instances: int = Field(1, ge=1, le=100)
@@ -247,6 +264,7 @@ class Config(Strict):
     github: GitHub | None = None
     platform: Platform = Field(default_factory=Platform)
     spark: Spark = Field(default_factory=Spark, description="Spark master and conf for every dataset with engine: spark.")
+    monitoring: Monitoring = Field(default_factory=Monitoring, description="Drift thresholds of `mlgitops monitor` and where labels arrive.")
     environments: dict[str, dict[str, Any]] = Field(default_factory=dict, description="Overlays deep-merged over the base per environment.")
 
     @property

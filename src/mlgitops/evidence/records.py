@@ -384,6 +384,95 @@ class Findings(Record):
         return any(f.blocks for f in self.findings)
 
 
+# --- monitoring --------------------------------------------------------------------------------------
+
+
+class FeatureKind(StrEnum):
+    """How a column is compared: numbers by KS and quantile-binned PSI, categories by chi-squared and per-value PSI."""
+
+    NUMBER = "number"
+    CATEGORY = "category"
+
+
+class FeatureDrift(Part):
+    """One column (or the predictions) live vs reference. `drifted` is decided here once: enough live rows, a PSI
+    at or above the threshold and a Benjamini-Hochberg adjusted p-value below the false discovery rate."""
+
+    name: str
+    kind: FeatureKind
+    drifted: bool
+    psi: float
+    test: str  # ks | chi2
+    statistic: float
+    p_value: float  # adjusted for the number of features tested at once (the predictions are tested on their own)
+    raw_p_value: float
+    reference_n: int
+    live_n: int
+    plot: str | None = None  # reference vs live PNG, relative to the evidence run (drifted ones only)
+
+    @field_serializer("psi", "statistic", "p_value", "raw_p_value")
+    def _round(self, value: float) -> float:
+        return float(f"{value:.6g}")
+
+
+class MetricCheck(Part):
+    """The primary metric on labelled live traffic against the value recorded when the model was promoted."""
+
+    metric: str
+    promoted: float | None = None
+    live: float | None = None
+    labelled: int = 0
+    tolerance: float = 0.0
+    drifted: bool = False
+    note: str | None = None  # why it could not be computed
+
+
+class MonitorReport(Record):
+    """`mlgitops monitor`: the traffic an environment's model served in a window, against its training data."""
+
+    kind: Literal["MonitorReport"] = "MonitorReport"
+    env: str
+    model: str
+    digest: str
+    capture: str  # where the records were read (a project-relative folder or an s3:// prefix)
+    since: str  # the window's start (UTC, ISO 8601)
+    until: str
+    files: int
+    records: int
+    rows: int
+    reference: str  # the training dataset's name
+    reference_digest: str
+    thresholds: dict[str, float] = Field(default_factory=dict)
+    features: list[FeatureDrift] = Field(default_factory=list)  # drifted first
+    prediction: FeatureDrift | None = None
+    schema_results: list[ExpectationResult] = Field(default_factory=list)  # the dataset's suite over the captured inputs
+    metric: MetricCheck | None = None
+    notes: list[str] = Field(default_factory=list)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def schema_failures(self) -> list[ExpectationResult]:
+        return [r for r in self.schema_results if not r.success and r.severity == "critical"]
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def drifted(self) -> bool:
+        """The verdict: a feature or the predictions drifted, a critical expectation failed, or the metric fell."""
+        return (any(f.drifted for f in self.features) or bool(self.prediction and self.prediction.drifted)
+                or bool(self.schema_failures) or bool(self.metric and self.metric.drifted))
+
+    @property
+    def reasons(self) -> list[str]:
+        out = [f"feature {f.name}: PSI {f.psi:.3f}, adjusted p {f.p_value:.2g}" for f in self.features if f.drifted]
+        if self.prediction and self.prediction.drifted:
+            out.append(f"predictions: PSI {self.prediction.psi:.3f}, p {self.prediction.p_value:.2g}")
+        out += [f"expectation {r.expectation}" + (f" [{r.column}]" if r.column else "") + f" failed on {r.unexpected_count} live rows"
+                for r in self.schema_failures]
+        if self.metric and self.metric.drifted:
+            out.append(f"{self.metric.metric} {self.metric.live:.4f} live vs {self.metric.promoted:.4f} at promotion")
+        return out
+
+
 # --- pipeline and report -----------------------------------------------------------------------------
 
 
@@ -473,6 +562,7 @@ class Report(Record):
     datasets: list[DataReport] = Field(default_factory=list)
     models: list[ReportModel] = Field(default_factory=list)
     environments: list[ReportEnvironment] = Field(default_factory=list)
+    monitoring: list[MonitorReport] = Field(default_factory=list)  # `mlgitops monitor` runs written into this evidence run
     verdict: ReportVerdict
 
 
@@ -525,4 +615,4 @@ class DeployState(Record):
         return None if entry is None else entry.digest
 
 
-RECORDS: tuple[type[Record], ...] = (DataReport, TrainingRecord, Evaluation, Plan, PlanChanges, Findings, PipelineRun, Report, DeployState)
+RECORDS: tuple[type[Record], ...] = (DataReport, TrainingRecord, Evaluation, Plan, PlanChanges, Findings, PipelineRun, MonitorReport, Report, DeployState)

@@ -12,7 +12,7 @@ from typing import TypeVar
 
 from mlgitops.evidence import store
 from mlgitops.evidence.records import (
-    DataReport, Evaluation, Findings, PipelineRun, Plan, PlanChanges, Record, Report, TrainingRecord,
+    DataReport, Evaluation, Findings, MonitorReport, PipelineRun, Plan, PlanChanges, Record, Report, TrainingRecord,
 )
 
 RUN_ID_ENV = "MLGITOPS_RUN_ID"
@@ -23,6 +23,7 @@ LAYOUT: dict[type[Record], tuple[str, str | None]] = {  # where each kind lives,
     DataReport: ("data/{}.json", "dataset"), TrainingRecord: ("training/{}.json", "model"),
     Evaluation: ("evaluation/{}.json", "model"), Plan: ("plan/{}.json", "stack"), PlanChanges: ("plan/{}.changes.json", "env"),
     Findings: ("findings/{}.json", "env"), PipelineRun: ("pipeline.json", None), Report: ("report.json", None),
+    MonitorReport: ("monitor/{}.json", "model"),
 }
 
 
@@ -112,6 +113,9 @@ class Run:
     def pipeline(self) -> PipelineRun | None:
         return self.read(PipelineRun)
 
+    def monitor(self, model: str) -> MonitorReport | None:
+        return self.read(MonitorReport, model)
+
     # Files that are not records.
     def chart(self, model: str) -> Path:
         return self.dir / "evaluation" / f"{model}.png"
@@ -119,6 +123,12 @@ class Run:
     def training_dir(self, model: str) -> Path:
         """Scratch space for the entry point's own files (`TrainContext.output_dir`)."""
         return self.dir / "training" / model
+
+    def monitor_plot(self, model: str, feature: str) -> Path:
+        """A drifted feature's reference-vs-live distribution (`mlgitops monitor`)."""
+        import re
+
+        return self.dir / "monitor" / model / f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', feature)}.png"
 
     @property
     def log(self) -> Path:

@@ -11,7 +11,7 @@ from typing import Any
 
 from mlgitops.errors import BadInput
 from mlgitops.evidence import (
-    BASE_RUN, DataReport, Evaluation, Findings, Plan, PlanChanges, Report, Run, StepStatus, TrainingRecord, Verdict, root,
+    BASE_RUN, DataReport, Evaluation, Findings, MonitorReport, Plan, PlanChanges, Report, Run, StepStatus, TrainingRecord, Verdict, root,
 )
 from mlgitops.evidence.records import ChangeSummary, MlflowLink, PlanSummary, ReportEnvironment, ReportModel, ReportStatus, ReportVerdict
 
@@ -129,9 +129,10 @@ def build(run: Run, project_dir: Path | None = None) -> Report:
         datasets=[d for d in data if d is not None],
         models=[_model(run, m) for m in _ordered(models, trained) or models],
         environments=[_environment(run, e, settings.get(e, {"enforcement": None, "budget_usd_month": None}), project_dir) for e in envs],
+        monitoring=[m for m in (run.monitor(n) for n in _ordered(models, run.names(MonitorReport))) if m is not None],
         verdict=ReportVerdict(status=ReportStatus.INCOMPLETE),
     )
-    if not (report.datasets or trained or envs or report.steps):
+    if not (report.datasets or trained or envs or report.steps or report.monitoring):
         raise BadInput(f"{run.dir}: no evidence in this folder; run `mlgitops pipeline pr` first")
     report.verdict = verdict(report)
     return report

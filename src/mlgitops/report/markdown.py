@@ -228,8 +228,46 @@ def render_cost(doc: dict[str, Any], link: str) -> list[str]:
     return lines
 
 
+def _drift_rows(m: dict[str, Any]) -> list[list[Any]]:
+    features = [*m["features"], *([m["prediction"]] if m.get("prediction") else [])]
+    return [[f"{'❌' if f['drifted'] else '✅'} `{f['name']}`", f["kind"], f"{f['psi']:.3f}", f"{f['test']} {f['statistic']:.3g}",
+             f"{f['p_value']:.2g}", f["reference_n"], f["live_n"]] for f in features]
+
+
+def render_monitoring(doc: dict[str, Any], link: str) -> list[str]:
+    """`mlgitops monitor` runs: drifted features first, each with its reference-vs-live plot."""
+    if not doc.get("monitoring"):
+        return []
+    rows = [[f"{ICON['fail' if m['drifted'] else 'pass']} `{m['model']}`", f"`{m['env']}`", f"{m['since']} → {m['until']}", m["rows"],
+             ", ".join(f"`{f['name']}`" for f in m["features"] if f["drifted"]) or "none",
+             "drifted" if (m.get("prediction") or {}).get("drifted") else "stable" if m.get("prediction") else "—"]
+            for m in doc["monitoring"]]
+    lines = ["### Monitoring: served traffic vs training data", "",
+             *table(["model", "env", "window (UTC)", "rows", "drifted features", "predictions"], rows), ""]
+    for m in doc["monitoring"]:
+        body = [f"Reference: `{m['reference']}` (sha256 `{m['reference_digest'].removeprefix('sha256:')[:12]}`), "
+                f"{m['records']} captured requests from `{m['capture']}`; drift is PSI ≥ {m['thresholds'].get('psi')} "
+                f"and Benjamini-Hochberg adjusted p < {m['thresholds'].get('p_value')} on ≥ {m['thresholds'].get('min_rows'):.0f} rows.", "",
+                *table(["feature", "kind", "PSI", "test", "adjusted p", "reference n", "live n"], _drift_rows(m)), ""]
+        if m["schema_failures"]:
+            body += ["**Expectations the live inputs fail**", "", *_expectations(m["schema_failures"]), ""]
+        metric = m.get("metric")
+        if metric:
+            live = _num(metric.get("live"))
+            body += [f"- `{metric['metric']}` live {live} on {metric['labelled']} labelled rows vs {_num(metric.get('promoted'))} at promotion"
+                     + (f" ({metric['note']})" if metric.get("note") else ""), ""]
+        body += [f"- note: {n}" for n in m.get("notes", [])] + ([""] if m.get("notes") else [])
+        for f in [*m["features"], *([m["prediction"]] if m.get("prediction") else [])]:
+            if f["drifted"] and f.get("plot"):
+                body += [f"![{f['name']}: reference vs live]({link}{f['plot']})", ""]
+        lines += details(f"{ICON['fail' if m['drifted'] else 'pass']} <code>{m['model']}</code> in <code>{m['env']}</code>: "
+                         f"{sum(f['drifted'] for f in m['features'])} of {len(m['features'])} features drifted", body, open_=m["drifted"])
+    return lines
+
+
 SECTIONS: tuple[Callable[[dict[str, Any], str], list[str]], ...] = (
-    render_verdict, render_steps, render_serving, render_data, render_models, render_infrastructure, render_policies, render_cost, render_mlflow,
+    render_verdict, render_steps, render_serving, render_monitoring, render_data, render_models, render_infrastructure, render_policies, render_cost,
+    render_mlflow,
 )
 
 

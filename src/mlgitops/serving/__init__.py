@@ -1,8 +1,9 @@
 """Local scoring endpoint for the version in deploy/<env>.yaml, via MLflow's own scoring server.
 
-We run `mlflow models serve --env-manager local -h 127.0.0.1` (the same server the SageMaker image
-runs), so local predictions match the endpoint's. The server gets its own process group and is stopped
-as a whole (uvicorn workers included).
+We run MLflow's scoring app under uvicorn on 127.0.0.1, as `mlflow models serve --env-manager local` does (the
+same app the SageMaker image runs), so local predictions match the endpoint's; `mlgitops.serving.app` adds data
+capture around it when the model's endpoint captures (`mlgitops.serving.capture`). The server gets its own
+process group and is stopped as a whole (uvicorn workers included).
 """
 from __future__ import annotations
 
@@ -177,17 +178,31 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def capture_for(config: Project, model: str) -> tuple[Path | None, int]:
+    """(capture folder, sample percent) of `model`'s local endpoint in `config.env`; (None, 0) when it captures nothing."""
+    from mlgitops.serving.capture import capture_dir
+
+    return capture_dir(config, model), config.models[model].serving.data_capture.sample_percent
+
+
 def start(model_uri: str, tracking_uri: str, port: int | None = None, workers: int = 1, timeout: float = 120,
-          quiet: bool = True) -> Server:
-    """Start the scoring server on 127.0.0.1 and return once GET /ping answers 200."""
+          quiet: bool = True, capture: Path | None = None, sample_percent: float = 100) -> Server:
+    """Start the scoring server on 127.0.0.1 and return once GET /ping answers 200; with `capture`, it records
+    `sample_percent` of the requests it serves there (SageMaker's data-capture format)."""
+    from mlgitops.serving.capture import DIR_ENV, PERCENT_ENV
+
     if port is not None:
         check_port(port)
     port = port or free_port()
-    # MLflow execs `uvicorn` by name: put this interpreter's bin dir first so an unactivated venv works.
     path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
-    env = {**os.environ, "PATH": path, "MLFLOW_TRACKING_URI": tracking_uri, "MLFLOW_REGISTRY_URI": tracking_uri}
-    cmd = [sys.executable, "-m", "mlflow", "models", "serve", "-m", model_uri, "--env-manager", "local",
-           "-h", "127.0.0.1", "-p", str(port), "-w", str(workers)]
+    local = Path(model_uri)
+    env = {**os.environ, "PATH": path, "MLFLOW_TRACKING_URI": tracking_uri, "MLFLOW_REGISTRY_URI": tracking_uri,
+           "__pyfunc_model_path__": local.resolve().as_uri() if local.exists() else model_uri}  # MLflow's scoring_server._SERVER_MODEL_PATH
+    env.pop(DIR_ENV, None)
+    if capture is not None:
+        env.update({DIR_ENV: str(capture), PERCENT_ENV: str(sample_percent)})
+    cmd = [sys.executable, "-m", "uvicorn", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
+           "mlgitops.serving.app:app"]
     # Server logs never go to our stdout (reserved for results/--json). Quiet: to a temp file (not a pipe,
     # which would fill up and block the server), read back only if it fails to start.
     log = tempfile.TemporaryFile() if quiet else None
