@@ -310,11 +310,11 @@ def predict_cmd(
 @app.command("monitor")
 def monitor_cmd(
     ctx: typer.Context,
-    env: str = typer.Option(..., "--env", help="Environment whose endpoint's traffic to check (its model in deploy/<env>.yaml)."),
-    model: Optional[str] = typer.Option(None, "--model", help="Model name (needed when the config has several)."),
-    since: Optional[str] = typer.Option(None, "--since", help="Window: a duration back from now (30m, 24h, 7d) or a UTC time; default since the model was promoted."),
-    capture: Optional[str] = typer.Option(None, "--capture", help="Captured data: a folder or an s3:// prefix holding YYYY/MM/DD/HH/*.jsonl (default: the endpoint's own)."),
-    as_json: bool = JsonOpt,
+    env: Annotated[str, typer.Option("--env", help="Environment whose endpoint's traffic to check (its model in deploy/<env>.yaml).")],
+    model: Annotated[Optional[str], typer.Option("--model", help="Model name (needed when the config has several).")] = None,
+    since: Annotated[Optional[str], typer.Option("--since", help="Window: a duration back from now (30m, 24h, 7d) or a UTC time; default since the model was promoted.")] = None,
+    capture: Annotated[Optional[str], typer.Option("--capture", help="Captured data: a folder or an s3:// prefix holding YYYY/MM/DD/HH/*.jsonl (default: the endpoint's own).")] = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Drift of the served traffic against the model's training data: schema and ranges, per-feature PSI and tests,
     the predictions' shift, the primary metric once labels arrive. Exit 1 when something drifted."""

@@ -41,10 +41,10 @@ def schema_check(config: Project, model: str, inputs: Any) -> list[ExpectationRe
         _context,
         _result,
         dataset_suite,
-        decimal_scan_only_on_objects,
         run_suite,
     )
     from mlgitops.data.suites import SuiteSpec
+    from mlgitops.speed import gx_decimal_scan
 
     spec = config.models[model]
     if not config.datasets[spec.dataset].suite:
@@ -55,6 +55,6 @@ def schema_check(config: Project, model: str, inputs: Any) -> list[ExpectationRe
             if isinstance(e["kwargs"].get("column"), str) and e["kwargs"]["column"] in present]
     if not kept:
         return []
-    with decimal_scan_only_on_objects():
+    with gx_decimal_scan():
         result = run_suite(_context(), f"{spec.dataset}-live", SuiteSpec(suite.name, suite.path, kept), inputs)
     return [_result(r, str(getattr(r.expectation_config.severity, "value", r.expectation_config.severity))) for r in result.results]
