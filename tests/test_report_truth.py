@@ -3,10 +3,10 @@ agree with the console (a warning is not a failure) and show what GX observed.""
 from __future__ import annotations
 
 from pipeline_helpers import MODEL, cli, copy_project, green, serve_from_bucket, _no_run_id  # noqa: F401
-from mlgitops.report.markdown import render_data
+from mlgitops.report.markdown import expectations_table
 
 
-def test_a_report_rendered_after_a_promotion_shows_it(green, tmp_path):
+def test_a_report_rendered_after_a_promotion_shows_it(green, tmp_path, moto_s3):
     root = copy_project(green, tmp_path / "p", store=True)
     before = cli("--project", str(root), "report")
     assert before.returncode == 0, before.stderr
@@ -26,10 +26,7 @@ def test_a_warning_that_did_not_hold_is_not_a_failure_and_shows_the_observed_row
                  "observed_value": 90, "unexpected_count": None, "unexpected_percent": None, "partial_unexpected_list": []}
     not_null = {"expectation": "expect_column_values_to_not_be_null", "column": "island", "severity": "critical", "success": False,
                 "observed_value": None, "unexpected_count": 4, "unexpected_percent": 4.4, "partial_unexpected_list": []}
-    doc = {"datasets": [{"dataset": "holdout", "path": "data/h.csv", "rows": 90, "success": False, "digest": "sha256:" + "0" * 64,
-                         "results": [row_count, not_null], "failures": [not_null], "warnings": [row_count]}]}
-
-    text = "\n".join(render_data(doc, ""))
+    text = expectations_table([row_count, not_null])
 
     assert "| ⚠️ `expect_table_row_count_to_be_between` |  | warning | 90 | — |  |" in text
     assert "| ❌ `expect_column_values_to_not_be_null` | island | critical | 4 | 4.4000 |  |" in text
