@@ -21,7 +21,8 @@ Enforcement = Literal["advisory", "mandatory", "disabled"]
 
 # Longest role suffix the infrastructure derives from the project slug (see `Config.name`).
 # Every `<project>-<env>-<role>` name mlgitops.infra declares, so a too-long slug fails at config time, not at `pulumi up`.
-ROLES = ("data", "artifacts", "models", "access-logs", "storage", "training", "images", "batch", "batch-instance", "mlflow", "plan", "deploy")
+ROLES = ("data", "artifacts", "models", "access-logs", "storage", "training", "images", "batch", "batch-instance", "batch-job", "mlflow",
+         "deploy", "publish", "observe")
 NAME_LIMIT = 63  # S3 buckets and SageMaker names (IAM roles allow 64)
 BUCKET_ROLES = ("data", "artifacts", "models", "access-logs")  # the roles that name S3 buckets (and take `cloud.name_suffix`)
 NAME_SUFFIX = r"^[a-z0-9]{4,8}$"
@@ -228,7 +229,12 @@ class GitHub(Strict):
 
 
 class Platform(Strict):
-    ci_identity: bool = Field(False, description="GitHub OIDC provider and plan/deploy roles.")
+    ci_identity: bool = Field(False, description="CI roles for this environment: deploy (trusted by the GitHub environment of its name), "
+                              "publish and observe (trusted by the publish and observe environments), through the account's GitHub OIDC "
+                              "provider (the platform stack creates it). Needs github.repository.")
+    stack: str | None = Field(None, pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$", description=(
+        "The account's platform stack, <org>/<project>/<stack> (e.g. acme/mlgitops-platform/prod): its outputs are read through a "
+        "StackReference (the GitHub OIDC provider's ARN). Unset: the provider is looked up by its URL."))
     tracking_server: bool = Field(False, description="SageMaker managed MLflow tracking server.")
     tracking_server_size: Literal["Small", "Medium", "Large"] = "Small"
 

@@ -14,7 +14,8 @@ GITHUB_OWNER = r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$"
 GITHUB_REPO = r"^[A-Za-z0-9_.-]{1,100}$"
 SLUG_MAX = 40
 NAME_LIMIT = 63
-ROLES = ("data", "artifacts", "models", "access-logs", "storage", "training", "images", "batch", "batch-instance", "mlflow", "plan", "deploy")
+ROLES = ("data", "artifacts", "models", "access-logs", "storage", "training", "images", "batch", "batch-instance", "batch-job", "mlflow",
+         "deploy", "publish", "observe")
 BUCKET_ROLES = ("data", "artifacts", "models", "access-logs")
 NAME_SUFFIX = r"^[a-z0-9]{4,8}$"
 MODELS = {"binary_classification": "classifier", "regression": "regressor"}
