@@ -431,3 +431,20 @@ def test_a_project_naming_the_platform_stack_reads_the_provider_through_a_stack_
     assert trust["Statement"][0]["Principal"]["Federated"] == f"arn:aws:iam::{ACCOUNT}:oidc-provider/token.actions.githubusercontent.com"
     doc = policy(plan, "churn-staging-deploy")
     assert "iam:ListOpenIDConnectProviders" not in actions_in(doc)  # nothing looked up: the platform stack said
+
+
+@pytest.mark.parametrize("change,says", [
+    (lambda d: d.pop("github"), "platform.ci_identity: the CI roles are trusted by GitHub environments of a repository"),
+    (lambda d: d["environments"].update(publish={}), "environments.publish: environment 'publish' would share its GitHub environment"),
+    (lambda d: d["github"].update(deploy_environments=["prod"]), "github.deploy_environments: platform.ci_identity is on in staging"),
+])
+def test_config_check_refuses_ci_identity_it_cannot_scope(tmp_path, change, says):
+    from mlgitops.config import check
+    from mlgitops.errors import BadInput
+
+    project = _project(tmp_path)
+    doc = yaml.safe_load((project / "mlgitops.yaml").read_text())
+    change(doc)
+    (project / "mlgitops.yaml").write_text(yaml.safe_dump(doc))
+    with pytest.raises(BadInput, match=re.escape(says)):
+        check(project)

@@ -225,7 +225,9 @@ class Storage(Strict):
 
 class GitHub(Strict):
     repository: str = Field(pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$", description="owner/name")
-    deploy_environments: list[str] = Field(default_factory=list, description="GitHub environments allowed to deploy.")
+    deploy_environments: list[str] = Field(default_factory=list, description=(
+        "Environments deployed from CI, in promotion order; with platform.ci_identity, each one's stack gets a deploy role "
+        "trusted by the GitHub environment of its name alone (empty: every declared environment)."))
 
 
 class Platform(Strict):
@@ -318,9 +320,30 @@ class Config(Strict):
         return value
 
 
+# GitHub environments the shared CI roles trust (`mlgitops.infra.identity`): a stack's deploy role must not share them.
+CI_ENVIRONMENTS = ("publish", "observe")
+
+
+def ci_problems(config: Config) -> list[tuple[tuple[str, ...], str]]:
+    """With `platform.ci_identity`, the environment's deploy role is trusted by the GitHub environment of its name."""
+    if not config.platform.ci_identity:
+        return []
+    if config.github is None:
+        return [(("platform", "ci_identity"), "the CI roles are trusted by GitHub environments of a repository: set github.repository "
+                 "(owner/name)")]
+    if config.env in CI_ENVIRONMENTS:
+        return [(("environments", config.env), f"environment '{config.env}' would share its GitHub environment with every "
+                 f"{config.env} role of the project: rename it (publish and observe are the CI jobs' own)")]
+    listed = config.github.deploy_environments
+    if config.env != "local" and listed and config.env not in listed:
+        return [(("github", "deploy_environments"), f"platform.ci_identity is on in {config.env}, which deploy_environments "
+                 f"({', '.join(listed)}) does not list: add it, or turn ci_identity off there")]
+    return []
+
+
 def reference_problems(config: Config) -> list[tuple[tuple[str, ...], str]]:
-    """Checks across sections (dataset references, derived resource names), as (key path, message)."""
-    problems = []
+    """Checks across sections (dataset references, derived resource names, CI identity), as (key path, message)."""
+    problems = ci_problems(config)
     for name, model in config.models.items():
         if not re.match(SLUG, name):
             problems.append((("models", name), f"model name '{name}' must be a slug matching {SLUG} (it names the endpoint)"))
