@@ -4,6 +4,7 @@ checked, then broken one way at a time."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -56,3 +57,22 @@ def test_without_an_account_id_or_a_stack_file_nothing_is_required(tmp_path, mon
     (project / "infra" / "Pulumi.prod.yaml").write_text("config: [not, a, mapping]\n")
     (broken,) = problems(load(project, "prod"))
     assert broken.startswith("infra/Pulumi.prod.yaml:1:")
+
+
+def test_the_projects_and_the_platforms_pulumi_projects_name_their_toolchain_and_requirements(project):
+    """`pulumi up` creates infra/venv with pip and installs requirements.txt there: what the program imports."""
+    import yaml
+    from pip._internal.network.session import PipSession
+    from pip._internal.req.req_file import parse_requirements
+
+    from mlgitops.plan import read_pulumi_project
+
+    for infra in (project / "infra", Path(__file__).resolve().parents[1] / "infra"):
+        meta = yaml.safe_load((infra / "Pulumi.yaml").read_text())
+        assert meta["runtime"] == {"name": "python", "options": {"toolchain": "pip", "virtualenv": "venv"}}, infra
+        assert read_pulumi_project(infra)[1] == "__main__.py"
+        assert (infra / "requirements.txt").is_file()
+    pinned = (project / "requirements-mlgitops.txt").read_text().strip().splitlines()[-1]
+    (requirement,) = parse_requirements(str(project / "infra" / "requirements.txt"), session=PipSession())
+    assert requirement.requirement == pinned  # the project's own pin, through `-r ../requirements-mlgitops.txt`
+    assert "infra/venv/" in (project / ".gitignore").read_text().split()
