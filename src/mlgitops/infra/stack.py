@@ -29,7 +29,12 @@ def build(config: "Config", deploy_state: "DeployState | None") -> list[str]:
     from mlgitops.infra.training import TrainingCompute
 
     declared: set[str] = set()
-    pulumi.runtime.register_stack_transformation(lambda args: declared.add(args.type_) and None)  # what the deploy role manages
+
+    def record(args: pulumi.ResourceTransformationArgs) -> None:
+        """Every type this stack declares: what its deploy role may manage, and nothing else."""
+        declared.add(args.type_)
+
+    pulumi.runtime.register_stack_transformation(record)
     region = config.cloud.region
     account: pulumi.Input[str] = config.cloud.account_id or aws.get_caller_identity_output().account_id
     base = config.name("")[:-1]
