@@ -142,43 +142,44 @@ def test_the_project_stack_looks_the_github_provider_up_instead_of_creating_one(
 # --- what each role may do ----------------------------------------------------------------------------------------
 
 
+# Each type's ARN as AWS names it, from the resource's planned inputs (names AWS picks itself are made up).
+ARN_FORMATS = {
+    "aws:s3/bucket:Bucket": "arn:aws:s3:::{bucket}",
+    "aws:kms/key:Key": "arn:aws:kms:{region}:{account}:key/1234abcd-0000-4000-8000-0123456789ab",
+    "aws:kms/alias:Alias": "arn:aws:kms:{region}:{account}:{name}",
+    "aws:iam/role:Role": "arn:aws:iam::{account}:role/{name}",
+    "aws:iam/rolePolicy:RolePolicy": "arn:aws:iam::{account}:role/{role}",
+    "aws:iam/rolePolicyAttachment:RolePolicyAttachment": "arn:aws:iam::{account}:role/{role}",
+    "aws:iam/instanceProfile:InstanceProfile": "arn:aws:iam::{account}:instance-profile/{name}",
+    "aws:ecr/repository:Repository": "arn:aws:ecr:{region}:{account}:repository/{name}",
+    "aws:sagemaker/model:Model": "arn:aws:sagemaker:{region}:{account}:model/{name}",
+    "aws:sagemaker/endpointConfiguration:EndpointConfiguration": "arn:aws:sagemaker:{region}:{account}:endpoint-config/{name}",
+    "aws:sagemaker/endpoint:Endpoint": "arn:aws:sagemaker:{region}:{account}:endpoint/{name}",
+    "aws:sagemaker/mlflowTrackingServer:MlflowTrackingServer": "arn:aws:sagemaker:{region}:{account}:mlflow-tracking-server/{trackingServerName}",
+    "aws:cloudwatch/metricAlarm:MetricAlarm": "arn:aws:cloudwatch:{region}:{account}:alarm:{name}",
+    "aws:appautoscaling/target:Target": "arn:aws:application-autoscaling:{region}:{account}:scalable-target/056f0a6b8e5e4a1b9c0d",
+    "aws:batch/computeEnvironment:ComputeEnvironment": "arn:aws:batch:{region}:{account}:compute-environment/{name}",
+    "aws:batch/jobQueue:JobQueue": "arn:aws:batch:{region}:{account}:job-queue/{name}",
+    "aws:batch/jobDefinition:JobDefinition": "arn:aws:batch:{region}:{account}:job-definition/{name}:1",
+    "aws:ec2/securityGroup:SecurityGroup": "arn:aws:ec2:{region}:{account}:security-group/sg-0123456789abcdef0",
+}
+
+
 def concrete_arns(plan: Plan) -> dict[str, list[tuple[str, dict[str, str]]]]:
-    """Each planned resource's ARN (as AWS would name it) with the request context acting on it holds (its tags, the
-    policy an attachment attaches), by Pulumi type."""
-    a, r = ACCOUNT, REGION
+    """Each planned resource's ARN with the request context acting on it holds (its tags, the policy an attachment
+    attaches), by Pulumi type; a bucket's side resources act on the bucket."""
     out: dict[str, list[tuple[str, dict[str, str]]]] = {}
     for res in plan.resources:
-        i = res.inputs
-        context = {f"aws:ResourceTag/{k}": v for k, v in (i.get("tags") or {}).items()}
-        if "policyArn" in i:
-            context["iam:PolicyARN"] = i["policyArn"]
-        arn = {
-            "aws:s3/bucket:Bucket": lambda: f"arn:aws:s3:::{i['bucket']}",
-            "aws:kms/key:Key": lambda: f"arn:aws:kms:{r}:{a}:key/1234abcd-0000-0000-0000-{res.name[-12:]}",
-            "aws:kms/alias:Alias": lambda: f"arn:aws:kms:{r}:{a}:{i['name']}",
-            "aws:iam/role:Role": lambda: f"arn:aws:iam::{a}:role/{i['name']}",
-            "aws:iam/rolePolicy:RolePolicy": lambda: f"arn:aws:iam::{a}:role/{i['role']}",
-            "aws:iam/rolePolicyAttachment:RolePolicyAttachment": lambda: f"arn:aws:iam::{a}:role/{i['role']}",
-            "aws:iam/instanceProfile:InstanceProfile": lambda: f"arn:aws:iam::{a}:instance-profile/{i['name']}",
-            "aws:ecr/repository:Repository": lambda: f"arn:aws:ecr:{r}:{a}:repository/{i['name']}",
-            "aws:sagemaker/model:Model": lambda: f"arn:aws:sagemaker:{r}:{a}:model/{i['name']}",
-            "aws:sagemaker/endpointConfiguration:EndpointConfiguration": lambda: f"arn:aws:sagemaker:{r}:{a}:endpoint-config/{i['name']}",
-            "aws:sagemaker/endpoint:Endpoint": lambda: f"arn:aws:sagemaker:{r}:{a}:endpoint/{i['name']}",
-            "aws:sagemaker/mlflowTrackingServer:MlflowTrackingServer": lambda: f"arn:aws:sagemaker:{r}:{a}:mlflow-tracking-server/{i['trackingServerName']}",
-            "aws:cloudwatch/metricAlarm:MetricAlarm": lambda: f"arn:aws:cloudwatch:{r}:{a}:alarm:{i['name']}",
-            "aws:appautoscaling/target:Target": lambda: f"arn:aws:application-autoscaling:{r}:{a}:scalable-target/056f0a6b8e5e4a1b9c0d",
-            "aws:batch/computeEnvironment:ComputeEnvironment": lambda: f"arn:aws:batch:{r}:{a}:compute-environment/{i['name']}",
-            "aws:batch/jobQueue:JobQueue": lambda: f"arn:aws:batch:{r}:{a}:job-queue/{i['name']}",
-            "aws:batch/jobDefinition:JobDefinition": lambda: f"arn:aws:batch:{r}:{a}:job-definition/{i['name']}:1",
-            "aws:ec2/securityGroup:SecurityGroup": lambda: f"arn:aws:ec2:{r}:{a}:security-group/sg-0123456789abcdef0",
-        }.get(res.type)
-        if res.type.startswith("aws:s3/bucket") and res.type != "aws:s3/bucket:Bucket":
-            arn = lambda: f"arn:aws:s3:::{i['bucket']}"  # noqa: E731 - a bucket's side resource acts on the bucket
-        if arn is not None:
-            out.setdefault(res.type, []).append((arn(), context))
-    endpoints = [arn for arn, _ in out.get("aws:sagemaker/endpoint:Endpoint", [])]
-    out["target-tracking alarms"] = [(f"arn:aws:cloudwatch:{r}:{a}:alarm:TargetTracking-endpoint/{e.rsplit('/', 1)[1]}/variant/AllTraffic-AlarmHigh-1",
-                                      {}) for e in endpoints]
+        fmt = ARN_FORMATS.get(res.type) or (ARN_FORMATS["aws:s3/bucket:Bucket"] if res.type.startswith("aws:s3/bucket") else None)
+        if fmt is None:
+            continue
+        context = {f"aws:ResourceTag/{k}": v for k, v in (res.inputs.get("tags") or {}).items()}
+        if "policyArn" in res.inputs:
+            context["iam:PolicyARN"] = res.inputs["policyArn"]
+        out.setdefault(res.type, []).append((fmt.format_map({**res.inputs, "region": REGION, "account": ACCOUNT}), context))
+    endpoints = [arn.rsplit("/", 1)[1] for arn, _ in out.get("aws:sagemaker/endpoint:Endpoint", [])]
+    out["target-tracking alarms"] = [(f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:TargetTracking-endpoint/{e}/variant/AllTraffic-AlarmHigh-1", {})
+                                     for e in endpoints]
     return out
 
 
@@ -235,7 +236,7 @@ def test_pass_role_names_only_the_stacks_roles_and_the_services_that_assume_them
             services = set(_listed(st["Condition"]["StringEquals"]["iam:PassedToService"]))
             for arn in _listed(st["Resource"]):
                 role = arn.rsplit("/", 1)[1]
-                assert role in service_roles and service_roles[role], (name, arn, "not a service role of the stack")
+                assert service_roles.get(role), (name, arn, "not a service role of the stack")
                 assert service_roles[role] <= services, (name, role, services)
                 assert f"arn:aws:iam::{ACCOUNT}:role/" in arn and "*" not in arn
         passed = {arn.rsplit("/", 1)[1] for st in passrole for arn in _listed(st["Resource"])}
@@ -294,7 +295,7 @@ def publish_calls(plan: Plan, root: Path, batch: bool) -> list[tuple[str, str, d
     stack = remote.Stack.of(config, ACCOUNT)
     key = next(r for r in plan.by_type("aws:kms/key:Key"))
     key_arn = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/mock-key-{key.name}"  # what the mock engine gives the stack's key
-    job = remote.job_name(config, "churn-classifier", dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc))
+    job = remote.job_name(config, "churn-classifier", dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
     package = object_uri(config, "churn-classifier", "sha256:" + "1" * 64).removeprefix("s3://")
     dataset = f"{stack.data_bucket}/datasets/train/{'2' * 64}/train.csv"
     output = stack.output(job).removeprefix("s3://") + "model.tar.gz"

