@@ -224,6 +224,53 @@ def test_deploy_runs_per_environment_in_order_behind_github_environments_with_oi
             assert pulumi == [{"command": "preview", "stack": env}, {"command": "up", "stack": env, "refresh": "true"}]
 
 
+def test_change_detection_deploys_exactly_the_environments_whose_inputs_changed(projects, tmp_path):
+    """deploy.yml's `changes` script, run by bash on a real git history with the real CLI: a promotion to staging and a
+    prod-only setting deploy staging and prod; a commit touching neither deploys nothing; a manual run deploys all."""
+    import shutil
+
+    project = shutil.copytree(projects["staging,prod"], tmp_path / "acme-risk")
+    doc = load(project / ".github" / "workflows" / "deploy.yml")
+    script = next(s for s in doc["jobs"]["changes"]["steps"] if s.get("id") == "changed")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    import mlgitops
+
+    here = Path(mlgitops.__file__).parents[1]  # the mlgitops under test, whatever the cwd
+    (bin_dir / "mlgitops").write_text(f'#!/bin/sh\nPYTHONPATH="{here}" exec "{sys.executable}" -m mlgitops "$@"\n')
+    (bin_dir / "mlgitops").chmod(0o755)
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", "-c", "user.name=ci", "-c", "user.email=ci@example.com", *args], cwd=project, check=True,
+                              capture_output=True, text=True).stdout.strip()
+
+    def changed(event: str, before: str) -> dict[str, str]:
+        out, temp = tmp_path / f"out-{before[:7]}-{event}", tmp_path / f"temp-{before[:7]}-{event}"
+        temp.mkdir()
+        env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "GITHUB_OUTPUT": str(out), "RUNNER_TEMP": str(temp),
+               **{k: str(v) for k, v in script["env"].items()}, "BEFORE": before, "EVENT": event}
+        done = subprocess.run(["bash", "-e", "-c", script["run"]], cwd=project, env=env, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        return dict(line.split("=", 1) for line in out.read_text().splitlines())
+
+    git("init", "-q")
+    git("add", "-A")
+    git("commit", "-qm", "init")
+    base = git("rev-parse", "HEAD")
+    (project / "deploy" / "staging.yaml").write_text("env: staging\nmodels: {}\n")
+    config = project / "mlgitops.yaml"
+    config.write_text(config.read_text().replace("budget_usd_month: 1000", "budget_usd_month: 1200"))
+    git("commit", "-qam", "promote to staging; prod's budget")
+    git("add", "-A")
+    git("commit", "-qm", "deploy/staging.yaml")
+    assert changed("push", base) == {"staging": "true", "prod": "true", "envs": '["staging","prod"]'}
+    head = git("rev-parse", "HEAD")
+    (project / "README.md").write_text("docs only\n")
+    git("commit", "-qam", "docs")
+    assert changed("push", head) == {"staging": "false", "prod": "false", "envs": "[]"}
+    assert changed("workflow_dispatch", "")["envs"] == '["staging","prod"]'
+
+
 def test_an_account_id_answered_at_generation_names_the_roles(tmp_path, monkeypatch):
     monkeypatch.setenv("HOME", str(tmp_path))
     project = new(tmp_path / "acme-risk", {"environments": "prod", "aws_account_id": "210987654321"})
