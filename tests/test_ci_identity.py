@@ -134,6 +134,12 @@ def test_no_role_trusts_pull_requests_or_a_ref_wildcard(plans):
                 assert "pull_request" not in sub and ":ref:" not in sub and "*" not in sub, (name, role, sub)
 
 
+def test_the_embedded_local_environment_gets_no_ci_roles(tmp_path):
+    (plan,) = plan_configs([(load(_project(tmp_path), "local"), None)])
+    assert not [r for r in plan.by_type("aws:iam/role:Role") if r.inputs["name"].endswith(("-deploy", "-publish", "-observe"))]
+    assert "ci_role_arns" not in plan.outputs and any("no CI roles in local" in n for n in plan.notes)
+
+
 def test_the_project_stack_looks_the_github_provider_up_instead_of_creating_one(plans):
     for plan in plans.values():
         assert plan.by_type("aws:iam/openIdConnectProvider:OpenIdConnectProvider") == []

@@ -70,7 +70,9 @@ def build(config: "Config", deploy_state: "DeployState | None") -> list[str]:
         tracking = TrackingServer(f"{base}-tracking", config, account, storage.bucket_names["artifacts"],
                                   storage.bucket_arns["artifacts"], storage.key.arn)
         pulumi.export("tracking_server_arn", tracking.server.arn)
-    if config.platform.ci_identity:  # last: its deploy policy covers every type declared above
+    if config.platform.ci_identity and config.env == "local":
+        notes.append("no CI roles in local: the embedded environment is never deployed from CI")
+    elif config.platform.ci_identity:  # last: its deploy policy covers every type declared above
         identity = ci_identity(config, account, sorted(declared), storage.key.arn, training.repository.arn)
         pulumi.export("ci_role_arns", identity.role_arns)
     return notes
