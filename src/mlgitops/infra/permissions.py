@@ -77,7 +77,7 @@ NEEDS: dict[str, Needs] = {
         read=("ecr:DescribeRepositories", "ecr:ListTagsForResource"),
         update=("ecr:PutImageScanningConfiguration", "ecr:PutImageTagMutability"),
         tag=("ecr:TagResource", "ecr:UntagResource", "ecr:ListTagsForResource"),
-        delete=("ecr:DeleteRepository", "ecr:BatchDeleteImage")),
+        delete=("ecr:DeleteRepository", "ecr:BatchDeleteImage", "kms:RetireGrant")),
     "aws:iam/role:Role": Needs(
         create=("iam:CreateRole",),
         read=("iam:GetRole", "iam:ListRolePolicies", "iam:ListAttachedRolePolicies", "iam:ListInstanceProfilesForRole"),
