@@ -49,7 +49,6 @@ def findings(project: Path, old: Plan, new: Plan, **policies: object):
     config = load(project, "prod")
     if policies:
         config = config.model_copy(update={"policies": config.policies.model_copy(update=policies)})
-        config._env, config._root = "prod", project
     changes = PlanChanges(env="prod", changes=diff(old, new))
     return [f for f in check(config, new, changes=changes).findings if f.policy == RULE]
 

@@ -227,8 +227,8 @@ def test_a_sagemaker_job_is_wired_to_the_stack_and_its_output_registered_like_lo
     run = aws_project / ".mlgitops" / "evidence" / "local"
     assert package_digest(run / record["package"]) == record["digest"]
     assert record["dataset_digests"]["train"].startswith("sha256:") and record["git"]
-    mlflow.set_tracking_uri(load(aws_project, "staging").tracking_uri())
-    version = mlflow.MlflowClient().get_model_version(record["registry_name"], record["version"])
+    uri = load(aws_project, "staging").tracking_uri()  # both URIs: another test may have set the process's registry URI
+    version = mlflow.MlflowClient(tracking_uri=uri, registry_uri=uri).get_model_version(record["registry_name"], record["version"])
     assert version.tags["mlgitops.digest"] == record["digest"]
     assert "Completed" in proc.stderr and "saved the model into /opt/ml/model" in proc.stderr  # its state and its log
 

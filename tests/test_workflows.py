@@ -124,6 +124,9 @@ def test_actions_are_local_or_pinned_to_a_commit_with_its_version(projects, envs
                 assert PINNED.match(ref) and VERSION_COMMENT.match(rest), f"{path.name}: {ref}{rest}: pin a full commit SHA with `# vX.Y.Z`"
 
 
+BOUNDED = re.compile(r"\$\{\{ [\w.]+ && \d+ \|\| \d+ \}\}")
+
+
 @pytest.mark.parametrize("envs", ENVIRONMENTS)
 def test_least_privilege_timeouts_concurrency_and_no_injection(projects, envs):
     for name in WORKFLOWS:
@@ -132,7 +135,8 @@ def test_least_privilege_timeouts_concurrency_and_no_injection(projects, envs):
         assert doc["concurrency"]["group"], name
         for job_id, job in doc["jobs"].items():
             where = f"{name}: job {job_id}"
-            assert isinstance(job.get("timeout-minutes"), int), f"{where}: no timeout-minutes"
+            timeout = job.get("timeout-minutes")  # a number, or an expression choosing between numbers
+            assert isinstance(timeout, int) or BOUNDED.fullmatch(str(timeout)), f"{where}: no timeout-minutes"
             assert "permissions" in job and "write-all" not in str(job["permissions"]), f"{where}: grant permissions per job"
             for step in job["steps"]:
                 if step.get("uses", "").startswith("actions/checkout@"):

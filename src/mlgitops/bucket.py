@@ -16,7 +16,7 @@ from mlgitops.errors import BadInput
 from mlgitops.package import PACKAGE, hex_of
 
 if TYPE_CHECKING:
-    from mlgitops.config import Config
+    from mlgitops.config import Project
 
 DIGEST_META = "mlgitops-digest"
 SINGLE_PUT = 64 * 1024 * 1024  # larger packages go up in parts
@@ -26,17 +26,17 @@ class Unavailable(BadInput):
     """The package cannot be had on this machine (no AWS credentials, as in a pull request; a local package made elsewhere)."""
 
 
-def models_bucket(config: "Config") -> str:
+def models_bucket(config: Project) -> str:
     """The environment's models bucket, as the stack names it (`outputs.buckets.models` of the offline plan)."""
     return config.bucket_name("models")
 
 
-def key_alias(config: "Config") -> str:
+def key_alias(config: Project) -> str:
     """The stack's KMS key, by the alias `ProjectStorage` gives it (its ARN is known only after `pulumi up`)."""
     return f"alias/{config.name('storage')}"
 
 
-def object_uri(config: "Config", model: str, digest: str) -> str:
+def object_uri(config: Project, model: str, digest: str) -> str:
     return f"s3://{models_bucket(config)}/{model}/{hex_of(digest)}/{PACKAGE}"
 
 
@@ -82,7 +82,7 @@ def _explain(exc: Exception, bucket: str, doing: str, env: str) -> BadInput:
     return BadInput(f"cannot {doing} s3://{bucket}: {exc}")
 
 
-def upload(config: "Config", model: str, package: Path, digest: str) -> str:
+def upload(config: Project, model: str, package: Path, digest: str) -> str:
     """The package at its place in the environment's bucket (uploaded unless that digest is already there)."""
     from botocore.exceptions import BotoCoreError, ClientError
 
@@ -138,7 +138,7 @@ def cache_dir(project_dir: Path, model: str, digest: str) -> Path:
     return Path(project_dir) / ".mlgitops" / "packages" / model / hex_of(digest)
 
 
-def model_dir(config: "Config", model: str, digest: str, artifact_uri: str, where: str) -> Path:
+def model_dir(config: Project, model: str, digest: str, artifact_uri: str, where: str) -> Path:
     """The verified model directory of the package recorded at `artifact_uri` (an s3:// URI or a project path)."""
     from mlgitops.confine import outside
     from mlgitops.package import extract

@@ -554,6 +554,7 @@ def pipeline_pr_cmd(
     as_json: bool = JsonOpt,
 ) -> None:
     """config check -> data validate -> train -> evaluate -> plan (every env) -> policy check -> report; exit 1 when a gate says no."""
+    from mlgitops.evidence import StepStatus
     from mlgitops.pipeline import ConsoleProgress, run_pr
 
     progress = None if as_json else ConsoleProgress()
@@ -565,7 +566,7 @@ def pipeline_pr_cmd(
     if as_json:
         emit_json(run.to_dict())
         for step in run.steps:  # without --json the progress line already said it
-            if step.status == "error":
+            if step.status == StepStatus.ERROR:
                 err(step.summary)
     elif run.report:
         print(f"{run.verdict.upper()}: report {run.report}")

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from mlgitops.errors import BadInput
+
+if TYPE_CHECKING:
+    from mlgitops.config import Project
 
 RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
@@ -42,7 +45,7 @@ def entry_point_outside(root: Path, entry_point: str) -> str | None:
     return None
 
 
-def config_problems(config: Any, root: Path) -> list[tuple[tuple[str, ...], str]]:
+def config_problems(config: Project, root: Path) -> list[tuple[tuple[str, ...], str]]:
     """Every dataset, suite and entry-point path of `config` that leaves the project, as (key path, message)."""
     problems = []
     for name, ds in config.datasets.items():

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from mlgitops.errors import BadInput
 
 if TYPE_CHECKING:
-    from mlgitops.config import Config
+    from mlgitops.config import Project
 
 SERVING_DIR = "serving"
 FILES = ("Dockerfile", "serve")
@@ -62,7 +62,7 @@ def tag(project_dir: Path, package: Path) -> str:
     return f"serving-{h.hexdigest()[:16]}"
 
 
-def reference(config: "Config", image_tag: str) -> str:
+def reference(config: Project, image_tag: str) -> str:
     """`<repository>:<tag>` in the environment's ECR repository (the Pulumi program prefixes the registry)."""
     return f"{config.name('images')}:{image_tag}"
 
@@ -77,7 +77,7 @@ def context(project_dir: Path, package: Path, dest: Path) -> Path:
     return dest
 
 
-def contexts(config: "Config", models: list[str], dest: Path) -> list[dict[str, str]]:
+def contexts(config: Project, models: list[str], dest: Path) -> list[dict[str, str]]:
     """A build context per promoted model under `dest/<model>/`, checked against the image `deploy/<env>.yaml` records:
     CI builds exactly that tag, or is told to promote again when `serving/` changed since."""
     from mlgitops.bucket import model_dir
@@ -122,7 +122,7 @@ def training_tag(project_dir: Path) -> str:
     return f"training-{h.hexdigest()[:16]}"
 
 
-def training_context(config: "Config", dest: Path) -> dict[str, str | None]:
+def training_context(config: Project, dest: Path) -> dict[str, str | None]:
     """The training image's build context under `dest/training/`, and the repository and tag to push it as."""
     out = dest / TRAINING_DIR
     shutil.rmtree(out, ignore_errors=True)

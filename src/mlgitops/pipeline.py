@@ -22,10 +22,13 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator, Protocol
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Protocol
 
 from mlgitops.errors import BadInput, GateFailed
-from mlgitops.evidence import BASE_RUN, RUN_ID_ENV, PipelineRun, Run, Step, StepStatus
+from mlgitops.evidence import BASE_RUN, RUN_ID_ENV, PipelineRun, Run, Step, StepStatus, Verdict
+
+if TYPE_CHECKING:
+    from mlgitops.config import Project
 
 OK, FAILED, ERROR, SKIPPED, NOT_RUN = StepStatus.OK, StepStatus.FAILED, StepStatus.ERROR, StepStatus.SKIPPED, StepStatus.NOT_RUN
 
@@ -75,7 +78,7 @@ class _State:
     root: Path
     base: Path
     run: PipelineResult
-    config: Any = None
+    config: Project = None
     envs: list[str] = field(default_factory=list)
     pool: ThreadPoolExecutor | None = None
     plans: Future | None = None
@@ -194,7 +197,7 @@ def _evaluate(s: _State) -> tuple[str, str]:
     parts += [f"{m} not evaluated (training failed)" for m in s.failed_models]
     if errors:
         raise BadInput("; ".join([*errors, *parts]))
-    return (OK if all(r.verdict == "pass" for r in results) else FAILED), "; ".join(parts)
+    return (OK if all(r.verdict == Verdict.PASS for r in results) else FAILED), "; ".join(parts)
 
 
 def _plan(s: _State) -> tuple[str, str]:

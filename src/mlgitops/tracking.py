@@ -5,7 +5,10 @@ import contextlib
 import os
 import sqlite3
 from pathlib import Path
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
+
+if TYPE_CHECKING:
+    from mlgitops.config import Project
 
 
 def sqlite_path(tracking_uri: str) -> Path | None:
@@ -68,7 +71,7 @@ def import_mlflow() -> Any:
     return mlflow
 
 
-def ensure_experiment(config: Any) -> str:
+def ensure_experiment(config: Project) -> str:
     """Experiment per project, artifacts under `config.artifact_location()`."""
     import mlflow
 

@@ -10,7 +10,7 @@ from mlgitops.aws_api import naming
 from mlgitops.aws_api.shapes import models, pattern
 
 if TYPE_CHECKING:
-    from mlgitops.config import Config
+    from mlgitops.config import Project
 
 Problem = tuple[tuple[str, ...], str]
 
@@ -20,7 +20,7 @@ def _one_of(value: str, allowed: list[str], what: str) -> str:
     return f"'{value}' is not {what}" + (f"; did you mean '{hint[0]}'?" if hint else "")
 
 
-def _instance_types(config: "Config") -> Iterator[Problem]:
+def _instance_types(config: Project) -> Iterator[Problem]:
     m = models()
     hosting, training = m.enum("sagemaker", "ProductionVariantInstanceType"), m.enum("sagemaker", "TrainingInstanceType")
     for name, model in config.models.items():
@@ -41,7 +41,7 @@ def _instance_types(config: "Config") -> Iterator[Problem]:
             yield (("policies", "instance_types", str(i)), _one_of(t, hosting, "an instance type SageMaker hosting offers"))
 
 
-def _tags(config: "Config") -> Iterator[Problem]:
+def _tags(config: Project) -> Iterator[Problem]:
     m = models()
     key_shape, value_shape = m.shape("sagemaker", "TagKey"), m.shape("sagemaker", "TagValue")
     key_re, value_re = pattern(key_shape["pattern"]), pattern(value_shape["pattern"])
@@ -59,7 +59,7 @@ def _tags(config: "Config") -> Iterator[Problem]:
             yield where, f"tag value of '{key}' ({value!r}) has characters AWS refuses; allowed: letters, digits, spaces and _ . : / = + - @"
 
 
-def _region(config: "Config") -> Iterator[Problem]:
+def _region(config: Project) -> Iterator[Problem]:
     regions = models().regions
     region = config.cloud.region
     if region not in regions:
@@ -68,7 +68,7 @@ def _region(config: "Config") -> Iterator[Problem]:
                + (f"; did you mean '{hint[0]}'?" if hint else ""))
 
 
-def _dataset_buckets(config: "Config") -> Iterator[Problem]:
+def _dataset_buckets(config: Project) -> Iterator[Problem]:
     for name, dataset in config.datasets.items():
         if dataset.path.startswith("s3://"):
             bucket = dataset.path.removeprefix("s3://").split("/", 1)[0]
@@ -77,6 +77,6 @@ def _dataset_buckets(config: "Config") -> Iterator[Problem]:
                 yield (("datasets", name, "path"), f"bucket '{bucket}' is not {naming.BUCKET_NAME_RULE}: {'; '.join(problems)}")
 
 
-def config_problems(config: "Config") -> list[Problem]:
+def config_problems(config: Project) -> list[Problem]:
     """Every AWS constraint a config value breaks, as (key path, message)."""
     return [*_region(config), *_tags(config), *_instance_types(config), *_dataset_buckets(config)]

@@ -14,23 +14,22 @@ import typing
 from pathlib import Path
 from typing import Any
 
-from mlgitops.config.schema import ENV_NAME, Config, reference_problems
+from mlgitops.config.schema import ENV_NAME, Config, Project, reference_problems
 from mlgitops.config.yamlfile import Document, read
 from mlgitops.errors import BadInput
 
-__all__ = ["Config", "load", "check", "resolved", "json_schema", "FILENAME"]
+__all__ = ["Config", "Project", "load", "check", "resolved", "json_schema", "FILENAME"]
 
 FILENAME = "mlgitops.yaml"
 
 
-def load(project_dir: Path | str, env: str = "local") -> Config:
-    """The validated config of `env`, overlays applied."""
+def load(project_dir: Path | str, env: str = "local") -> Project:
+    """The validated config of `env`, overlays applied, bound to its project folder."""
     root = Path(project_dir).resolve()
     doc = read(root / FILENAME, FILENAME)
     config, problems = _validate(doc, env, root)
-    if problems:
+    if problems or config is None:
         raise BadInput(_summary(problems))
-    config._root = root
     return config
 
 
@@ -46,7 +45,6 @@ def check(project_dir: Path | str) -> list[str]:
         if config is not None and env != "local":  # Pulumi's own settings of the stack, against this file
             from mlgitops.config.stacks import problems as stack_problems
 
-            config._root = root
             found += stack_problems(config)
         for problem in found:
             if problem.removesuffix(f" (environment {env})") not in problems:
@@ -76,7 +74,7 @@ def _declared(doc: Document) -> list[str]:
     return [str(e) for e in envs] if isinstance(envs, dict) else []
 
 
-def _validate(doc: Document, env: str, root: Path | None = None, aws: bool = False) -> tuple[Config | None, list[str]]:
+def _validate(doc: Document, env: str, root: Path, aws: bool = False) -> tuple[Project | None, list[str]]:
     from pydantic import ValidationError
 
     declared = _declared(doc)
@@ -94,16 +92,13 @@ def _validate(doc: Document, env: str, root: Path | None = None, aws: bool = Fal
         marks.update({p[2:]: m for p, m in doc.marks.items() if p[:2] == prefix and len(p) > 2})
     view = Document(data, marks, doc.file)
     try:
-        config = Config.model_validate(data)
+        config = Project.of(Config.model_validate(data), root, env)
     except ValidationError as exc:
         return None, [_describe(error, view, env) for error in exc.errors()]
-    config._env = env
     scope = "" if env == "local" else f" (environment {env})"
-    found = reference_problems(config)
-    if root is not None:
-        from mlgitops.confine import config_problems
+    from mlgitops.confine import config_problems
 
-        found += config_problems(config, root)
+    found = reference_problems(config) + config_problems(config, root)
     if aws:  # botocore's models: only `config check` pays for them; plans and policy checks catch the rest
         from mlgitops.aws_api import config_problems as aws_problems
 

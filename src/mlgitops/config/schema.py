@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from mlgitops.config.metrics import Average, task_metrics
 
@@ -256,30 +256,9 @@ class Config(Strict):
     spark: Spark = Field(default_factory=Spark, description="Spark master and conf for every dataset with engine: spark.")
     environments: dict[str, dict[str, Any]] = Field(default_factory=dict, description="Overlays deep-merged over the base per environment.")
 
-    _env: str = PrivateAttr("local")
-    _root: Path = PrivateAttr(default_factory=Path.cwd)
-
-    @property
-    def env(self) -> str:
-        return self._env
-
-    @property
-    def root(self) -> Path:
-        return self._root
-
     @property
     def env_names(self) -> list[str]:
         return ["local", *(e for e in self.environments if e != "local")]
-
-    def name(self, role: str) -> str:
-        """Physical name of a resource: `<project>-<env>-<role>`."""
-        return f"{self.project}-{self._env}-{role}"
-
-    def bucket_name(self, role: str) -> str:
-        """Physical name of an S3 bucket: `<project>-<env>-<role>`, then `-<cloud.name_suffix>` when set (S3 names are
-        global, so a common slug alone collides with someone else's bucket)."""
-        suffix = self.cloud.name_suffix
-        return f"{self.name(role)}-{suffix}" if suffix else self.name(role)
 
     def select_models(self, model: str | None = None) -> list[str]:
         """The named model, or every model in config order; BadInput naming the declared ones otherwise."""
@@ -296,21 +275,6 @@ class Config(Strict):
     def registry_name(self, model: str) -> str:
         return self.models[model].registry_name or f"{self.project}-{model}"
 
-    def tracking_uri(self) -> str:
-        """The MLflow tracking URI with a relative `sqlite:///` path anchored at the project, not the cwd."""
-        uri = self.tracking.uri
-        if uri.startswith("sqlite:///") and not uri.startswith("sqlite:////"):
-            return f"sqlite:///{self._root / uri.removeprefix('sqlite:///')}"
-        return uri
-
-    def artifact_location(self) -> str:
-        """Where MLflow stores artifacts: the configured location, else `.mlgitops/artifacts` in the project."""
-        return self.tracking.artifact_location or (self._root / ".mlgitops" / "artifacts").as_uri()
-
-    def resolve(self, path: str) -> Path | str:
-        """A dataset or suite path: URIs stay as they are, local paths are project-relative."""
-        return path if "://" in path else self._root / path
-
     @field_validator("environments")
     @classmethod
     def _env_names(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -320,11 +284,51 @@ class Config(Strict):
         return value
 
 
+class Project(Config):
+    """A config bound to its project folder and environment: what `load()` returns. Frozen, so the environment a
+    config describes can only be chosen where it is made (`load`, or `Project.of` for a config read elsewhere)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    root: Path = Field(exclude=True)
+    env: str = Field(exclude=True)
+
+    @classmethod
+    def of(cls, config: Config, root: Path, env: str) -> Project:
+        """`config` (already validated) in `env`, its relative paths anchored at `root`."""
+        return cls.model_construct(config.model_fields_set | {"root", "env"}, **dict(config), root=root, env=env)
+
+    def name(self, role: str) -> str:
+        """Physical name of a resource: `<project>-<env>-<role>`."""
+        return f"{self.project}-{self.env}-{role}"
+
+    def bucket_name(self, role: str) -> str:
+        """Physical name of an S3 bucket: `<project>-<env>-<role>`, then `-<cloud.name_suffix>` when set (S3 names are
+        global, so a common slug alone collides with someone else's bucket)."""
+        suffix = self.cloud.name_suffix
+        return f"{self.name(role)}-{suffix}" if suffix else self.name(role)
+
+    def tracking_uri(self) -> str:
+        """The MLflow tracking URI with a relative `sqlite:///` path anchored at the project, not the cwd."""
+        uri = self.tracking.uri
+        if uri.startswith("sqlite:///") and not uri.startswith("sqlite:////"):
+            return f"sqlite:///{self.root / uri.removeprefix('sqlite:///')}"
+        return uri
+
+    def artifact_location(self) -> str:
+        """Where MLflow stores artifacts: the configured location, else `.mlgitops/artifacts` in the project."""
+        return self.tracking.artifact_location or (self.root / ".mlgitops" / "artifacts").as_uri()
+
+    def resolve(self, path: str) -> Path | str:
+        """A dataset or suite path: URIs stay as they are, local paths are project-relative."""
+        return path if "://" in path else self.root / path
+
+
 # GitHub environments the shared CI roles trust (`mlgitops.infra.identity`): a stack's deploy role must not share them.
 CI_ENVIRONMENTS = ("publish", "observe")
 
 
-def ci_problems(config: Config) -> list[tuple[tuple[str, ...], str]]:
+def ci_problems(config: Project) -> list[tuple[tuple[str, ...], str]]:
     """With `platform.ci_identity`, the environment's deploy role is trusted by the GitHub environment of its name."""
     if not config.platform.ci_identity:
         return []
@@ -341,7 +345,7 @@ def ci_problems(config: Config) -> list[tuple[tuple[str, ...], str]]:
     return []
 
 
-def reference_problems(config: Config) -> list[tuple[tuple[str, ...], str]]:
+def reference_problems(config: Project) -> list[tuple[tuple[str, ...], str]]:
     """Checks across sections (dataset references, derived resource names, CI identity), as (key path, message)."""
     problems = ci_problems(config)
     for name, model in config.models.items():

@@ -14,25 +14,28 @@ import os
 import warnings
 from concurrent.futures import Executor, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Iterator, Literal
+from typing import TYPE_CHECKING, Any, Iterator, Literal
 
 from mlgitops.data.readers import load, read_frame, stream_digest
 from mlgitops.data.report import DataReport, ExpectationResult
 from mlgitops.data.suites import SuiteSpec, load_suite
 from mlgitops.errors import BadInput
 
+if TYPE_CHECKING:
+    from mlgitops.config import Project
+
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 # GX imports pyspark when present; its pandas-version FutureWarning is noise in the gate's output.
 warnings.filterwarnings("ignore", message="PySpark does not yet fully support", category=FutureWarning)
 
 
-def _dataset(config: Any, name: str) -> Any:
+def _dataset(config: Project, name: str) -> Any:
     if name not in config.datasets:
         raise BadInput(f"unknown dataset '{name}'; mlgitops.yaml declares: {', '.join(config.datasets) or 'none'}")
     return config.datasets[name]
 
 
-def _location(config: Any, path: str) -> str:
+def _location(config: Project, path: str) -> str:
     resolved = config.resolve(path)
     return str(resolved)
 
@@ -170,14 +173,14 @@ def _mlflow_active() -> bool:
     return mlflow is not None and mlflow.active_run() is not None
 
 
-def dataset_suite(config: Any, name: str) -> SuiteSpec:
+def dataset_suite(config: Project, name: str) -> SuiteSpec:
     ds = config.datasets[name]
     if not ds.suite:
         raise BadInput(f"mlgitops.yaml: dataset '{name}' has no suite; add `suite: expectations/{name}.json`")
     return load_suite(Path(config.resolve(ds.suite)))
 
 
-def validate_dataset(ctx: Any, config: Any, name: str, hasher: Executor, suite: SuiteSpec | None = None,
+def validate_dataset(ctx: Any, config: Project, name: str, hasher: Executor, suite: SuiteSpec | None = None,
                      verbose: bool = False) -> DataReport:
     from mlgitops.data import columns as cols
 
@@ -216,7 +219,7 @@ def validate_dataset(ctx: Any, config: Any, name: str, hasher: Executor, suite: 
                       results=results)
 
 
-def validate(config: Any, dataset_names: list[str] | None = None, docs_dir: Path | None = None,
+def validate(config: Project, dataset_names: list[str] | None = None, docs_dir: Path | None = None,
              verbose: bool = False) -> list[DataReport]:
     """Run the gate for the named datasets (default: all), write a DataReport into this run's evidence for each.
 
@@ -263,7 +266,7 @@ def _expectations_without_gx(path: Path) -> list[dict[str, Any]]:
             if isinstance(e, dict) and isinstance(e.get("type"), str) and isinstance(e.get("kwargs") or {}, dict)]
 
 
-def load_frame(config: Any, dataset_name: str) -> Any:
+def load_frame(config: Project, dataset_name: str) -> Any:
     """The dataset as a pandas DataFrame, read exactly as the gate reads it (no GX import)."""
     from mlgitops.data import columns as cols
 

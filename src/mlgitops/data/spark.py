@@ -10,15 +10,18 @@ import contextlib
 import os
 import shlex
 from pathlib import Path
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 from mlgitops.errors import BadInput
+
+if TYPE_CHECKING:
+    from mlgitops.config import Project
 
 QUIET_LOG4J = Path(__file__).with_name("log4j2-quiet.properties")
 LOCAL_DEFAULTS = {"spark.ui.enabled": "false", "spark.driver.host": "127.0.0.1", "spark.driver.bindAddress": "127.0.0.1"}
 
 
-def settings(config: Any, dataset: Any) -> tuple[str | None, dict[str, str]]:
+def settings(config: Project, dataset: Any) -> tuple[str | None, dict[str, str]]:
     """(master, conf) from mlgitops.yaml: the dataset's `spark:` over the top-level `spark:`."""
     top, own = config.spark, dataset.spark
     master = (own.master if own and own.master else None) or top.master

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlgitops.config.metrics import average_used, default_primary
 from mlgitops.config.schema import greater_is_better
@@ -20,8 +20,11 @@ from mlgitops.evidence import ChampionRef, ChampionSource, DeployEntry, Evaluati
 from mlgitops.evidence.state import read
 from mlgitops.package import short
 
+if TYPE_CHECKING:
+    from mlgitops.config import Project
 
-def champion_scored(config: Any, model: str, entry: DeployEntry, frame: Any, spec: Any, notes: list[str]) -> tuple[Scored, Any]:
+
+def champion_scored(config: Project, model: str, entry: DeployEntry, frame: Any, spec: Any, notes: list[str]) -> tuple[Scored, Any]:
     """The served model scored on the holdout: from this store's registry when it holds that digest, else from its
     package (the models bucket needs credentials), else, when the package cannot be had here (a pull request has no
     credentials), the metrics recorded with its promotion. `notes` says which, for the report."""
@@ -133,7 +136,7 @@ def prepare() -> None:
     import mlflow.models.evaluation.evaluator_registry  # noqa: F401
 
 
-def evaluate(config: Any, model: str) -> Evaluation:
+def evaluate(config: Project, model: str) -> Evaluation:
     """Evaluate one model; writes evaluation/<model>.json and .png into this run's evidence."""
     from mlgitops.data import load_frame
     from mlgitops.tracking import ensure_experiment, import_mlflow, store_lock
@@ -192,5 +195,5 @@ def evaluate(config: Any, model: str) -> Evaluation:
     return ev
 
 
-def evaluate_all(config: Any, model: str | None = None) -> list[Evaluation]:
+def evaluate_all(config: Project, model: str | None = None) -> list[Evaluation]:
     return [evaluate(config, name) for name in config.select_models(model)]

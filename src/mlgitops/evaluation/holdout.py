@@ -6,9 +6,12 @@ model, its task, its metrics and their thresholds from `mlgitops.yaml` through t
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from mlgitops.config.metrics import average_used, default_primary
+
+if TYPE_CHECKING:
+    from mlgitops.config import Project
 
 
 def _classification(name: str, y: Any, pred: Any, proba: Any, classes: list[Any], average: str) -> float:
@@ -54,7 +57,7 @@ def _regression(name: str, y: Any, pred: Any) -> float:
     return float(funcs[name]())
 
 
-def holdout_metrics(config: Any, model: str, estimator: Any) -> dict[str, float]:
+def holdout_metrics(config: Project, model: str, estimator: Any) -> dict[str, float]:
     """The primary metric and every thresholded one of `model`, scored on its holdout (its dataset when it has none)."""
     import numpy as np
 

@@ -9,7 +9,7 @@
 from mlgitops.evidence.records import (
     RECORDS, SCHEMA_VERSION, Change, ChangeAction, ChampionRef, ChampionSource, CostEstimate, DataReport, DeployEntry, DeployState, Enforcement, Evaluation,
     ExpectationResult, Finding, Findings, FindingStatus, GitInfo, PipelineRun, Plan, PlanChanges, PromotionEvidence, Record,
-    Report, Resource, Scored, Step, StepStatus, TrainingBackend, TrainingRecord, Verdict,
+    Report, ReportStatus, Resource, RunVerdict, Scored, Step, StepStatus, TrainingBackend, TrainingRecord, Verdict,
 )
 from mlgitops.evidence.run import BASE_RUN, RUN_ID_ENV, Run, root
 from mlgitops.evidence.store import atomic_write
@@ -17,6 +17,6 @@ from mlgitops.evidence.store import atomic_write
 __all__ = [
     "BASE_RUN", "RECORDS", "RUN_ID_ENV", "SCHEMA_VERSION", "Change", "ChangeAction", "ChampionRef", "ChampionSource", "CostEstimate", "DataReport", "DeployEntry",
     "DeployState", "Enforcement", "Evaluation", "ExpectationResult", "Finding", "FindingStatus", "Findings", "GitInfo",
-    "PipelineRun", "Plan", "PlanChanges", "PromotionEvidence", "Record", "Report", "Resource", "Run", "Scored", "Step",
+    "PipelineRun", "Plan", "PlanChanges", "PromotionEvidence", "Record", "Report", "ReportStatus", "Resource", "Run", "RunVerdict", "Scored", "Step",
     "StepStatus", "TrainingBackend", "TrainingRecord", "Verdict", "atomic_write", "root",
 ]

@@ -63,6 +63,22 @@ class Verdict(StrEnum):
     FAIL = "fail"
 
 
+class RunVerdict(StrEnum):
+    """A pipeline run's outcome, from its worst step: fail is a gate's no (exit 1), error is bad input (exit 2)."""
+
+    PASS = "pass"
+    FAIL = "fail"
+    ERROR = "error"
+
+
+class ReportStatus(StrEnum):
+    """What the report tells a reviewer: incomplete when evidence it needs is missing."""
+
+    PASS = "pass"
+    FAIL = "fail"
+    INCOMPLETE = "incomplete"
+
+
 class StepStatus(StrEnum):
     """A pipeline step's outcome: failed is a gate's no (exit 1), error is bad input (exit 2)."""
 
@@ -397,8 +413,8 @@ class PipelineRun(Record):
 
     @computed_field  # type: ignore[prop-decorator]
     @property
-    def verdict(self) -> str:
-        return {0: "pass", 1: "fail", 2: "error"}[self.exit_code]
+    def verdict(self) -> RunVerdict:
+        return [RunVerdict.PASS, RunVerdict.FAIL, RunVerdict.ERROR][self.exit_code]
 
 
 class MlflowLink(Part):
@@ -440,7 +456,7 @@ class ReportEnvironment(Part):
 
 
 class ReportVerdict(Part):
-    status: Literal["pass", "fail", "incomplete"]
+    status: ReportStatus
     reasons: list[str] = Field(default_factory=list)
     missing: list[str] = Field(default_factory=list)
 

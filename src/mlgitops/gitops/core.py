@@ -38,7 +38,7 @@ from mlgitops import registry as reg
 from mlgitops.package import PACKAGE
 
 if TYPE_CHECKING:
-    from mlgitops.config import Config
+    from mlgitops.config import Project
 
 FAIL_AT_ENV = "MLGITOPS_TEST_FAIL_AT"
 """Test seam: `<step>` makes the process die (os._exit(97)) at that step boundary of promote/rollback."""
@@ -93,7 +93,7 @@ def _now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def gather_evidence(config: "Config", model: str, digest: str | None, force: bool = False, version: str | None = None) -> DeployEntry | None:
+def gather_evidence(config: Project, model: str, digest: str | None, force: bool = False, version: str | None = None) -> DeployEntry | None:
     """The entry promoting `model` to `config.env` would write, with its package in place; GateFailed when a promotion
     rule says no; None when there is nothing new to promote (no candidate, or the one the environment serves).
 
@@ -147,7 +147,7 @@ def gather_evidence(config: "Config", model: str, digest: str | None, force: boo
     return entry.model_copy(update={"evidence": summary.model_copy(update={"forced": True}) if force else summary})
 
 
-def candidate(config: "Config", model: str, digest: str, run: Run | None, previous_env: str | None,
+def candidate(config: Project, model: str, digest: str, run: Run | None, previous_env: str | None,
               version: str | None = None) -> tuple[DeployEntry, Path]:
     """The entry for the model `digest` (artifact_uri where `publish` puts it; `replaces` and the time are set under the
     lock) and its verified package on this machine. Looked up in the previous stage's file (prod takes what staging
@@ -185,7 +185,7 @@ def candidate(config: "Config", model: str, digest: str, run: Run | None, previo
                        model_uri=f"models:/{name}/{version}", run_id=mv.run_id, model_id=getattr(mv, "model_id", None)), path
 
 
-def target_uri(config: "Config", model: str, digest: str) -> str:
+def target_uri(config: Project, model: str, digest: str) -> str:
     """Where the environment's package lives: its models bucket, or for `local` a project path under `.mlgitops/`."""
     from mlgitops.policies.promotion import EMBEDDED
 
@@ -194,7 +194,7 @@ def target_uri(config: "Config", model: str, digest: str) -> str:
     return bucket.object_uri(config, model, digest)
 
 
-def publish(config: "Config", model: str, entry: DeployEntry, package: Path) -> None:
+def publish(config: Project, model: str, entry: DeployEntry, package: Path) -> None:
     """Put the package where `entry.artifact_uri` says (idempotent); raised errors leave git untouched."""
     import shutil
 
@@ -207,14 +207,14 @@ def publish(config: "Config", model: str, entry: DeployEntry, package: Path) -> 
         shutil.copyfile(package, dest)
 
 
-def digest_of(config: "Config", model: str, version: str | int) -> str:
+def digest_of(config: Project, model: str, version: str | int) -> str:
     """The digest of a registered version of `model` in this tracking store (`--version`)."""
     cl = reg.client(config.tracking_uri())
     name = config.registry_name(model)
     return reg.digest_of_version(cl, name, reg.version_info(cl, name, str(version)))
 
 
-def planned_findings(config: "Config", model: str, entry: DeployEntry) -> Findings:
+def planned_findings(config: Project, model: str, entry: DeployEntry) -> Findings:
     """The environment's infrastructure findings with `entry` promoted: what `pulumi up` would apply after the merge."""
     from mlgitops.plan import plan_project
     from mlgitops.policies.engine import check
@@ -257,7 +257,7 @@ def _locked(project_dir: Path, env: str, timeout: float = 120) -> Iterator[None]
         lock.release()
 
 
-def _apply(config: "Config", model: str, new: DeployEntry | None, expect: Any, action: str, commit: bool) -> Promotion:
+def _apply(config: Project, model: str, new: DeployEntry | None, expect: Any, action: str, commit: bool) -> Promotion:
     """Lock, compare-and-set, write the file, move the alias, tag the version; all or refuse.
 
     `new` None: the environment already serves its model; only the registry side is completed."""
@@ -299,7 +299,7 @@ def _apply(config: "Config", model: str, new: DeployEntry | None, expect: Any, a
     return Promotion(env, model, new_entry.digest, new_entry.version, new_entry.replaces, str(path), action, sha, new_entry.evidence)
 
 
-def promote(config: "Config", model: str | None = None, version: str | int | None = None, *, digest: str | None = None,
+def promote(config: Project, model: str | None = None, version: str | int | None = None, *, digest: str | None = None,
             force: bool = False, commit: bool = False, expect_current: Any = _UNSET) -> list[Promotion]:
     """Promote each model (or one) to `config.env`. `version` selects in this tracking store, `digest` by identity;
     `expect_current`: compare-and-set against this digest."""
@@ -343,7 +343,7 @@ def _restorable(states: list[DeployState], model: str, current: DeployEntry, to:
     return next((e for e in older if e.digest == current.replaces), None)
 
 
-def rollback(config: "Config", model: str | None = None, to: str | None = None, *, commit: bool = False) -> list[Promotion]:
+def rollback(config: Project, model: str | None = None, to: str | None = None, *, commit: bool = False) -> list[Promotion]:
     """Back to the model the current one replaced (or `to`: a digest, a prefix of one, or a recorded version), found in
     the git history of deploy/<env>.yaml, so a fresh clone can roll back without any tracking store."""
     from mlgitops.package import short
@@ -370,7 +370,7 @@ def rollback(config: "Config", model: str | None = None, to: str | None = None, 
     return out
 
 
-def drift(config: "Config", model: str | None = None) -> list[Drift]:
+def drift(config: Project, model: str | None = None) -> list[Drift]:
     """Where the registry alias named after the env and deploy/<env>.yaml disagree, by digest."""
     state = desired.read(config.root, config.env)
     cl = reg.client(config.tracking_uri())
@@ -394,7 +394,7 @@ def drift(config: "Config", model: str | None = None) -> list[Drift]:
     return out
 
 
-def fix_drift(config: "Config", model: str | None = None) -> list[Drift]:
+def fix_drift(config: Project, model: str | None = None) -> list[Drift]:
     """Move each alias to the version holding the file's model (the file is the truth), under the promotion lock."""
     with _locked(config.root, config.env):
         cl = reg.client(config.tracking_uri())

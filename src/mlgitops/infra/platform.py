@@ -17,7 +17,7 @@ from mlgitops.infra.common import tags
 from mlgitops.infra.permissions import GITHUB_ISSUER
 
 if TYPE_CHECKING:
-    from mlgitops.config import Config
+    from mlgitops.config import Project
 
 PROVIDER_OUTPUT = "github_oidc_provider_arn"
 OUTPUTS = (PROVIDER_OUTPUT, "tracking_server_arn")
@@ -29,7 +29,7 @@ def offline_outputs(account: str) -> dict[str, str]:
     return {PROVIDER_OUTPUT: f"arn:aws:iam::{account}:oidc-provider/{GITHUB_ISSUER}"}
 
 
-def build_platform(config: "Config") -> None:
+def build_platform(config: "Project") -> None:
     """Declare the account's shared resources from the platform's `mlgitops.yaml`."""
     import pulumi_aws as aws
 

@@ -303,11 +303,10 @@ def plan_one(req: dict[str, Any]) -> dict[str, Any]:
                         del sys.modules[mod]
     else:
         from mlgitops import infra
-        from mlgitops.config.schema import Config
+        from mlgitops.config.schema import Config, Project
         from mlgitops.evidence import DeployState
 
-        cfg = Config.model_validate(req["config_data"])
-        cfg._env, cfg._root = stack, Path(req["root"])
+        cfg = Project.of(Config.model_validate(req["config_data"]), Path(req["root"]), stack)
         project, config = cfg.project, {"aws:region": cfg.cloud.region}
         region, account = cfg.cloud.region, cfg.cloud.account_id or account
         roots = [str(Path(infra.__file__).parent)]

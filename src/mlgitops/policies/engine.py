@@ -15,7 +15,7 @@ from mlgitops.policies.exemptions import EXPIRED_RULE, parse as parse_exemptions
 from mlgitops.policies.registry import all_rules
 
 if TYPE_CHECKING:
-    from mlgitops.config import Config
+    from mlgitops.config import Project
 
 
 
@@ -118,7 +118,7 @@ def check_changes(changes: PlanChanges, plan: Plan, cfg: dict[str, Any], levels:
     return _offline("change", lambda check: check(changes, plan), lambda urn: types.get(urn or ""), cfg, levels)
 
 
-def check(config: "Config", plan: Any | None = None, run: Run | None = None, today: dt.date | None = None,
+def check(config: Project, plan: Any | None = None, run: Run | None = None, today: dt.date | None = None,
           changes: PlanChanges | None = None) -> Findings:
     """All findings for one environment: infrastructure rules over `plan`, change rules over `changes` (from the base
     branch's plan to `plan`), promotion rules over the evidence of `run`."""

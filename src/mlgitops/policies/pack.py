@@ -15,7 +15,7 @@ from mlgitops.policies.exemptions import parse as parse_exemptions
 from mlgitops.policies.registry import Rule, all_rules
 
 if TYPE_CHECKING:
-    from mlgitops.config import Config
+    from mlgitops.config import Project
 
 PACK_NAME = "mlgitops"
 
@@ -36,7 +36,7 @@ SETTINGS_SCHEMA: dict[str, dict[str, Any]] = {
 }
 
 
-def settings(config: "Config", today: dt.date | None = None) -> dict[str, Any]:
+def settings(config: Project, today: dt.date | None = None) -> dict[str, Any]:
     """The policy config of one environment, from `mlgitops.yaml` (JSON-serialisable for CrossGuard)."""
     p = config.policies
     return {
@@ -66,11 +66,11 @@ def enforcement(rule: Rule, level: str, overrides: dict[str, str]) -> str:
     return level
 
 
-def enforcements(config: "Config") -> dict[str, str]:
+def enforcements(config: Project) -> dict[str, str]:
     return {name: enforcement(r, config.policies.enforcement, dict(config.policies.overrides)) for name, r in all_rules().items()}
 
 
-def _exempt(rule: str, cfg: Any, urn: str | None, name: str | None) -> bool:
+def _exempt(rule: str, cfg: Project, urn: str | None, name: str | None) -> bool:
     today = dt.date.fromisoformat(str(cfg["today"])) if cfg.get("today") else dt.date.today()
     return any(e.covers(rule, urn, name) and not e.expired(today) for e in parse_exemptions(cfg.get("exemptions") or []))
 
@@ -120,7 +120,7 @@ def default_settings(note: str) -> dict[str, Any]:
             "max_instances_cap": 10, "budget_usd_month": None, "training": [], "exemptions": [], "today": None, "settings_note": note}
 
 
-def pack_arguments(config: "Config | None" = None, today: dt.date | None = None, note: str | None = None) -> dict[str, Any]:
+def pack_arguments(config: Project | None = None, today: dt.date | None = None, note: str | None = None) -> dict[str, Any]:
     """Keyword arguments of `pulumi_policy.PolicyPack` for one environment's config. Without one, the defaults of an
     empty config: every rule advisory (the default `policies.enforcement`) except the pinned `aws-api-*`, and the
     `policy-pack-settings` rule reports `note` (why no project was found) as an advisory diagnostic."""

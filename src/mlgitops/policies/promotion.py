@@ -15,7 +15,7 @@ from mlgitops.package import short
 from mlgitops.policies.registry import promotion_rule
 
 if TYPE_CHECKING:
-    from mlgitops.config import Config
+    from mlgitops.config import Project
 
 PREVIOUS_STAGE = {"prod": "staging"}  # an environment that only takes what the previous stage serves
 EMBEDDED = "local"  # served by `mlgitops serve`: its promotion changes no cloud resource
@@ -51,12 +51,12 @@ class Evidence:
         return self.previous_env is not None
 
 
-def previous_stage(config: "Config") -> str | None:
+def previous_stage(config: Project) -> str | None:
     prev = PREVIOUS_STAGE.get(config.env)
     return prev if prev in config.env_names else None
 
 
-def load_evidence(run: Run | None, config: "Config", digests: dict[str, str | None] | None = None) -> Evidence:
+def load_evidence(run: Run | None, config: Project, digests: dict[str, str | None] | None = None) -> Evidence:
     """The evidence of `run` for `config.env` (every model, or those in `digests`); BadInput on an unreadable record.
 
     `digests` names the model to promote per model name; None takes what the previous stage serves (after a previous

@@ -9,7 +9,7 @@ from mlgitops.evidence import Findings, Plan, PlanChanges, Run
 from mlgitops.policies.engine import check
 
 if TYPE_CHECKING:
-    from mlgitops.config import Config
+    from mlgitops.config import Project
 
 
 def evidence_run(folder: Path | None) -> Run | None:
@@ -42,7 +42,7 @@ def changes_from(base: tuple[Path, Plan] | None, plan: Plan) -> PlanChanges | No
     return None if base is None else PlanChanges(env=plan.stack, against=str(base[0]), changes=diff(base[1], plan))
 
 
-def check_project(config: "Config", plan: Plan | None, evidence: Run | None = None, sarif: Path | None = None,
+def check_project(config: Project, plan: Plan | None, evidence: Run | None = None, sarif: Path | None = None,
                   in_project: bool = True, changes: PlanChanges | None = None) -> tuple[Findings, list[Path]]:
     """Findings for `config.env`, written to this run's evidence (and `sarif`). Input is checked before anything is written.
 
@@ -68,13 +68,12 @@ def check_project(config: "Config", plan: Plan | None, evidence: Run | None = No
     return findings, written
 
 
-def defaults(env: str, program: str, root: Path) -> "Config":
+def defaults(env: str, program: str, root: Path) -> Project:
     """The default config for a program outside any project: named after the Pulumi project, nothing declared."""
     import re
 
-    from mlgitops.config import Config
+    from mlgitops.config import Config, Project
 
     slug = re.sub(r"[^a-z0-9]+", "-", program.lower()).strip("-")[:40].strip("-")
     config = Config.model_validate({"project": slug if len(slug) >= 2 and slug[0].isalpha() else "program", "owner": "unknown"})
-    config._env, config._root = env, root
-    return config
+    return Project.of(config, root, env)

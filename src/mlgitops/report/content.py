@@ -13,7 +13,7 @@ from mlgitops.errors import BadInput
 from mlgitops.evidence import (
     BASE_RUN, DataReport, Evaluation, Findings, Plan, PlanChanges, Report, Run, StepStatus, TrainingRecord, Verdict, root,
 )
-from mlgitops.evidence.records import ChangeSummary, MlflowLink, PlanSummary, ReportEnvironment, ReportModel, ReportVerdict
+from mlgitops.evidence.records import ChangeSummary, MlflowLink, PlanSummary, ReportEnvironment, ReportModel, ReportStatus, ReportVerdict
 
 
 def _ordered(first: list[str], found: list[str]) -> list[str]:
@@ -129,7 +129,7 @@ def build(run: Run, project_dir: Path | None = None) -> Report:
         datasets=[d for d in data if d is not None],
         models=[_model(run, m) for m in _ordered(models, trained) or models],
         environments=[_environment(run, e, settings.get(e, {"enforcement": None, "budget_usd_month": None}), project_dir) for e in envs],
-        verdict=ReportVerdict(status="incomplete"),
+        verdict=ReportVerdict(status=ReportStatus.INCOMPLETE),
     )
     if not (report.datasets or trained or envs or report.steps):
         raise BadInput(f"{run.dir}: no evidence in this folder; run `mlgitops pipeline pr` first")
@@ -161,7 +161,7 @@ def verdict(report: Report) -> ReportVerdict:
     if not_run:
         missing.append(f"steps not run: {', '.join(not_run)}")
     missing += [f"policy check of `{e.env}`" for e in report.environments if not e.findings]
-    status = "fail" if reasons else "incomplete" if missing else "pass"
+    status = ReportStatus.FAIL if reasons else ReportStatus.INCOMPLETE if missing else ReportStatus.PASS
     return ReportVerdict(status=status, reasons=reasons, missing=missing)
 
 

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from mlgitops.errors import BadInput
 
 if TYPE_CHECKING:
+    from mlgitops.config import Project
     from mlgitops.evidence import DeployEntry
 
 
@@ -81,7 +82,7 @@ class Server:
         self.stop()
 
 
-def served_version(config: Any, model: str | None) -> tuple[str, DeployEntry, str]:
+def served_version(config: Project, model: str | None) -> tuple[str, DeployEntry, str]:
     """(model name, deploy entry, verified local model directory) of the model to serve in `config.env`; BadInput when
     nothing is promoted, or when its package is not the model the file records."""
     from mlgitops.bucket import model_dir

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from mlgitops.errors import BadInput
 
 if TYPE_CHECKING:
-    from mlgitops.config import Config
+    from mlgitops.config import Project
 
 OPT_ML = Path("/opt/ml")
 MODEL_ENV = "MLGITOPS_MODEL"  # which model of the project this job trains
@@ -94,7 +94,7 @@ def fetch_channels(layout: Layout, region: str) -> None:
         download(uri, layout.channel(name) / uri.rsplit("/", 1)[-1], region)
 
 
-def run(config: Config, model: str | None, base: Path = OPT_ML) -> Path:
+def run(config: Project, model: str | None, base: Path = OPT_ML) -> Path:
     """Fit `model` on the channels' data and save it as an MLflow model in the model directory; returns that
     directory. A failure is also written where SageMaker reads the job's failure reason."""
     from mlgitops.errors import GateFailed
@@ -115,7 +115,7 @@ def _failure(layout: Layout, text: str) -> None:
     layout.failure.write_text(text[:1000])
 
 
-def _run(config: Config, model: str | None, layout: Layout) -> Path:
+def _run(config: Project, model: str | None, layout: Layout) -> Path:
     from mlgitops.bucket import client
     from mlgitops.data import load_frame
     from mlgitops.package import PACKAGE, build

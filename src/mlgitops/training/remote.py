@@ -21,7 +21,7 @@ from mlgitops.errors import BadInput, GateFailed
 from mlgitops.evidence import TrainingBackend
 
 if TYPE_CHECKING:
-    from mlgitops.config import Config
+    from mlgitops.config import Project
     from mlgitops.training.runner import TrainingResult
 
 POLL_ENV = "MLGITOPS_POLL_SECONDS"  # how often a wait asks for the job's state (tests: a fraction of a second)
@@ -33,15 +33,15 @@ FAILED = {"Failed", "Stopped", "FAILED"}
 # --- what the stack declares, by name --------------------------------------------------------------------------
 
 
-def role_name(config: Config) -> str:
+def role_name(config: Project) -> str:
     return config.name("training")
 
 
-def queue_name(config: Config) -> str:
+def queue_name(config: Project) -> str:
     return config.name("batch")
 
 
-def job_definition_name(config: Config, model: str) -> str:
+def job_definition_name(config: Project, model: str) -> str:
     return config.name(f"train-{model}")
 
 
@@ -59,7 +59,7 @@ class Stack:
     kms_key: str
 
     @classmethod
-    def of(cls, config: Config, account: str) -> Stack:
+    def of(cls, config: Project, account: str) -> Stack:
         from mlgitops.bucket import key_alias
         from mlgitops.image import reference, training_tag
 
@@ -85,7 +85,7 @@ class Submitted:
         return {"model": self.model, "backend": self.backend.value, "training_job_name": self.name, "training_job_arn": self.arn}
 
 
-def _aws(config: Config, service: str) -> Any:
+def _aws(config: Project, service: str) -> Any:
     from mlgitops.bucket import client
 
     return client(config.cloud.region, service)
@@ -103,7 +103,7 @@ def _explain(exc: Exception, doing: str, env: str) -> BadInput:
     return BadInput(f"cannot {doing} in {env}: {exc}")
 
 
-def account(config: Config) -> str:
+def account(config: Project) -> str:
     """`cloud.account_id`, else the account of the credentials in use."""
     from botocore.exceptions import BotoCoreError, ClientError
 
@@ -115,7 +115,7 @@ def account(config: Config) -> str:
         raise _explain(exc, "find the account to train in", config.env) from None
 
 
-def check_buckets(config: Config, stack: Stack) -> None:
+def check_buckets(config: Project, stack: Stack) -> None:
     """Both buckets exist, else the stack was never applied: exit 2 before anything is uploaded or submitted."""
     from botocore.exceptions import BotoCoreError, ClientError
 
@@ -132,7 +132,7 @@ def check_buckets(config: Config, stack: Stack) -> None:
             raise _explain(exc, f"read s3://{bucket}", config.env) from None
 
 
-def check_instance_type(config: Config, model: str, backend: TrainingBackend) -> None:
+def check_instance_type(config: Project, model: str, backend: TrainingBackend) -> None:
     """The instance type SageMaker training (or EC2, for Batch) offers, named at its line of mlgitops.yaml."""
     from mlgitops.aws_api.config_checks import _instance_types
     from mlgitops.config import FILENAME
@@ -150,7 +150,7 @@ def check_instance_type(config: Config, model: str, backend: TrainingBackend) ->
 # --- inputs -----------------------------------------------------------------------------------------------------
 
 
-def upload_datasets(config: Config, model: str, stack: Stack) -> dict[str, str]:
+def upload_datasets(config: Project, model: str, stack: Stack) -> dict[str, str]:
     """One channel per dataset the model reads: its file in the data bucket under its content digest, uploaded
     unless that digest is there already (a dataset on S3 already is its own channel)."""
     from botocore.exceptions import BotoCoreError, ClientError
@@ -182,7 +182,7 @@ def upload_datasets(config: Config, model: str, stack: Stack) -> dict[str, str]:
     return channels
 
 
-def job_name(config: Config, model: str, now: dt.datetime | None = None) -> str:
+def job_name(config: Project, model: str, now: dt.datetime | None = None) -> str:
     """`<project>-<env>-<model>-<UTC time>`, within SageMaker's and Batch's 63 characters."""
     stamp = (now or dt.datetime.now(dt.timezone.utc)).strftime("%Y%m%d-%H%M%S")
     return f"{config.name(model)[: 62 - len(stamp)].rstrip('-')}-{stamp}"
@@ -193,13 +193,13 @@ def hyperparameters(params: dict[str, Any]) -> dict[str, str]:
     return {str(k): json.dumps(v) for k, v in params.items()}
 
 
-def _tags(config: Config, model: str) -> list[dict[str, str]]:
+def _tags(config: Project, model: str) -> list[dict[str, str]]:
     from mlgitops.infra.common import tags
 
     return [{"Key": k, "Value": v} for k, v in tags(config, model=model).items()]
 
 
-def sagemaker_request(config: Config, model: str, stack: Stack, channels: dict[str, str], name: str) -> dict[str, Any]:
+def sagemaker_request(config: Project, model: str, stack: Stack, channels: dict[str, str], name: str) -> dict[str, Any]:
     """CreateTrainingJob's request for `model`, wired to the stack."""
     compute = config.models[model].compute
     stopping: dict[str, int] = {"MaxRuntimeInSeconds": compute.max_runtime_minutes * 60}
@@ -222,7 +222,7 @@ def sagemaker_request(config: Config, model: str, stack: Stack, channels: dict[s
     }
 
 
-def batch_request(config: Config, model: str, stack: Stack, channels: dict[str, str], name: str) -> dict[str, Any]:
+def batch_request(config: Project, model: str, stack: Stack, channels: dict[str, str], name: str) -> dict[str, Any]:
     """SubmitJob's request for `model` on the stack's queue and job definition: the container fetches its channels
     and uploads its package itself (`container.py`), so they travel as environment variables."""
     from mlgitops.training.container import CHANNELS_ENV, HYPERPARAMETERS_ENV, KMS_ENV, MODEL_ENV, OUTPUT_ENV
@@ -234,7 +234,7 @@ def batch_request(config: Config, model: str, stack: Stack, channels: dict[str, 
             "propagateTags": True, "tags": {t["Key"]: t["Value"] for t in _tags(config, model)}}
 
 
-def check_job_definition(config: Config, model: str, stack: Stack) -> None:
+def check_job_definition(config: Project, model: str, stack: Stack) -> None:
     """Batch cannot override a job's image: the stack's job definition must already run this commit's image."""
     from botocore.exceptions import BotoCoreError, ClientError
 
@@ -250,7 +250,7 @@ def check_job_definition(config: Config, model: str, stack: Stack) -> None:
                        f"commit's training image is {stack.image}: run `pulumi up` for {config.env} first")
 
 
-def submit(config: Config, model: str, backend: TrainingBackend) -> Submitted:
+def submit(config: Project, model: str, backend: TrainingBackend) -> Submitted:
     """Check everything, upload the datasets, submit the job. Bad input submits nothing."""
     from botocore.exceptions import BotoCoreError, ClientError
 
@@ -285,7 +285,7 @@ class JobState:
     log_streams: list[str]
 
 
-def describe(config: Config, backend: TrainingBackend, name: str) -> JobState:
+def describe(config: Project, backend: TrainingBackend, name: str) -> JobState:
     from botocore.exceptions import BotoCoreError, ClientError
 
     try:
@@ -306,7 +306,7 @@ def describe(config: Config, backend: TrainingBackend, name: str) -> JobState:
                     job.get("statusReason") if job["status"] == "FAILED" else None, [stream] if stream else [])
 
 
-def _print_logs(config: Config, backend: TrainingBackend, state: JobState, since: dict[str, int]) -> None:
+def _print_logs(config: Project, backend: TrainingBackend, state: JobState, since: dict[str, int]) -> None:
     """The job's new CloudWatch log lines, on stderr. A job's log group appears only once it runs: none yet is fine."""
     from botocore.exceptions import BotoCoreError, ClientError
 
@@ -321,7 +321,7 @@ def _print_logs(config: Config, backend: TrainingBackend, state: JobState, since
             since[prefix] = max(since.get(prefix, 0), event.get("timestamp", 0) + 1)
 
 
-def wait(config: Config, backend: TrainingBackend, name: str) -> JobState:
+def wait(config: Project, backend: TrainingBackend, name: str) -> JobState:
     """Until the job ends: its state as it changes and its log lines, on stderr. A failed job is exit 1 with its reason."""
     poll = float(os.environ.get(POLL_ENV, "15"))
     start, shown, since = time.monotonic(), "", {}  # type: ignore[var-annotated]
@@ -340,7 +340,7 @@ def wait(config: Config, backend: TrainingBackend, name: str) -> JobState:
         time.sleep(poll)
 
 
-def attach(config: Config, model: str, backend: TrainingBackend, name: str) -> TrainingResult:
+def attach(config: Project, model: str, backend: TrainingBackend, name: str) -> TrainingResult:
     """Wait for the job, then download its model.tar.gz, verify it and register it like a local run."""
     import tempfile
 
@@ -381,7 +381,7 @@ def unpack(tar_path: Path, dest: Path, where: str) -> Path:
     return dest
 
 
-def log_model_dir(config: Config, model: str, model_dir: Path, failed: Any, extra: dict[str, Any]) -> Any:
+def log_model_dir(config: Project, model: str, model_dir: Path, failed: Any, extra: dict[str, Any]) -> Any:
     """Log a model made elsewhere as this run's MLflow 3 logged model, byte for byte, and register it."""
     import yaml
 

@@ -20,7 +20,7 @@ import sys
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 from mlgitops.confine import project_relative
 from mlgitops.data import load_frame
@@ -32,6 +32,9 @@ from mlgitops.registry import DIGEST_TAG, local_copy
 from mlgitops.secrets import mask_secrets, mask_uri
 from mlgitops.tracking import ensure_experiment, import_mlflow, store_lock
 
+if TYPE_CHECKING:
+    from mlgitops.config import Project
+
 
 @dataclass
 class TrainContext:
@@ -42,7 +45,7 @@ class TrainContext:
     params: dict[str, Any]
     output_dir: Path
     model_name: str
-    config: Any  # mlgitops.config.Config
+    config: Project
 
     @property
     def features(self) -> Any:
@@ -81,7 +84,7 @@ class TrainingResult:
         return self.record.version
 
 
-def dataset_digest(config: Any, dataset: str) -> str:
+def dataset_digest(config: Project, dataset: str) -> str:
     """The DataReport digest from this run's evidence, else sha256 of the local file."""
     report = Run.current(config.root).data(dataset)
     if report is not None:
@@ -194,7 +197,7 @@ def _short(digest: str) -> str:
     return digest.split(":")[-1][:36]
 
 
-def prepare(config: Any) -> None:
+def prepare(config: Project) -> None:
     """Import MLflow and its sklearn flavor and open (or create) the tracking store: `train` then starts
     at the model. The pipeline calls it while the data gate runs in another process."""
     mlflow = import_mlflow()
@@ -263,7 +266,7 @@ class Logged:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def train(config: Any, model: str) -> TrainingResult:
+def train(config: Project, model: str) -> TrainingResult:
     """Train one model here: one MLflow run, one new registered version, one evidence file."""
     config.select_models(model)  # an unknown model is bad input before anything is imported
     spec = config.models[model]
@@ -284,7 +287,7 @@ def train(config: Any, model: str) -> TrainingResult:
     return tracked(config, model, fit_and_log)
 
 
-def tracked(config: Any, model: str, produce: Any) -> TrainingResult:
+def tracked(config: Project, model: str, produce: Any) -> TrainingResult:
     """The MLflow run around whatever produces the model (`produce(ctx, failed) -> Logged`: fitting here, or a remote
     job's output), with the same lineage, package and evidence whichever it is."""
     mlflow = import_mlflow()
@@ -344,6 +347,6 @@ def tracked(config: Any, model: str, produce: Any) -> TrainingResult:
     return TrainingResult(record=record, evidence_path=run_evidence.write(record))
 
 
-def train_all(config: Any, model: str | None = None) -> list[TrainingResult]:
+def train_all(config: Project, model: str | None = None) -> list[TrainingResult]:
     """Train the named model, or every model in config order."""
     return [train(config, name) for name in config.select_models(model)]
