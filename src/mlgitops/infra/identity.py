@@ -43,17 +43,13 @@ def github_trust(provider_arn: str, subjects: list[str]) -> str:
 
 
 def trust_of(sub: str, provider_arn: str) -> str:
+    """`github_trust` for one claim, with the provider's ARN last (for `Output.apply`)."""
     return github_trust(provider_arn, [sub])
 
 
 def github_environment(job: str, env: str) -> str:
     """The GitHub environment a job's role trusts: the stack's own for deploy, a shared one for publish and observe."""
     return env if job == "deploy" else job
-
-
-def provider_arn_of(account: str) -> str:
-    """GitHub's OIDC provider ARN in `account` (IAM names it after the issuer's host)."""
-    return f"arn:aws:iam::{account}:oidc-provider/{ISSUER}"
 
 
 @dataclass

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from mlgitops import iamdb
 
@@ -176,7 +176,6 @@ class Scope:
     region: str
     project: str
     env: str
-    extra: tuple[str, ...] = field(default=())
 
     def arns(self) -> list[str]:
         p, a, r = self.prefix, self.account, self.region
@@ -197,7 +196,6 @@ class Scope:
             f"arn:aws:batch:{r}:{a}:job-definition/{p}*",
             f"arn:aws:ec2:{r}:{a}:security-group/*",
             f"arn:aws:ec2:{r}:{a}:vpc/*",
-            *self.extra,
         ]
 
     def condition(self, arn: str) -> dict | None:
