@@ -41,7 +41,7 @@ def plans(tmp_path_factory) -> dict[str, Plan]:
     full = _project(tmp_path_factory.mktemp("full"), platform={"tracking_server": True},
                     compute={"backend": "batch", "instance_type": "g5.xlarge", "gpus": 1})
     items = [(load(project, "staging"), release("staging")), (load(project, "prod"), release("prod")), (load(full, "prod"), release("prod"))]
-    return dict(zip(["staging", "prod", "full"], plan_configs(items)))
+    return dict(zip(["staging", "prod", "full"], plan_configs(items), strict=False))
 
 
 def roles(plan: Plan) -> dict[str, dict]:

@@ -193,7 +193,7 @@ BAD: dict[str, tuple[str | bytes, str, int]] = {
     "duplicate-nested": (H + "cloud:\n  region: eu-west-1\n  region: us-east-1\n", "duplicate key 'region'", 5),
     "alias-bomb": (
         'a: &a ["x","x","x","x","x","x","x","x","x","x"]\n'
-        + "".join(f"{c}: &{c} [{', '.join(['*' + p] * 10)}]\n" for p, c in zip("abcdefgh", "bcdefghi")),
+        + "".join(f"{c}: &{c} [{', '.join(['*' + p] * 10)}]\n" for p, c in zip("abcdefgh", "bcdefghi", strict=False)),
         "more than 100000 values",
         1,
     ),

@@ -33,7 +33,7 @@ def plans(tmp_path_factory) -> dict[str, Plan]:
     (platform / "mlgitops.yaml").write_text(yaml.safe_dump(doc))
     items = [(load(project, "local"), release("local")), (load(project, "staging"), None), (load(project, "staging"), release("staging")),
              (load(project, "prod"), release("prod")), (load(platform, "prod"), None)]
-    return dict(zip(["local", "unpromoted", "staging", "prod", "platform"], plan_configs(items)))
+    return dict(zip(["local", "unpromoted", "staging", "prod", "platform"], plan_configs(items), strict=False))
 
 
 def one(plan: Plan, type_: str, suffix: str = ""):
@@ -157,7 +157,7 @@ def test_local_is_embedded_and_declares_no_cloud_endpoint_even_when_promoted(pla
 
 
 def test_every_taggable_resource_is_tagged_and_parented_to_a_component(plans):
-    for name, plan in plans.items():
+    for plan in plans.values():
         components = {r.urn: r for r in plan.resources if r.type.startswith("mlgitops:")}
         assert {r.type for r in components.values()} >= {"mlgitops:storage:ProjectStorage", "mlgitops:training:TrainingCompute"}
         for r in plan.resources:
@@ -295,5 +295,5 @@ def test_a_change_of_image_alone_replaces_the_model_and_endpoint_config_under_ne
     def names(e):
         return (versioned_name("ep", e.digest, e.artifact_uri, e.image), versioned_name("ep", e.digest, e.artifact_uri, e.image, "ml.m5.large", 1, {}))
 
-    assert all(a != b for a, b in zip(names(entry), names(other)))
+    assert all(a != b for a, b in zip(names(entry), names(other), strict=False))
     assert names(entry) == names(entry.model_copy())  # and only a change does

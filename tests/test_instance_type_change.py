@@ -42,7 +42,7 @@ def prod_plans(project: Path) -> dict[str, Plan]:
     after = load(project, "prod")
     set_prod_serving(project, instance_type="ml.c5.xlarge")
     plans = plan_configs([(before, release("prod")), (after, release("prod")), (before, other_image), (before, None)])
-    return dict(zip(["before", "after", "image", "unpromoted"], plans))
+    return dict(zip(["before", "after", "image", "unpromoted"], plans, strict=False))
 
 
 def findings(project: Path, old: Plan, new: Plan, **policies: object):

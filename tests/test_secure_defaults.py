@@ -40,7 +40,7 @@ def test_a_minimal_config_has_no_mandatory_finding_in_any_environment(doc):
         root = Path(tmp)
         (root / "mlgitops.yaml").write_text(yaml.safe_dump(doc))
         configs = [load(root, env) for env in load(root).env_names]
-        for config, plan in zip(configs, plan_configs([(c, None) for c in configs])):
+        for config, plan in zip(configs, plan_configs([(c, None) for c in configs]), strict=False):
             result = check(config, plan)
             mandatory = [(f.policy, f.resource, f.message) for f in result.findings if f.enforcement == "mandatory"]
             assert not mandatory, (config.env, mandatory)

@@ -111,7 +111,7 @@ def test_every_environment_plans_and_passes_its_policies(projects):
             config = load(root, env)
             items += [(config, None), (config, promoted(config))]
     plans = plan_configs(items, timeout=300)
-    for (config, state), plan in zip(items, plans):
+    for (config, state), plan in zip(items, plans, strict=False):
         findings = check(config, plan)
         where = (config.root.parent.name, config.env, "promoted" if state else "as rendered")
         assert not findings.blocked, (where, [f"{f.policy}: {f.message}" for f in findings.findings if f.enforcement == "mandatory"])

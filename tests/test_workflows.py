@@ -146,7 +146,7 @@ def test_least_privilege_timeouts_concurrency_and_no_injection(projects, envs):
 
 
 def test_pull_requests_hold_no_credentials(projects):
-    for envs, project in projects.items():
+    for project in projects.values():
         path = project / ".github" / "workflows" / "pr.yml"
         doc, text = load(path), path.read_text(encoding="utf-8")
         assert list(doc["on"]) == ["pull_request"], "pull_request_target would hand a fork's code the base repository's secrets"

@@ -110,7 +110,7 @@ def _there(s3: Any, bucket: str, key: str, digest: str) -> bool:
     from botocore.exceptions import ClientError
 
     try:
-        return s3.head_object(Bucket=bucket, Key=key).get("Metadata", {}).get(DIGEST_META) == digest
+        return bool(s3.head_object(Bucket=bucket, Key=key).get("Metadata", {}).get(DIGEST_META) == digest)
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
             return False

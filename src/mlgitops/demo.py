@@ -61,7 +61,7 @@ def run_demo(directory: Path | None = None) -> int:
         say(f"4. serving it at {server.url}/invocations" + (f", capturing {percent}% of requests" if folder else ""))
         predictions = predict(server.url, holdout.drop(columns=[spec.target]))
         say(f"5. scored {len(predictions)} holdout rows ({spec.target}: predicted / actual): "
-            + ", ".join(f"{p}/{a}" for p, a in zip(predictions, holdout[spec.target])))
+            + ", ".join(f"{p}/{a}" for p, a in zip(predictions, holdout[spec.target], strict=False)))
         feature = shifted_traffic(server.url, load_frame(config, spec.holdout or spec.dataset).drop(columns=[spec.target]))
         say(f"6. sent {SHIFTED_REQUESTS} requests of {SHIFTED_ROWS} holdout rows with `{feature}` shifted by two standard deviations")
     say(f"   server stopped. Report: {run.report}")

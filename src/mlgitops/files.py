@@ -326,6 +326,6 @@ def redirected(file: Any, fds: tuple[int, ...] = (1, 2)) -> Iterator[None]:
     finally:
         sys.stdout.flush()
         sys.stderr.flush()
-        for fd, copy in zip(fds, saved):
+        for fd, copy in zip(fds, saved, strict=False):
             os.dup2(copy, fd)
             os.close(copy)

@@ -125,4 +125,4 @@ def arn_matches(arn: str, template: str) -> bool:
     if len(given) != 6 or len(wanted) != 6:
         # a trailing `*` may stand for the missing fields ("arn:aws:s3:*")
         return arn.endswith("*") and _globs_overlap(_tokens(arn), _tokens(template))
-    return all(_globs_overlap(_tokens(g), _tokens(w)) for g, w in zip(given, wanted))
+    return all(_globs_overlap(_tokens(g), _tokens(w)) for g, w in zip(given, wanted, strict=False))

@@ -31,7 +31,8 @@ def _normalised(rel: str, data: bytes) -> bytes:
     doc = yaml.load(data, Loader=loader) or {}  # noqa: S506 - a safe loader, libyaml's when present
     for key in VOLATILE:
         doc.pop(key, None)
-    return yaml.dump(doc, Dumper=dumper, sort_keys=True).encode()
+    text: str = yaml.dump(doc, Dumper=dumper, sort_keys=True)
+    return text.encode()
 
 
 def digest_of(files: Iterable[tuple[str, bytes]]) -> str:

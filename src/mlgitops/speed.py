@@ -37,7 +37,7 @@ def gx_decimal_scan() -> Iterator[None]:
     import great_expectations.util as gx_util
 
     scan = gx_util.does_ndarray_contain_decimal_dtype
-    gx_util.does_ndarray_contain_decimal_dtype = lambda data: getattr(data, "dtype", object) == object and scan(data)
+    gx_util.does_ndarray_contain_decimal_dtype = lambda data: getattr(data, "dtype", object) == object and scan(data)  # noqa: E721 - numpy's dtype('O') equals object
     try:
         yield
     finally:

@@ -194,7 +194,7 @@ class Checker:
                 if entries is None:  # a single Pulumi block for a list member (ownership `rule`)
                     yield from self.check(value, item, path, api)
                     return
-                for k, entry in zip(value, entries):
+                for k, entry in zip(value, entries, strict=False):
                     yield from self._structure(entry, self.m.shape(self.service, item), _join(path, k), api, tag=True)
                 value = entries
             elif isinstance(value, Sequence) and not isinstance(value, str):

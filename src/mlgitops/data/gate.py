@@ -62,7 +62,7 @@ def _mlflow_action_class() -> Any:
                 return {}
             import mlflow
 
-            for ident, res in checkpoint_result.run_results.items():
+            for res in checkpoint_result.run_results.values():
                 name = res.suite_name if hasattr(res, "suite_name") else "suite"
                 stats = res.statistics
                 mlflow.log_metrics({

@@ -32,7 +32,7 @@ def settings(config: Project, dataset: Any) -> tuple[str | None, dict[str, str]]
 def _submit_args() -> tuple[bool, set[str]]:
     """(whether PYSPARK_SUBMIT_ARGS names a master, the conf keys it sets): those win over mlgitops.yaml."""
     args = shlex.split(os.environ.get("PYSPARK_SUBMIT_ARGS", ""))
-    keys = {a.split("=", 1)[0] for prev, a in zip(["", *args], args) if prev == "--conf"}
+    keys = {a.split("=", 1)[0] for prev, a in zip(["", *args], args, strict=False) if prev == "--conf"}
     keys |= {a[len("--conf="):].split("=", 1)[0] for a in args if a.startswith("--conf=")}
     return any(a == "--master" or a.startswith("--master=") for a in args), keys
 

@@ -57,10 +57,10 @@ def _metric_panel(ax: Any, ev: Evaluation, title: str, names: list[str]) -> None
     if ev.champion:
         ax.barh([y - height / 2 for y in ys], [ev.champion.metrics.get(n, 0.0) for n in rows], height, color=CHAMPION)
     top = max([*cand, *((ev.champion.metrics.get(n, 0.0) for n in rows) if ev.champion else [])] or [1.0])
-    for y, name in zip(ys, rows):
+    for y, name in zip(ys, rows, strict=False):
         value = ev.candidate.metrics[name]
         ax.text(value, y + (height / 2 if ev.champion else 0), f" {value:.3f}", va="center", fontsize=7)
-        for key, bound in (ev.thresholds.get(name) or {}).items():
+        for bound in (ev.thresholds.get(name) or {}).values():
             if bound is not None:
                 ax.plot([bound, bound], [y - 0.45, y + 0.45], color=THRESHOLD, linewidth=2.5)
                 top = max(top, bound)
@@ -103,7 +103,7 @@ def _per_class(ax: Any, y: Any, pred: Any, classes: list[str]) -> None:
     width = 0.27
     for k, (values, name) in enumerate(((p, "precision"), (r, "recall"), (f, "F1"))):
         ax.bar(xs + (k - 1) * width, values, width, label=name)
-    ax.set_xticks(list(xs), [f"{c}\n(n={n})" for c, n in zip(classes, support)], fontsize=7)
+    ax.set_xticks(list(xs), [f"{c}\n(n={n})" for c, n in zip(classes, support, strict=False)], fontsize=7)
     ax.set_ylim(0, 1.05)
     ax.set_title("per class, candidate", fontsize=9)
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=3, fontsize=7, frameon=False)
@@ -115,7 +115,7 @@ def _roc(ax: Any, y: Any, preds: dict[str, dict[str, Any]], classes: list[str]) 
     from sklearn.metrics import roc_curve
 
     drawn = False
-    for (label, p), color in reversed(list(zip(preds.items(), (CANDIDATE, CHAMPION)))):  # the candidate on top
+    for (label, p), color in reversed(list(zip(preds.items(), (CANDIDATE, CHAMPION), strict=False))):  # the candidate on top
         proba, order = p["proba"], p["classes"] or classes
         if proba is None or proba.ndim != 2 or proba.shape[1] != 2:
             continue
@@ -134,7 +134,7 @@ def _regression(axes: list[Any], y: Any, preds: dict[str, dict[str, Any]]) -> No
 
     actual = np.asarray(y, dtype=float)
     lo, hi = float(np.nanmin(actual)), float(np.nanmax(actual))
-    for (label, p), color in reversed(list(zip(preds.items(), (CANDIDATE, CHAMPION)))):  # the candidate on top
+    for (label, p), color in reversed(list(zip(preds.items(), (CANDIDATE, CHAMPION), strict=False))):  # the candidate on top
         pred = np.asarray(p["pred"], dtype=float)
         axes[0].scatter(actual, pred, s=8, alpha=0.6, color=color, label=label)
         axes[1].scatter(pred, actual - pred, s=8, alpha=0.6, color=color, label=label)

@@ -69,7 +69,8 @@ def render(state: DeployState) -> str:
     doc = state.model_dump(mode="json", exclude_defaults=False)
     for entry in doc["models"].values():  # keep the evidence short: only what was recorded
         entry["evidence"] = {k: v for k, v in entry["evidence"].items() if v not in (None, [], {})}
-    return HEADER + yaml.safe_dump(doc, sort_keys=False, default_flow_style=False)
+    text: str = yaml.safe_dump(doc, sort_keys=False, default_flow_style=False)
+    return HEADER + text
 
 
 def write(project_dir: Path, state: DeployState) -> Path:

@@ -11,13 +11,13 @@ from typing import TYPE_CHECKING
 from mlgitops.infra.state import deploy_state
 
 if TYPE_CHECKING:
-    from mlgitops.config import Config
+    from mlgitops.config import Project
     from mlgitops.evidence import DeployState
 
 __all__ = ["program", "deploy_state"]
 
 
-def program(config: "Config", deploy_state: "DeployState | None" = None) -> list[str]:
+def program(config: Project, deploy_state: "DeployState | None" = None) -> list[str]:
     """Declare the stack of `config.env`; returns notes for the plan (e.g. why an endpoint is absent)."""
     from mlgitops.infra.stack import build  # not a module named `program`: it would shadow this function
 

@@ -6,10 +6,10 @@ from typing import TYPE_CHECKING
 import pulumi
 
 if TYPE_CHECKING:
-    from mlgitops.config import Config
+    from mlgitops.config import Project
 
 
-def tags(config: "Config", **extra: str) -> dict[str, str]:
+def tags(config: Project, **extra: str) -> dict[str, str]:
     """Tags on every taggable resource: project, env, owner, managed-by, the config's tags, then `extra`."""
     return {**config.tags, "project": config.project, "env": config.env, "owner": config.owner, "managed-by": "mlgitops", **extra}
 

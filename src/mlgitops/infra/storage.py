@@ -9,12 +9,12 @@ import pulumi
 from mlgitops.infra.common import child, tags
 
 if TYPE_CHECKING:
-    from mlgitops.config import Config
+    from mlgitops.config import Project
 
 ROLES = ("data", "artifacts", "models")
 
 
-def access_logging(config: "Config") -> bool:
+def access_logging(config: Project) -> bool:
     """`storage.access_logging`, else on in prod: a minimal config must pass prod's mandatory `s3-access-logging-prod`."""
     return config.storage.access_logging if config.storage.access_logging is not None else config.env == "prod"
 
@@ -38,7 +38,7 @@ class ProjectStorage(pulumi.ComponentResource):
     BucketOwnerEnforced, TLS-only policy, lifecycle; access logging (see `access_logging`) to a log bucket whose
     policy lets S3's log delivery write to it."""
 
-    def __init__(self, name: str, config: "Config", opts: pulumi.ResourceOptions | None = None,
+    def __init__(self, name: str, config: Project, opts: pulumi.ResourceOptions | None = None,
                  account: pulumi.Input[str] | None = None) -> None:
         super().__init__("mlgitops:storage:ProjectStorage", name, None, opts)
         import pulumi_aws as aws
@@ -58,7 +58,7 @@ class ProjectStorage(pulumi.ComponentResource):
         self.bucket_arns = {role: b.arn for role, b in self.buckets.items()}
         self.register_outputs({"key_arn": self.key.arn, **{f"{r}_bucket": n for r, n in self.bucket_names.items()}})
 
-    def _bucket(self, aws, config: "Config", name: str, role: str, kms: bool = True, extra=None, account: pulumi.Input[str] = ""):
+    def _bucket(self, aws, config: Project, name: str, role: str, kms: bool = True, extra=None, account: pulumi.Input[str] = ""):
         """A bucket and its side resources. The access-log bucket uses SSE-S3 (S3 log delivery cannot use KMS)."""
         res = f"{name}-{role}"
         bucket = aws.s3.Bucket(res, bucket=config.bucket_name(role), force_destroy=config.storage.force_destroy,

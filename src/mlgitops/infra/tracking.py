@@ -10,13 +10,13 @@ from mlgitops.infra.common import child, tags
 from mlgitops.infra.training import sagemaker_trust
 
 if TYPE_CHECKING:
-    from mlgitops.config import Config
+    from mlgitops.config import Project
 
 
 class TrackingServer(pulumi.ComponentResource):
     """The MLflow server stores artifacts in the project's artifacts bucket through its own scoped role."""
 
-    def __init__(self, name: str, config: "Config", account: pulumi.Input[str], artifacts_bucket: pulumi.Output[str],
+    def __init__(self, name: str, config: Project, account: pulumi.Input[str], artifacts_bucket: pulumi.Output[str],
                  artifacts_arn: pulumi.Output[str], key_arn: pulumi.Output[str], opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlgitops:tracking:TrackingServer", name, None, opts)
         import pulumi_aws as aws

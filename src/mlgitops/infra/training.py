@@ -2,6 +2,7 @@
 repository for training/serving images, and the batch backend (AWS Batch, spot) for GPU or long jobs."""
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -13,7 +14,8 @@ from mlgitops.infra.common import child, tags
 from mlgitops.training.remote import job_definition_name, queue_name, role_name
 
 if TYPE_CHECKING:
-    from mlgitops.config import Config
+    from mlgitops.config import Project
+    from mlgitops.config.schema import Model
 
 
 def sagemaker_trust(account: str) -> str:
@@ -28,12 +30,19 @@ def instance_types() -> dict[str, tuple[int, int, int]]:
     global _TYPES
     if _TYPES is None:
         _TYPES = {k: tuple(v) for k, v in json.loads((Path(__file__).with_name("instance_types.json")).read_text()).items()}
-    return _TYPES  # type: ignore[return-value]
+    return _TYPES
 
 
 _TYPES: dict[str, tuple[int, int, int]] | None = None
 BATCH_INSTANCE_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role"  # what ECS on a Batch instance needs
 MEMORY_SHARE = 0.9  # of an instance's memory a job may ask for: the ECS agent and the OS keep the rest
+
+
+def _container_properties(model: Model, args: list[str]) -> str:
+    """A job definition's container: the training image, its job role, and what one instance of its type offers."""
+    image, role = args
+    return json.dumps({"image": image, "jobRoleArn": role, "command": ["train"],
+                       "resourceRequirements": job_resources(model.compute.instance_type, model.compute.gpus)})
 
 
 def job_resources(instance_type: str, gpus: int) -> list[dict[str, str]]:
@@ -67,7 +76,7 @@ class TrainingCompute(pulumi.ComponentResource):
     environment, job queue and one job definition per model. SageMaker training-job settings
     (instance type, count, max runtime, spot) are exported as `training_jobs` for the CI runner."""
 
-    def __init__(self, name: str, config: "Config", account: pulumi.Input[str], region: str, bucket_arns: dict[str, pulumi.Output[str]],
+    def __init__(self, name: str, config: Project, account: pulumi.Input[str], region: str, bucket_arns: dict[str, pulumi.Output[str]],
                  key_arn: pulumi.Output[str], opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlgitops:training:TrainingCompute", name, None, opts)
         import pulumi_aws as aws
@@ -94,7 +103,7 @@ class TrainingCompute(pulumi.ComponentResource):
             self._batch(aws, config, name, batch_models, account)
         self.register_outputs({"role_arn": self.role.arn, "repository_url": self.repository.repository_url})
 
-    def _batch(self, aws, config: "Config", name: str, models: dict, account: pulumi.Input[str]) -> None:
+    def _batch(self, aws, config: Project, name: str, models: dict, account: pulumi.Input[str]) -> None:
         """Managed spot compute environment (default VPC), a queue, and a job definition per model."""
         vpc = aws.ec2.get_vpc(default=True)
         subnets = aws.ec2.get_subnets(filters=[{"name": "vpc-id", "values": [vpc.id]}])
@@ -126,9 +135,7 @@ class TrainingCompute(pulumi.ComponentResource):
         aws.iam.RolePolicy(f"{name}-batch-job-policy", role=job_role.id, policy=self.policy, opts=child(self))
         image = self.repository.repository_url.apply(lambda url: f"{url}:{training_tag(config.root)}")  # what CI pushed
         for model_name, model in models.items():
-            props = pulumi.Output.all(image, job_role.arn).apply(lambda args, m=model: json.dumps({
-                "image": args[0], "jobRoleArn": args[1], "command": ["train"],
-                "resourceRequirements": job_resources(m.compute.instance_type, m.compute.gpus)}))
+            props = pulumi.Output.all(image, job_role.arn).apply(functools.partial(_container_properties, model))
             aws.batch.JobDefinition(f"{name}-job-{model_name}", name=job_definition_name(config, model_name), type="container",
                                     container_properties=props, platform_capabilities=["EC2"],
                                     timeout={"attempt_duration_seconds": model.compute.max_runtime_minutes * 60},

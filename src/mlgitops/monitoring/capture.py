@@ -119,7 +119,7 @@ def _rows(mime: str, text: str, columns: list[str]) -> tuple[list[str] | None, A
         if isinstance(inputs, dict):  # columns -> values
             names = list(inputs)
             values = [v if isinstance(v, list) else [v] for v in inputs.values()]
-            return names, [list(r) for r in zip(*values)]
+            return names, [list(r) for r in zip(*values, strict=False)]
         if inputs and isinstance(inputs[0], dict):
             names = list(dict.fromkeys(k for r in inputs for k in r))
             return names, [[r.get(k) for k in names] for r in inputs]

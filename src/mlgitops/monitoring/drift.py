@@ -102,7 +102,7 @@ def adjust(p_values: list[float]) -> list[float]:
 def verdicts(names: list[str], comparisons: list[Comparison], settings: Monitoring) -> list[FeatureDrift]:
     """One FeatureDrift per column, drifted first (largest PSI first), p-values adjusted across the columns."""
     adjusted = adjust([c.p_value for c in comparisons])
-    out = [drift(name, c, p, settings) for name, c, p in zip(names, comparisons, adjusted)]
+    out = [drift(name, c, p, settings) for name, c, p in zip(names, comparisons, adjusted, strict=False)]
     return sorted(out, key=lambda f: (not f.drifted, -f.psi))
 
 

@@ -68,7 +68,7 @@ def plan_environments(project_dir: Path | str, envs: list[str] | None = None, de
     for env in names:
         state = deploy_states.get(env) if deploy_states is not None else deploy_state(root, env)
         requests.append(_project_request(load(root, env), state))
-    return dict(zip(names, _run(requests, timeout, f"{root.name} ({', '.join(names)})")))
+    return dict(zip(names, _run(requests, timeout, f"{root.name} ({', '.join(names)})"), strict=False))
 
 
 def read_pulumi_project(program_dir: Path) -> tuple[str, str]:
@@ -133,7 +133,7 @@ def _run(requests: list[dict[str, Any]], timeout: float | None, what: str) -> li
             raise BadInput(f"plan of {what} failed (engine exit {proc.returncode}):\n{tail}")
         results = json.loads(res_path.read_text(encoding="utf-8"))
     plans = []
-    for req, res in zip(requests, results):
+    for req, res in zip(requests, results, strict=False):
         if "error" in res:
             raise BadInput(f"plan of {what}, stack {req['stack']}: the program failed:\n{res['error']}")
         plans.append(Plan.model_validate(res))

@@ -45,6 +45,6 @@ def job_fits(args: Any) -> Iterator[tuple[str, str]]:
     for job in (r for r in args.resources if r.resource_type in JOB_DEFINITION):
         wanted = {r.get("type"): int(float(r.get("value", 0))) for r in as_list(document(job.props.get("containerProperties")).get("resourceRequirements"))}
         need = (wanted.get("VCPU", 0), wanted.get("MEMORY", 0), wanted.get("GPU", 0))
-        if not any(all(n <= c for n, c in zip(need, cap)) for cap in capacities):
+        if not any(all(n <= c for n, c in zip(need, cap, strict=False)) for cap in capacities):
             yield job.urn, (f"job {job.props.get('name')} asks for {need[0]} vCPU, {need[1]} MiB and {need[2]} GPU, more than any of "
                             f"{', '.join(offered)} has; lower its requirements or choose a larger compute.instance_type")
