@@ -87,8 +87,8 @@ def child(rows: int) -> dict:
     from mlgitops.config import load
     from mlgitops.data import validate
     from mlgitops.data.gate import _context
-    from mlgitops.speed import gx_decimal_scan
     from mlgitops.data.suites import load_suite
+    from mlgitops.speed import gx_decimal_scan
 
     with tempfile.TemporaryDirectory() as tmp:
         root = make_project(Path(tmp), rows)
@@ -121,6 +121,7 @@ def child_spark(rows: int) -> dict:
     """The Spark row: our gate with `engine: spark` vs bare GX on Spark (same suite, same Parquet file, one
     local[*] session started before timing either side). Memory: the driver JVM's peak (VmHWM) and ours."""
     import great_expectations  # noqa: F401 - paid before timing either side
+
     from mlgitops.config import load
     from mlgitops.data import spark as our_spark
     from mlgitops.data import validate

@@ -48,10 +48,10 @@ def template_model(tmp: Path) -> tuple[Path, Path, str]:
 
 def main(n: int = 30) -> None:
     import boto3
-
     from gitops_helpers import stack_buckets
-    from mlgitops.config import load
+
     from mlgitops.bucket import object_uri, upload
+    from mlgitops.config import load
     from mlgitops.package import build
 
     tmp = Path(tempfile.mkdtemp(prefix="mlgitops-bench-"))

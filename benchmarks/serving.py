@@ -26,8 +26,8 @@ def quantiles(samples: list[float]) -> tuple[float, float]:
 def main(n: int = 200) -> None:
     import mlflow.pyfunc
     import pandas as pd
-
     from gitops_helpers import FEATURES, MODEL, make_registry, stack_buckets
+
     from mlgitops.gitops import promote
     from mlgitops.serving import payload, served_version, start
 

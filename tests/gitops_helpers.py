@@ -9,7 +9,16 @@ from pathlib import Path
 import pytest
 
 from mlgitops.evidence import (
-    ChampionRef, DataReport, Evaluation, ExpectationResult, Finding, Findings, GitInfo, Run, Scored, TrainingRecord,
+    ChampionRef,
+    DataReport,
+    Evaluation,
+    ExpectationResult,
+    Finding,
+    Findings,
+    GitInfo,
+    Run,
+    Scored,
+    TrainingRecord,
 )
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "churn"
@@ -147,8 +156,8 @@ def stack_buckets(root: Path, envs: tuple[str, ...] = ("staging", "prod")) -> di
     """The models bucket and KMS key alias of each environment on the moto server, as `pulumi up` would have made them."""
     import boto3
 
-    from mlgitops.config import load
     from mlgitops.bucket import key_alias, models_bucket
+    from mlgitops.config import load
 
     region = os.environ["AWS_DEFAULT_REGION"]
     s3, kms, out = boto3.client("s3"), boto3.client("kms"), {}

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mlgitops.evidence import DeployEntry, Evaluation, TrainingRecord
-
 import pytest
+
+from mlgitops.evidence import DeployEntry, Evaluation, TrainingRecord
 
 MLGITOPS = [sys.executable, "-m", "mlgitops"]
 MODEL = "classifier"  # the template's model for problem_type binary_classification
@@ -95,10 +95,11 @@ def serve_from_bucket(root: Path, env: str) -> DeployEntry:
     """`deploy/<env>.yaml` serving the green run's model, its package uploaded to the environment's models bucket on the
     moto server (the test needs the `moto_s3` fixture), as `mlgitops promote` records it."""
     from gitops_helpers import stack_buckets
+
+    from mlgitops.bucket import upload
     from mlgitops.config import load
     from mlgitops.evidence import PromotionEvidence, Run
     from mlgitops.evidence.state import read, write
-    from mlgitops.bucket import upload
 
     run = Run(root / ".mlgitops" / "evidence" / "local")
     training, evaluation = (run.read(kind, MODEL) for kind in (TrainingRecord, Evaluation))

@@ -12,10 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.policies_helpers import SETTINGS
-
 from mlgitops.aws_api import FAMILIES, UNKNOWN, check_resource
 from mlgitops.aws_api.naming import bucket_name_problems
+from tests.policies_helpers import SETTINGS
 
 DATA = Path(__file__).parent / "data"
 PROGRAM = DATA / "aws_api_program"

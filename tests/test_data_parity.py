@@ -192,10 +192,10 @@ def test_declared_schema_is_read_alike_by_both_engines(parity):
     """`datasets.<d>.schema` wins over inference on both engines: a zip code keeps its zero, a date is a date."""
     from pyspark.sql import SparkSession
 
+    from mlgitops.data import columns
     from mlgitops.data import spark as engine
     from mlgitops.data.columns import null_tokens
     from mlgitops.data.readers import read_frame
-    from mlgitops.data import columns
 
     root, _ = parity
     (root / "data/typed.csv").write_text("zip,day,n\n01234,2020-01-05,1\n,2020-03-31,NA\n02134,,3\n")

@@ -6,12 +6,11 @@ import json
 
 import pytest
 import yaml
+from data_helpers import make_project
 
 from mlgitops.config import load
 from mlgitops.data import columns, spark
 from mlgitops.errors import BadInput
-
-from data_helpers import make_project
 
 
 def _project(tmp_path, top: dict | None, own: dict | None):

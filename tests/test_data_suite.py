@@ -72,6 +72,7 @@ def test_data_docs_built(tmp_path):
 
 def test_mlflow_run_gets_dq_metrics_and_artifact(tmp_path):
     import mlflow
+
     from mlgitops.data import validate
 
     root = make_project(tmp_path / "p", {})

@@ -9,8 +9,7 @@ import urllib.request
 
 import pytest
 import yaml
-
-from pipeline_helpers import cli, _no_run_id  # noqa: F401
+from pipeline_helpers import _no_run_id, cli  # noqa: F401
 
 
 @pytest.mark.slow

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from pipeline_helpers import MODEL, _no_run_id, cli, green  # noqa: F401
 
-from pipeline_helpers import MODEL, cli, green, _no_run_id  # noqa: F401
 from mlgitops.errors import BadInput
 from mlgitops.evidence import RECORDS, DeployState, Evaluation, Findings, Run, Scored, Verdict
 from mlgitops.evidence.schema import json_schema, render

@@ -20,7 +20,7 @@ def test_plain_yaml_keeps_its_types_merges_and_timestamps(tmp_path: Path) -> Non
     p.write_text("\ufeffbase: &b {a: 1, b: [x, 2.5, true, null]}\nother:\n  <<: *b\n  a: 2\nwhen: 2026-11-22T19:00:00Z\nq: '3'\n")
     data = files.load_yaml(p, fix=FIX)
     assert data["other"] == {"a": 2, "b": ["x", 2.5, True, None]} and data["q"] == "3"
-    assert data["when"] == dt.datetime(2026, 11, 22, 19, 0, tzinfo=dt.timezone.utc)
+    assert data["when"] == dt.datetime(2026, 11, 22, 19, 0, tzinfo=dt.UTC)
     (tmp_path / "empty.yaml").write_text("# nothing\n")
     assert files.load_yaml(tmp_path / "empty.yaml", fix=FIX) is None
 

@@ -5,7 +5,8 @@
 """
 from __future__ import annotations
 
-from pipeline_helpers import MODEL, cli, copy_project, edit, green, read_json, serve_from_bucket, _no_run_id  # noqa: F401
+from pipeline_helpers import MODEL, _no_run_id, cli, copy_project, edit, green, read_json, serve_from_bucket  # noqa: F401
+
 from mlgitops.pipeline import run_pr
 
 

@@ -8,8 +8,8 @@ import subprocess
 
 import pytest
 import yaml
-
 from gitops_helpers import MODEL, digest, registry, write_evidence  # noqa: F401  (fixture)
+
 from mlgitops.errors import BadInput, GateFailed
 from mlgitops.gitops import FAIL_AT_ENV, drift, fix_drift, promote, rollback
 from mlgitops.gitops.core import STEPS
@@ -375,8 +375,8 @@ def test_commit_creates_git_commit_listing_evidence(reg):
 def test_lock_held_too_long_is_a_refusal(reg):
     from filelock import FileLock
 
-    from mlgitops.gitops.core import _locked
     from mlgitops.evidence.state import lock_path
+    from mlgitops.gitops.core import _locked
 
     other = FileLock(str(lock_path(reg.root, "staging")), is_singleton=False)
     with other:
@@ -402,8 +402,8 @@ def test_an_exempted_promotion_rule_lets_the_promotion_through_and_is_recorded(r
         (reg.root / "mlgitops.yaml").write_text(config)
     assert p.version == "2" and p.evidence.exempted == ["promotion-evaluation"]
     assert state(reg)["models"][MODEL]["evidence"]["exempted"] == ["promotion-evaluation"]
-    from mlgitops.gitops.core import commit_message
     from mlgitops.evidence.state import read
+    from mlgitops.gitops.core import commit_message
 
     assert "exempted: promotion-evaluation" in commit_message(MODEL, "staging", read(reg.root, "staging").models[MODEL], "promote")
     reg.reset()

@@ -7,7 +7,6 @@ import sys
 
 import pytest
 import yaml
-
 from gitops_helpers import MODEL, make_registry, s3_bucket, stack_buckets, write_evidence
 
 

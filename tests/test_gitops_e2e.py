@@ -5,8 +5,8 @@ import shutil
 
 import pytest
 import yaml
-
 from gitops_helpers import EXAMPLE, MODEL, s3_bucket, stack_buckets
+
 from mlgitops.errors import GateFailed
 from mlgitops.evidence import DataReport, Findings, Run
 

@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from pipeline_helpers import cli, edit
 from task_helpers import MODELS, make
 

@@ -7,12 +7,11 @@ import json
 
 import pytest
 
-from tests.infra_helpers import copy_example, release
-from tests.policies_helpers import SETTINGS, write_program
-
 from mlgitops.aws_api import FAMILIES
 from mlgitops.policies import all_rules
 from mlgitops.policies.engine import check_plan
+from tests.infra_helpers import copy_example, release
+from tests.policies_helpers import SETTINGS, write_program
 
 # rule -> the bad twin in tests/data/policy_program that must violate it (good-* twins must not).
 BAD = {
@@ -271,7 +270,7 @@ def test_a_project_without_a_bucket_name_suffix_gets_an_advisory_saying_how_to_a
 
 
 def test_the_findings_table_aligns_columns_and_keeps_every_message_whole():
-    from mlgitops.evidence import Finding, FindingStatus, Findings
+    from mlgitops.evidence import Finding, Findings, FindingStatus
     from mlgitops.policies.output import render_table
 
     long = "bucket has no KMS encryption; " * 20  # wider than any terminal: never wrapped or cut

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from gitops_helpers import EXAMPLE, stack_buckets
 
 pytestmark = pytest.mark.slow  # two whole pipelines and four promotions, each in its own process

@@ -6,7 +6,8 @@ import copy
 import json
 import re
 
-from pipeline_helpers import MODEL, cli, green, read_json, _no_run_id  # noqa: F401
+from pipeline_helpers import MODEL, _no_run_id, cli, green, read_json  # noqa: F401
+
 from mlgitops.evidence import Plan, Report, Run
 from mlgitops.report import build, render, verdict
 

@@ -2,7 +2,8 @@
 agree with the console (a warning is not a failure) and show what GX observed."""
 from __future__ import annotations
 
-from pipeline_helpers import MODEL, cli, copy_project, green, serve_from_bucket, _no_run_id  # noqa: F401
+from pipeline_helpers import MODEL, _no_run_id, cli, copy_project, green, serve_from_bucket  # noqa: F401
+
 from mlgitops.report.markdown import expectations_table
 
 

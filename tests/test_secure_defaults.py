@@ -6,7 +6,8 @@ import tempfile
 from pathlib import Path
 
 import yaml
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 SLUG = st.from_regex(r"[a-z][a-z0-9]{1,10}", fullmatch=True)
 ENVS = st.lists(st.sampled_from(["dev", "staging", "prod", "qa"]), unique=True, max_size=3)

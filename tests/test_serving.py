@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-
 from gitops_helpers import FEATURES, MODEL, make_registry, stack_buckets
+
 from mlgitops.errors import BadInput
 from mlgitops.gitops import promote
 from mlgitops.serving import predict, read_rows, served_version, start

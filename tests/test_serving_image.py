@@ -77,10 +77,10 @@ def test_the_tag_follows_the_dockerfile_the_entry_point_and_the_models_requireme
 def test_the_images_serving_command_answers_sagemakers_contract_like_the_model_in_process(tmp_path, package):
     import mlflow.pyfunc
     import pandas as pd
+    from moto_helpers import wait_until_answers
 
     from mlgitops.package import extract, package_digest
     from mlgitops.serving import free_port, payload
-    from moto_helpers import wait_until_answers
 
     pkg, rows = package
     model_path = extract(pkg, tmp_path / "opt" / "ml" / "model", package_digest(pkg), "test")  # as SageMaker mounts it

@@ -8,8 +8,17 @@ import shutil
 from pathlib import Path
 
 import pytest
-
-from test_workflows import PINNED, SUITE, USES, VERSION_COMMENT, load, medium_or_high, run_actionlint, run_scripts, run_zizmor
+from test_workflows import (
+    PINNED,
+    SUITE,
+    USES,
+    VERSION_COMMENT,
+    load,
+    medium_or_high,
+    run_actionlint,
+    run_scripts,
+    run_zizmor,
+)
 
 WORKFLOWS = SUITE / ".github" / "workflows"
 

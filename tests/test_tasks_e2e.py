@@ -11,7 +11,6 @@ import subprocess
 import urllib.request
 
 import pytest
-
 from pipeline_helpers import MLGITOPS, cli, read_json
 from task_helpers import MODELS, TASKS, make
 

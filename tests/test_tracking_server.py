@@ -9,16 +9,16 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 import yaml
-
 from gitops_helpers import s3_bucket
-from mlgitops.serving import free_port
 from moto_helpers import wait_until_answers
 from test_promotion_ci import STRONG, WEAK, deployed, fresh_clone, git, mlgitops, push_seed
+
+from mlgitops.serving import free_port
 
 pytestmark = pytest.mark.slow  # starts PostgreSQL and an MLflow server
 

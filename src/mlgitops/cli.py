@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 
@@ -23,7 +23,7 @@ app = typer.Typer(
 config_app = typer.Typer(help="Check, show and export the project config.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
 
-ProjectOpt = Annotated[Optional[Path], typer.Option("--project", help="Project directory (default: current directory).")]
+ProjectOpt = Annotated[Path | None, typer.Option("--project", help="Project directory (default: current directory).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout and nothing else there.")]
 EnvOpt = Annotated[str, typer.Option("--env", help="Environment (local, or one declared under environments:).")]
 
@@ -97,7 +97,7 @@ def config_show(ctx: typer.Context, env: EnvOpt = "local", as_json: JsonOpt = Fa
 
 
 @config_app.command("schema")
-def config_schema(out: Annotated[Optional[Path], typer.Option("--out", help="Write to this file instead of stdout.")] = None) -> None:
+def config_schema(out: Annotated[Path | None, typer.Option("--out", help="Write to this file instead of stdout.")] = None) -> None:
     """Print the JSON Schema of mlgitops.yaml (for yaml-language-server and editors)."""
     from mlgitops.config import json_schema
     from mlgitops.evidence import atomic_write
@@ -116,9 +116,9 @@ def config_schema(out: Annotated[Optional[Path], typer.Option("--out", help="Wri
 def plan_cmd(
     ctx: typer.Context,
     env: EnvOpt = "local",
-    program: Annotated[Optional[Path], typer.Option("--program", help="Plan this Pulumi Python program dir (Pulumi.yaml + __main__.py) instead of the project's stack.")] = None,
-    out: Annotated[Optional[Path], typer.Option("--out", help="Also write the Plan JSON here.")] = None,
-    against: Annotated[Optional[Path], typer.Option("--against", help="Print the changes from this older Plan JSON.")] = None,
+    program: Annotated[Path | None, typer.Option("--program", help="Plan this Pulumi Python program dir (Pulumi.yaml + __main__.py) instead of the project's stack.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Also write the Plan JSON here.")] = None,
+    against: Annotated[Path | None, typer.Option("--against", help="Print the changes from this older Plan JSON.")] = None,
     mermaid: Annotated[bool, typer.Option("--mermaid", help="Also print a mermaid diagram (for PR comments).")] = False,
     as_json: JsonOpt = False,
 ) -> None:
@@ -159,7 +159,7 @@ def plan_cmd(
 
 # --- gitops -------------------------------------------------------------------------------------
 
-ModelOpt = Annotated[Optional[str], typer.Option("--model", help="Model name (default: every model in the config).")]
+ModelOpt = Annotated[str | None, typer.Option("--model", help="Model name (default: every model in the config).")]
 
 
 def _print_promotions(results: list, as_json: bool) -> None:
@@ -181,8 +181,8 @@ def promote_cmd(
     ctx: typer.Context,
     env: Annotated[str, typer.Option("--env", help="Target environment (prod takes only the model in deploy/staging.yaml).")],
     model: ModelOpt = None,
-    version: Annotated[Optional[int], typer.Option("--version", help="A version of this tracking store's registry (default: the evaluated candidate; evidence is still required).")] = None,
-    digest: Annotated[Optional[str], typer.Option("--digest", help="The model by identity, sha256:<hex> (as deploy/<env>.yaml records it).")] = None,
+    version: Annotated[int | None, typer.Option("--version", help="A version of this tracking store's registry (default: the evaluated candidate; evidence is still required).")] = None,
+    digest: Annotated[str | None, typer.Option("--digest", help="The model by identity, sha256:<hex> (as deploy/<env>.yaml records it).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Skip the evidence gates (recorded as forced: true); needs --version or --digest.")] = False,
     commit: Annotated[bool, typer.Option("--commit", help="git commit deploy/<env>.yaml with the evidence in the message.")] = False,
     as_json: JsonOpt = False,
@@ -198,7 +198,7 @@ def rollback_cmd(
     ctx: typer.Context,
     env: Annotated[str, typer.Option("--env", help="Environment to roll back.")],
     model: ModelOpt = None,
-    to: Annotated[Optional[str], typer.Option("--to", help="Digest (or its first hex digits) or recorded version to go back to (default: the model the current one replaced).")] = None,
+    to: Annotated[str | None, typer.Option("--to", help="Digest (or its first hex digits) or recorded version to go back to (default: the model the current one replaced).")] = None,
     commit: Annotated[bool, typer.Option("--commit", help="git commit deploy/<env>.yaml.")] = False,
     as_json: JsonOpt = False,
 ) -> None:
@@ -260,8 +260,8 @@ def drift_cmd(
 def serve_cmd(
     ctx: typer.Context,
     env: Annotated[str, typer.Option("--env", help="Serve the version in deploy/<env>.yaml.")],
-    model: Annotated[Optional[str], typer.Option("--model", help="Model name (needed when the config has several).")] = None,
-    port: Annotated[Optional[int], typer.Option("--port", help="Port on 127.0.0.1 (default: a free one).")] = None,
+    model: Annotated[str | None, typer.Option("--model", help="Model name (needed when the config has several).")] = None,
+    port: Annotated[int | None, typer.Option("--port", help="Port on 127.0.0.1 (default: a free one).")] = None,
     workers: Annotated[int, typer.Option("--workers", help="Scoring server worker processes.")] = 1,
 ) -> None:
     """Serve the promoted version locally with MLflow's scoring server; Ctrl-C stops it."""
@@ -284,8 +284,8 @@ def predict_cmd(
     ctx: typer.Context,
     file: Annotated[Path, typer.Argument(help="Rows to score: .csv, .json (records) or .parquet.")],
     env: Annotated[str, typer.Option("--env", help="Environment whose promoted model to use.")],
-    model: Annotated[Optional[str], typer.Option("--model", help="Model name (needed when the config has several).")] = None,
-    url: Annotated[Optional[str], typer.Option("--url", help="A running server (`mlgitops serve`); default: start one for this call.")] = None,
+    model: Annotated[str | None, typer.Option("--model", help="Model name (needed when the config has several).")] = None,
+    url: Annotated[str | None, typer.Option("--url", help="A running server (`mlgitops serve`); default: start one for this call.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Send rows to the scoring endpoint and print one prediction per row."""
@@ -311,9 +311,9 @@ def predict_cmd(
 def monitor_cmd(
     ctx: typer.Context,
     env: Annotated[str, typer.Option("--env", help="Environment whose endpoint's traffic to check (its model in deploy/<env>.yaml).")],
-    model: Annotated[Optional[str], typer.Option("--model", help="Model name (needed when the config has several).")] = None,
-    since: Annotated[Optional[str], typer.Option("--since", help="Window: a duration back from now (30m, 24h, 7d) or a UTC time; default since the model was promoted.")] = None,
-    capture: Annotated[Optional[str], typer.Option("--capture", help="Captured data: a folder or an s3:// prefix holding YYYY/MM/DD/HH/*.jsonl (default: the endpoint's own).")] = None,
+    model: Annotated[str | None, typer.Option("--model", help="Model name (needed when the config has several).")] = None,
+    since: Annotated[str | None, typer.Option("--since", help="Window: a duration back from now (30m, 24h, 7d) or a UTC time; default since the model was promoted.")] = None,
+    capture: Annotated[str | None, typer.Option("--capture", help="Captured data: a folder or an s3:// prefix holding YYYY/MM/DD/HH/*.jsonl (default: the endpoint's own).")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Drift of the served traffic against the model's training data: schema and ranges, per-feature PSI and tests,
@@ -338,7 +338,7 @@ def train_cmd(
     env: EnvOpt = "local",
     backend: Annotated[str, typer.Option("--backend", help="local (this machine), sagemaker (a training job) or batch (an AWS Batch job) on ENV's stack.")] = "local",
     wait: Annotated[bool, typer.Option("--wait/--no-wait", help="Remote: follow the job, then register its model (--no-wait prints the job and returns).")] = True,
-    attach: Annotated[Optional[str], typer.Option("--attach", help="Wait for this remote job (its name, or its id for batch), then register its model.")] = None,
+    attach: Annotated[str | None, typer.Option("--attach", help="Wait for this remote job (its name, or its id for batch), then register its model.")] = None,
     in_container: Annotated[bool, typer.Option("--in-container", help="Inside the training image: fit on the job's channels and save the model into SM_MODEL_DIR.")] = False,
     as_json: JsonOpt = False,
 ) -> None:
@@ -363,7 +363,8 @@ def train_cmd(
 
             results = train_all(config, model)
         else:
-            from mlgitops.training.remote import attach as attach_job, submit
+            from mlgitops.training.remote import attach as attach_job
+            from mlgitops.training.remote import submit
 
             models = config.select_models(model)
             if attach and len(models) != 1:
@@ -421,11 +422,11 @@ app.add_typer(policy_app, name="policy")
 def policy_check_cmd(
     ctx: typer.Context,
     env: EnvOpt = "local",
-    plan: Annotated[Optional[Path], typer.Option("--plan", help="Check this Plan JSON (from `mlgitops plan --out`).")] = None,
-    program: Annotated[Optional[Path], typer.Option("--program", help="Plan and check this Pulumi Python program dir instead of the project's stack.")] = None,
-    evidence: Annotated[Optional[Path], typer.Option("--evidence", help="Also run the promotion rules over this evidence run folder.")] = None,
-    against: Annotated[Optional[Path], typer.Option("--against", help="The base branch's Plan JSON (or evidence run) for the change rules; default: .mlgitops/evidence/base when it holds this stack's plan.")] = None,
-    sarif: Annotated[Optional[Path], typer.Option("--sarif", help="Also write the findings as SARIF 2.1.0 (GitHub code scanning).")] = None,
+    plan: Annotated[Path | None, typer.Option("--plan", help="Check this Plan JSON (from `mlgitops plan --out`).")] = None,
+    program: Annotated[Path | None, typer.Option("--program", help="Plan and check this Pulumi Python program dir instead of the project's stack.")] = None,
+    evidence: Annotated[Path | None, typer.Option("--evidence", help="Also run the promotion rules over this evidence run folder.")] = None,
+    against: Annotated[Path | None, typer.Option("--against", help="The base branch's Plan JSON (or evidence run) for the change rules; default: .mlgitops/evidence/base when it holds this stack's plan.")] = None,
+    sarif: Annotated[Path | None, typer.Option("--sarif", help="Also write the findings as SARIF 2.1.0 (GitHub code scanning).")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Check the environment's infrastructure plan (and a run's evidence) against every rule; exit 1 on a mandatory violation."""
@@ -486,8 +487,8 @@ app.add_typer(data_app, name="data")
 @data_app.command("validate")
 def data_validate_cmd(
     ctx: typer.Context,
-    dataset: Annotated[Optional[list[str]], typer.Option("--dataset", help="Dataset name (repeatable; default: every dataset).")] = None,
-    docs: Annotated[Optional[Path], typer.Option("--docs", help="Also build GX Data Docs HTML in this folder.")] = None,
+    dataset: Annotated[list[str] | None, typer.Option("--dataset", help="Dataset name (repeatable; default: every dataset).")] = None,
+    docs: Annotated[Path | None, typer.Option("--docs", help="Also build GX Data Docs HTML in this folder.")] = None,
     env: EnvOpt = "local",
     as_json: JsonOpt = False,
     verbose: Annotated[bool, typer.Option("--verbose", help="engine: spark: show Spark's own log lines (default: errors only).")] = False,
@@ -533,7 +534,7 @@ def data_init_suite_cmd(
 def new_cmd(
     directory: Annotated[Path, typer.Argument(help="Project directory to create (absent or empty); its name is the default project name.")],
     no_input: Annotated[bool, typer.Option("--no-input", help="Do not prompt: the template's defaults plus --set answers.")] = False,
-    sets: Annotated[Optional[list[str]], typer.Option("--set", help="key=value answer to a prompt (repeatable), e.g. --set problem_type=regression.")] = None,
+    sets: Annotated[list[str] | None, typer.Option("--set", help="key=value answer to a prompt (repeatable), e.g. --set problem_type=regression.")] = None,
     no_git: Annotated[bool, typer.Option("--no-git", help="Do not make the project a git repository (default: git init and a first commit).")] = False,
 ) -> None:
     """Scaffold a project from the template (cookiecutter): config, sample data, model, tests, infra, CI workflows; a git repository with a first commit."""
@@ -557,7 +558,7 @@ app.add_typer(template_app, name="template")
 @template_app.command("update")
 def template_update_cmd(
     ctx: typer.Context,
-    checkout: Annotated[Optional[str], typer.Option("--checkout", help="Template git ref to update to (default: its newest commit).")] = None,
+    checkout: Annotated[str | None, typer.Option("--checkout", help="Template git ref to update to (default: its newest commit).")] = None,
 ) -> None:
     """Re-render the template with the project's recorded answers (.cruft.json) and merge the difference into the work tree."""
     from mlgitops.scaffold import update
@@ -575,8 +576,8 @@ app.add_typer(pipeline_app, name="pipeline")
 @pipeline_app.command("pr")
 def pipeline_pr_cmd(
     ctx: typer.Context,
-    env: Annotated[Optional[str], typer.Option("--env", help="Environment the candidate is evaluated against and checked for promotion to (default: staging when declared, else the first declared one, else local).")] = None,
-    base: Annotated[Optional[Path], typer.Option("--base", help="The base branch's evidence run holding plan/<env>.json (default: .mlgitops/evidence/base when present).")] = None,
+    env: Annotated[str | None, typer.Option("--env", help="Environment the candidate is evaluated against and checked for promotion to (default: staging when declared, else the first declared one, else local).")] = None,
+    base: Annotated[Path | None, typer.Option("--base", help="The base branch's evidence run holding plan/<env>.json (default: .mlgitops/evidence/base when present).")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """config check -> data validate -> train -> evaluate -> plan (every env) -> policy check -> report; exit 1 when a gate says no."""
@@ -603,8 +604,8 @@ def pipeline_pr_cmd(
 @app.command("report")
 def report_cmd(
     ctx: typer.Context,
-    evidence: Annotated[Optional[Path], typer.Option("--evidence", help="Evidence run folder (default: $MLGITOPS_RUN_ID's, else the newest).")] = None,
-    out: Annotated[Optional[Path], typer.Option("--out", help="Also write the markdown here (links point back into the run folder).")] = None,
+    evidence: Annotated[Path | None, typer.Option("--evidence", help="Evidence run folder (default: $MLGITOPS_RUN_ID's, else the newest).")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Also write the markdown here (links point back into the run folder).")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """The PR report of a run: verdict, data gate, candidate vs champion, infrastructure changes, policy findings, cost, MLflow runs.
@@ -624,7 +625,7 @@ def report_cmd(
 
 
 @app.command("demo")
-def demo_cmd(directory: Annotated[Optional[Path], typer.Argument(help="New or empty directory for the sample project (default: a new temporary one).")] = None) -> None:
+def demo_cmd(directory: Annotated[Path | None, typer.Argument(help="New or empty directory for the sample project (default: a new temporary one).")] = None) -> None:
     """Scaffold a sample project, run `pipeline pr`, promote to local, serve it on 127.0.0.1, score a few rows."""
     from mlgitops.demo import run_demo
 

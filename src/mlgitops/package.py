@@ -12,8 +12,8 @@ import gzip
 import hashlib
 import io
 import tarfile
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Iterable, Iterator
 
 from mlgitops.errors import BadInput
 

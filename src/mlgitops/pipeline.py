@@ -19,10 +19,11 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from mlgitops.errors import BadInput, GateFailed
 from mlgitops.evidence import BASE_RUN, RUN_ID_ENV, DataReport, PipelineRun, Plan, Run, Step, StepStatus, Verdict

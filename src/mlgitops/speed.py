@@ -16,7 +16,8 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 OFF = "MLGITOPS_NO_SPEEDUP"
 TRICKS = ("gx-decimal-scan", "skops-first", "fast-exit")

@@ -3,7 +3,7 @@ stays greppable whatever the terminal's width."""
 from __future__ import annotations
 
 import io
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 
 def render(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> str:

@@ -4,7 +4,8 @@ partition data, dataset buckets against S3's naming rules."""
 from __future__ import annotations
 
 import difflib
-from typing import TYPE_CHECKING, Iterator
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from mlgitops.aws_api import naming
 from mlgitops.aws_api.shapes import models, pattern

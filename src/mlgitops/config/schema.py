@@ -76,7 +76,7 @@ class Dataset(Strict):
         return value
 
     @model_validator(mode="after")
-    def _infer_format(self) -> "Dataset":
+    def _infer_format(self) -> Dataset:
         if self.format is None:
             suffix = Path(self.path).suffix.lower()
             if suffix not in (".csv", ".parquet"):
@@ -100,7 +100,7 @@ class Threshold(Strict):
     max: float | None = None
 
     @model_validator(mode="after")
-    def _ordered(self) -> "Threshold":
+    def _ordered(self) -> Threshold:
         if self.min is None and self.max is None:
             raise ValueError("a threshold needs min, max or both")
         if self.min is not None and self.max is not None and self.min > self.max:
@@ -160,7 +160,7 @@ class Serving(Strict):
     image: str | None = Field(None, description="Serving container image URI; default: the project's ECR repo.")
 
     @model_validator(mode="after")
-    def _bounds(self) -> "Serving":
+    def _bounds(self) -> Serving:
         if self.min_instances > self.max_instances:
             raise ValueError(f"min_instances {self.min_instances} is greater than max_instances {self.max_instances}")
         return self
@@ -179,7 +179,7 @@ class Model(Strict):
     registry_name: str | None = Field(None, description="Registered model name; default <project>-<model>.")
 
     @model_validator(mode="after")
-    def _task_defaults(self) -> "Model":
+    def _task_defaults(self) -> Model:
         if self.metrics.primary is None and self.task == "regression":  # a classifier's depends on its class count
             self.metrics.primary = "root_mean_squared_error"
         return self

@@ -19,7 +19,7 @@ def stack_file(root: Path, env: str) -> Path:
     return Path(root) / STACK_DIR / f"Pulumi.{env}.yaml"
 
 
-def expected(config: "Project") -> dict[str, Any]:
+def expected(config: Project) -> dict[str, Any]:
     """The provider settings a stack file of `config.env` must carry: its region, and with `cloud.account_id`, that
     account as the only one the AWS provider may touch (`aws:allowedAccountIds`)."""
     out: dict[str, Any] = {"aws:region": config.cloud.region}
@@ -28,7 +28,7 @@ def expected(config: "Project") -> dict[str, Any]:
     return out
 
 
-def problems(config: "Project") -> list[str]:
+def problems(config: Project) -> list[str]:
     """What `infra/Pulumi.<env>.yaml` of `config.env` says against `mlgitops.yaml`, each as `file:line:col: ...`;
     none when the project has no such file (a stack not created yet takes the defaults `pulumi config` sets)."""
     from mlgitops import files

@@ -11,8 +11,9 @@ the column keeps its inferred type and GX judges it, the same way on both engine
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from enum import StrEnum
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from mlgitops.config.schema import NULL_TOKENS
 

@@ -51,8 +51,8 @@ def suite_from_frame(frame: Any, name: str) -> dict[str, Any]:
 
 def init_suite(path: str | Path, out: Path, fmt: str | None = None) -> dict[str, Any]:
     """Read PATH (csv/parquet, local or s3://), write the starter suite JSON to OUT atomically."""
-    from mlgitops.evidence import atomic_write
     from mlgitops.errors import BadInput
+    from mlgitops.evidence import atomic_write
 
     loc = str(path)
     fmt = fmt or Path(loc).suffix.lower().lstrip(".")

@@ -9,8 +9,9 @@ from __future__ import annotations
 import contextlib
 import os
 import shlex
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
 
 from mlgitops.errors import BadInput
 

@@ -6,7 +6,8 @@ model, its task, its metrics and their thresholds from `mlgitops.yaml` through t
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from mlgitops.config.metrics import average_used, default_primary
 

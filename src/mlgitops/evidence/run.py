@@ -12,7 +12,16 @@ from typing import TypeVar
 
 from mlgitops.evidence import store
 from mlgitops.evidence.records import (
-    DataReport, Evaluation, Findings, MonitorReport, PipelineRun, Plan, PlanChanges, Record, Report, TrainingRecord,
+    DataReport,
+    Evaluation,
+    Findings,
+    MonitorReport,
+    PipelineRun,
+    Plan,
+    PlanChanges,
+    Record,
+    Report,
+    TrainingRecord,
 )
 
 RUN_ID_ENV = "MLGITOPS_RUN_ID"

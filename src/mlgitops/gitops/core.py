@@ -25,16 +25,17 @@ import contextlib
 import json
 import os
 import re
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any
 
+from mlgitops import bucket, git, image
+from mlgitops import registry as reg
 from mlgitops.errors import BadInput, GateFailed
 from mlgitops.evidence import DeployEntry, DeployState, Finding, Findings, FindingStatus, PromotionEvidence, Run
 from mlgitops.evidence import state as desired
-from mlgitops import bucket, git, image
-from mlgitops import registry as reg
 from mlgitops.package import PACKAGE
 
 if TYPE_CHECKING:
@@ -90,7 +91,7 @@ def _step(name: str) -> None:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def gather_evidence(config: Project, model: str, digest: str | None, force: bool = False, version: str | None = None) -> DeployEntry | None:

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 __all__ = ["program", "deploy_state"]
 
 
-def program(config: Project, deploy_state: "DeployState | None" = None) -> list[str]:
+def program(config: Project, deploy_state: DeployState | None = None) -> list[str]:
     """Declare the stack of `config.env`; returns notes for the plan (e.g. why an endpoint is absent)."""
     from mlgitops.infra.stack import build  # not a module named `program`: it would shadow this function
 

@@ -29,7 +29,7 @@ def offline_outputs(account: str) -> dict[str, str]:
     return {PROVIDER_OUTPUT: f"arn:aws:iam::{account}:oidc-provider/{GITHUB_ISSUER}"}
 
 
-def build_platform(config: "Project") -> None:
+def build_platform(config: Project) -> None:
     """Declare the account's shared resources from the platform's `mlgitops.yaml`."""
     import pulumi_aws as aws
 

@@ -33,7 +33,7 @@ class ServingEndpoint(pulumi.ComponentResource):
     """SageMaker Model (network isolation) -> EndpointConfiguration -> Endpoint, two CloudWatch alarms
     (5xx errors, model latency) wired to the blue/green auto-rollback, and target-tracking autoscaling."""
 
-    def __init__(self, name: str, config: Project, model_name: str, release: "DeployEntry", role_arn: pulumi.Input[str],
+    def __init__(self, name: str, config: Project, model_name: str, release: DeployEntry, role_arn: pulumi.Input[str],
                  key_arn: pulumi.Input[str], capture_bucket: pulumi.Input[str], image: pulumi.Input[str],
                  opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlgitops:serving:ServingEndpoint", name, None, opts)

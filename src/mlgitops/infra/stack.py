@@ -19,7 +19,7 @@ def served_image(recorded: str | None, configured: str | None, repository_url: p
     return recorded or configured or repository_url.apply(lambda url: f"{url}:serving")
 
 
-def build(config: "Project", deploy_state: "DeployState | None") -> list[str]:
+def build(config: Project, deploy_state: DeployState | None) -> list[str]:
     """Declare every component; endpoints only for models promoted to this env. Returns plan notes."""
     import pulumi_aws as aws
 
@@ -78,7 +78,7 @@ def build(config: "Project", deploy_state: "DeployState | None") -> list[str]:
     return notes
 
 
-def passed_roles(config: "Project", account: str) -> dict[str, list[str]]:
+def passed_roles(config: Project, account: str) -> dict[str, list[str]]:
     """The stack's roles that `pulumi up` hands to a service (iam:PassRole), each with the services that use it."""
     from mlgitops.training.remote import role_name
 
@@ -94,7 +94,7 @@ def passed_roles(config: "Project", account: str) -> dict[str, list[str]]:
     return passed
 
 
-def ci_identity(config: "Project", account: pulumi.Input[str], declared: list[str], key_arn: pulumi.Output[str],
+def ci_identity(config: Project, account: pulumi.Input[str], declared: list[str], key_arn: pulumi.Output[str],
                 repository_arn: pulumi.Output[str]):
     """The CI roles of this environment, their policies derived from what the stack declares (`permissions`)."""
     import pulumi_aws as aws

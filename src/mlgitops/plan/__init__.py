@@ -38,23 +38,23 @@ __all__ = ["PLAN_FIX", "Plan", "Resource", "Change", "diff", "plan_project", "pl
 DEFAULT_TIMEOUT = float(os.environ.get("MLGITOPS_PLAN_TIMEOUT", "60"))
 
 
-def _project_request(config: Project, deploy_state: "DeployState | None") -> dict[str, Any]:
+def _project_request(config: Project, deploy_state: DeployState | None) -> dict[str, Any]:
     return {"kind": "project", "stack": config.env, "root": str(config.root),
             "config_data": config.model_dump(mode="json"), "deploy_state": None if deploy_state is None else deploy_state.to_dict()}
 
 
-def plan_project(config: Project, deploy_state: "DeployState | None" = None, timeout: float | None = None) -> Plan:
+def plan_project(config: Project, deploy_state: DeployState | None = None, timeout: float | None = None) -> Plan:
     """Plan `mlgitops.infra.program(config, deploy_state)` for `config.env` (the stack name is the env)."""
     return _run([_project_request(config, deploy_state)], timeout, f"environment {config.env}")[0]
 
 
-def plan_configs(items: list[tuple[Project, "DeployState | None"]], timeout: float | None = None) -> list[Plan]:
+def plan_configs(items: list[tuple[Project, DeployState | None]], timeout: float | None = None) -> list[Plan]:
     """Plans of several (config, deploy_state) pairs in one subprocess, each with a fresh Pulumi runtime."""
     what = ", ".join(f"{c.project}/{c.env}" for c, _ in items)
     return _run([_project_request(c, s) for c, s in items], timeout, what)
 
 
-def plan_environments(project_dir: Path | str, envs: list[str] | None = None, deploy_states: "dict[str, DeployState | None] | None" = None,
+def plan_environments(project_dir: Path | str, envs: list[str] | None = None, deploy_states: dict[str, DeployState | None] | None = None,
                       timeout: float | None = None) -> dict[str, Plan]:
     """Plans of several environments of a project in one subprocess (one interpreter start for all).
 

@@ -4,9 +4,10 @@ Endpoints cost their instance-hours at the minimum instance count (what runs aro
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Iterator
 from functools import lru_cache
 from importlib import resources as importlib_resources
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 from mlgitops.evidence.records import CostEstimate
 from mlgitops.policies._util import as_list

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from typing import TYPE_CHECKING, Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
 from mlgitops.evidence import Finding, Findings, FindingStatus, Plan, PlanChanges, Run
 from mlgitops.evidence.records import replace_unknowns
 from mlgitops.policies.cost import estimate
-from mlgitops.policies.exemptions import EXPIRED_RULE, parse as parse_exemptions
+from mlgitops.policies.exemptions import EXPIRED_RULE
+from mlgitops.policies.exemptions import parse as parse_exemptions
 from mlgitops.policies.registry import all_rules
 
 if TYPE_CHECKING:

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from mlgitops.policies.exemptions import parse as parse_exemptions
 from mlgitops.policies.registry import Rule, all_rules
@@ -100,7 +101,13 @@ def validator(rule: Rule) -> Callable[[Any, Callable[..., None]], None]:
 def build_policies(levels: dict[str, str] | None = None) -> list[Any]:
     """One `pulumi_policy` policy per resource/stack rule (promotion rules are not about infrastructure; change rules
     need the base branch's plan, which a CrossGuard pack never sees)."""
-    from pulumi_policy import EnforcementLevel, PolicyConfigSchema, ResourceValidationPolicy, Severity, StackValidationPolicy
+    from pulumi_policy import (
+        EnforcementLevel,
+        PolicyConfigSchema,
+        ResourceValidationPolicy,
+        Severity,
+        StackValidationPolicy,
+    )
 
     out = []
     for rule in all_rules().values():

@@ -7,8 +7,9 @@ Missing evidence is a finding (nobody produced it); evidence that is there but u
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING
 
 from mlgitops.evidence import ChampionRef, DataReport, DeployState, Evaluation, Findings, Run, TrainingRecord, Verdict
 from mlgitops.package import short

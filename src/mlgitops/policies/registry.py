@@ -12,8 +12,9 @@ Rule settings (env, allowlists, caps, budget) come from `args.get_config()` in b
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Literal
+from typing import Any, Literal
 
 Kind = Literal["resource", "stack", "promotion", "change"]
 ENFORCEMENTS = ("advisory", "mandatory", "disabled")

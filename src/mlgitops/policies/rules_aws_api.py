@@ -4,8 +4,8 @@ value whatever our enforcement says, so the only fix is the value."""
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping, Sequence
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any
 
 from mlgitops.aws_api.checks import FAMILIES, SERVICES
 from mlgitops.policies.registry import resource_rule

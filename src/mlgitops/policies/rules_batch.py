@@ -1,7 +1,8 @@
 """AWS Batch rules: training containers never run privileged, and every job fits the instances it may run on."""
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from mlgitops.policies._util import as_list, document, get
 from mlgitops.policies.registry import resource_rule, stack_rule

@@ -1,7 +1,8 @@
 """ECR rules: images are immutable, scanned, encrypted with KMS and never public."""
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from mlgitops.policies._util import as_list, document, get, principals, statements
 from mlgitops.policies.registry import resource_rule

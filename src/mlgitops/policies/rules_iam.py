@@ -1,7 +1,8 @@
 """IAM rules: least privilege and trust policies that name exactly who may assume a role."""
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from mlgitops.policies._util import as_list, condition_values, document, principals, statements
 from mlgitops.policies.registry import resource_rule

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import functools
 import json
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from mlgitops.policies._util import as_list, is_map, to_plain
 from mlgitops.policies.iam_lint import DocKind, LintKind, Problem, lint

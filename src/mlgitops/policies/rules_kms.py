@@ -1,7 +1,8 @@
 """KMS rules: keys rotate, key policies name who may use them, deletion is not instant."""
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from mlgitops.policies._util import conditions, document, principals, statements
 from mlgitops.policies.registry import resource_rule

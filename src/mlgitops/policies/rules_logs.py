@@ -1,7 +1,8 @@
 """CloudWatch Logs rules: logs expire and are encrypted."""
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from mlgitops.policies.registry import resource_rule
 

@@ -1,7 +1,8 @@
 """The CrossGuard pack's own diagnostic: where its settings came from, when that was not a project's mlgitops.yaml."""
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from mlgitops.policies.registry import stack_rule
 

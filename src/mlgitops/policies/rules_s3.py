@@ -7,7 +7,8 @@ dependencies, else the resource's), read only inputs they need, and decide bucke
 insecure from its known inputs is a violation even when another bucket cannot be checked yet."""
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
 from mlgitops.policies._util import as_list, condition_values, document, get, principals, statements
 from mlgitops.policies.registry import resource_rule, stack_rule

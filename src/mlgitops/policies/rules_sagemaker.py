@@ -5,7 +5,8 @@ the config (passed in the policy config as `training`) against the stack that ho
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any, Iterator
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 from mlgitops.policies._util import as_list, get
 from mlgitops.policies.registry import change_rule, resource_rule, stack_rule
@@ -161,7 +162,7 @@ INSTANCE_TYPE_PATH = re.compile(r"productionVariants\[(\d+)\]\.instanceType")
 @change_rule("sagemaker-instance-type-autoscaled", "An autoscaled endpoint variant keeps its instance type across a merge: "
              "SageMaker refuses UpdateEndpoint while the variant is registered for autoscaling (the steps are in the finding).",
              ENDPOINT)
-def instance_type_autoscaled(changes: "PlanChanges", plan: "Plan") -> Iterator[tuple[str, str]]:
+def instance_type_autoscaled(changes: PlanChanges, plan: Plan) -> Iterator[tuple[str, str]]:
     """Pulumi updates the endpoint before its scaling target, so the deploy of such a change would fail half-way."""
     from mlgitops.evidence import ChangeAction
 

@@ -1,7 +1,8 @@
 """Tag rule: every taggable resource says which project, environment and owner it belongs to."""
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from mlgitops.policies.registry import resource_rule
 

@@ -11,9 +11,29 @@ from typing import Any
 
 from mlgitops.errors import BadInput
 from mlgitops.evidence import (
-    BASE_RUN, DataReport, Evaluation, Findings, MonitorReport, Plan, PlanChanges, Report, Run, StepStatus, TrainingRecord, Verdict, root,
+    BASE_RUN,
+    DataReport,
+    Evaluation,
+    Findings,
+    MonitorReport,
+    Plan,
+    PlanChanges,
+    Report,
+    Run,
+    StepStatus,
+    TrainingRecord,
+    Verdict,
+    root,
 )
-from mlgitops.evidence.records import ChangeSummary, MlflowLink, PlanSummary, ReportEnvironment, ReportModel, ReportStatus, ReportVerdict
+from mlgitops.evidence.records import (
+    ChangeSummary,
+    MlflowLink,
+    PlanSummary,
+    ReportEnvironment,
+    ReportModel,
+    ReportStatus,
+    ReportVerdict,
+)
 
 
 def _ordered(first: list[str], found: list[str]) -> list[str]:

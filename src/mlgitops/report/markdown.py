@@ -6,8 +6,9 @@ readable. The functions here are the template's filters: the rows of its tables.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from mlgitops.evidence import Report

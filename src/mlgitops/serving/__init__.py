@@ -36,7 +36,7 @@ class Server:
     model_uri: str
     process: subprocess.Popen
     log: Any = None
-    relay: "_Relay | None" = None
+    relay: _Relay | None = None
 
     def stop(self, timeout: float = 10) -> None:
         """SIGTERM the whole process group, SIGKILL after `timeout`; return only once the port is closed.
@@ -76,7 +76,7 @@ class Server:
             self.stop()
             signal.signal(signal.SIGTERM, previous)
 
-    def __enter__(self) -> "Server":
+    def __enter__(self) -> Server:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -87,7 +87,6 @@ def served_version(config: Project, model: str | None) -> tuple[str, DeployEntry
     """(model name, deploy entry, verified local model directory) of the model to serve in `config.env`; BadInput when
     nothing is promoted, or when its package is not the model the file records."""
     from mlgitops.bucket import model_dir
-
     from mlgitops.evidence.state import path_for, read
 
     if model is None:

@@ -10,8 +10,9 @@ Plans run in a subprocess under Pulumi's mock engine (no cloud, no Pulumi CLI) a
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 

@@ -184,7 +184,7 @@ def upload_datasets(config: Project, model: str, stack: Stack) -> dict[str, str]
 
 def job_name(config: Project, model: str, now: dt.datetime | None = None) -> str:
     """`<project>-<env>-<model>-<UTC time>`, within SageMaker's and Batch's 63 characters."""
-    stamp = (now or dt.datetime.now(dt.timezone.utc)).strftime("%Y%m%d-%H%M%S")
+    stamp = (now or dt.datetime.now(dt.UTC)).strftime("%Y%m%d-%H%M%S")
     return f"{config.name(model)[: 62 - len(stamp)].rstrip('-')}-{stamp}"
 
 

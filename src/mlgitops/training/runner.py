@@ -18,9 +18,10 @@ import importlib
 import os
 import sys
 import traceback
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any
 
 from mlgitops.confine import project_relative
 from mlgitops.data import load_frame

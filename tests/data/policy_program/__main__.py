@@ -1,7 +1,6 @@
 """Good and bad twins of every resource the mlgitops rules look at (good-* pass, bad-* violate)."""
 import json
 
-import pulumi
 import pulumi_aws as aws
 
 ACCOUNT = "123456789012"
