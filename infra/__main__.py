@@ -1,11 +1,10 @@
-"""The shared platform stack: `pulumi up --stack prod` here; `mlgitops plan --program infra --env prod` offline."""
+"""The account's platform stack: `pulumi up --stack prod` here, once per AWS account, by an administrator, before any
+project stack; `mlgitops plan --program infra --env prod` offline. Settings in mlgitops.yaml here."""
 from pathlib import Path
 
 import pulumi
 
 from mlgitops.config import load
-from mlgitops.infra import deploy_state, program
+from mlgitops.infra.platform import build_platform
 
-config = load(Path(__file__).parent, pulumi.get_stack())
-for note in program(config, deploy_state(config.root, config.env)):
-    pulumi.log.info(note)
+build_platform(load(Path(__file__).resolve().parent, pulumi.get_stack()))

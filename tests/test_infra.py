@@ -196,23 +196,15 @@ def test_environments_differ_exactly_as_the_overlays_say(plans):
                        "aws:appautoscaling/policy:Policy"}
 
 
-def test_ci_identity_trusts_github_oidc_with_plan_and_deploy_scopes(plans):
+def test_ci_identity_declares_a_role_per_job_behind_the_accounts_github_provider(plans):
+    """The details (trust, least privilege, the publish role's calls) are in test_ci_identity.py."""
     plan = plans["platform"]
-    provider = one(plan, "aws:iam/openIdConnectProvider:OpenIdConnectProvider").inputs
-    assert provider["url"] == "https://token.actions.githubusercontent.com" and provider["clientIdLists"] == ["sts.amazonaws.com"]
-    trusts = {r.name.removeprefix("churn-prod-ci-"): json.loads(r.inputs["assumeRolePolicy"])["Statement"][0]
-              for r in plan.by_type("aws:iam/role:Role") if r.name.startswith("churn-prod-ci-")}
-    for st in trusts.values():
-        assert st["Principal"] == {"Federated": "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"}
-        assert st["Condition"]["StringEquals"] == {"token.actions.githubusercontent.com:aud": "sts.amazonaws.com"}
-    deploy_subs = trusts["deploy"]["Condition"]["StringLike"]["token.actions.githubusercontent.com:sub"]
-    assert deploy_subs == ["repo:example-org/churn:ref:refs/heads/main", "repo:example-org/churn:environment:staging",
-                           "repo:example-org/churn:environment:prod"]
-    assert "repo:example-org/churn:pull_request" in trusts["plan"]["Condition"]["StringLike"]["token.actions.githubusercontent.com:sub"]
-    attachment = one(plan, "aws:iam/rolePolicyAttachment:RolePolicyAttachment", "plan-readonly").inputs
-    assert attachment["policyArn"] == "arn:aws:iam::aws:policy/ReadOnlyAccess"
-    deploy = json.loads(one(plan, "aws:iam/rolePolicy:RolePolicy", "ci-deploy-policy").inputs["policy"])
-    assert all(action != "*" and not action.endswith(":*") for st in deploy["Statement"] for action in st["Action"])
+    assert plan.by_type("aws:iam/openIdConnectProvider:OpenIdConnectProvider") == []  # the platform stack's, looked up
+    names = {r.inputs["name"] for r in plan.by_type("aws:iam/role:Role")}
+    assert {"churn-prod-deploy", "churn-prod-publish", "churn-prod-observe"} <= names and "churn-prod-plan" not in names
+    assert not plan.by_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment") or all(
+        "ReadOnlyAccess" not in r.inputs["policyArn"] for r in plan.by_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment"))
+    assert set(plan.outputs["ci_role_arns"]) == {"deploy-prod", "publish", "observe"}
 
 
 def test_tracking_server_and_batch_backend(plans):
@@ -241,17 +233,28 @@ def test_deploy_state_reads_the_promoted_file(tmp_path):
         deploy_state(tmp_path, "prod")
 
 
-def test_suite_platform_stack_plans_from_its_own_directory():
+def test_suite_platform_stack_plans_from_its_own_directory(tmp_path):
+    """The account's stack: GitHub's OIDC provider once, no placeholder account, and the optional MLflow server."""
+    import shutil
     from pathlib import Path
 
     from mlgitops.plan import plan_program
 
-    plan = plan_program(Path(__file__).resolve().parents[1] / "infra", "prod")
+    suite_infra = Path(__file__).resolve().parents[1] / "infra"
+    assert "123456789012" not in "".join(p.read_text() for p in suite_infra.iterdir() if p.is_file())
+    plan = plan_program(suite_infra, "prod")
     assert plan.project == "mlgitops-platform"
-    types = {r.type for r in plan.resources}
-    assert {"mlgitops:identity:CiIdentity", "mlgitops:tracking:TrackingServer", "mlgitops:storage:ProjectStorage"} <= types
-    assert not [r for r in plan.resources if r.type.startswith("aws:sagemaker/endpoint")]
-    assert plan.outputs["deploy_role_arn"] == "arn:aws:iam::123456789012:role/mlplatform-prod-deploy"
+    provider = one(plan, "aws:iam/openIdConnectProvider:OpenIdConnectProvider").inputs
+    assert provider["url"] == "https://token.actions.githubusercontent.com" and provider["clientIdLists"] == ["sts.amazonaws.com"]
+    assert plan.outputs["github_oidc_provider_arn"] == "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"
+    assert {r.type for r in plan.resources} == {"aws:iam/openIdConnectProvider:OpenIdConnectProvider"}
+    with_server = shutil.copytree(suite_infra, tmp_path / "infra", ignore=shutil.ignore_patterns("venv", "__pycache__"))
+    doc = yaml.safe_load((with_server / "mlgitops.yaml").read_text())
+    doc["platform"]["tracking_server"] = True
+    doc["cloud"]["name_suffix"] = "k3x9q2"
+    (with_server / "mlgitops.yaml").write_text(yaml.safe_dump(doc))
+    types = {r.type for r in plan_program(with_server, "prod").resources}
+    assert {"mlgitops:tracking:TrackingServer", "mlgitops:storage:ProjectStorage", "aws:iam/openIdConnectProvider:OpenIdConnectProvider"} <= types
 
 
 def test_every_planned_policy_document_passes_iam_lint(plans):
@@ -265,8 +268,8 @@ def test_every_planned_policy_document_passes_iam_lint(plans):
         lint = [f for f in check_plan(plan, cfg, {}) if f.policy.startswith("iam-lint-")]
         assert not lint, (name, [(f.resource, f.message) for f in lint])
     deploy = json.loads(one(plans["platform"], "aws:iam/rolePolicy:RolePolicy", "ci-deploy-policy").inputs["policy"])
-    passrole = [st for st in deploy["Statement"] if "iam:PassRole" in st["Action"]]
-    assert passrole and all(st["Action"] == ["iam:PassRole"] for st in passrole)
+    passrole = [st for st in deploy["Statement"] if "iam:PassRole" in st["Action"] and st["Effect"] == "Allow"]
+    assert passrole and all(st["Action"] == "iam:PassRole" for st in passrole)
 
 
 def test_a_name_suffix_ends_every_bucket_name_and_the_log_delivery_grant(tmp_path):

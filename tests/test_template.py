@@ -159,6 +159,7 @@ def assert_same_tree(cmp: filecmp.dircmp) -> None:
     ("github_org", "-acme", "GitHub owner"),
     ("github_repo", "my repo", "GitHub repository"),
     ("name_suffix", "AB_1", "4 to 8 lowercase letters and digits"),
+    ("aws_account_id", "1234-5678-9012", "12 digits"),
 ])
 def test_hooks_reject_bad_answers_and_leave_nothing(tmp_path, home, key, value, says):
     dest = tmp_path / "project"
@@ -177,6 +178,7 @@ def test_hook_rules_match_the_config_schema():
     spec.loader.exec_module(hook)
     assert (hook.SLUG, hook.REGION, hook.NAME_LIMIT, hook.ROLES) == (SLUG, REGION, NAME_LIMIT, ROLES)
     assert (hook.NAME_SUFFIX, hook.BUCKET_ROLES) == (NAME_SUFFIX, BUCKET_ROLES)
+    assert hook.ACCOUNT_ID == json_schema()["$defs"]["Cloud"]["properties"]["account_id"]["anyOf"][0]["pattern"]
     assert hook.SLUG_MAX == json_schema()["properties"]["project"]["maxLength"]
     cookiecutter = json.loads((TEMPLATE_DIR / "cookiecutter.json").read_text())
     assert set(hook.MODELS) == set(cookiecutter["problem_type"])

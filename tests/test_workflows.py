@@ -189,7 +189,7 @@ def test_main_promotes_through_a_pull_request(projects):
             f"mlgitops data validate --env {first}", f'mlgitops image --env {first} --training --context "$RUNNER_TEMP/images" --json > "$RUNNER_TEMP/training.json"',
             f'mlgitops train --env {first} --backend "$BACKEND" --wait', f"mlgitops evaluate --env {first}"]
         aws = next(s for s in promote["steps"] if "configure-aws-credentials" in s.get("uses", ""))
-        assert aws["with"]["role-to-assume"] == "${{ vars.AWS_PUBLISH_ROLE_ARN }}"
+        assert aws["with"]["role-to-assume"] == f"arn:aws:iam::${{{{ vars.AWS_ACCOUNT_ID }}}}:role/acme-risk-{first}-publish"
         assert f"mlgitops promote --env {first_env(envs.split(','))} --commit" in script and "gh pr create" in script
 
 
@@ -199,17 +199,91 @@ def test_deploy_runs_per_environment_in_order_behind_github_environments_with_oi
         doc = load(project / ".github" / "workflows" / "deploy.yml")
         assert doc["on"]["push"]["paths"] == ["deploy/**", "infra/**", "mlgitops.yaml"]
         assert doc["concurrency"]["cancel-in-progress"] is False
-        assert list(doc["jobs"]) == chosen
+        assert list(doc["jobs"]) == ["changes", "images", *chosen]
+        changes = doc["jobs"]["changes"]
+        assert set(changes["outputs"]) == {"envs", *chosen} and changes["permissions"] == {"contents": "read"}
+        script = run_scripts(changes["steps"])[0]
+        assert 'git diff --quiet "$base" HEAD -- "deploy/$env.yaml" infra/' in script and "config show --env" in script
+        images = doc["jobs"]["images"]
+        assert images["environment"] == "publish" and images["needs"] == "changes"
+        assert images["strategy"]["matrix"]["env"] == "${{ fromJSON(needs.changes.outputs.envs) }}"
+        publish = next(s for s in images["steps"] if "configure-aws-credentials" in s.get("uses", ""))
+        assert publish["with"]["role-to-assume"] == "arn:aws:iam::${{ vars.AWS_ACCOUNT_ID }}:role/acme-risk-${{ matrix.env }}-publish"
         for i, env in enumerate(chosen):
             job = doc["jobs"][env]
-            assert job.get("needs") == (chosen[i - 1] if i else None), f"{env} must wait for the environment before it"
+            before = chosen[i - 1] if i else None
+            assert job["needs"] == ["changes", "images", *([before] if before else [])], f"{env} must wait for the environment before it"
+            condition = job["if"]
+            assert condition.startswith("${{ !cancelled() && ") and f"needs.changes.outputs.{env} == 'true'" in condition
+            if before:  # a skipped environment before it (nothing changed there) does not skip this one; a failed one does
+                assert f"(needs.{before}.result == 'success' || needs.{before}.result == 'skipped')" in condition
             assert job["environment"] == env  # prod's required reviewers live on the GitHub environment
             assert job["permissions"] == {"contents": "read", "id-token": "write"}
             aws = next(s for s in job["steps"] if "configure-aws-credentials" in s.get("uses", ""))
             assert set(aws["with"]) == {"role-to-assume", "aws-region", "role-session-name"}, "OIDC only: no access keys"
+            assert aws["with"]["role-to-assume"] == f"arn:aws:iam::${{{{ vars.AWS_ACCOUNT_ID }}}}:role/acme-risk-{env}-deploy"
             assert aws["with"]["aws-region"] == "eu-west-1"
+            assert 'pulumi stack select --create "$STACK" --cwd infra' in run_scripts(job["steps"])
             pulumi = [s["with"] for s in job["steps"] if s.get("uses") == "./.github/actions/pulumi"]
             assert pulumi == [{"command": "preview", "stack": env}, {"command": "up", "stack": env, "refresh": "true"}]
+
+
+def test_change_detection_deploys_exactly_the_environments_whose_inputs_changed(projects, tmp_path):
+    """deploy.yml's `changes` script, run by bash on a real git history with the real CLI: a promotion to staging and a
+    prod-only setting deploy staging and prod; a commit touching neither deploys nothing; a manual run deploys all."""
+    import shutil
+
+    project = shutil.copytree(projects["staging,prod"], tmp_path / "acme-risk")
+    doc = load(project / ".github" / "workflows" / "deploy.yml")
+    script = next(s for s in doc["jobs"]["changes"]["steps"] if s.get("id") == "changed")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    import mlgitops
+
+    here = Path(mlgitops.__file__).parents[1]  # the mlgitops under test, whatever the cwd
+    (bin_dir / "mlgitops").write_text(f'#!/bin/sh\nPYTHONPATH="{here}" exec "{sys.executable}" -m mlgitops "$@"\n')
+    (bin_dir / "mlgitops").chmod(0o755)
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", "-c", "user.name=ci", "-c", "user.email=ci@example.com", *args], cwd=project, check=True,
+                              capture_output=True, text=True).stdout.strip()
+
+    def changed(event: str, before: str) -> dict[str, str]:
+        out, temp = tmp_path / f"out-{before[:7]}-{event}", tmp_path / f"temp-{before[:7]}-{event}"
+        temp.mkdir()
+        env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "GITHUB_OUTPUT": str(out), "RUNNER_TEMP": str(temp),
+               **{k: str(v) for k, v in script["env"].items()}, "BEFORE": before, "EVENT": event}
+        done = subprocess.run(["bash", "-e", "-c", script["run"]], cwd=project, env=env, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        return dict(line.split("=", 1) for line in out.read_text().splitlines())
+
+    git("init", "-q")
+    git("add", "-A")
+    git("commit", "-qm", "init")
+    base = git("rev-parse", "HEAD")
+    (project / "deploy" / "staging.yaml").write_text("env: staging\nmodels: {}\n")
+    config = project / "mlgitops.yaml"
+    config.write_text(config.read_text().replace("budget_usd_month: 1000", "budget_usd_month: 1200"))
+    git("commit", "-qam", "promote to staging; prod's budget")
+    git("add", "-A")
+    git("commit", "-qm", "deploy/staging.yaml")
+    assert changed("push", base) == {"staging": "true", "prod": "true", "envs": '["staging","prod"]'}
+    head = git("rev-parse", "HEAD")
+    (project / "README.md").write_text("docs only\n")
+    git("commit", "-qam", "docs")
+    assert changed("push", head) == {"staging": "false", "prod": "false", "envs": "[]"}
+    assert changed("workflow_dispatch", "")["envs"] == '["staging","prod"]'
+
+
+def test_an_account_id_answered_at_generation_names_the_roles(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    project = new(tmp_path / "acme-risk", {"environments": "prod", "aws_account_id": "210987654321"})
+    deploy = load(project / ".github" / "workflows" / "deploy.yml")
+    aws = next(s for s in deploy["jobs"]["prod"]["steps"] if "configure-aws-credentials" in s.get("uses", ""))
+    assert aws["with"]["role-to-assume"] == "arn:aws:iam::210987654321:role/acme-risk-prod-deploy"
+    assert "AWS_ACCOUNT_ID" not in "".join(p.read_text() for p in (project / ".github" / "workflows").glob("*.yml"))
+    stack = yaml.safe_load((project / "infra" / "Pulumi.prod.yaml").read_text())
+    assert stack["config"] == {"aws:region": "eu-west-1", "aws:allowedAccountIds": ["210987654321"]}
 
 
 def test_drift_checks_every_environment_on_a_schedule_and_opens_an_issue(projects):
@@ -217,6 +291,9 @@ def test_drift_checks_every_environment_on_a_schedule_and_opens_an_issue(project
         doc = load(project / ".github" / "workflows" / "drift.yml")
         assert doc["on"]["schedule"] and doc["jobs"]["check"]["strategy"]["matrix"]["env"] == envs.split(",")
         check = doc["jobs"]["check"]
+        assert check["environment"] == "observe"
+        aws = next(s for s in check["steps"] if "configure-aws-credentials" in s.get("uses", ""))
+        assert aws["with"]["role-to-assume"] == "arn:aws:iam::${{ vars.AWS_ACCOUNT_ID }}:role/acme-risk-${{ matrix.env }}-observe"
         pulumi = next(s for s in check["steps"] if s.get("uses") == "./.github/actions/pulumi")
         assert pulumi["with"]["expect-no-changes"] == "true" and pulumi["with"]["refresh"] == "true"
         assert any('mlgitops drift --env "$ENV"' in s for s in run_scripts(check["steps"]))

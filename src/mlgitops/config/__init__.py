@@ -35,13 +35,18 @@ def load(project_dir: Path | str, env: str = "local") -> Project:
 
 def check(project_dir: Path | str) -> list[str]:
     """Validate the base and every environment, including the values AWS would refuse (instance types, tags,
-    region: `mlgitops.aws_api`); raise one BadInput listing every problem."""
+    region: `mlgitops.aws_api`) and the stack files' region and accounts (`stacks`); raise one BadInput listing every problem."""
     root = Path(project_dir).resolve()
     doc = read(root / FILENAME, FILENAME)
     envs = ["local", *(e for e in _declared(doc) if e != "local" and re.match(ENV_NAME, e))]
     problems: list[str] = []
     for env in envs:
-        for problem in _validate(doc, env, root, aws=True)[1]:
+        config, found = _validate(doc, env, root, aws=True)
+        if config is not None and env != "local":  # Pulumi's own settings of the stack, against this file
+            from mlgitops.config.stacks import problems as stack_problems
+
+            found += stack_problems(config)
+        for problem in found:
             if problem.removesuffix(f" (environment {env})") not in problems:
                 problems.append(problem)
     if problems:

@@ -21,7 +21,8 @@ Enforcement = Literal["advisory", "mandatory", "disabled"]
 
 # Longest role suffix the infrastructure derives from the project slug (see `Config.name`).
 # Every `<project>-<env>-<role>` name mlgitops.infra declares, so a too-long slug fails at config time, not at `pulumi up`.
-ROLES = ("data", "artifacts", "models", "access-logs", "storage", "training", "images", "batch", "batch-instance", "mlflow", "plan", "deploy")
+ROLES = ("data", "artifacts", "models", "access-logs", "storage", "training", "images", "batch", "batch-instance", "batch-job", "mlflow",
+         "deploy", "publish", "observe")
 NAME_LIMIT = 63  # S3 buckets and SageMaker names (IAM roles allow 64)
 BUCKET_ROLES = ("data", "artifacts", "models", "access-logs")  # the roles that name S3 buckets (and take `cloud.name_suffix`)
 NAME_SUFFIX = r"^[a-z0-9]{4,8}$"
@@ -242,11 +243,18 @@ class Storage(Strict):
 
 class GitHub(Strict):
     repository: str = Field(pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$", description="owner/name")
-    deploy_environments: list[str] = Field(default_factory=list, description="GitHub environments allowed to deploy.")
+    deploy_environments: list[str] = Field(default_factory=list, description=(
+        "Environments deployed from CI, in promotion order; with platform.ci_identity, each one's stack gets a deploy role "
+        "trusted by the GitHub environment of its name alone (empty: every declared environment)."))
 
 
 class Platform(Strict):
-    ci_identity: bool = Field(False, description="GitHub OIDC provider and plan/deploy roles.")
+    ci_identity: bool = Field(False, description="CI roles for this environment: deploy (trusted by the GitHub environment of its name), "
+                              "publish and observe (trusted by the publish and observe environments), through the account's GitHub OIDC "
+                              "provider (the platform stack creates it). Needs github.repository.")
+    stack: str | None = Field(None, pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$", description=(
+        "The account's platform stack, <org>/<project>/<stack> (e.g. acme/mlgitops-platform/prod): its outputs are read through a "
+        "StackReference (the GitHub OIDC provider's ARN). Unset: the provider is looked up by its URL."))
     tracking_server: bool = Field(False, description="SageMaker managed MLflow tracking server.")
     tracking_server_size: Literal["Small", "Medium", "Large"] = "Small"
 
@@ -335,9 +343,30 @@ class Project(Config):
         return path if "://" in path else self.root / path
 
 
-def reference_problems(config: Config) -> list[Problem]:
-    """Checks across sections (dataset references, derived resource names), as (key path, message)."""
-    problems: list[Problem] = []
+# GitHub environments the shared CI roles trust (`mlgitops.infra.identity`): a stack's deploy role must not share them.
+CI_ENVIRONMENTS = ("publish", "observe")
+
+
+def ci_problems(config: Project) -> list[Problem]:
+    """With `platform.ci_identity`, the environment's deploy role is trusted by the GitHub environment of its name."""
+    if not config.platform.ci_identity:
+        return []
+    if config.github is None:
+        return [(("platform", "ci_identity"), "the CI roles are trusted by GitHub environments of a repository: set github.repository "
+                 "(owner/name)")]
+    if config.env in CI_ENVIRONMENTS:
+        return [(("environments", config.env), f"environment '{config.env}' would share its GitHub environment with every "
+                 f"{config.env} role of the project: rename it (publish and observe are the CI jobs' own)")]
+    listed = config.github.deploy_environments
+    if config.env != "local" and listed and config.env not in listed:
+        return [(("github", "deploy_environments"), f"platform.ci_identity is on in {config.env}, which deploy_environments "
+                 f"({', '.join(listed)}) does not list: add it, or turn ci_identity off there")]
+    return []
+
+
+def reference_problems(config: Project) -> list[Problem]:
+    """Checks across sections (dataset references, derived resource names, CI identity), as (key path, message)."""
+    problems = ci_problems(config)
     for name, model in config.models.items():
         if not re.match(SLUG, name):
             problems.append((("models", name), f"model name '{name}' must be a slug matching {SLUG} (it names the endpoint)"))

@@ -1,68 +1,86 @@
-"""CiIdentity: GitHub Actions OIDC and two roles, so CI never holds long-lived AWS keys.
+"""CiIdentity: one IAM role per CI job of an environment, each assumable through GitHub's OIDC provider from one GitHub
+environment only, so CI holds no long-lived keys and a job can do exactly its own work.
 
-The plan role (read-only) may be assumed from pull requests of the repository; the deploy role only
-from its main branch or the configured GitHub deployment environments."""
+GitHub puts the job's environment into the token's `sub` claim (`repo:<owner>/<repo>:environment:<name>`), and an
+environment can be limited to `main` and given required reviewers: trusting that claim alone puts each role behind
+the environment's rules. No role trusts `pull_request` or a branch.
+
+| role | trusted by | does |
+|---|---|---|
+| `<project>-<env>-deploy` | `environment:<env>` | `pulumi up` of this stack (`permissions.deploy_policy`) |
+| `<project>-<env>-publish` | `environment:publish` | packages to the models bucket, images to ECR, remote training |
+| `<project>-<env>-observe` | `environment:observe` | read the stack's resources and the captured traffic |
+
+The GitHub OIDC provider belongs to the account (the platform stack in the suite's `infra/` creates it); a project
+stack looks it up.
+"""
 from __future__ import annotations
 
+import functools
 import json
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
 
 import pulumi
 
-from mlgitops.infra.common import child, tags
+from mlgitops.infra.common import child
+from mlgitops.infra.permissions import GITHUB_ISSUER
 
-if TYPE_CHECKING:
-    from mlgitops.config import Config
+ISSUER = GITHUB_ISSUER
+JOBS = ("deploy", "publish", "observe")
 
-ISSUER = "token.actions.githubusercontent.com"
+
+def subject(repository: str, environment: str) -> str:
+    """The `sub` claim of a job running in a GitHub environment of `repository`."""
+    return f"repo:{repository}:environment:{environment}"
 
 
 def github_trust(provider_arn: str, subjects: list[str]) -> str:
-    """Web-identity trust limited to `aud = sts.amazonaws.com` and the given `sub` patterns."""
+    """Web-identity trust limited to `aud = sts.amazonaws.com` and exactly these `sub` claims (no wildcard)."""
     return json.dumps({"Version": "2012-10-17", "Statement": [{
         "Effect": "Allow", "Principal": {"Federated": provider_arn}, "Action": "sts:AssumeRoleWithWebIdentity",
-        "Condition": {"StringEquals": {f"{ISSUER}:aud": "sts.amazonaws.com"}, "StringLike": {f"{ISSUER}:sub": subjects}}}]})
+        "Condition": {"StringEquals": {f"{ISSUER}:aud": "sts.amazonaws.com",
+                                       f"{ISSUER}:sub": subjects[0] if len(subjects) == 1 else subjects}}}]})
 
 
-def deploy_subjects(repository: str, environments: list[str]) -> list[str]:
-    return [f"repo:{repository}:ref:refs/heads/main", *(f"repo:{repository}:environment:{e}" for e in environments)]
+def trust_of(sub: str, provider_arn: str) -> str:
+    """`github_trust` for one claim, with the provider's ARN last (for `Output.apply`)."""
+    return github_trust(provider_arn, [sub])
+
+
+def github_environment(job: str, env: str) -> str:
+    """The GitHub environment a job's role trusts: the stack's own for deploy, a shared one for publish and observe."""
+    return env if job == "deploy" else job
+
+
+@dataclass
+class CiIdentityArgs:
+    """What the roles need: the repository, the environment, the role names and each role's policy."""
+
+    repository: str
+    env: str
+    provider_arn: pulumi.Input[str]
+    role_names: dict[str, str]
+    """job (deploy, publish, observe) -> role name"""
+    policies: dict[str, pulumi.Input[str]]
+    """job -> policy document"""
+    tags: dict[str, str] = field(default_factory=dict)
 
 
 class CiIdentity(pulumi.ComponentResource):
-    def __init__(self, name: str, config: "Config", deploy_policy: pulumi.Input[str], opts: pulumi.ResourceOptions | None = None) -> None:
+    """A role per CI job, each with its inline policy; `role_arns` maps `deploy-<env>`, `publish`, `observe` to ARNs."""
+
+    def __init__(self, name: str, args: CiIdentityArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlgitops:identity:CiIdentity", name, None, opts)
         import pulumi_aws as aws
 
-        if config.github is None:
-            raise ValueError("platform.ci_identity needs github.repository in mlgitops.yaml")
-        repo = config.github.repository
-        self.provider = aws.iam.OpenIdConnectProvider(f"{name}-github", url=f"https://{ISSUER}", client_id_lists=["sts.amazonaws.com"],
-                                                      tags=tags(config), opts=child(self))
-        plan_trust = self.provider.arn.apply(lambda arn: github_trust(arn, [f"repo:{repo}:pull_request", f"repo:{repo}:ref:refs/heads/*"]))
-        self.plan_role = aws.iam.Role(f"{name}-plan", name=config.name("plan"), assume_role_policy=plan_trust, max_session_duration=3600,
-                                      tags=tags(config), opts=child(self))
-        aws.iam.RolePolicyAttachment(f"{name}-plan-readonly", role=self.plan_role.name,
-                                     policy_arn="arn:aws:iam::aws:policy/ReadOnlyAccess", opts=child(self))
-        deploy_trust = self.provider.arn.apply(lambda arn: github_trust(arn, deploy_subjects(repo, config.github.deploy_environments)))
-        self.deploy_role = aws.iam.Role(f"{name}-deploy", name=config.name("deploy"), assume_role_policy=deploy_trust, max_session_duration=3600,
-                                        tags=tags(config), opts=child(self))
-        aws.iam.RolePolicy(f"{name}-deploy-policy", role=self.deploy_role.id, policy=deploy_policy, opts=child(self))
-        self.register_outputs({"plan_role_arn": self.plan_role.arn, "deploy_role_arn": self.deploy_role.arn})
-
-
-def deploy_policy(config: "Config", account: str, region: str) -> str:
-    """What `pulumi up` of a project needs: its own resources, by name prefix, never `*` actions."""
-    prefix = f"{config.project}-*"
-    return json.dumps({"Version": "2012-10-17", "Statement": [
-        {"Sid": "Buckets", "Effect": "Allow", "Action": ["s3:CreateBucket", "s3:PutBucket*", "s3:GetBucket*", "s3:PutEncryptionConfiguration",
-                                                          "s3:GetEncryptionConfiguration", "s3:PutLifecycleConfiguration", "s3:GetLifecycleConfiguration",
-                                                          "s3:ListBucket", "s3:DeleteBucket*"], "Resource": [f"arn:aws:s3:::{prefix}"]},
-        {"Sid": "SageMaker", "Effect": "Allow", "Action": ["sagemaker:CreateModel", "sagemaker:DeleteModel", "sagemaker:Describe*",
-                                                            "sagemaker:CreateEndpoint", "sagemaker:UpdateEndpoint", "sagemaker:DeleteEndpoint",
-                                                            "sagemaker:CreateEndpointConfig", "sagemaker:DeleteEndpointConfig", "sagemaker:AddTags",
-                                                            "sagemaker:ListTags"], "Resource": [f"arn:aws:sagemaker:{region}:{account}:*/{prefix}"]},
-        # iam:PassedToService exists only in PassRole's request context: on GetRole it would never match.
-        {"Sid": "PassRole", "Effect": "Allow", "Action": ["iam:PassRole"], "Resource": [f"arn:aws:iam::{account}:role/{prefix}"],
-         "Condition": {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}},
-        {"Sid": "GetRole", "Effect": "Allow", "Action": ["iam:GetRole"], "Resource": [f"arn:aws:iam::{account}:role/{prefix}"]},
-    ]})
+        self.roles: dict[str, aws.iam.Role] = {}
+        for job in JOBS:
+            trust = pulumi.Output.from_input(args.provider_arn).apply(
+                functools.partial(trust_of, subject(args.repository, github_environment(job, args.env))))
+            role = aws.iam.Role(f"{name}-{job}", name=args.role_names[job], assume_role_policy=trust, max_session_duration=3600,
+                                description=f"CI: {job} for {args.env}, from the GitHub environment {github_environment(job, args.env)}",
+                                tags=args.tags, opts=child(self))
+            aws.iam.RolePolicy(f"{name}-{job}-policy", role=role.id, policy=args.policies[job], opts=child(self))
+            self.roles[job] = role
+        self.role_arns = {(f"deploy-{args.env}" if job == "deploy" else job): role.arn for job, role in self.roles.items()}
+        self.register_outputs({"role_arns": self.role_arns})

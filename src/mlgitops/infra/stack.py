@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 import pulumi
 
 if TYPE_CHECKING:
-    from mlgitops.config import Config
+    from mlgitops.config import Project
     from mlgitops.evidence import DeployState
 
 
@@ -19,16 +19,22 @@ def served_image(recorded: str | None, configured: str | None, repository_url: p
     return recorded or configured or repository_url.apply(lambda url: f"{url}:serving")
 
 
-def build(config: "Config", deploy_state: "DeployState | None") -> list[str]:
+def build(config: "Project", deploy_state: "DeployState | None") -> list[str]:
     """Declare every component; endpoints only for models promoted to this env. Returns plan notes."""
     import pulumi_aws as aws
 
-    from mlgitops.infra.identity import CiIdentity, deploy_policy
     from mlgitops.infra.serving import ServingEndpoint
     from mlgitops.infra.storage import ProjectStorage
-    from mlgitops.infra.training import TrainingCompute
     from mlgitops.infra.tracking import TrackingServer
+    from mlgitops.infra.training import TrainingCompute
 
+    declared: set[str] = set()
+
+    def record(args: pulumi.ResourceTransformationArgs) -> None:
+        """Every type this stack declares: what its deploy role may manage, and nothing else."""
+        declared.add(args.type_)
+
+    pulumi.runtime.register_stack_transformation(record)
     region = config.cloud.region
     account: pulumi.Input[str] = config.cloud.account_id or aws.get_caller_identity_output().account_id
     base = config.name("")[:-1]
@@ -60,13 +66,76 @@ def build(config: "Config", deploy_state: "DeployState | None") -> list[str]:
         endpoints[model_name] = endpoint.endpoint_name
     pulumi.export("endpoints", endpoints)
 
-    if config.platform.ci_identity:
-        policy = pulumi.Output.from_input(account).apply(lambda a: deploy_policy(config, a, region))
-        identity = CiIdentity(f"{base}-ci", config, policy)
-        pulumi.export("plan_role_arn", identity.plan_role.arn)
-        pulumi.export("deploy_role_arn", identity.deploy_role.arn)
     if config.platform.tracking_server:
         tracking = TrackingServer(f"{base}-tracking", config, account, storage.bucket_names["artifacts"],
                                   storage.bucket_arns["artifacts"], storage.key.arn)
         pulumi.export("tracking_server_arn", tracking.server.arn)
+    if config.platform.ci_identity and config.env == "local":
+        notes.append("no CI roles in local: the embedded environment is never deployed from CI")
+    elif config.platform.ci_identity:  # last: its deploy policy covers every type declared above
+        identity = ci_identity(config, account, sorted(declared), storage.key.arn, training.repository.arn)
+        pulumi.export("ci_role_arns", identity.role_arns)
     return notes
+
+
+def passed_roles(config: "Project", account: str) -> dict[str, list[str]]:
+    """The stack's roles that `pulumi up` hands to a service (iam:PassRole), each with the services that use it."""
+    from mlgitops.training.remote import role_name
+
+    def arn(name: str) -> str:
+        return f"arn:aws:iam::{account}:role/{name}"
+
+    passed = {arn(role_name(config)): ["sagemaker.amazonaws.com"]}  # training jobs and endpoints' models
+    if config.platform.tracking_server:
+        passed[arn(config.name("mlflow"))] = ["sagemaker.amazonaws.com"]
+    if any(m.compute.backend == "batch" for m in config.models.values()):
+        passed[arn(config.name("batch-instance"))] = ["batch.amazonaws.com", "ec2.amazonaws.com"]
+        passed[arn(config.name("batch-job"))] = ["batch.amazonaws.com", "ecs-tasks.amazonaws.com"]
+    return passed
+
+
+def ci_identity(config: "Project", account: pulumi.Input[str], declared: list[str], key_arn: pulumi.Output[str],
+                repository_arn: pulumi.Output[str]):
+    """The CI roles of this environment, their policies derived from what the stack declares (`permissions`)."""
+    import pulumi_aws as aws
+
+    from mlgitops.infra.common import tags
+    from mlgitops.infra.identity import ISSUER, CiIdentity, CiIdentityArgs
+    from mlgitops.infra.permissions import PublishScope, Scope, deploy_policy, observe_policy, publish_policy
+    from mlgitops.infra.platform import PROVIDER_OUTPUT
+    from mlgitops.infra.training import BATCH_INSTANCE_POLICY
+    from mlgitops.training.remote import queue_name, role_name
+
+    if config.github is None:
+        raise ValueError("platform.ci_identity needs github.repository in mlgitops.yaml")
+    batch = any(m.compute.backend == "batch" for m in config.models.values())
+    invokes = [] if config.platform.stack else ["aws:iam/getOpenIdConnectProvider:getOpenIdConnectProvider"]
+    invokes += ["aws:ec2/getVpc:getVpc", "aws:ec2/getSubnets:getSubnets"] if batch else []
+    types = sorted({*declared, "aws:iam/role:Role", "aws:iam/rolePolicy:RolePolicy", *invokes})
+    names = {job: config.name(job) for job in ("deploy", "publish", "observe")}
+    # the account's GitHub provider, created once by the platform stack (the suite's infra/): read, never created here
+    if config.platform.stack:
+        provider_arn = pulumi.StackReference(config.platform.stack).require_output(PROVIDER_OUTPUT)
+    else:
+        provider_arn = aws.iam.get_open_id_connect_provider_output(url=f"https://{ISSUER}").arn
+
+    def scope(a: str) -> Scope:
+        return Scope(prefix=config.name(""), account=a, region=config.cloud.region, project=config.project, env=config.env)
+
+    def publish(args: list[str]) -> str:
+        a, key, repo = args
+        return publish_policy(PublishScope(
+            account=a, region=config.cloud.region, buckets={r: config.bucket_name(r) for r in ("data", "artifacts", "models")},
+            key_arn=key, repository_arn=repo, training_role_arn=f"arn:aws:iam::{a}:role/{role_name(config)}", job_prefix=config.name(""),
+            batch_queue=queue_name(config) if batch else None, job_definition_prefix=config.name("train-") if batch else None))
+
+    acct = pulumi.Output.from_input(account)
+    policies: dict[str, pulumi.Input[str]] = {
+        "deploy": acct.apply(lambda a: deploy_policy(types, scope(a), passed_roles(config, a), f"arn:aws:iam::{a}:role/{names['deploy']}",
+                                                     [BATCH_INSTANCE_POLICY] if batch else [])),
+        "publish": pulumi.Output.all(acct, key_arn, repository_arn).apply(publish),
+        "observe": pulumi.Output.all(acct, key_arn).apply(lambda args: observe_policy(types, scope(args[0]), config.bucket_name("models"), args[1])),
+    }
+    return CiIdentity(config.name("ci"), CiIdentityArgs(repository=config.github.repository, env=config.env,
+                                                          provider_arn=provider_arn, role_names=names, policies=policies,
+                                                          tags=tags(config)))

@@ -32,6 +32,7 @@ def instance_types() -> dict[str, tuple[int, int, int]]:
 
 
 _TYPES: dict[str, tuple[int, int, int]] | None = None
+BATCH_INSTANCE_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role"  # what ECS on a Batch instance needs
 MEMORY_SHARE = 0.9  # of an instance's memory a job may ask for: the ECS agent and the OS keep the rest
 
 
@@ -104,7 +105,7 @@ class TrainingCompute(pulumi.ComponentResource):
         instance_role = aws.iam.Role(f"{name}-batch-instance", name=config.name("batch-instance"), assume_role_policy=ec2_trust,
                                      tags=tags(config), opts=child(self))
         aws.iam.RolePolicyAttachment(f"{name}-batch-instance-ecs", role=instance_role.name,
-                                     policy_arn="arn:aws:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role", opts=child(self))
+                                     policy_arn=BATCH_INSTANCE_POLICY, opts=child(self))
         profile = aws.iam.InstanceProfile(f"{name}-batch-profile", name=config.name("batch-instance"), role=instance_role.name,
                                           tags=tags(config), opts=child(self))
         instance_types = sorted({m.compute.instance_type.removeprefix("ml.") for m in models.values()})

@@ -109,11 +109,15 @@ class RecordingMocks(pmocks.Mocks):
         if tok == "aws:iam/getPolicyDocument:getPolicyDocument":
             doc = render_policy_document(args.args)
             return {"json": doc, "minifiedJson": json.dumps(json.loads(doc), separators=(",", ":")), "id": "policy-document"}
+        if tok == "aws:iam/getOpenIdConnectProvider:getOpenIdConnectProvider":  # IAM names a provider after its URL's host and path
+            host = str(args.args.get("url") or "token.actions.githubusercontent.com").removeprefix("https://")
+            arn = args.args.get("arn") or f"arn:aws:iam::{a}:oidc-provider/{host}"
+            return {"arn": arn, "url": host, "clientIdLists": ["sts.amazonaws.com"], "thumbprintLists": [], "tags": {}, "id": arn}
         if tok == "aws:ec2/getVpc:getVpc":
             return {"id": "vpc-0plan", "cidrBlock": "172.31.0.0/16", "default": True, "arn": f"arn:aws:ec2:{r}:{a}:vpc/vpc-0plan"}
         if tok == "aws:ec2/getSubnets:getSubnets":
             return {"ids": ["subnet-0plana", "subnet-0planb"], "id": r}
-        raise UnknownInvoke(f"data source '{tok}' has no offline answer in the plan engine (supported: caller identity, region, partition, availability zones, policy documents, default VPC and subnets)")
+        raise UnknownInvoke(f"data source '{tok}' has no offline answer in the plan engine (supported: caller identity, region, partition, availability zones, policy documents, OIDC providers, default VPC and subnets)")
 
     def new_resource(self, args: pmocks.MockResourceArgs):
         inputs = dict(args.inputs)
@@ -124,6 +128,11 @@ class RecordingMocks(pmocks.Mocks):
         physical = inputs.get("name") or inputs.get("bucket") or inputs.get("trackingServerName") or name
         a, r = self.account, self.region
         state: dict[str, Any] = {**inputs}
+        if typ == "pulumi:pulumi:StackReference":  # only mlgitops' platform stack is known offline (mlgitops.infra.platform)
+            from mlgitops.infra.platform import offline_outputs
+
+            return str(inputs.get("name") or name), {"name": inputs.get("name") or name, "outputs": offline_outputs(a),
+                                                     "secretOutputNames": []}
         if service == "s3" and kind == "bucket":
             state.update(bucket=physical, arn=f"arn:aws:s3:::{physical}", bucketDomainName=f"{physical}.s3.amazonaws.com", region=r)
             return physical, state

@@ -14,9 +14,11 @@ GITHUB_OWNER = r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$"
 GITHUB_REPO = r"^[A-Za-z0-9_.-]{1,100}$"
 SLUG_MAX = 40
 NAME_LIMIT = 63
-ROLES = ("data", "artifacts", "models", "access-logs", "storage", "training", "images", "batch", "batch-instance", "mlflow", "plan", "deploy")
+ROLES = ("data", "artifacts", "models", "access-logs", "storage", "training", "images", "batch", "batch-instance", "batch-job", "mlflow",
+         "deploy", "publish", "observe")
 BUCKET_ROLES = ("data", "artifacts", "models", "access-logs")
 NAME_SUFFIX = r"^[a-z0-9]{4,8}$"
+ACCOUNT_ID = r"^\d{12}$"
 MODELS = {"binary_classification": "classifier", "regression": "regressor"}
 # Package names that would shadow what the project imports from its own src/.
 RESERVED = {"mlgitops", "mlflow", "sklearn", "pandas", "numpy", "scipy", "pulumi", "pulumi_aws", "great_expectations", "tests"}
@@ -51,6 +53,9 @@ def problems(answers: dict) -> list:
         out.append(f"owner {answers['owner']!r}: expected an email address, e.g. ml-team@yourcompany.com")
     if not re.match(REGION, answers["aws_region"]):
         out.append(f"aws_region {answers['aws_region']!r}: expected an AWS region such as eu-west-1 or us-gov-west-1")
+    if answers.get("aws_account_id") and not re.match(ACCOUNT_ID, answers["aws_account_id"]):
+        out.append(f"aws_account_id {answers['aws_account_id']!r}: an AWS account id is 12 digits, or leave it empty and set the "
+                   "repository variable AWS_ACCOUNT_ID")
     if not re.match(GITHUB_OWNER, answers["github_org"]):
         out.append(f"github_org {answers['github_org']!r}: a GitHub owner is letters, digits and single hyphens, at most 39 characters")
     if not re.match(GITHUB_REPO, answers["github_repo"]) or answers["github_repo"] in (".", ".."):
