@@ -1,0 +1,173 @@
+"""SageMaker Model Monitor: the baseline mlgitops computes at promotion (in the formats the data-quality job reads),
+uploaded next to the model package."""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import jsonschema
+import numpy as np
+import pandas as pd
+import pytest
+
+# The AWS docs' "Schema for Statistics (statistics.json file)" and "Schema for Constraints (constraints.json file)"
+# (Amazon SageMaker Developer Guide, Model Monitor), written down as JSON Schema: what the data-quality job accepts.
+COMMON = {"type": "object", "required": ["num_present", "num_missing"], "additionalProperties": False,
+          "properties": {"num_present": {"type": "integer", "minimum": 0}, "num_missing": {"type": "integer", "minimum": 0}}}
+KLL = {"type": "object", "required": ["buckets", "sketch"], "additionalProperties": False, "properties": {
+    "buckets": {"type": "array", "items": {"type": "object", "required": ["lower_bound", "upper_bound", "count"], "additionalProperties": False,
+                                           "properties": {"lower_bound": {"type": "number"}, "upper_bound": {"type": "number"},
+                                                          "count": {"type": "number", "minimum": 0}}}},
+    "sketch": {"type": "object", "required": ["parameters", "data"], "additionalProperties": False, "properties": {
+        "parameters": {"type": "object", "required": ["c", "k"], "additionalProperties": False,
+                       "properties": {"c": {"type": "number"}, "k": {"type": "number"}}},
+        "data": {"type": "array", "items": {"type": "array", "items": {"type": "number"}}}}}}}
+STATISTICS_SCHEMA = {
+    "type": "object", "required": ["version", "dataset", "features"], "additionalProperties": False, "properties": {
+        "version": {"type": "number"},
+        "dataset": {"type": "object", "required": ["item_count"], "properties": {"item_count": {"type": "integer", "minimum": 0}}},
+        "features": {"type": "array", "items": {"type": "object", "required": ["name", "inferred_type"], "additionalProperties": False,
+            "properties": {
+                "name": {"type": "string"}, "inferred_type": {"enum": ["Integral", "Fractional", "String", "Unknown"]},
+                "numerical_statistics": {"type": "object", "required": ["common", "mean", "sum", "std_dev", "min", "max", "distribution"],
+                                         "additionalProperties": False, "properties": {
+                    "common": COMMON, "mean": {"type": "number"}, "sum": {"type": "number"}, "std_dev": {"type": "number", "minimum": 0},
+                    "min": {"type": "number"}, "max": {"type": "number"},
+                    "distribution": {"type": "object", "required": ["kll"], "additionalProperties": False, "properties": {"kll": KLL}}}},
+                "string_statistics": {"type": "object", "required": ["common", "distinct_count", "distribution"], "additionalProperties": False,
+                                      "properties": {
+                    "common": COMMON, "distinct_count": {"type": "number", "minimum": 0},
+                    "distribution": {"type": "object", "required": ["categorical"], "additionalProperties": False, "properties": {
+                        "categorical": {"type": "object", "required": ["buckets"], "additionalProperties": False, "properties": {
+                            "buckets": {"type": "array", "items": {"type": "object", "required": ["value", "count"], "additionalProperties": False,
+                                                                   "properties": {"value": {"type": "string"}, "count": {"type": "integer", "minimum": 0}}}}}}}}}},
+            },
+            "oneOf": [{"required": ["numerical_statistics"], "not": {"required": ["string_statistics"]}},
+                      {"required": ["string_statistics"], "not": {"required": ["numerical_statistics"]}}]}},
+    }}
+ENABLED = {"enum": ["Enabled", "Disabled"]}
+CONSTRAINTS_SCHEMA = {
+    "type": "object", "required": ["version", "features"], "additionalProperties": False, "properties": {
+        "version": {"type": "number"},
+        "features": {"type": "array", "items": {"type": "object", "required": ["name", "inferred_type"], "additionalProperties": False,
+            "properties": {
+                "name": {"type": "string"}, "inferred_type": {"enum": ["Integral", "Fractional", "String", "Unknown"]},
+                "completeness": {"type": "number", "minimum": 0, "maximum": 1},
+                "num_constraints": {"type": "object", "additionalProperties": False, "properties": {"is_non_negative": {"type": "boolean"}}},
+                "string_constraints": {"type": "object", "additionalProperties": False,
+                                       "properties": {"domains": {"type": "array", "items": {"type": "string"}}}},
+                "monitoringConfigOverrides": {"type": "object"}}}},
+        "monitoring_config": {"type": "object", "additionalProperties": False, "properties": {
+            "evaluate_constraints": ENABLED, "emit_metrics": ENABLED,
+            "datatype_check_threshold": {"type": "number"}, "domain_content_threshold": {"type": "number"},
+            "distribution_constraints": {"type": "object", "additionalProperties": False, "properties": {
+                "perform_comparison": ENABLED, "comparison_threshold": {"type": "number"},
+                "comparison_method": {"enum": ["Simple", "Robust"]}, "categorical_comparison_threshold": {"type": "number"},
+                "categorical_drift_method": {"enum": ["LInfinity", "ChiSquared"]}}}}}}}
+
+
+def frame() -> pd.DataFrame:
+    rng = np.random.default_rng(7)
+    n = 500
+    fractional = pd.Series(rng.normal(50, 10, n))
+    fractional[[3, 9, 27]] = np.nan
+    plan = pd.Series(rng.choice(["basic", "plus", "pro"], n), dtype=object)
+    plan[[4, 5]] = None
+    return pd.DataFrame({"tenure_months": rng.integers(0, 72, n), "monthly_charges": fractional, "plan": plan,
+                         "delta": rng.normal(0, 1, n)})
+
+
+def by_name(doc: dict) -> dict[str, dict]:
+    return {f["name"]: f for f in doc["features"]}
+
+
+def test_statistics_have_model_monitors_format_and_pandas_values() -> None:
+    from mlgitops.monitoring.baseline import statistics
+
+    data = frame()
+    doc = json.loads(json.dumps(statistics(data)))  # what lands in S3 is JSON
+    jsonschema.validate(doc, STATISTICS_SCHEMA)
+    assert doc["dataset"]["item_count"] == len(data)
+    feats = by_name(doc)
+    assert [f["name"] for f in doc["features"]] == list(data.columns)
+    assert {n: f["inferred_type"] for n, f in feats.items()} == {
+        "tenure_months": "Integral", "monthly_charges": "Fractional", "plan": "String", "delta": "Fractional"}
+    for name in ("tenure_months", "monthly_charges", "delta"):
+        col, num = data[name].dropna(), feats[name]["numerical_statistics"]
+        assert num["common"] == {"num_present": int(data[name].notna().sum()), "num_missing": int(data[name].isna().sum())}
+        assert num["mean"] == pytest.approx(col.mean()) and num["sum"] == pytest.approx(col.sum())
+        assert num["std_dev"] == pytest.approx(col.std(ddof=0)) and (num["min"], num["max"]) == (col.min(), col.max())
+        kll = num["distribution"]["kll"]
+        assert sum(b["count"] for b in kll["buckets"]) == len(col)
+        assert kll["buckets"][0]["lower_bound"] == col.min() and kll["buckets"][-1]["upper_bound"] == pytest.approx(col.max())
+        assert kll["sketch"]["data"] == [sorted(float(v) for v in col)]  # fewer values than k: the sketch is exact
+    assert feats["monthly_charges"]["numerical_statistics"]["common"]["num_missing"] == 3
+    text = feats["plan"]["string_statistics"]
+    assert text["common"] == {"num_present": len(data) - 2, "num_missing": 2} and text["distinct_count"] == 3
+    assert {b["value"]: b["count"] for b in text["distribution"]["categorical"]["buckets"]} == data["plan"].value_counts().to_dict()
+
+
+def test_constraints_have_model_monitors_format_and_follow_the_data() -> None:
+    from mlgitops.monitoring.baseline import constraints
+
+    data = frame()
+    doc = json.loads(json.dumps(constraints(data)))
+    jsonschema.validate(doc, CONSTRAINTS_SCHEMA)
+    feats = by_name(doc)
+    assert feats["monthly_charges"]["completeness"] == pytest.approx(data["monthly_charges"].notna().mean())
+    assert feats["monthly_charges"]["completeness"] < 1
+    assert feats["tenure_months"]["completeness"] == 1.0
+    assert feats["tenure_months"]["num_constraints"] == {"is_non_negative": True}
+    assert feats["delta"]["num_constraints"] == {"is_non_negative": False}  # normal around 0: negatives seen in training
+    assert feats["plan"]["string_constraints"] == {"domains": ["basic", "plus", "pro"]}
+    assert doc["monitoring_config"]["distribution_constraints"]["perform_comparison"] == "Enabled"
+
+
+def test_a_large_column_is_sketched_by_k_quantiles_and_free_text_gets_no_domain() -> None:
+    from mlgitops.monitoring.baseline import SKETCH_K, constraints, statistics
+
+    data = pd.DataFrame({"x": np.arange(10_000, dtype=float), "id": [f"id-{i}" for i in range(10_000)]})
+    stats = by_name(statistics(data))
+    (data_,) = stats["x"]["numerical_statistics"]["distribution"]["kll"]["sketch"]["data"]
+    assert len(data_) == SKETCH_K and data_[0] == 0 and data_[-1] == 9999 and data_ == sorted(data_)
+    assert "string_constraints" not in by_name(constraints(data))["id"]
+
+
+def test_promotion_uploads_the_baseline_next_to_the_package_from_the_pinned_training_data(tmp_path, moto_s3) -> None:
+    """`publish` of a cloud environment with monitoring.schedule: package and baseline in the models bucket, the
+    baseline computed from the training data's feature columns (the target dropped)."""
+    import boto3
+    from gitops_helpers import MODEL, stack_buckets
+    from infra_helpers import copy_example
+
+    from mlgitops.bucket import baseline_uri, object_uri
+    from mlgitops.config import load
+    from mlgitops.errors import BadInput
+    from mlgitops.evidence import DeployEntry
+    from mlgitops.gitops.core import publish
+    from mlgitops.monitoring.baseline import constraints, statistics
+
+    root = copy_example(tmp_path / "churn")
+    loaded = load(root, "prod")
+    config = loaded.model_copy(update={"monitoring": loaded.monitoring.model_copy(update={"schedule": "daily"})})
+    bucket = stack_buckets(root, ("prod",))["prod"]
+    package = tmp_path / "model.tar.gz"
+    package.write_bytes(b"not really a model")
+    digest = "sha256:" + hashlib.sha256(package.read_bytes()).hexdigest()
+    train = "sha256:" + hashlib.sha256((root / "data" / "train.csv").read_bytes()).hexdigest()
+    entry = DeployEntry(digest=digest, artifact_uri=object_uri(config, MODEL, digest), registry_name="churn-churn-classifier",
+                        data_digests={"train": train})
+    publish(config, MODEL, entry, package)
+    s3 = boto3.client("s3")
+    prefix = baseline_uri(config, MODEL, digest).removeprefix(f"s3://{bucket}/")
+    assert prefix == f"{MODEL}/{digest.removeprefix('sha256:')}/baseline/"
+    keys = sorted(o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"])
+    assert keys == [f"{prefix}constraints.json", f"{prefix}statistics.json", f"{MODEL}/{digest.removeprefix('sha256:')}/model.tar.gz"]
+    features = pd.read_csv(root / "data" / "train.csv").drop(columns=["churned"])
+    got = {n: json.loads(s3.get_object(Bucket=bucket, Key=prefix + n)["Body"].read()) for n in ("statistics.json", "constraints.json")}
+    assert got["statistics.json"] == json.loads(json.dumps(statistics(features)))
+    assert got["constraints.json"] == json.loads(json.dumps(constraints(features)))
+    assert s3.head_object(Bucket=bucket, Key=prefix + "statistics.json")["ServerSideEncryption"] == "aws:kms"
+    with pytest.raises(BadInput, match="not the training data of churn-classifier"):  # refused before any upload
+        publish(config, MODEL, entry.model_copy(update={"data_digests": {"train": "sha256:" + "1" * 64}}), package)
