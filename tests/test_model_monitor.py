@@ -171,3 +171,92 @@ def test_promotion_uploads_the_baseline_next_to_the_package_from_the_pinned_trai
     assert s3.head_object(Bucket=bucket, Key=prefix + "statistics.json")["ServerSideEncryption"] == "aws:kms"
     with pytest.raises(BadInput, match="not the training data of churn-classifier"):  # refused before any upload
         publish(config, MODEL, entry.model_copy(update={"data_digests": {"train": "sha256:" + "1" * 64}}), package)
+
+
+# --- Model Monitor in the stack -----------------------------------------------------------------------------------
+
+DQ = "aws:sagemaker/dataQualityJobDefinition:DataQualityJobDefinition"
+SCHEDULE = "aws:sagemaker/monitoringSchedule:MonitoringSchedule"
+
+
+def monitored_example(tmp_path: Path, schedule: str) -> Path:
+    from infra_helpers import copy_example
+
+    root = copy_example(tmp_path / "churn")
+    with (root / "mlgitops.yaml").open("a") as f:
+        f.write(f"monitoring: {{schedule: {schedule}}}\n")
+    return root
+
+
+@pytest.fixture(scope="module")
+def monitored_plans(tmp_path_factory):
+    """The example's staging and prod plans with monitoring.schedule: hourly, one model promoted to each."""
+    from infra_helpers import release
+
+    from mlgitops.config import load
+    from mlgitops.plan import plan_configs
+
+    root = monitored_example(tmp_path_factory.mktemp("monitored"), "hourly")
+    configs = [load(root, e) for e in ("staging", "prod")]
+    return configs, dict(zip(("staging", "prod"), plan_configs([(c, release(c.env)) for c in configs])))
+
+
+def test_the_schedule_declares_a_job_definition_and_schedule_wired_to_endpoint_baseline_key_and_buckets(monitored_plans):
+    from mlgitops.bucket import baseline_uri
+    from mlgitops.infra.monitor import analyzer_image
+
+    configs, plans = monitored_plans
+    config, plan = configs[1], plans["prod"]
+    (job,) = plan.by_type(DQ)
+    (schedule,) = plan.by_type(SCHEDULE)
+    (endpoint,) = plan.by_type("aws:sagemaker/endpoint:Endpoint")
+    (endpoint_config,) = plan.by_type("aws:sagemaker/endpointConfiguration:EndpointConfiguration")
+    (key,) = plan.by_type("aws:kms/key:Key")
+    inputs = job.inputs
+    # the endpoint it reads, whose configuration captures into the models bucket with the stack's key
+    assert inputs["dataQualityJobInput"]["endpointInput"]["endpointName"] == endpoint.inputs["name"] == "churn-prod-churn-classifier"
+    capture = endpoint_config.inputs["dataCaptureConfig"]
+    assert capture["enableCapture"] is True and capture["destinationS3Uri"] == f"s3://{config.bucket_name('models')}/data-capture/churn-classifier"
+    # the baseline promotion uploaded next to the package
+    prefix = baseline_uri(config, "churn-classifier", "sha256:" + "0" * 64)
+    assert inputs["dataQualityBaselineConfig"] == {"constraintsResource": {"s3Uri": prefix + "constraints.json"},
+                                                   "statisticsResource": {"s3Uri": prefix + "statistics.json"}}
+    # outputs to the artifacts bucket; outputs and volume encrypted with the stack's key; the stack's SageMaker role
+    out = inputs["dataQualityJobOutputConfig"]
+    assert out["monitoringOutputs"]["s3Output"]["s3Uri"] == f"s3://{config.bucket_name('artifacts')}/model-monitor/churn-classifier"
+    key_arn = f"arn:aws:kms:eu-west-1:123456789012:key/mock-key-{key.name}"  # the mock's ARN of the stack's key
+    assert out["kmsKeyId"] == inputs["jobResources"]["clusterConfig"]["volumeKmsKeyId"] == capture["kmsKeyId"] == key_arn
+    (role,) = [r for r in plan.by_type("aws:iam/role:Role") if r.inputs.get("name") == "churn-prod-training"]  # what endpoints run as
+    assert inputs["roleArn"] == f"arn:aws:iam::123456789012:role/{role.inputs['name']}"
+    assert inputs["dataQualityAppSpecification"]["imageUri"] == analyzer_image("eu-west-1") == \
+        "468650794304.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-model-monitor-analyzer"
+    # the schedule runs that job definition hourly
+    cfg = schedule.inputs["monitoringScheduleConfig"]
+    assert cfg == {"monitoringType": "DataQuality", "monitoringJobDefinitionName": inputs["name"],
+                   "scheduleConfig": {"scheduleExpression": "cron(0 * ? * * *)"}}
+    assert plan.outputs["monitoring_schedules"] == {"churn-classifier": schedule.inputs["name"]}
+
+
+def test_the_aws_api_validation_passes_on_the_monitor(monitored_plans):
+    from mlgitops.aws_api import check_plan
+
+    _, plans = monitored_plans
+    assert {e: check_plan(p) for e, p in plans.items()} == {"staging": [], "prod": []}
+    assert all(p.by_type(DQ) and p.by_type(SCHEDULE) for p in plans.values())
+
+
+def test_without_a_schedule_or_without_capture_there_is_no_monitor_and_a_note_says_why(tmp_path):
+    from infra_helpers import release
+
+    from mlgitops.config import load
+    from mlgitops.plan import plan_configs
+
+    plain = load(monitored_example(tmp_path / "a", "none"), "prod")
+    root = monitored_example(tmp_path / "b", "daily")
+    text = (root / "mlgitops.yaml").read_text().replace("data_capture: {enabled: true, sample_percent: 20}", "data_capture: {enabled: false}")
+    (root / "mlgitops.yaml").write_text(text)
+    no_capture = load(root, "prod")
+    off, uncaptured = plan_configs([(plain, release("prod")), (no_capture, release("prod"))])
+    assert not off.by_type(DQ) and not off.by_type(SCHEDULE) and "monitoring_schedules" not in off.outputs
+    assert not uncaptured.by_type(DQ) and not uncaptured.by_type(SCHEDULE)
+    assert any("monitoring.schedule is daily but data capture is off" in n for n in uncaptured.notes)
