@@ -183,8 +183,11 @@ def monitored_example(tmp_path: Path, schedule: str) -> Path:
     from infra_helpers import copy_example
 
     root = copy_example(tmp_path / "churn")
-    with (root / "mlgitops.yaml").open("a") as f:
-        f.write(f"monitoring: {{schedule: {schedule}}}\n")
+    path = root / "mlgitops.yaml"
+    text = path.read_text()
+    assert "    monitoring: {schedule: daily}\n" in text  # the example's prod overlay
+    text = text.replace("    monitoring: {schedule: daily}\n", f"    monitoring: {{schedule: {schedule}}}\n")
+    path.write_text(text + f"monitoring: {{schedule: {schedule}}}\n")  # and the base, for staging
     return root
 
 
