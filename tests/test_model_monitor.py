@@ -263,3 +263,93 @@ def test_without_a_schedule_or_without_capture_there_is_no_monitor_and_a_note_sa
     assert not off.by_type(DQ) and not off.by_type(SCHEDULE) and "monitoring_schedules" not in off.outputs
     assert not uncaptured.by_type(DQ) and not uncaptured.by_type(SCHEDULE)
     assert any("monitoring.schedule is daily but data capture is off" in n for n in uncaptured.notes)
+
+
+# --- the retraining pull request's commit -------------------------------------------------------------------------
+
+RETRAIN = "monitoring:\n  retrain: {dataset: train, path: \"data/labelled/{date}/train.csv\"}  # where labelling writes\n"
+
+
+def git(root: Path, *args: str) -> str:
+    import subprocess
+
+    return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=True).stdout.strip()
+
+
+def cli(root: Path, *args: str):
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "mlgitops", "--project", str(root), *args], capture_output=True, text=True)
+
+
+def report_json(path: Path, drifted: bool) -> Path:
+    """A monitor result as `mlgitops monitor --env prod --json` prints it."""
+    from mlgitops.evidence import FeatureDrift, MonitorReport
+
+    feature = FeatureDrift(name="monthly_charges", kind="number", drifted=drifted, psi=0.8 if drifted else 0.01, test="ks",
+                           statistic=0.4, p_value=1e-9 if drifted else 0.6, raw_p_value=1e-10, reference_n=800, live_n=500)
+    report = MonitorReport(env="prod", model="churn-classifier", digest="sha256:" + "a" * 64, capture="s3://b/data-capture/x/",
+                           since="2026-12-01T00:00:00Z", until="2026-12-02T00:00:00Z", files=3, records=50, rows=500,
+                           reference="train", reference_digest="sha256:" + "b" * 64, features=[feature])
+    path.write_text(json.dumps(report.to_dict()))
+    return path
+
+
+@pytest.fixture
+def repo(tmp_path):
+    """The example as a fresh clone of main would have it, with monitoring.retrain set."""
+    from infra_helpers import copy_example
+
+    root = copy_example(tmp_path / "churn")
+    (root / "mlgitops.yaml").write_text((root / "mlgitops.yaml").read_text() + RETRAIN)
+    git(root, "init", "--quiet", "--initial-branch", "main")
+    git(root, "config", "user.name", "t")
+    git(root, "config", "user.email", "t@example.com")
+    git(root, "add", "-A")
+    git(root, "commit", "--quiet", "-m", "base")
+    return root
+
+
+def test_a_drifted_monitor_result_makes_the_retraining_branch_and_commit(repo, tmp_path):
+    base = git(repo, "rev-parse", "HEAD")
+    before = (repo / "mlgitops.yaml").read_text()
+    done = cli(repo, "retrain", "--model", "churn-classifier", "--from", str(report_json(tmp_path / "m.json", True)),
+               "--date", "2026-12-02", "--json")
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    assert out["branch"] == "mlgitops/retrain-churn-classifier" and out["path"] == "data/labelled/2026-12-02/train.csv"
+    assert git(repo, "branch", "--show-current") == "mlgitops/retrain-churn-classifier"
+    assert git(repo, "rev-parse", "HEAD") == out["commit"] and git(repo, "rev-parse", "HEAD~1") == base
+    assert git(repo, "diff", "--name-only", base, "HEAD") == "mlgitops.yaml"
+    after = (repo / "mlgitops.yaml").read_text()
+    assert after == before.replace("train:   {path: data/train.csv,", 'train:   {path: "data/labelled/2026-12-02/train.csv",')  # only that value
+    message = git(repo, "log", "-1", "--format=%B")
+    assert message.startswith("retrain: churn-classifier on datasets.train data/labelled/2026-12-02/train.csv")
+    assert "feature monthly_charges: PSI 0.800" in message and "in prod" in message
+    from mlgitops.config import load
+
+    assert load(repo, "prod").datasets["train"].path == "data/labelled/2026-12-02/train.csv"
+    # the next scheduled run starts from main again: the branch is reset, still one commit on main
+    git(repo, "switch", "--quiet", "main")
+    again = cli(repo, "retrain", "--model", "churn-classifier", "--from", str(tmp_path / "m.json"), "--date", "2026-12-03", "--json")
+    assert again.returncode == 0, again.stderr
+    assert git(repo, "rev-parse", "HEAD~1") == base and "2026-12-03" in (repo / "mlgitops.yaml").read_text()
+    assert git(repo, "rev-list", "--count", "main..mlgitops/retrain-churn-classifier") == "1"
+
+
+def test_no_drift_changes_nothing_and_bad_input_is_exit_2(repo, tmp_path):
+    base = git(repo, "rev-parse", "HEAD")
+    calm = cli(repo, "retrain", "--model", "churn-classifier", "--from", str(report_json(tmp_path / "ok.json", False)))
+    assert calm.returncode == 0 and "no drift of churn-classifier in prod" in calm.stdout
+    assert git(repo, "branch", "--list", "mlgitops/*") == "" and git(repo, "rev-parse", "HEAD") == base
+    (tmp_path / "bad.json").write_text('{"kind": "Plan"}')
+    bad = cli(repo, "retrain", "--model", "churn-classifier", "--from", str(tmp_path / "bad.json"))
+    assert bad.returncode == 2 and "not a monitor result" in bad.stderr and "Traceback" not in bad.stderr
+    other = cli(repo, "retrain", "--model", "other", "--from", str(report_json(tmp_path / "d.json", True)))
+    assert other.returncode == 2 and "not of --model other" in other.stderr
+    (repo / "mlgitops.yaml").write_text((repo / "mlgitops.yaml").read_text().replace(RETRAIN, ""))
+    git(repo, "commit", "--quiet", "-am", "no retrain")
+    unset = cli(repo, "retrain", "--model", "churn-classifier", "--from", str(tmp_path / "d.json"))
+    assert unset.returncode == 2 and "monitoring.retrain is not set" in unset.stderr
+    assert git(repo, "branch", "--list", "mlgitops/*") == ""
