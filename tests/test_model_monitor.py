@@ -353,3 +353,12 @@ def test_no_drift_changes_nothing_and_bad_input_is_exit_2(repo, tmp_path):
     unset = cli(repo, "retrain", "--model", "churn-classifier", "--from", str(tmp_path / "d.json"))
     assert unset.returncode == 2 and "monitoring.retrain is not set" in unset.stderr
     assert git(repo, "branch", "--list", "mlgitops/*") == ""
+
+
+def test_a_new_path_the_config_refuses_leaves_the_file_as_it_was(repo, tmp_path):
+    text = (repo / "mlgitops.yaml").read_text().replace("data/labelled/{date}/train.csv", "../elsewhere/{date}/train.csv")
+    (repo / "mlgitops.yaml").write_text(text)
+    git(repo, "commit", "--quiet", "-am", "a path without a known format")
+    done = cli(repo, "retrain", "--model", "churn-classifier", "--from", str(report_json(tmp_path / "d.json", True)), "--date", "2026-12-02")
+    assert done.returncode == 2 and "elsewhere" in done.stderr and "Traceback" not in done.stderr
+    assert (repo / "mlgitops.yaml").read_text() == text and git(repo, "status", "--porcelain", "--untracked-files=no") == ""

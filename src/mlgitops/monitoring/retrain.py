@@ -114,7 +114,11 @@ def retrain(root: Path, report_path: Path, model: str, today: dt.date | None = N
         return Retraining(model, report.env, True, branch, plan.dataset, new_path,
                           note=f"datasets.{plan.dataset}.path already is {new_path}: nothing to commit")
     file.write_text(text[:start] + json.dumps(new_path) + text[end:], encoding="utf-8")
-    load(root, report.env)  # the edited config still validates, or BadInput (and the branch is not committed)
+    try:
+        load(root, report.env)  # the edited config still validates
+    except BadInput:
+        file.write_text(text, encoding="utf-8")  # no half-made change left behind
+        raise
     reasons = "\n".join(f"- {r}" for r in report.reasons)
     message = (f"retrain: {model} on datasets.{plan.dataset} {new_path}\n\n"
                f"`mlgitops monitor` found drift of {model} ({report.digest[:19]}) in {report.env} between {report.since} "
