@@ -209,6 +209,8 @@ BAD: dict[str, tuple[str | bytes, str, int]] = {
     "retrain-no-path": (H + "datasets: {train: {path: t.csv}}\nmonitoring:\n  retrain:\n    dataset: train\n", "monitoring.retrain.path: required key is missing", 5),
     "retrain-placeholder": (H + "datasets: {train: {path: t.csv}}\nmonitoring:\n  retrain: {dataset: train, path: 'd/{day}.csv'}\n",
                             "only the placeholder {date} is known", 5),
+    "retrain-outside": (H + "datasets: {train: {path: t.csv}}\nmonitoring:\n  retrain: {dataset: train, path: '../x/{date}.csv'}\n",
+                        "outside the project", 5),
     "retrain-unknown-dataset": (H + "datasets: {train: {path: t.csv}}\nmonitoring:\n  retrain: {dataset: trian, path: d.csv}\n",
                                 "dataset 'trian' is not declared under datasets", 5),
 }

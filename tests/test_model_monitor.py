@@ -355,10 +355,12 @@ def test_no_drift_changes_nothing_and_bad_input_is_exit_2(repo, tmp_path):
     assert git(repo, "branch", "--list", "mlgitops/*") == ""
 
 
-def test_a_new_path_the_config_refuses_leaves_the_file_as_it_was(repo, tmp_path):
+def test_a_retraining_path_outside_the_project_is_refused_at_its_line_and_nothing_changes(repo, tmp_path):
     text = (repo / "mlgitops.yaml").read_text().replace("data/labelled/{date}/train.csv", "../elsewhere/{date}/train.csv")
     (repo / "mlgitops.yaml").write_text(text)
-    git(repo, "commit", "--quiet", "-am", "a path without a known format")
+    git(repo, "commit", "--quiet", "-am", "a path out of the project")
+    line = text.splitlines().index(next(ln for ln in text.splitlines() if "../elsewhere" in ln)) + 1
     done = cli(repo, "retrain", "--model", "churn-classifier", "--from", str(report_json(tmp_path / "d.json", True)), "--date", "2026-12-02")
-    assert done.returncode == 2 and "elsewhere" in done.stderr and "Traceback" not in done.stderr
-    assert (repo / "mlgitops.yaml").read_text() == text and git(repo, "status", "--porcelain", "--untracked-files=no") == ""
+    assert done.returncode == 2 and f"mlgitops.yaml:{line}" in done.stderr and "outside the project" in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr and (repo / "mlgitops.yaml").read_text() == text
+    assert git(repo, "branch", "--list", "mlgitops/*") == "" and git(repo, "status", "--porcelain", "--untracked-files=no") == ""
