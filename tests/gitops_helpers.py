@@ -1,6 +1,7 @@
 """Shared fixtures for gitops/serving tests: a copy of examples/churn with a real MLflow SQLite registry."""
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 from dataclasses import dataclass
@@ -77,9 +78,10 @@ def write_evidence(root: Path, version: str, *, run: str = "local", verdict: str
     model_digest = model_digest or digest(root, version)
 
     evidence = Run(root / ".mlgitops" / "evidence" / run)
+    real = {ds: "sha256:" + hashlib.sha256((root / "data" / f"{ds}.csv").read_bytes()).hexdigest() for ds in ("train", "holdout")}
     failed = [ExpectationResult(expectation="expect_column_values_to_not_be_null", column="tenure_months", severity="critical", success=False)]
     for ds in ("train", "holdout"):
-        evidence.write(DataReport(dataset=ds, path=f"data/{ds}.csv", digest=f"sha256:{ds}", rows=10, columns=FEATURES,
+        evidence.write(DataReport(dataset=ds, path=f"data/{ds}.csv", digest=real[ds], rows=10, columns=FEATURES,
                                   engine="pandas", success=data_ok, results=[] if data_ok else failed))
     package = None
     if model_digest == digest(root, version):  # its package, as training writes it into the run
@@ -91,7 +93,7 @@ def write_evidence(root: Path, version: str, *, run: str = "local", verdict: str
         build(local_copy(cl.get_model_version_download_uri(f"churn-{MODEL}", version)), evidence.dir / package)
     evidence.write(TrainingRecord(model=MODEL, run_id="r", registry_name=f"churn-{MODEL}", version=version, package=package,
                                   model_uri=f"models:/churn-{MODEL}/{version}", git=GitInfo(sha="abc123"), has_signature=True, digest=model_digest,
-                                  dataset_digests={"train": "sha256:train", "holdout": "sha256:holdout"}))
+                                  dataset_digests=real))  # the files' own digests: prod's Model Monitor baseline reads them
     champion = read(root, target).models.get(MODEL)
     against = ChampionRef(version=champion.version, digest=champion.digest) if champion else None
     evidence.write(Evaluation(model=MODEL, env=target, against=against, primary="roc_auc",

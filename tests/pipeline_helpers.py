@@ -107,7 +107,7 @@ def serve_from_bucket(root: Path, env: str) -> DeployEntry:
     stack_buckets(root)
     uri = upload(load(root, env), MODEL, run.dir / training.package, training.digest)
     entry = DeployEntry(digest=training.digest, artifact_uri=uri, version=training.version, registry_name=training.registry_name,
-                        model_uri=training.model_uri, run_id=training.run_id,
+                        model_uri=training.model_uri, run_id=training.run_id, data_digests=training.dataset_digests,
                         evidence=PromotionEvidence(data_gate="pass", metrics=evaluation.candidate.metrics, policy_verdict="pass"))
     state = read(root, env)
     state.models[MODEL] = entry

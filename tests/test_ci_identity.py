@@ -161,6 +161,8 @@ ARN_FORMATS = {
     "aws:sagemaker/model:Model": "arn:aws:sagemaker:{region}:{account}:model/{name}",
     "aws:sagemaker/endpointConfiguration:EndpointConfiguration": "arn:aws:sagemaker:{region}:{account}:endpoint-config/{name}",
     "aws:sagemaker/endpoint:Endpoint": "arn:aws:sagemaker:{region}:{account}:endpoint/{name}",
+    "aws:sagemaker/dataQualityJobDefinition:DataQualityJobDefinition": "arn:aws:sagemaker:{region}:{account}:data-quality-job-definition/{name}",
+    "aws:sagemaker/monitoringSchedule:MonitoringSchedule": "arn:aws:sagemaker:{region}:{account}:monitoring-schedule/{name}",
     "aws:sagemaker/mlflowTrackingServer:MlflowTrackingServer": "arn:aws:sagemaker:{region}:{account}:mlflow-tracking-server/{trackingServerName}",
     "aws:cloudwatch/metricAlarm:MetricAlarm": "arn:aws:cloudwatch:{region}:{account}:alarm:{name}",
     "aws:appautoscaling/target:Target": "arn:aws:application-autoscaling:{region}:{account}:scalable-target/056f0a6b8e5e4a1b9c0d",

@@ -205,6 +205,14 @@ BAD: dict[str, tuple[str | bytes, str, int]] = {
     "top-level-scalar": ("just text\n", "top level must be a mapping", 1),
     "huge": ("project: churn\nowner: a\n" + "# " + "x" * (1024 * 1024) + "\n", "the limit is 1048576", 1),
     "non-string-key": (H + "tags: {[a]: b}\n", "keys must be plain strings", 3),
+    "monitoring-schedule": (H + "monitoring:\n  schedule: weekly\n", "monitoring.schedule", 4),
+    "retrain-no-path": (H + "datasets: {train: {path: t.csv}}\nmonitoring:\n  retrain:\n    dataset: train\n", "monitoring.retrain.path: required key is missing", 5),
+    "retrain-placeholder": (H + "datasets: {train: {path: t.csv}}\nmonitoring:\n  retrain: {dataset: train, path: 'd/{day}.csv'}\n",
+                            "only the placeholder {date} is known", 5),
+    "retrain-outside": (H + "datasets: {train: {path: t.csv}}\nmonitoring:\n  retrain: {dataset: train, path: '../x/{date}.csv'}\n",
+                        "outside the project", 5),
+    "retrain-unknown-dataset": (H + "datasets: {train: {path: t.csv}}\nmonitoring:\n  retrain: {dataset: trian, path: d.csv}\n",
+                                "dataset 'trian' is not declared under datasets", 5),
 }
 SCHEMA_LEVEL = {
     "missing-project", "missing-owner", "project-uppercase", "project-underscore", "project-too-long", "unknown-top-key",

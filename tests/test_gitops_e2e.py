@@ -1,6 +1,7 @@
 """End to end with the real training and evaluation: the champion is promoted, weaker/identical ones are not."""
 from __future__ import annotations
 
+import hashlib
 import shutil
 
 import pytest
@@ -26,7 +27,8 @@ def test_train_evaluate_promote_then_reject_identical_and_weaker(tmp_path, moto_
     stack_buckets(root)
     run = Run.current(root)
     for ds in ("train", "holdout"):  # the data gate's verdict, as `mlgitops data validate` records it
-        run.write(DataReport(dataset=ds, path=f"data/{ds}.csv", digest=f"sha256:{ds}", rows=1, columns=[], engine="pandas", success=True, results=[]))
+        real = "sha256:" + hashlib.sha256((root / "data" / f"{ds}.csv").read_bytes()).hexdigest()  # prod's Model Monitor baseline reads it
+        run.write(DataReport(dataset=ds, path=f"data/{ds}.csv", digest=real, rows=1, columns=[], engine="pandas", success=True, results=[]))
 
     def cycle():
         cfg = load(root, "staging")
@@ -57,6 +59,13 @@ def test_train_evaluate_promote_then_reject_identical_and_weaker(tmp_path, moto_
 
     run.write(Findings(env="prod"))
     [p] = promote(load(root, "prod"))
+    import boto3
+
+    from mlgitops.bucket import baseline_uri
+
+    bucket, prefix = baseline_uri(load(root, "prod"), MODEL, p.digest).removeprefix("s3://").split("/", 1)  # monitoring.schedule in prod
+    listed = boto3.client("s3").list_objects_v2(Bucket=bucket, Prefix=prefix)["Contents"]
+    assert sorted(o["Key"].removeprefix(prefix) for o in listed) == ["constraints.json", "statistics.json"]
     assert p.version == v1 and yaml.safe_load((root / "deploy" / "prod.yaml").read_text())["models"][MODEL]["evidence"]["stage_from"] == "staging"
 
     # A CI runner has its own fresh embedded store, whose first version is also "1" but another model: with

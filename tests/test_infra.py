@@ -185,7 +185,9 @@ def test_environments_differ_exactly_as_the_overlays_say(plans):
     }
     created = {c.name.replace("churn-ENV-storage-", "") for c in changes if c.action == "create"}
     assert created == {"access-logs", "access-logs-encryption", "access-logs-lifecycle", "access-logs-ownership", "access-logs-public-access",
-                       "access-logs-tls-only", "access-logs-versioning", "artifacts-logging", "data-logging", "models-logging"}
+                       "access-logs-tls-only", "access-logs-versioning", "artifacts-logging", "data-logging", "models-logging",
+                       # monitoring: {schedule: daily} in prod: Model Monitor over the endpoint's capture
+                       "churn-ENV-churn-classifier-monitor", "churn-ENV-churn-classifier-monitor-job", "churn-ENV-churn-classifier-monitor-schedule"}
     assert not [c for c in changes if c.action == "delete"]
     assert {c.action for c in changes if c.name.endswith("-config")} == {"replace"}  # SageMaker configs are immutable
     assert {c.action for c in changes if c.name.endswith("-endpoint")} == {"update"}

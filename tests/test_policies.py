@@ -31,7 +31,7 @@ BAD = {
     "sagemaker-data-capture-destination": "bad-capture-config", "sagemaker-variant-min-instances-prod": "bad-config",
     "sagemaker-instance-type-allowlist": "bad-notebook", "sagemaker-model-network-isolation": "bad-model",
     "sagemaker-blue-green-prod": "bad-endpoint", "sagemaker-auto-rollback-prod": "bad-endpoint",
-    "sagemaker-autoscaling-prod": "bad-unscaled-endpoint", "sagemaker-autoscaling-policy": "bad-target",
+    "sagemaker-autoscaling-prod": "bad-unscaled-endpoint", "sagemaker-model-monitor-prod": "bad-unmonitored-endpoint", "sagemaker-autoscaling-policy": "bad-target",
     "sagemaker-notebook-no-internet": "bad-notebook", "sagemaker-notebook-no-root": "bad-notebook", "tags-required": "bad-key",
     "iam-lint-unknown-action": "bad-lint-unknown-action", "iam-lint-condition-key": "bad-lint-condition-key",
     "iam-lint-resource-arn": "bad-lint-resource-arn", "iam-lint-malformed": "bad-lint-malformed",

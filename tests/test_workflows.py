@@ -19,7 +19,7 @@ from mlgitops.scaffold import TEMPLATE_DIR, new
 
 SUITE = TEMPLATE_DIR.parents[1]
 ENVIRONMENTS = ["staging,prod", "prod", "dev,staging,prod"]
-WORKFLOWS = ("pr.yml", "main.yml", "deploy.yml", "drift.yml")
+WORKFLOWS = ("pr.yml", "main.yml", "deploy.yml", "drift.yml", "monitor.yml")
 USES = re.compile(r"^\s*(?:-\s+)?uses:\s*(\S+)(.*)$", re.MULTILINE)
 PINNED = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
 VERSION_COMMENT = re.compile(r"^\s*#\s*v\d+\.\d+\.\d+\s*$")

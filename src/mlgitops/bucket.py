@@ -40,6 +40,11 @@ def object_uri(config: Project, model: str, digest: str) -> str:
     return f"s3://{models_bucket(config)}/{model}/{hex_of(digest)}/{PACKAGE}"
 
 
+def baseline_uri(config: Project, model: str, digest: str) -> str:
+    """The prefix of the model's Model Monitor baseline (`statistics.json`, `constraints.json`), next to its package."""
+    return f"s3://{models_bucket(config)}/{model}/{hex_of(digest)}/baseline/"
+
+
 def _split(uri: str) -> tuple[str, str]:
     parsed = urlparse(uri)
     return parsed.netloc, parsed.path.lstrip("/")
@@ -104,6 +109,22 @@ def upload(config: Project, model: str, package: Path, digest: str) -> str:
     except (BotoCoreError, ClientError) as exc:
         raise _explain(exc, bucket, "upload the package to", config.env) from None
     return uri
+
+
+def upload_baseline(config: Project, model: str, digest: str, files: dict[str, bytes]) -> str:
+    """The baseline files under `baseline_uri` (KMS-encrypted like the package; rewritten on every promotion: they are
+    a function of the digest, so the same bytes)."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    bucket, prefix = _split(baseline_uri(config, model, digest))
+    s3 = client(config.cloud.region)
+    try:
+        for name, body in files.items():
+            s3.put_object(Bucket=bucket, Key=prefix + name, Body=body, ContentType="application/json",
+                          ServerSideEncryption="aws:kms", SSEKMSKeyId=key_alias(config), Metadata={DIGEST_META: digest})
+    except (BotoCoreError, ClientError) as exc:
+        raise _explain(exc, bucket, "upload the Model Monitor baseline to", config.env) from None
+    return f"s3://{bucket}/{prefix}"
 
 
 def _there(s3: Any, bucket: str, key: str, digest: str) -> bool:

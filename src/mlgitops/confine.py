@@ -47,7 +47,7 @@ def entry_point_outside(root: Path, entry_point: str) -> str | None:
 
 
 def config_problems(config: Project, root: Path) -> list[Problem]:
-    """Every dataset, suite, entry-point and ground-truth path of `config` that leaves the project, as (key path, message)."""
+    """Every dataset, suite, entry-point, ground-truth and retraining path of `config` that leaves the project, as (key path, message)."""
     problems: list[Problem] = []
     for name, ds in config.datasets.items():
         for field in ("path", "suite"):
@@ -63,6 +63,10 @@ def config_problems(config: Project, root: Path) -> list[Problem]:
     why = outside(root, labels) if labels else None
     if why:
         problems.append((("monitoring", "ground_truth"), why))
+    retrain = config.monitoring.retrain
+    why = outside(root, retrain.path.format(date="2000-01-01")) if retrain else None  # what `mlgitops retrain` would write
+    if why:
+        problems.append((("monitoring", "retrain", "path"), why))
     return problems
 
 

@@ -134,6 +134,28 @@ class DataCapture(Strict):
     sample_percent: int = Field(20, ge=1, le=100)
 
 
+class Retrain(Strict):
+    """What the retraining pull request changes when `mlgitops monitor` finds drift (`mlgitops retrain`): the training
+    dataset's path, pointed to its newer version, so the PR's pipeline run retrains on it and the report compares the
+    candidate with the champion."""
+
+    dataset: str = Field(description="The dataset (under datasets:) the PR points to new data, usually the model's training dataset.")
+    path: str = Field(description="Its new path: a local path or s3:// URI, where `{date}` becomes the day drift was found "
+                      "(YYYY-MM-DD), e.g. s3://acme-data/churn/{date}/train.csv, where your labelling job writes labelled data.")
+
+    @field_validator("path")
+    @classmethod
+    def _placeholders(cls, value: str) -> str:
+        import string
+
+        names = {f for _, f, _, _ in string.Formatter().parse(value) if f is not None} if "{" in value or "}" in value else set()
+        if not value.strip():
+            raise ValueError("retrain path is empty; set the new data's path, e.g. data/train-{date}.csv")
+        if names - {"date"}:
+            raise ValueError(f"retrain path {value!r}: only the placeholder {{date}} is known; remove {', '.join(sorted(names - {'date'}))}")
+        return value
+
+
 class Monitoring(Strict):
     """What `mlgitops monitor` calls drift. The defaults leave a fresh sample of the training distribution unflagged:
     a feature drifts only when its shift is both large (PSI) and unlikely by chance (a two-sample test whose p-values
@@ -149,6 +171,9 @@ class Monitoring(Strict):
                                     "live traffic before it counts as drift (in the metric's units).")
     ground_truth: str | None = Field(None, description="Labels of live traffic: a CSV (project-relative path or s3:// object) or an s3:// "
                                      "prefix of CSVs, with columns inference_id and the model's target.")
+    schedule: Literal["none", "hourly", "daily"] = Field("none", description="SageMaker Model Monitor's data-quality schedule per "
+                                                          "endpoint with data capture on, against the baseline uploaded at promotion; none: no Model Monitor in the stack.")
+    retrain: Retrain | None = Field(None, description="What the monitor workflow's retraining pull request changes on drift; unset: it opens none.")
 
 
 class Serving(Strict):
@@ -376,6 +401,10 @@ def reference_problems(config: Project) -> list[Problem]:
             if ref is not None and ref not in config.datasets:
                 known = ", ".join(sorted(config.datasets)) or "none declared"
                 problems.append((("models", name, field), f"dataset '{ref}' is not declared under datasets (declared: {known})"))
+    retrain = config.monitoring.retrain
+    if retrain is not None and retrain.dataset not in config.datasets:
+        known = ", ".join(sorted(config.datasets)) or "none declared"
+        problems.append((("monitoring", "retrain", "dataset"), f"dataset '{retrain.dataset}' is not declared under datasets (declared: {known})"))
     longest_env = max(config.env_names, key=len)
     suffix = f"-{config.cloud.name_suffix}" if config.cloud.name_suffix else ""
     for role in (*ROLES, *config.models):

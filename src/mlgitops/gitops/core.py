@@ -200,7 +200,13 @@ def publish(config: Project, model: str, entry: DeployEntry, package: Path) -> N
     import shutil
 
     if entry.artifact_uri.startswith("s3://"):
+        if config.monitoring.schedule != "none":  # computed first: data that is not the training data refuses before any upload
+            from mlgitops.monitoring import baseline
+
+            files = {n: json.dumps(body, indent=1).encode() for n, body in baseline.compute(config, model, entry).items()}
         bucket.upload(config, model, package, entry.digest)
+        if config.monitoring.schedule != "none":
+            bucket.upload_baseline(config, model, entry.digest, files)
         return
     dest = Path(config.root) / entry.artifact_uri
     if dest.resolve() != package.resolve():

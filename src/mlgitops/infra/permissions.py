@@ -139,6 +139,15 @@ NEEDS: dict[str, Needs] = {
         read=("application-autoscaling:DescribeScalingPolicies",),
         update=("application-autoscaling:PutScalingPolicy", *_TARGET_TRACKING_ALARMS),
         delete=("application-autoscaling:DeleteScalingPolicy", *_TARGET_TRACKING_ALARMS)),
+    # Model Monitor (mlgitops.infra.monitor): a job definition is immutable (replaced, never updated); its volume and
+    # outputs use the stack's key through grants SageMaker makes with the caller's permissions
+    "aws:sagemaker/dataQualityJobDefinition:DataQualityJobDefinition": Needs(
+        create=("sagemaker:CreateDataQualityJobDefinition", "kms:CreateGrant", "kms:DescribeKey"),
+        read=("sagemaker:DescribeDataQualityJobDefinition",), tag=_SAGEMAKER_TAGS,
+        delete=("sagemaker:DeleteDataQualityJobDefinition",)),
+    "aws:sagemaker/monitoringSchedule:MonitoringSchedule": Needs(
+        create=("sagemaker:CreateMonitoringSchedule",), read=("sagemaker:DescribeMonitoringSchedule",),
+        update=("sagemaker:UpdateMonitoringSchedule",), tag=_SAGEMAKER_TAGS, delete=("sagemaker:DeleteMonitoringSchedule",)),
     "aws:sagemaker/mlflowTrackingServer:MlflowTrackingServer": Needs(
         create=("sagemaker:CreateMlflowTrackingServer",), read=("sagemaker:DescribeMlflowTrackingServer",),
         update=("sagemaker:UpdateMlflowTrackingServer",), tag=_SAGEMAKER_TAGS, delete=("sagemaker:DeleteMlflowTrackingServer",)),
@@ -187,7 +196,8 @@ class Scope:
             f"arn:aws:iam::{a}:instance-profile/{p}*",
             f"arn:aws:iam::{a}:oidc-provider/{GITHUB_ISSUER}",
             f"arn:aws:ecr:{r}:{a}:repository/{p}*",
-            *(f"arn:aws:sagemaker:{r}:{a}:{kind}/{p}*" for kind in ("model", "endpoint-config", "endpoint", "mlflow-tracking-server")),
+            *(f"arn:aws:sagemaker:{r}:{a}:{kind}/{p}*" for kind in ("model", "endpoint-config", "endpoint", "mlflow-tracking-server",
+                                                                           "data-quality-job-definition", "monitoring-schedule")),
             f"arn:aws:cloudwatch:{r}:{a}:alarm:{p}*",
             f"arn:aws:cloudwatch:{r}:{a}:alarm:TargetTracking-endpoint/{p}*",
             f"arn:aws:application-autoscaling:{r}:{a}:scalable-target/*",

@@ -7,7 +7,7 @@ import pulumi
 
 if TYPE_CHECKING:
     from mlgitops.config import Project
-    from mlgitops.evidence import DeployState
+    from mlgitops.evidence import DeployEntry, DeployState
 
 
 def served_image(recorded: str | None, configured: str | None, repository_url: pulumi.Output[str]) -> pulumi.Input[str]:
@@ -51,6 +51,7 @@ def build(config: Project, deploy_state: DeployState | None) -> list[str]:
     notes: list[str] = []
     released = deploy_state.models if deploy_state else {}
     endpoints: dict[str, pulumi.Output[str]] = {}
+    monitors: dict[str, pulumi.Output[str]] = {}
     for model_name in config.models:
         release = released.get(model_name)
         if config.env == "local":  # embedded: `mlgitops serve` is its endpoint, never a SageMaker one
@@ -64,7 +65,15 @@ def build(config: Project, deploy_state: DeployState | None) -> list[str]:
         endpoint = ServingEndpoint(f"{base}-{model_name}", config, model_name, release, training.role.arn, storage.key.arn,
                                    storage.bucket_names["models"], image)
         endpoints[model_name] = endpoint.endpoint_name
+        if config.monitoring.schedule != "none":
+            schedule, note = data_quality_monitor(config, model_name, release, endpoint.endpoint_name, training.role.arn,
+                                                  storage.key.arn, storage.bucket_names)
+            notes += [note] if note else []
+            if schedule is not None:
+                monitors[model_name] = schedule
     pulumi.export("endpoints", endpoints)
+    if monitors:
+        pulumi.export("monitoring_schedules", monitors)
 
     if config.platform.tracking_server:
         tracking = TrackingServer(f"{base}-tracking", config, account, storage.bucket_names["artifacts"],
@@ -76,6 +85,35 @@ def build(config: Project, deploy_state: DeployState | None) -> list[str]:
         identity = ci_identity(config, account, sorted(declared), storage.key.arn, training.repository.arn)
         pulumi.export("ci_role_arns", identity.role_arns)
     return notes
+
+
+def data_quality_monitor(config: Project, model_name: str, release: DeployEntry, endpoint_name: pulumi.Output[str],
+                         role_arn: pulumi.Output[str], key_arn: pulumi.Output[str],
+                         buckets: dict[str, pulumi.Output[str]]) -> tuple[pulumi.Output[str] | None, str | None]:
+    """Model Monitor over the endpoint's capture (`monitoring.schedule`), against the baseline promotion uploaded next
+    to the package: (the schedule's name, None), or (None, the plan note saying why there is none)."""
+    from mlgitops.infra.common import tags
+    from mlgitops.infra.monitor import DataQualityMonitor, DataQualityMonitorArgs, analyzer_image
+    from mlgitops.infra.serving import versioned_name
+    from mlgitops.package import hex_of
+
+    serving = config.models[model_name].serving
+    if not serving.data_capture.enabled:
+        return None, (f"no Model Monitor for {model_name} in {config.env}: monitoring.schedule is {config.monitoring.schedule} but "
+                      f"data capture is off; set models.{model_name}.serving.data_capture.enabled")
+    image = analyzer_image(config.cloud.region)
+    if image is None:
+        return None, f"no Model Monitor for {model_name}: SageMaker publishes no Model Monitor image in {config.cloud.region}"
+    base, digest = config.name(model_name), release.digest
+    hexd = hex_of(digest)
+    monitor = DataQualityMonitor(f"{base}-monitor", DataQualityMonitorArgs(
+        endpoint_name=endpoint_name, job_name=versioned_name(f"{base}-dq", digest, config.monitoring.schedule),
+        schedule_name=f"{base[:50].rstrip('-')}-data-quality",
+        baseline_prefix=pulumi.Output.concat("s3://", buckets["models"], f"/{model_name}/{hexd}/baseline/"),
+        output_uri=pulumi.Output.concat("s3://", buckets["artifacts"], f"/model-monitor/{model_name}"),
+        role_arn=role_arn, key_arn=key_arn, image=image, schedule=config.monitoring.schedule,
+        tags=tags(config, model=model_name, **{"model-digest": digest})))
+    return monitor.schedule.name, None
 
 
 def passed_roles(config: Project, account: str) -> dict[str, list[str]]:

@@ -22,6 +22,8 @@ TARGET = ("aws:appautoscaling/target:Target",)
 SCALING_POLICY = ("aws:appautoscaling/policy:Policy",)
 BUCKETS = ("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2")
 KMS_KEY = ("aws:kms/key:Key",)
+DATA_QUALITY_JOB = ("aws:sagemaker/dataQualityJobDefinition:DataQualityJobDefinition",)
+MONITORING_SCHEDULE = ("aws:sagemaker/monitoringSchedule:MonitoringSchedule",)
 
 
 def _prod(args: Any) -> bool:
@@ -145,6 +147,26 @@ def autoscaling(args: Any) -> Iterator[tuple[str, str]]:
             yield t.urn, f"autoscaling target of {name}/{variant} has minCapacity {lo} (< 1)"
         if hi > cap or hi < lo:
             yield t.urn, f"autoscaling target of {name}/{variant} has maxCapacity {hi} (cap {cap}, min {lo})"
+
+
+@stack_rule("sagemaker-model-monitor-prod", "In prod, an endpoint that captures data has a Model Monitor schedule over it "
+            "(monitoring.schedule): captured traffic nobody compares with the baseline shows no drift.", ENDPOINT, severity="medium")
+def model_monitor(args: Any) -> Iterator[tuple[str, str]]:
+    if not _prod(args):
+        return
+    configs = {(r.props.get("name") or r.name): r for r in args.resources if r.resource_type in ENDPOINT_CONFIG}
+    jobs = {(r.props.get("name") or r.name): str(get(r.props, "dataQualityJobInput", "endpointInput", "endpointName") or "")
+            for r in args.resources if r.resource_type in DATA_QUALITY_JOB}
+    watched = {jobs.get(str(get(r.props, "monitoringScheduleConfig", "monitoringJobDefinitionName") or "")) for r in args.resources
+               if r.resource_type in MONITORING_SCHEDULE}
+    for ep in (r for r in args.resources if r.resource_type in ENDPOINT):
+        cfg = configs.get(ep.props.get("endpointConfigName"))
+        if cfg is None or get(cfg.props, "dataCaptureConfig", "enableCapture") is not True:
+            continue
+        name = str(ep.props.get("name") or ep.name)
+        if name not in watched:
+            yield ep.urn, (f"endpoint {name} captures data but no monitoring schedule runs a data-quality job over it; "
+                           "set monitoring.schedule: hourly or daily in mlgitops.yaml")
 
 
 @stack_rule("sagemaker-autoscaling-policy", "Every SageMaker autoscaling target has a scaling policy (a target alone never scales).",

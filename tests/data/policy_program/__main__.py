@@ -132,6 +132,17 @@ aws.sagemaker.Endpoint("good-endpoint", name="good-endpoint", endpoint_config_na
 aws.sagemaker.Endpoint("bad-endpoint", name="bad-endpoint", endpoint_config_name="bad-config", deployment_config={
     "auto_rollback_configuration": {"alarms": [{"alarm_name": "no-such-alarm"}]}})
 aws.sagemaker.Endpoint("bad-unscaled-endpoint", name="bad-unscaled-endpoint", endpoint_config_name="good-config", tags=T)
+aws.sagemaker.Endpoint("bad-unmonitored-endpoint", name="bad-unmonitored-endpoint", endpoint_config_name="good-config", tags=T)
+for watched in ("good-endpoint", "bad-unscaled-endpoint"):  # Model Monitor over each endpoint that captures
+    job = aws.sagemaker.DataQualityJobDefinition(
+        f"good-{watched}-dq", name=f"good-{watched}-dq", role_arn=ROLE, tags=T,
+        data_quality_app_specification={"image_uri": "468650794304.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-model-monitor-analyzer"},
+        data_quality_job_input={"endpoint_input": {"endpoint_name": watched}},
+        data_quality_job_output_config={"kms_key_id": KEY_ARN, "monitoring_outputs": {"s3_output": {"s3_uri": "s3://good-bucket/monitor"}}},
+        job_resources={"cluster_config": {"instance_count": 1, "instance_type": "ml.m5.large", "volume_size_in_gb": 20,
+                                          "volume_kms_key_id": KEY_ARN}})
+    aws.sagemaker.MonitoringSchedule(f"good-{watched}-schedule", name=f"good-{watched}-schedule", tags=T, monitoring_schedule_config={
+        "monitoring_type": "DataQuality", "monitoring_job_definition_name": job.name, "schedule_config": {"schedule_expression": "cron(0 * ? * * *)"}})
 scaling = dict(service_namespace="sagemaker", scalable_dimension="sagemaker:variant:DesiredInstanceCount")
 aws.appautoscaling.Target("good-target", resource_id="endpoint/good-endpoint/variant/AllTraffic", min_capacity=2, max_capacity=4,
                           tags=T, **scaling)
