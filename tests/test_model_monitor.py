@@ -201,7 +201,7 @@ def monitored_plans(tmp_path_factory):
 
     root = monitored_example(tmp_path_factory.mktemp("monitored"), "hourly")
     configs = [load(root, e) for e in ("staging", "prod")]
-    return configs, dict(zip(("staging", "prod"), plan_configs([(c, release(c.env)) for c in configs])))
+    return configs, dict(zip(("staging", "prod"), plan_configs([(c, release(c.env)) for c in configs]), strict=True))
 
 
 def test_the_schedule_declares_a_job_definition_and_schedule_wired_to_endpoint_baseline_key_and_buckets(monitored_plans):

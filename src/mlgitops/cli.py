@@ -334,14 +334,14 @@ def retrain_cmd(
     ctx: typer.Context,
     model: Annotated[str, typer.Option("--model", help="The model the monitor result is about.")],
     source: Annotated[Path, typer.Option("--from", help="What `mlgitops monitor --env ENV --json` printed (a file).")],
-    day: Annotated[Optional[str], typer.Option("--date", help="The day {date} in monitoring.retrain.path stands for, YYYY-MM-DD (default: today, UTC).")] = None,
+    day: Annotated[str | None, typer.Option("--date", help="The day {date} in monitoring.retrain.path stands for, YYYY-MM-DD (default: today, UTC).")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """On drift, commit what monitoring.retrain says to change (the dataset's new path) on the branch
     mlgitops/retrain-<model>, reset to the current commit: the commit the monitor workflow's pull request carries."""
-    from mlgitops.monitoring.retrain import render_text, retrain
-
     import datetime as dt
+
+    from mlgitops.monitoring.retrain import render_text, retrain
 
     try:
         today = dt.date.fromisoformat(day) if day else None

@@ -59,7 +59,7 @@ def _kll(values: pd.Series) -> dict[str, Any]:
     counts, _ = np.histogram(data, bins=edges)
     kept = data if len(data) <= SKETCH_K else np.quantile(data, np.linspace(0, 1, SKETCH_K))
     return {"buckets": [{"lower_bound": float(a), "upper_bound": float(b), "count": float(c)}
-                        for a, b, c in zip(edges[:-1], edges[1:], counts)],
+                        for a, b, c in zip(edges[:-1], edges[1:], counts, strict=True)],
             "sketch": {"parameters": {"c": SKETCH_C, "k": SKETCH_K}, "data": [[float(v) for v in kept]]}}
 
 
