@@ -276,14 +276,17 @@ def test_service_linked_roles_only_for_the_services_the_stack_uses(plans):
     assert allows(policy(plans["full"], "churn-prod-deploy"), "iam:CreateServiceLinkedRole", slr, {"iam:AWSServiceName": "batch.amazonaws.com"})
 
 
-def test_the_observe_role_reads_the_stack_and_the_captured_traffic_only(plans):
+def test_the_observe_role_reads_the_stack_and_what_monitor_compares_only(plans):
     doc = policy(plans["prod"], "churn-prod-observe")
     reads = {a for a in actions_in(doc) if a.split(":", 1)[1].startswith(("Describe", "Get", "List"))}
     assert actions_in(doc) - reads == {"kms:Decrypt"}, actions_in(doc) - reads  # the captured objects are encrypted
     assert allows(doc, "s3:GetObject", "arn:aws:s3:::churn-prod-models/data-capture/churn-classifier/AllTraffic/2026/01/01/00/x.jsonl")
     assert allows(doc, "s3:ListBucket", "arn:aws:s3:::churn-prod-models", {"s3:prefix": "data-capture/churn-classifier/"})
-    assert not allows(doc, "s3:GetObject", "arn:aws:s3:::churn-prod-models/churn-classifier/abc/model.tar.gz")
-    assert not allows(doc, "s3:GetObject", "arn:aws:s3:::churn-prod-data/datasets/train/x.csv")
+    # `mlgitops monitor` predicts the reference with the served model and reads the training data: its own stack's only
+    assert allows(doc, "s3:GetObject", "arn:aws:s3:::churn-prod-models/churn-classifier/abc/model.tar.gz")
+    assert allows(doc, "s3:GetObject", "arn:aws:s3:::churn-prod-data/datasets/train/x.csv")
+    assert not allows(doc, "s3:GetObject", "arn:aws:s3:::churn-staging-models/churn-classifier/abc/model.tar.gz")
+    assert not allows(doc, "s3:PutObject", "arn:aws:s3:::churn-prod-models/data-capture/x.jsonl")
     assert allows(doc, "sagemaker:DescribeEndpoint", f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:endpoint/churn-prod-churn-classifier")
     assert not allows(doc, "sagemaker:DescribeEndpoint", f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:endpoint/other-prod-x")
 

@@ -9,7 +9,7 @@ the environment's rules. No role trusts `pull_request` or a branch.
 |---|---|---|
 | `<project>-<env>-deploy` | `environment:<env>` | `pulumi up` of this stack (`permissions.deploy_policy`) |
 | `<project>-<env>-publish` | `environment:publish` | packages to the models bucket, images to ECR, remote training |
-| `<project>-<env>-observe` | `environment:observe` | read the stack's resources and the captured traffic |
+| `<project>-<env>-observe` | `environment:observe` | read the stack's resources, the captured traffic, the served packages and the training data |
 
 The GitHub OIDC provider belongs to the account (the platform stack in the suite's `infra/` creates it); a project
 stack looks it up.

@@ -317,9 +317,11 @@ def deploy_policy(types: Iterable[str], scope: Scope, passed: dict[str, list[str
     return _document(body)
 
 
-def observe_policy(types: Iterable[str], scope: Scope, models_bucket: str, key_arn: str) -> str:
-    """Drift and monitoring: read each declared resource (what `pulumi preview --refresh` calls) and the captured
-    requests and responses under `data-capture/` of the models bucket, decrypted with the stack's key."""
+def observe_policy(types: Iterable[str], scope: Scope, models_bucket: str, key_arn: str, data_bucket: str) -> str:
+    """Drift and monitoring: read each declared resource (what `pulumi preview --refresh` calls); and what
+    `mlgitops monitor` compares: the captured requests and responses under `data-capture/`, the served model's
+    package (it predicts the reference) in the models bucket, and the training data in the data bucket, decrypted
+    with the stack's key. Nothing is written."""
     reads: dict[str, None] = {}
     for t in set(types):
         if t in NEEDS:
@@ -329,6 +331,8 @@ def observe_policy(types: Iterable[str], scope: Scope, models_bucket: str, key_a
         {"Sid": "CaptureList", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": f"arn:aws:s3:::{models_bucket}",
          "Condition": {"StringLike": {"s3:prefix": ["data-capture/*"]}}},
         {"Sid": "CaptureRead", "Effect": "Allow", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{models_bucket}/data-capture/*"},
+        {"Sid": "MonitorRead", "Effect": "Allow", "Action": "s3:GetObject",
+         "Resource": [f"arn:aws:s3:::{models_bucket}/*/model.tar.gz", f"arn:aws:s3:::{data_bucket}/*"]},
         {"Sid": "CaptureKey", "Effect": "Allow", "Action": "kms:Decrypt", "Resource": key_arn},
     ]
     return _document(body)

@@ -172,7 +172,7 @@ def ci_identity(config: Project, account: pulumi.Input[str], declared: list[str]
         "deploy": acct.apply(lambda a: deploy_policy(types, scope(a), passed_roles(config, a), f"arn:aws:iam::{a}:role/{names['deploy']}",
                                                      [BATCH_INSTANCE_POLICY] if batch else [])),
         "publish": pulumi.Output.all(acct, key_arn, repository_arn).apply(publish),
-        "observe": pulumi.Output.all(acct, key_arn).apply(lambda args: observe_policy(types, scope(args[0]), config.bucket_name("models"), args[1])),
+        "observe": pulumi.Output.all(acct, key_arn).apply(lambda args: observe_policy(types, scope(args[0]), config.bucket_name("models"), args[1], config.bucket_name("data"))),
     }
     return CiIdentity(config.name("ci"), CiIdentityArgs(repository=config.github.repository, env=config.env,
                                                           provider_arn=provider_arn, role_names=names, policies=policies,
