@@ -36,7 +36,7 @@ def test_demo_runs_end_to_end_and_stops_its_server(tmp_path):
     assert f"Report: {report}" in out and report.read_text().startswith("## ✅ mlgitops: PASS")
 
     # the demo ends by sending a shifted batch and catching it: one feature named, the evidence and report updated
-    shifted = re.search(r"6\. sent 150 requests of 10 holdout rows with `(\w+)` shifted by two standard deviations", out).group(1)
+    shifted = re.search(r"6\. sent 150 requests of 10 training rows with `(\w+)` shifted by two standard deviations", out).group(1)
     assert "7. mlgitops monitor --env local" in out and f"caught the shift of {shifted} (exit code 1 from the CLI)" in out
     monitored = yaml.safe_load((root / ".mlgitops" / "evidence" / "local" / "monitor" / "classifier.json").read_text())
     assert monitored["drifted"] is True and [f["name"] for f in monitored["features"] if f["drifted"]] == [shifted]

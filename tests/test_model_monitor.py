@@ -162,7 +162,8 @@ def test_promotion_uploads_the_baseline_next_to_the_package_from_the_pinned_trai
     s3 = boto3.client("s3")
     prefix = baseline_uri(config, MODEL, digest).removeprefix(f"s3://{bucket}/")
     assert prefix == f"{MODEL}/{digest.removeprefix('sha256:')}/baseline/"
-    keys = sorted(o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"])
+    own = f"{MODEL}/{digest.removeprefix('sha256:')}/"  # the bucket is shared with other tests' promotions
+    keys = sorted(o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix=own)["Contents"])
     assert keys == [f"{prefix}constraints.json", f"{prefix}statistics.json", f"{MODEL}/{digest.removeprefix('sha256:')}/model.tar.gz"]
     features = pd.read_csv(root / "data" / "train.csv").drop(columns=["churned"])
     got = {n: json.loads(s3.get_object(Bucket=bucket, Key=prefix + n)["Body"].read()) for n in ("statistics.json", "constraints.json")}

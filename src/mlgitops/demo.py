@@ -62,8 +62,9 @@ def run_demo(directory: Path | None = None) -> int:
         predictions = predict(server.url, holdout.drop(columns=[spec.target]))
         say(f"5. scored {len(predictions)} holdout rows ({spec.target}: predicted / actual): "
             + ", ".join(f"{p}/{a}" for p, a in zip(predictions, holdout[spec.target], strict=False)))
-        feature = shifted_traffic(server.url, load_frame(config, spec.holdout or spec.dataset).drop(columns=[spec.target]))
-        say(f"6. sent {SHIFTED_REQUESTS} requests of {SHIFTED_ROWS} holdout rows with `{feature}` shifted by two standard deviations")
+        # training rows: every other feature then follows the reference exactly, so only the shifted one may drift
+        feature = shifted_traffic(server.url, load_frame(config, spec.dataset).drop(columns=[spec.target]))
+        say(f"6. sent {SHIFTED_REQUESTS} requests of {SHIFTED_ROWS} training rows with `{feature}` shifted by two standard deviations")
     say(f"   server stopped. Report: {run.report}")
     if folder is None:
         say(f"demo done in {time.perf_counter() - t0:.0f} s (data capture is off: nothing to monitor)")
@@ -84,7 +85,7 @@ def run_demo(directory: Path | None = None) -> int:
 
 
 def shifted_traffic(url: str, rows: Any) -> str:
-    """Send holdout rows with their first numeric feature moved by two standard deviations; return its name."""
+    """Send `rows` with their first numeric feature moved by two standard deviations; return its name."""
     from mlgitops.serving import predict
 
     feature = next((c for c in rows.columns if rows[c].dtype.kind == "f"), None) or next(c for c in rows.columns if rows[c].dtype.kind == "i")
