@@ -1,10 +1,12 @@
 """`mlgitops pipeline pr`: the pull-request pipeline, locally, exactly as CI runs it.
 
-config -> data -> train -> evaluate -> plan (every environment) -> policy -> report, calling the functions
-the CLI commands call, so the heavy libraries import once. Bad input stops the pipeline (exit 2), but the
-report still runs and says which step stopped it, why, and what did not run. A gate that says no (exit 1)
-skips only the steps that need its output: plan, policy check and report still run, so the report is
-complete; models train one by one, so one model's failure leaves the others trained and evaluated.
+config -> data -> train -> evaluate -> plan (every environment) -> policy -> report. Each step is a typed
+function from its inputs to its evidence records (the functions the CLI commands call, in this process, so the
+heavy libraries import once), and a summary of those records gives the step its status and line. Bad input
+stops the pipeline (exit 2), but the report still runs and says which step stopped it, why, and what did not
+run. A gate that says no (exit 1) skips only the steps that need its output: plan, policy check and report
+still run, so the report is complete; models train one by one, so one model's failure leaves the others
+trained and evaluated.
 
 Two cores, one wall clock: the data gate runs in a worker process (GX takes seconds to import) while this
 process imports MLflow and opens the tracking store for training; then the plans run in the background while
@@ -20,19 +22,36 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import IO, TYPE_CHECKING, Any, ParamSpec, Protocol, TypeVar
 
 from mlgitops.errors import BadInput, GateFailed
-from mlgitops.evidence import BASE_RUN, RUN_ID_ENV, DataReport, PipelineRun, Plan, Run, Step, StepStatus, Verdict
+from mlgitops.evidence import (
+    BASE_RUN,
+    RUN_ID_ENV,
+    DataReport,
+    Evaluation,
+    Findings,
+    PipelineRun,
+    Plan,
+    PlanChanges,
+    Run,
+    Step,
+    StepStatus,
+    Verdict,
+)
 
 if TYPE_CHECKING:
     from mlgitops.config import Project
     from mlgitops.training.runner import TrainingResult
 
 OK, FAILED, ERROR, SKIPPED, NOT_RUN = StepStatus.OK, StepStatus.FAILED, StepStatus.ERROR, StepStatus.SKIPPED, StepStatus.NOT_RUN
+NAMES = ("config", "data", "train", "evaluate", "plan", "policy", "report")
+Summary = tuple[StepStatus, str]
+T = TypeVar("T")
+P = ParamSpec("P")
 
 
 @dataclass
@@ -73,52 +92,20 @@ class Progress(Protocol):
     def done(self, step: Step) -> None: ...
 
 
-@dataclass
-class _State:
-    """What the steps hand each other."""
-
-    root: Path
-    base: Path
-    run: PipelineResult
-    config: Project | None = None
-    envs: list[str] = field(default_factory=list)
-    pool: ThreadPoolExecutor | None = None
-    plans: Future[dict[str, Plan]] | None = None
-    data: list[DataReport] = field(default_factory=list)
-    trained: list[TrainingResult] = field(default_factory=list)
-    failed_models: list[str] = field(default_factory=list)
-    training_note: str = ""
-    plan_seconds: float = 0.0
-
-    @property
-    def project(self) -> Project:
-        assert self.config is not None, "the config step runs first"
-        return self.config
-
-
 def default_env(envs: list[str]) -> str:
     """Where a merged candidate goes next (as the PR workflow decides): staging, else the first declared, else local."""
     return "staging" if "staging" in envs else envs[1] if len(envs) > 1 else "local"
 
 
-def _config(s: _State) -> tuple[StepStatus, str]:
+# --- the steps: typed functions from their inputs to their records -----------------------------------------
+
+
+def configure(root: Path, env: str | None) -> tuple[list[str], Project]:
+    """Every environment's config checked, then the one the candidate is evaluated against loaded."""
     from mlgitops.config import check, load
 
-    s.run.evidence.reset()  # first: even a run that stops here leaves its own pipeline.json and report
-    s.envs = check(s.root)
-    env = s.run.record.env = s.run.env or default_env(s.envs)
-    s.config = load(s.root, env)
-    return OK, f"mlgitops.yaml is valid ({', '.join(s.envs)}); candidate evaluated against {env}"
-
-
-def _plan_all(s: _State) -> dict[str, Plan]:
-    from mlgitops.plan import plan_environments
-
-    t0 = time.perf_counter()
-    try:
-        return plan_environments(s.root, s.envs)
-    finally:
-        s.plan_seconds = time.perf_counter() - t0
+    envs = check(root)
+    return envs, load(root, env or default_env(envs))
 
 
 def gate(root: Path, env: str, run_id: str) -> list[DataReport]:
@@ -141,7 +128,7 @@ def _worker_main() -> None:
         main.__file__ = __file__
 
 
-def _gate(s: _State) -> list[DataReport]:
+def validate_data(project: Project, run_id: str) -> list[DataReport]:
     """The data gate in a worker process (GX takes seconds to import; threads would share one core through the GIL)
     while this process prepares training. Its output goes where this step's goes: the pipeline log. On Linux the
     worker is forked (nothing to re-import, and no re-run of a `__main__` that may not be importable, such as a
@@ -152,123 +139,210 @@ def _gate(s: _State) -> list[DataReport]:
     sys.stdout.flush()
     sys.stderr.flush()  # a forked worker must not write this process's buffered output again
     with ProcessPoolExecutor(1, mp_context=context, initializer=_worker_main) as pool:
-        reports = pool.submit(gate, s.root, s.project.env, s.run.evidence.name)
-        if s.project.models:
+        reports = pool.submit(gate, project.root, project.env, run_id)
+        if project.models:
             from mlgitops.evaluation import prepare as prepare_evaluation
             from mlgitops.training import prepare as prepare_training
 
             with contextlib.suppress(Exception):  # a head start only: train and evaluate redo it and report what fails
-                prepare_training(s.project)
+                prepare_training(project)
                 prepare_evaluation()
         return reports.result()
 
 
-def _data(s: _State) -> tuple[StepStatus, str]:
-    s.data = _gate(s)
-    s.pool = ThreadPoolExecutor(1, thread_name_prefix="mlgitops-plan")
-    s.plans = s.pool.submit(_plan_all, s)  # the second core is free from here on
+@dataclass(frozen=True)
+class Trained:
+    """The train step's outcome: the models trained, and each failed model's message."""
+
+    results: list[TrainingResult]
+    failed: dict[str, str]
+
+
+def train_models(project: Project) -> Trained:
+    """Each model in turn: one model's failure is its own, the others still train and are evaluated."""
+    from mlgitops.training import train
+
+    results, failed = [], {}
+    for name in project.select_models():
+        try:
+            results.append(train(project, name))
+        except GateFailed as exc:
+            sys.stderr.write(f"{exc}\n")
+            failed[name] = str(exc).replace("(traceback above)", "(traceback in the log)")
+    return Trained(results, failed)
+
+
+def evaluate_models(project: Project, trained: Trained) -> list[Evaluation]:
+    """Each trained candidate against its champion; bad input for one still leaves the others' evidence."""
+    from mlgitops.evaluation import evaluate
+
+    results, errors = [], []
+    for t in trained.results:
+        try:
+            results.append(evaluate(project, t.model))
+        except BadInput as exc:
+            errors.append(str(exc))
+    if errors:
+        raise BadInput("; ".join([*errors, *_evaluations(results, trained)]))
+    return results
+
+
+@dataclass(frozen=True)
+class Planned:
+    """Every environment's plan, its changes once recorded, and the seconds of both: planning runs in the
+    background, so the plan step's wall time is only the wait for it."""
+
+    plans: dict[str, Plan]
+    seconds: float
+    changes: dict[str, PlanChanges] = field(default_factory=dict)
+
+
+def plan_all(root: Path, envs: list[str]) -> Planned:
+    from mlgitops.plan import plan_environments
+
+    t0 = time.perf_counter()
+    return Planned(plan_environments(root, envs), time.perf_counter() - t0)
+
+
+def record_changes(run: Run, planned: Planned, base: Path, root: Path) -> Planned:
+    """Each plan and its changes against the base branch's plan, into the run's evidence."""
+    from mlgitops.report.content import changes_against
+
+    t0 = time.perf_counter()
+    changes: dict[str, PlanChanges] = {}
+    for env, plan in planned.plans.items():
+        run.write(plan)
+        run.write(changes.setdefault(env, changes_against(plan, base, root)))
+    return replace(planned, changes=changes, seconds=planned.seconds + time.perf_counter() - t0)
+
+
+def check_policies(root: Path, planned: Planned, run: Run, env: str) -> dict[str, Findings]:
+    """Every environment's infrastructure rules; the promotion rules over this run's evidence for `env` only."""
+    from mlgitops.config import load
+    from mlgitops.policies.run import check_project
+
+    return {e: check_project(load(root, e), plan, run if e == env else None, changes=run.changes(e))[0]
+            for e, plan in planned.plans.items()}
+
+
+def write_report(run: Run, root: Path, record: PipelineRun) -> Path:
+    """`pipeline.json` (naming the report), then the report over every record of the run."""
+    from mlgitops.report import build, write
+
+    record.report = run.report_md.name
+    run.write(record)
+    return write(build(run, root), run)[0]
+
+
+# --- each step's status and line, from its records -------------------------------------------------------
+
+
+def _configured(configured: tuple[list[str], Project]) -> Summary:
+    envs, project = configured
+    return OK, f"mlgitops.yaml is valid ({', '.join(envs)}); candidate evaluated against {project.env}"
+
+
+def _validated(reports: list[DataReport]) -> Summary:
     parts = []
-    for r in s.data:
+    for r in reports:
         failed = ", ".join(f"{f.expectation}" + (f" [{f.column}]" if f.column else "") for f in r.failures)
         warned = ", ".join(f"{w.expectation}" + (f" [{w.column}]" if w.column else "") for w in r.warnings)
         parts.append(f"{r.dataset} {'pass' if r.success else 'FAIL'} ({r.rows} rows" + (f"; {failed}" if failed else "")
                      + (f"; warning: {warned}" if warned else "") + ")")
-    return (OK if all(r.success for r in s.data) else FAILED), "; ".join(parts)
+    return (OK if all(r.success for r in reports) else FAILED), "; ".join(parts)
 
 
-def _train(s: _State) -> tuple[StepStatus, str]:
-    failed = [r.dataset for r in s.data if not r.success]
-    if failed:
-        s.training_note = "training skipped"
-        return SKIPPED, f"the data gate failed on {', '.join(failed)}: a model trained on that data proves nothing"
-    from mlgitops.training import train
-
-    parts, errors = [], []
-    for name in s.project.select_models():
-        try:  # one model's failure is its own: the others still train and are evaluated
-            t = train(s.project, name)
-        except GateFailed as exc:
-            sys.stderr.write(f"{exc}\n")
-            errors.append(str(exc).replace("(traceback above)", "(traceback in the log)"))
-            s.failed_models.append(name)
-            continue
-        s.trained.append(t)
-        parts.append(f"{t.model} v{t.version} (MLflow run {t.run_id})")
-    if errors:
-        s.training_note = "training failed"
-        return FAILED, "; ".join([*errors, *parts])
-    return OK, "; ".join(parts)
+def _trained(trained: Trained) -> Summary:
+    parts = [f"{t.model} v{t.version} (MLflow run {t.run_id})" for t in trained.results]
+    return (FAILED, "; ".join([*trained.failed.values(), *parts])) if trained.failed else (OK, "; ".join(parts))
 
 
-def _evaluate(s: _State) -> tuple[StepStatus, str]:
-    if not s.trained:
-        return SKIPPED, f"no candidate to evaluate ({s.training_note or 'training did not run'})"
-    from mlgitops.evaluation import evaluate
-
-    results, errors = [], []
-    for t in s.trained:
-        try:  # each model's evaluation is its own: bad input for one still leaves the others' evidence
-            results.append(evaluate(s.project, t.model))
-        except BadInput as exc:
-            errors.append(str(exc))
-    parts = [f"{r.model} v{r.candidate.version} {r.verdict.upper()}: {r.comparison}" + (f" ({r.reasons[0]})" if r.reasons else "")
-             for r in results]
-    parts += [f"{m} not evaluated (training failed)" for m in s.failed_models]
-    if errors:
-        raise BadInput("; ".join([*errors, *parts]))
-    return (OK if all(r.verdict == Verdict.PASS for r in results) else FAILED), "; ".join(parts)
+def _evaluations(results: list[Evaluation], trained: Trained) -> list[str]:
+    return [*(f"{r.model} v{r.candidate.version} {r.verdict.upper()}: {r.comparison}" + (f" ({r.reasons[0]})" if r.reasons else "")
+              for r in results), *(f"{m} not evaluated (training failed)" for m in trained.failed)]
 
 
-def _plan(s: _State) -> tuple[StepStatus, str]:
-    from mlgitops.report.content import changes_against
+def _evaluated(results: list[Evaluation], trained: Trained) -> Summary:
+    return (OK if all(r.verdict == Verdict.PASS for r in results) else FAILED), "; ".join(_evaluations(results, trained))
 
-    assert s.plans is not None
-    plans = s.plans.result()
-    t0 = time.perf_counter()
+
+def _changed(planned: Planned) -> Summary:
     parts = []
-    for env, plan in plans.items():
-        s.run.evidence.write(plan)
-        changes = changes_against(plan, s.base, s.root)
-        s.run.evidence.write(changes)
-        text = ", ".join(f"{n} to {a}" for a, n in changes.counts().items() if n) or "no changes"
-        parts.append(f"{env}: {len(plan.resources)} resources, {text}" + ("" if changes.against else " (no base plan)"))
-    s.plan_seconds += time.perf_counter() - t0
+    for env, c in planned.changes.items():
+        text = ", ".join(f"{n} to {a}" for a, n in c.counts().items() if n) or "no changes"
+        parts.append(f"{env}: {len(planned.plans[env].resources)} resources, {text}" + ("" if c.against else " (no base plan)"))
     return OK, "; ".join(parts) + " (planned in the background)"
 
 
-def _policy(s: _State) -> tuple[StepStatus, str]:
-    from mlgitops.config import load
-    from mlgitops.policies.run import check_project
-
-    assert s.plans is not None
-    plans = s.plans.result()
-    parts, blocked = [], False
-    for env in s.envs:
-        findings, _ = check_project(load(s.root, env), plans[env], s.run.evidence if env == s.run.env else None,
-                                    changes=s.run.evidence.changes(env))
-        n = findings.summary
-        blocked |= findings.blocked
-        parts.append(f"{env} {'FAILED' if findings.blocked else 'pass'} ({n['mandatory']} mandatory, {n['advisory']} advisory)")
-    return (FAILED if blocked else OK), "; ".join(parts) + f"; promotion rules for {s.run.env}"
+def _checked(findings: dict[str, Findings], env: str) -> Summary:
+    parts = [f"{e} {'FAILED' if f.blocked else 'pass'} ({f.summary['mandatory']} mandatory, {f.summary['advisory']} advisory)"
+             for e, f in findings.items()]
+    return (FAILED if any(f.blocked for f in findings.values()) else OK), "; ".join(parts) + f"; promotion rules for {env}"
 
 
-def _report(s: _State) -> tuple[StepStatus, str]:
-    from mlgitops.report import build, write
-
-    s.run.record.report = s.run.evidence.report_md.name
-    s.run.evidence.write(s.run.record)
-    s.run.report, _ = write(build(s.run.evidence, s.root), s.run.evidence)
-    return OK, str(s.run.report)
+# --- running them ---------------------------------------------------------------------------------------
 
 
-STEPS: tuple[tuple[str, Callable[[_State], tuple[StepStatus, str]]], ...] = (
-    ("config", _config), ("data", _data), ("train", _train), ("evaluate", _evaluate),
-    ("plan", _plan), ("policy", _policy), ("report", _report),
-)
+class _Stopped(Exception):
+    """A step had bad input (or its gate left nothing to go on): the steps after it cannot run; the report still does."""
+
+
+@dataclass
+class _Steps:
+    """Runs the steps in order: each one timed, its output captured into the run's log, its status recorded."""
+
+    result: PipelineResult
+    progress: Progress | None
+
+    def __call__(self, name: str, summary: Callable[[T], Summary], func: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        step = self._start(name)
+        t0 = time.perf_counter()
+        out: T | None = None
+        with _captured() as captured:
+            try:
+                out = func(*args, **kwargs)
+                step.status, step.summary = summary(out)
+            except BadInput as exc:
+                step.status, step.summary = ERROR, str(exc)
+            except GateFailed as exc:
+                step.status, step.summary = FAILED, str(exc)
+            log = _log(self.result.evidence, name, captured)
+        step.seconds = round(out.seconds if isinstance(out, Planned) else time.perf_counter() - t0, 3)
+        if log and step.status in (FAILED, ERROR):
+            step.summary += f" (output: {log})"
+        self._done(step)
+        if step.status == ERROR or out is None:
+            raise _Stopped(f"{name} had bad input" if step.status == ERROR else f"{name} failed")
+        return out
+
+    def skip(self, name: str, why: str) -> None:
+        step = Step(name=name, status=SKIPPED, summary=why)
+        self.result.steps.append(step)
+        self._done(step)
+
+    def not_run(self, why: str) -> None:
+        """Every step not yet started, but the report."""
+        for name in NAMES[len(self.result.steps):-1]:
+            step = Step(name=name, status=NOT_RUN, summary=f"not run: {why}")
+            self.result.steps.append(step)
+            if self.progress:
+                self.progress.done(step)
+
+    def _start(self, name: str) -> Step:
+        step = Step(name=name)
+        self.result.steps.append(step)
+        if self.progress:
+            self.progress.start(name)
+        return step
+
+    def _done(self, step: Step) -> None:
+        step.exit_code = step.status.exit_code
+        if self.progress:
+            self.progress.done(step)
 
 
 @contextlib.contextmanager
-def _captured() -> Iterator[Any]:
+def _captured() -> Iterator[IO[bytes]]:
     """Point file descriptors 1 and 2 at a temp file for the duration (library and subprocess output too)."""
     from mlgitops.files import redirected
 
@@ -276,7 +350,7 @@ def _captured() -> Iterator[Any]:
         yield out
 
 
-def _log(run: Run, name: str, out: Any) -> Path | None:
+def _log(run: Run, name: str, out: IO[bytes]) -> Path | None:
     """Append a step's captured output to `<run>/logs/pipeline.log`; None when it printed nothing."""
     out.seek(0)
     text = out.read()
@@ -294,49 +368,40 @@ def run_pr(project_dir: Path, env: str | None = None, base: Path | None = None, 
     root = Path(project_dir).resolve()
     if base is not None and not Path(base).is_dir():
         raise BadInput(f"--base {base}: no such folder; pass the base branch's evidence run (holding plan/<env>.json)")
-    folder = Run.current(root)
-    if folder.name == BASE_RUN:
+    run = Run.current(root)
+    if run.name == BASE_RUN:
         raise BadInput(f"{RUN_ID_ENV}={BASE_RUN} is reserved for the base branch's plans; choose another run id")
-    run = PipelineResult(PipelineRun(env=env, run_id=folder.name), folder)
-    s = _State(root=root, base=Path(base).resolve() if base else Run.base(root).dir, run=run)
-    stopped = ""
+    base_dir = Path(base).resolve() if base else Run.base(root).dir
+    result = PipelineResult(PipelineRun(env=env, run_id=run.name), run)
+    step = _Steps(result, progress)
+    pool = ThreadPoolExecutor(1, thread_name_prefix="mlgitops-plan")
     try:
-        for name, func in STEPS:
-            step = Step(name=name)
-            run.steps.append(step)
-            if stopped and name != "report":  # the report still runs: it says what stopped the run and what did not run
-                step.status, step.summary = NOT_RUN, f"not run: {stopped}"
-                if progress:
-                    progress.done(step)
-                continue
-            if progress:
-                progress.start(name)
-            t0 = time.perf_counter()
-            with _captured() as out:
-                try:
-                    step.status, step.summary = func(s)
-                except BadInput as exc:
-                    step.status, step.summary = ERROR, str(exc)
-                except GateFailed as exc:
-                    step.status, step.summary = FAILED, str(exc)
-                log = _log(run.evidence, name, out)
-            # the plan's own time: it ran in the background, so its wall time here is only the wait
-            step.seconds = round(s.plan_seconds if name == "plan" and step.status == OK else time.perf_counter() - t0, 3)
-            step.exit_code = step.status.exit_code
-            if log and step.status in (FAILED, ERROR):
-                step.summary += f" (output: {log})"
-            if step.status == ERROR:
-                stopped = f"{name} had bad input"
-            if progress:
-                progress.done(step)
+        run.reset()  # first: even a run that stops at its config leaves its own pipeline.json and report
+        envs, project = step("config", _configured, configure, root, env)
+        result.record.env = project.env
+        data = step("data", _validated, validate_data, project, run.name)
+        plans = pool.submit(plan_all, root, envs)  # the second core is free from here on
+        trained = None
+        if failed := [r.dataset for r in data if not r.success]:
+            step.skip("train", f"the data gate failed on {', '.join(failed)}: a model trained on that data proves nothing")
+        else:
+            trained = step("train", _trained, train_models, project)
+        if trained is None or not trained.results:
+            why = "training skipped" if trained is None else "training failed" if trained.failed else "training did not run"
+            step.skip("evaluate", f"no candidate to evaluate ({why})")
+        else:
+            step("evaluate", lambda results: _evaluated(results, trained), evaluate_models, project, trained)
+        planned = step("plan", _changed, lambda: record_changes(run, plans.result(), base_dir, root))
+        step("policy", lambda findings: _checked(findings, project.env), check_policies, root, planned, run, project.env)
+    except _Stopped as stop:
+        step.not_run(str(stop))
     finally:
-        if s.pool is not None:
-            s.pool.shutdown(wait=False, cancel_futures=True)
-    if run.report is not None:
-        run.evidence.write(run.record)
-    return run
-
-
+        pool.shutdown(wait=False, cancel_futures=True)
+    with contextlib.suppress(_Stopped):
+        result.report = step("report", lambda path: (OK, str(path)), write_report, run, root, result.record)
+    if result.report is not None:
+        run.write(result.record)
+    return result
 class ConsoleProgress:
     """One line per step on the terminal's stderr (a spinner while it runs when that is a terminal)."""
 
