@@ -15,6 +15,8 @@ on a fresh project with an empty $XDG_CACHE_HOME (as on a new CI runner: matplot
 The import floors are measured just before and after every pipeline run, and each run is compared with the
 mean of its two neighbours: this machine's speed drifts by a third within minutes, and a run and its floors
 then drift together. Targets: total <= 1.5 x the sum of the floors, and <= 30 s on 2 cores.
+`--against REF` also runs the pipeline of the git commit REF (a temporary worktree, on the same venv) on a warm
+project of its own, alternating with this checkout's warm runs, and prints the paired ratio: this code / REF's.
 The data gate runs in a child process while the parent imports MLflow, so the data step includes that
 work; the plan runs in the background, so the step times add up to more than the total.
 """
@@ -78,6 +80,13 @@ def fit_predict_floor(project: Path, repeats: int) -> tuple[float, float]:
     return statistics.median(fits), statistics.median(predicts)
 
 
+def worktree(ref: str, where: Path) -> Path:
+    """REF's source in a temporary worktree; its `src` goes first on PYTHONPATH to run its pipeline."""
+    repo = Path(__file__).resolve().parents[1]
+    subprocess.run(["git", "-C", str(repo), "worktree", "add", "--detach", "--force", str(where), ref], check=True, capture_output=True)
+    return where / "src"
+
+
 def run_pipeline(project: Path, **env: str) -> tuple[float, dict]:
     cmd = [sys.executable, "-m", "mlgitops", "--project", str(project), "pipeline", "pr", "--json"]
     seconds, proc = timed(cmd, env={**os.environ, **env})
@@ -89,6 +98,7 @@ def run_pipeline(project: Path, **env: str) -> tuple[float, dict]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3, help="warm pipeline runs and floor repetitions")
+    parser.add_argument("--against", metavar="REF", help="a git commit whose pipeline to compare with, run alternately")
     args = parser.parse_args()
     from mlgitops.scaffold import new
 
@@ -108,6 +118,7 @@ def main() -> None:
         for label, path, env in scenarios:
             runs.append((label, *run_pipeline(path, **env)))
             sample()
+        paired = compare(args.against, tmp, project, args.repeats) if args.against else []
         floors = {name: statistics.median(import_seconds(tmp, modules) for _ in range(args.repeats))
                   for name, modules in {"interpreter": "", **LIBRARIES}.items()}
         floors["fit"], floors["predict"] = fit_predict_floor(project, max(3, args.repeats))
@@ -125,6 +136,9 @@ def main() -> None:
     warm = ratios.get("warm", [])
     if warm:
         print(f"warm runs: median {statistics.median(warm):.2f}x the floors around them (range {min(warm):.2f}-{max(warm):.2f}x)")
+    if paired:
+        print(f"against {args.against}: warm runs alternated, this / {args.against} = median {statistics.median(paired):.2f}x "
+              f"(range {min(paired):.2f}-{max(paired):.2f}x; below 1 is faster)")
     print()
     print(f"{'step':<9} {'cold s':>7} {'warm s':>7}  floor")
     cold, warm_runs = runs[1][2], [r[2] for r in runs[2:]] or [runs[1][2]]
@@ -134,6 +148,25 @@ def main() -> None:
         f = sum(floors[p] for p in parts)
         note = f"{f:.3f}s ({' + '.join(parts)})" + (f": cold {step['seconds'] / f:.1f}x, warm {warm_s / f:.1f}x" if f >= 0.1 else "") if parts else "-"
         print(f"{step['name']:<9} {step['seconds']:>7.2f} {warm_s:>7.2f}  {note}")
+
+
+def compare(ref: str, tmp: Path, project: Path, repeats: int) -> list[float]:
+    """Seconds of this checkout's warm run over REF's next to it, `repeats` times, each on its own warm project."""
+    src = worktree(ref, tmp / "against")
+    theirs = tmp / "theirs"
+    path = {"PYTHONPATH": os.pathsep.join([str(src), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)}
+    try:  # REF's own template: its config may not know keys this checkout's template writes
+        subprocess.run([sys.executable, "-m", "mlgitops", "new", str(theirs), "--no-input", "--no-git"],
+                       env={**os.environ, **path}, check=True, capture_output=True)
+        run_pipeline(theirs, **path)  # its store made, as this checkout's project already has
+        ratios = []
+        for _ in range(repeats):
+            ours, _ = run_pipeline(project)
+            their, _ = run_pipeline(theirs, **path)
+            ratios.append(ours / their)
+        return ratios
+    finally:
+        subprocess.run(["git", "-C", str(src.parent), "worktree", "remove", "--force", str(src.parent)], capture_output=True)
 
 
 if __name__ == "__main__":
