@@ -33,7 +33,18 @@ def load(project_dir: Path | str, env: str = "local") -> Project:
     return config
 
 
-def check(project_dir: Path | str) -> list[str]:
+class Checked(list[str]):
+    """The environments `check` found valid ("local" first), and the `--json` document of `mlgitops config check`."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"valid": True, "environments": list(self)}
+
+
+def render_text(result: Checked) -> str:
+    return f"{FILENAME} is valid ({', '.join(result)})\n"
+
+
+def check(project_dir: Path | str) -> Checked:
     """Validate the base and every environment, including the values AWS would refuse (instance types, tags,
     region: `mlgitops.aws_api`) and the stack files' region and accounts (`stacks`); raise one BadInput listing every problem."""
     root = Path(project_dir).resolve()
@@ -51,7 +62,7 @@ def check(project_dir: Path | str) -> list[str]:
                 problems.append(problem)
     if problems:
         raise BadInput(_summary(problems))
-    return envs
+    return Checked(envs)
 
 
 def resolved(config: Project) -> dict[str, Any]:
