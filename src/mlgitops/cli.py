@@ -100,15 +100,9 @@ def config_check(ctx: typer.Context, as_json: JsonOpt = False) -> None:
 @config_app.command("show")
 def config_show(ctx: typer.Context, env: EnvOpt = "local", as_json: JsonOpt = False) -> None:
     """Print the fully resolved config of one environment (overlays applied)."""
-    from mlgitops.config import load, resolved
+    from mlgitops.config import load, render_yaml, resolved
 
-    data = resolved(load(project_dir(ctx), env))
-    if as_json:
-        emit_json(data)
-    else:
-        import yaml
-
-        print(yaml.safe_dump(data, sort_keys=False), end="")
+    show(resolved(load(project_dir(ctx), env)), as_json, render_yaml)
 
 
 @config_app.command("schema")
@@ -251,22 +245,9 @@ def predict_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Send rows to the scoring endpoint and print one prediction per row."""
-    from mlgitops.serving import capture_for, predict, read_rows, served_version, start
+    from mlgitops.serving import render_text, score
 
-    config = _config(ctx, env)
-    name, entry, path = served_version(config, model)
-    rows = read_rows(file, drop=config.models[name].target)
-    if url:
-        preds = predict(url, rows)
-    else:
-        folder, percent = capture_for(config, name)
-        with start(path, config.tracking_uri(), capture=folder, sample_percent=percent) as server:
-            preds = predict(server.url, rows)
-    if as_json:
-        emit_json({"model": name, "digest": entry.digest, "version": entry.version, "predictions": preds})
-    else:
-        for p in preds:
-            print(p)
+    show(score(_config(ctx, env), model, file, url), as_json, render_text)
 
 
 @app.command("monitor")
@@ -499,17 +480,9 @@ def report_cmd(
     """The PR report of a run: verdict, data gate, candidate vs champion, infrastructure changes, policy findings, cost, MLflow runs.
 
     Writes report.md and report.json into the run folder and prints the markdown (or, with --json, the JSON)."""
-    from mlgitops.evidence import Run
-    from mlgitops.report import build, default_run, render, write
+    from mlgitops.report import make_report, render
 
-    root = project_dir(ctx)
-    run = Run(evidence) if evidence else default_run(root)
-    report = build(run, root)
-    write(report, run, out)
-    if as_json:
-        emit_json(report.to_dict())
-    else:
-        sys.stdout.write(render(report))
+    show(make_report(project_dir(ctx), evidence, out), as_json, render)
 
 
 @app.command("demo")

@@ -65,9 +65,23 @@ def check(project_dir: Path | str) -> Checked:
     return Checked(envs)
 
 
-def resolved(config: Project) -> dict[str, Any]:
+class Resolved(dict[str, Any]):
+    """The fully resolved config as plain data, and the `--json` document of `mlgitops config show`."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self)
+
+
+def resolved(config: Project) -> Resolved:
     """The fully resolved config as plain data (what `config show` prints)."""
-    return {"env": config.env, **config.model_dump(mode="json", by_alias=True, exclude={"environments"})}
+    return Resolved({"env": config.env, **config.model_dump(mode="json", by_alias=True, exclude={"environments"})})
+
+
+def render_yaml(result: Resolved) -> str:
+    import yaml
+
+    text: str = yaml.safe_dump(result.to_dict(), sort_keys=False)
+    return text
 
 
 def deep_merge(base: Any, overlay: Any) -> Any:
