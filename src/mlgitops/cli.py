@@ -9,11 +9,14 @@ import json
 import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Annotated, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Protocol, TypeVar
 
 import typer
 
 from mlgitops.errors import BadInput, GateFailed
+
+if TYPE_CHECKING:
+    from mlgitops.config import Project
 
 app = typer.Typer(
     help="GitOps for machine learning: versioned config, data gates, tracked training, policy checks, promotion by commit.",
@@ -48,7 +51,7 @@ def project_dir(ctx: typer.Context) -> Path:
     return ctx.find_root().obj["project"]
 
 
-def _config(ctx: typer.Context, env: str) -> Any:
+def _config(ctx: typer.Context, env: str) -> Project:
     from mlgitops.config import load
 
     return load(project_dir(ctx), env)
@@ -69,6 +72,8 @@ def err(message: str) -> None:
 
 
 class Result(Protocol):
+    """A command's result: its `--json` document is `to_dict()`."""
+
     def to_dict(self) -> Any: ...
 
 
