@@ -7,12 +7,16 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Protocol, TypeVar
 
 import typer
 
 from mlgitops.errors import BadInput, GateFailed
+
+if TYPE_CHECKING:
+    from mlgitops.config import Project
 
 app = typer.Typer(
     help="GitOps for machine learning: versioned config, data gates, tracked training, policy checks, promotion by commit.",
@@ -47,7 +51,7 @@ def project_dir(ctx: typer.Context) -> Path:
     return ctx.find_root().obj["project"]
 
 
-def _config(ctx: typer.Context, env: str) -> Any:
+def _config(ctx: typer.Context, env: str) -> Project:
     from mlgitops.config import load
 
     return load(project_dir(ctx), env)
@@ -67,33 +71,43 @@ def err(message: str) -> None:
     Console(stderr=True, highlight=False, soft_wrap=True, emoji=False).print(mask_uri(message), markup=False)  # `pkg.mod:train:` is no emoji
 
 
+class Result(Protocol):
+    """A command's result: its `--json` document is `to_dict()`."""
+
+    def to_dict(self) -> Any: ...
+
+
+R = TypeVar("R", bound=Result)
+
+
+def show(result: R, as_json: bool, text: Callable[[R], str], notes: Callable[[R], Iterable[str]] | None = None) -> None:
+    """How every command prints its result: with --json the result's document alone on stdout; else its text for
+    people on stdout, and its notes (files written, warnings) on stderr."""
+    if as_json:
+        emit_json(result.to_dict())
+        return
+    sys.stdout.write(text(result))
+    for line in notes(result) if notes is not None else ():
+        err(line)
+
+
 # --- config -------------------------------------------------------------------------------------
 
 
 @config_app.command("check")
 def config_check(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     """Validate mlgitops.yaml and every environment overlay."""
-    from mlgitops.config import check
+    from mlgitops.config import check, render_text
 
-    envs = check(project_dir(ctx))
-    if as_json:
-        emit_json({"valid": True, "environments": envs})
-    else:
-        print(f"mlgitops.yaml is valid ({', '.join(envs)})")
+    show(check(project_dir(ctx)), as_json, render_text)
 
 
 @config_app.command("show")
 def config_show(ctx: typer.Context, env: EnvOpt = "local", as_json: JsonOpt = False) -> None:
     """Print the fully resolved config of one environment (overlays applied)."""
-    from mlgitops.config import load, resolved
+    from mlgitops.config import load, render_yaml, resolved
 
-    data = resolved(load(project_dir(ctx), env))
-    if as_json:
-        emit_json(data)
-    else:
-        import yaml
-
-        print(yaml.safe_dump(data, sort_keys=False), end="")
+    show(resolved(load(project_dir(ctx), env)), as_json, render_yaml)
 
 
 @config_app.command("schema")
@@ -125,55 +139,14 @@ def plan_cmd(
     """Offline plan under Pulumi's mock engine: what `pulumi up --stack ENV` would declare, no cloud needed.
 
     Values AWS would refuse are printed as warnings (exit 0 still): `policy check` is the gate."""
-    from mlgitops.aws_api import check_plan
-    from mlgitops.plan import PLAN_FIX, diff, plan_directory, render_diff, render_mermaid, render_table
+    from mlgitops.plan.review import notes, render_text, review
 
-    old = None
-    if against is not None:
-        from mlgitops.plan import Plan
-
-        old = Plan.load(against, PLAN_FIX)
-    plan, written = plan_directory(project_dir(ctx), env, program, out)
-    changes = diff(old, plan) if old is not None else None
-    refused = check_plan(plan)  # warnings here, so the plan can still be reviewed; `policy check` fails on them
-    if as_json:
-        doc = {"plan": plan.to_dict(), "written": [str(p) for p in written], "warnings": [w.to_dict() for w in refused]}
-        if changes is not None:
-            doc["changes"] = [c.to_dict() for c in changes]
-        emit_json(doc)
-        return
-    print(render_table(plan), end="")
-    if changes is not None:
-        print()
-        print(render_diff(changes), end="")
-    if mermaid:
-        print()
-        print(render_mermaid(plan), end="")
-    for path in written:
-        err(f"plan written to {path}")
-    for w in refused:
-        err(f"warning: {w.family}: {w.resource}: {w.message}")
-    if refused:
-        err(f"warning: AWS would refuse {len(refused)} value(s) above; `mlgitops policy check` fails on them")
+    show(review(project_dir(ctx), env, program, out, against), as_json, lambda r: render_text(r, mermaid), notes)
 
 
 # --- gitops -------------------------------------------------------------------------------------
 
 ModelOpt = Annotated[str | None, typer.Option("--model", help="Model name (default: every model in the config).")]
-
-
-def _print_promotions(results: list, as_json: bool) -> None:
-    if as_json:
-        emit_json({"promotions": [r.to_dict() for r in results]})
-        return
-    from mlgitops.package import short
-
-    for r in results:
-        if r.action == "noop":
-            print(f"{r.model}: {r.env} is already serving {short(r.digest)}; nothing to promote" + (f" (committed {r.commit[:12]})" if r.commit else ""))
-            continue
-        was = f" (replaces {short(r.replaces)})" if r.replaces else ""
-        print(f"{r.action}: {r.model} {short(r.digest)} -> {r.env}{was}; wrote {r.path}" + (f"; commit {r.commit[:12]}" if r.commit else ""))
 
 
 @app.command("promote")
@@ -188,9 +161,9 @@ def promote_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Upload the model's package, write deploy/<env>.yaml (atomic, compare-and-set), move the registry alias <env>."""
-    from mlgitops.gitops import promote
+    from mlgitops.gitops import promote, render_promotions
 
-    _print_promotions(promote(_config(ctx, env), model, version, digest=digest, force=force, commit=commit), as_json)
+    show(promote(_config(ctx, env), model, version, digest=digest, force=force, commit=commit), as_json, render_promotions)
 
 
 @app.command("rollback")
@@ -203,9 +176,9 @@ def rollback_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Back to the previously promoted model, read from the git history of deploy/<env>.yaml."""
-    from mlgitops.gitops import rollback
+    from mlgitops.gitops import render_promotions, rollback
 
-    _print_promotions(rollback(_config(ctx, env), model, to, commit=commit), as_json)
+    show(rollback(_config(ctx, env), model, to, commit=commit), as_json, render_promotions)
 
 
 @app.command("image")
@@ -219,15 +192,9 @@ def image_cmd(
 ) -> None:
     """Write each promoted model's serving-image build context (or the training image's) and print the ECR
     repository and tag to push it as."""
-    from mlgitops.image import contexts, training_context
+    from mlgitops.image import build_contexts, render_text
 
-    config = _config(ctx, env)
-    built = [training_context(config, context)] if training else contexts(config, config.select_models(model), context)
-    if as_json:
-        emit_json({"env": env, "images": built})
-    else:
-        for b in built:
-            print(f"{b['model'] or 'training'}: docker build -t {b['repository']}:{b['tag']} {b['context']}")
+    show(build_contexts(_config(ctx, env), model, context, training), as_json, render_text)
 
 
 @app.command("drift")
@@ -239,17 +206,11 @@ def drift_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Where the registry alias <env> and deploy/<env>.yaml disagree (exit 1 when they do)."""
-    from mlgitops.gitops import drift, fix_drift
+    from mlgitops.gitops import check_drift, render_drift
 
-    config = _config(ctx, env)
-    results = fix_drift(config, model) if fix else drift(config, model)
-    if as_json:
-        emit_json({"env": env, "drift": [d.to_dict() for d in results], "drifted": any(d.drifted for d in results)})
-    else:
-        for d in results:
-            alias = f"{(d.alias_digest or '-')[:19]} (v{d.alias_version})" if d.alias_version else "-"
-            print(f"{d.model}: file {(d.file_digest or '-')[:19]} alias {alias}: {d.status}")
-    if any(d.drifted for d in results):
+    result = check_drift(_config(ctx, env), model, fix)
+    show(result, as_json, render_drift)
+    if result.drifted:
         raise typer.Exit(1)
 
 
@@ -289,22 +250,9 @@ def predict_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Send rows to the scoring endpoint and print one prediction per row."""
-    from mlgitops.serving import capture_for, predict, read_rows, served_version, start
+    from mlgitops.serving import render_text, score
 
-    config = _config(ctx, env)
-    name, entry, path = served_version(config, model)
-    rows = read_rows(file, drop=config.models[name].target)
-    if url:
-        preds = predict(url, rows)
-    else:
-        folder, percent = capture_for(config, name)
-        with start(path, config.tracking_uri(), capture=folder, sample_percent=percent) as server:
-            preds = predict(server.url, rows)
-    if as_json:
-        emit_json({"model": name, "digest": entry.digest, "version": entry.version, "predictions": preds})
-    else:
-        for p in preds:
-            print(p)
+    show(score(_config(ctx, env), model, file, url), as_json, render_text)
 
 
 @app.command("monitor")
@@ -321,10 +269,7 @@ def monitor_cmd(
     from mlgitops.monitoring import monitor, render_text
 
     report = monitor(_config(ctx, env), model, since, capture)
-    if as_json:
-        emit_json(report.to_dict())
-    else:
-        print(render_text(report), end="")
+    show(report, as_json, render_text)
     if report.drifted:
         raise typer.Exit(1)
 
@@ -347,11 +292,7 @@ def retrain_cmd(
         today = dt.date.fromisoformat(day) if day else None
     except ValueError:
         raise BadInput(f"--date {day}: not a day; use YYYY-MM-DD") from None
-    result = retrain(project_dir(ctx), source.resolve(), model, today)
-    if as_json:
-        emit_json(result.to_dict())
-    else:
-        print(render_text(result), end="")
+    show(retrain(project_dir(ctx), source.resolve(), model, today), as_json, render_text)
 
 
 # --- training and evaluation --------------------------------------------------------------------
@@ -369,6 +310,7 @@ def train_cmd(
 ) -> None:
     """Train with the model's entry point in a tracked MLflow run and register a new version, here or on ENV's stack."""
     from mlgitops.evidence import TrainingBackend
+    from mlgitops.training import render_text, run_training
 
     try:
         chosen = TrainingBackend(backend)
@@ -378,62 +320,21 @@ def train_cmd(
         raise BadInput("--attach and --no-wait are for remote jobs; pass --backend sagemaker or --backend batch")
     config = _config(ctx, env)
     try:
-        if in_container:
-            from mlgitops.training.container import run
-
-            print(f"saved the model into {run(config, model)}")
-            return
-        if chosen == TrainingBackend.LOCAL:
-            from mlgitops.training import train_all
-
-            results = train_all(config, model)
-        else:
-            from mlgitops.training.remote import attach as attach_job
-            from mlgitops.training.remote import submit
-
-            models = config.select_models(model)
-            if attach and len(models) != 1:
-                raise BadInput(f"--attach {attach}: name the job's model with --model ({', '.join(models)})")
-            if attach:
-                names = {models[0]: attach}
-            else:
-                submitted = [submit(config, m, chosen) for m in models]
-                if not wait:
-                    if as_json:
-                        emit_json({"training": [job.to_dict() for job in submitted]})
-                    for job in submitted if not as_json else []:
-                        print(f"submitted {job.model}: {job.name}; later: mlgitops train --env {env} --backend {backend} "
-                              f"--model {job.model} --attach {job.name}")
-                    return
-                names = {job.model: job.name for job in submitted}
-            results = [attach_job(config, m, chosen, name) for m, name in names.items()]
+        result = run_training(config, model, chosen, wait, attach, in_container)
     except GateFailed as exc:
         err(str(exc))
         raise typer.Exit(1) from None
-    if as_json:
-        emit_json({"training": [r.record.to_dict() for r in results]})
-        return
-    for r in results:
-        where = f" by {r.record.backend.value} job {r.record.training_job_name}" if r.record.training_job_name else ""
-        print(f"trained {r.model}{where}: run {r.run_id}, registered {r.record.model_uri}; evidence {r.evidence_path}")
+    show(result, as_json, render_text)
 
 
 @app.command("evaluate")
 def evaluate_cmd(ctx: typer.Context, model: ModelOpt = None, env: EnvOpt = "local", as_json: JsonOpt = False) -> None:
     """Score the candidate and the champion in deploy/<env>.yaml on the holdout; exit 1 when the candidate fails."""
-    from mlgitops.evaluation import evaluate_all
-    from mlgitops.evidence import Run
+    from mlgitops.evaluation import evaluate_models, render_text
 
-    config = _config(ctx, env)
-    results = evaluate_all(config, model)
-    if as_json:
-        emit_json({"evaluations": [r.to_dict() for r in results]})
-    else:
-        for r in results:
-            print(f"{r.verdict.upper()} {r.model} v{r.candidate.version}: {r.comparison}; chart {Run.current(config.root).chart(r.model)}")
-            for line in [*r.reasons, *(f"note: {n}" for n in r.notes)]:
-                print(f"  - {line}")
-    if any(r.verdict != "pass" for r in results):
+    result = evaluate_models(_config(ctx, env), model)
+    show(result, as_json, render_text)
+    if not result.passed:
         raise typer.Exit(1)
 
 
@@ -455,52 +356,21 @@ def policy_check_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Check the environment's infrastructure plan (and a run's evidence) against every rule; exit 1 on a mandatory violation."""
-    from mlgitops.config import FILENAME
-    from mlgitops.plan import PLAN_FIX, Plan, plan_directory
-    from mlgitops.policies.output import render_table
-    from mlgitops.policies.promotion import load_evidence
-    from mlgitops.policies.run import base_plan, changes_from, check_project, defaults, evidence_run
+    from mlgitops.policies.output import render_checked
+    from mlgitops.policies.run import policy_check
 
-    if plan is not None and program is not None:
-        raise BadInput("--plan and --program are alternatives; pass one of them")
-    root = project_dir(ctx)
-    # every input checked before planning, which writes plan/<env>.json: a refusal writes nothing
-    in_project = (root / FILENAME).is_file() or (plan is None and program is None)
-    run = evidence_run(evidence)
-    if run is not None and not in_project:
-        raise BadInput(f"--evidence needs the project's {FILENAME} (the promotion rules read its models); none in {root}")
-    config = _config(ctx, env) if in_project else None
-    if run is not None and config is not None:
-        load_evidence(run, config)  # unreadable evidence is refused too
-    if sarif is not None and sarif.is_dir():
-        raise BadInput(f"--sarif {sarif}: is a directory; pass a file path such as findings.sarif")
-    base = base_plan(against, env, root)
-    the_plan = Plan.load(plan, PLAN_FIX) if plan is not None else plan_directory(root, env, program)[0]
-    changes = changes_from(base, the_plan)
-    # outside a project, any program is checked as a CrossGuard pack would check it: with the default settings
-    findings, written = check_project(config or defaults(env, the_plan.project, root), the_plan, run, sarif, in_project, changes)
-    if as_json:
-        emit_json({**findings.to_dict(), "written": [str(p) for p in written]})
-    else:
-        print(render_table(findings))
-    if findings.blocked:
+    result = policy_check(project_dir(ctx), env, plan, program, evidence, against, sarif)
+    show(result, as_json, render_checked)
+    if result.findings.blocked:
         raise typer.Exit(1)
 
 
 @policy_app.command("list")
 def policy_list_cmd(as_json: JsonOpt = False) -> None:
     """Every rule with its kind, default enforcement, severity and description."""
-    from mlgitops.policies import all_rules
+    from mlgitops.policies.output import render_rules, rule_list
 
-    rules = all_rules()
-    if as_json:
-        emit_json([{"name": r.name, "kind": r.kind, "module": r.module, "enforcement": r.enforcement, "severity": r.severity,
-                    "types": list(r.types), "description": r.description} for r in rules.values()])
-        return
-    from mlgitops.tables import render
-
-    print(render(("rule", "kind", "enforcement", "description"), [(r.name, r.kind, r.enforcement, r.description) for r in rules.values()]))
-    print(f"{len(rules)} rules")
+    show(rule_list(), as_json, render_rules)
 
 
 # --- data ---------------------------------------------------------------------------------------
@@ -519,20 +389,11 @@ def data_validate_cmd(
     verbose: Annotated[bool, typer.Option("--verbose", help="engine: spark: show Spark's own log lines (default: errors only).")] = False,
 ) -> None:
     """Validate each dataset against its suite; exit 1 when a critical expectation fails."""
-    from mlgitops.data import validate
+    from mlgitops.data import render_text, validate
 
     reports = validate(_config(ctx, env), dataset or None, docs, verbose=verbose)
-    if as_json:
-        emit_json({"datasets": [r.to_dict() for r in reports], "success": all(r.success for r in reports)})
-    else:
-        for r in reports:
-            print(f"{'PASS' if r.success else 'FAIL'} {r.dataset}: {r.rows} rows, {len(r.results)} expectations, "
-                  f"{len(r.failures)} critical failures, {len(r.warnings)} warnings (sha256 {r.digest[:12]})")
-            for f in r.failures + r.warnings:
-                col = f" [{f.column}]" if f.column else ""
-                print(f"  {f.severity}: {f.expectation}{col}: unexpected {f.unexpected_count} "
-                      f"({f.unexpected_percent}%) e.g. {f.partial_unexpected_list[:5]} observed {f.observed_value}")
-    if not all(r.success for r in reports):
+    show(reports, as_json, render_text)
+    if not reports.success:
         raise typer.Exit(1)
 
 
@@ -543,13 +404,9 @@ def data_init_suite_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """A starter GX 1.x suite from a data sample, for a human to review and edit."""
-    from mlgitops.data import init_suite
+    from mlgitops.data import init_suite, render_suite
 
-    suite = init_suite(path, out)
-    if as_json:
-        emit_json(suite)
-    else:
-        print(f"wrote {out} ({len(suite['expectations'])} expectations); review ranges, sets and severities")
+    show(init_suite(path, out), as_json, render_suite)
 
 
 # --- scaffold -----------------------------------------------------------------------------------
@@ -563,17 +420,9 @@ def new_cmd(
     no_git: Annotated[bool, typer.Option("--no-git", help="Do not make the project a git repository (default: git init and a first commit).")] = False,
 ) -> None:
     """Scaffold a project from the template (cookiecutter): config, sample data, model, tests, infra, CI workflows; a git repository with a first commit."""
-    from mlgitops.scaffold import git_init, new, parse_sets, work_tree_of
+    from mlgitops.scaffold import create, parse_sets, render_text
 
-    path = new(directory, parse_sets(sets or []), no_input=no_input)
-    note = ""
-    if not no_git:
-        outer = work_tree_of(path)
-        if outer is not None:
-            note = f" (inside the git work tree {outer}: not made a repository of its own)"
-        else:
-            note = " (git repository, first commit)" if git_init(path) else " (git not available: run `git init` yourself)"
-    print(f"created {path}{note}\nnext: cd {path} && make setup && make test && make pipeline")
+    sys.stdout.write(render_text(create(directory, parse_sets(sets or []), no_input=no_input, init_git=not no_git)))
 
 
 template_app = typer.Typer(help="Keep a scaffolded project in step with the template.", no_args_is_help=True)
@@ -636,17 +485,9 @@ def report_cmd(
     """The PR report of a run: verdict, data gate, candidate vs champion, infrastructure changes, policy findings, cost, MLflow runs.
 
     Writes report.md and report.json into the run folder and prints the markdown (or, with --json, the JSON)."""
-    from mlgitops.evidence import Run
-    from mlgitops.report import build, default_run, render, write
+    from mlgitops.report import make_report, render
 
-    root = project_dir(ctx)
-    run = Run(evidence) if evidence else default_run(root)
-    report = build(run, root)
-    write(report, run, out)
-    if as_json:
-        emit_json(report.to_dict())
-    else:
-        sys.stdout.write(render(report))
+    show(make_report(project_dir(ctx), evidence, out), as_json, render)
 
 
 @app.command("demo")

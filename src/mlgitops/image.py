@@ -11,8 +11,9 @@ from __future__ import annotations
 import hashlib
 import shutil
 import tarfile
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from mlgitops.errors import BadInput
 
@@ -132,3 +133,24 @@ def training_context(config: Project, dest: Path) -> dict[str, str | None]:
     (out / "train").chmod(0o755)
     repository, image_tag = reference(config, training_tag(config.root)).split(":", 1)
     return {"model": None, "repository": repository, "tag": image_tag, "context": str(out)}
+
+
+@dataclass(frozen=True)
+class Images:
+    """What `mlgitops image` wrote: per image its model (None for the training image), repository, tag and context."""
+
+    env: str
+    images: list[dict[str, str]] | list[dict[str, str | None]]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"env": self.env, "images": self.images}
+
+
+def build_contexts(config: Project, model: str | None, dest: Path, training: bool = False) -> Images:
+    """The serving image's build context of each promoted model (or one), or with `training` the training image's."""
+    return Images(config.env, [training_context(config, dest)] if training else contexts(config, config.select_models(model), dest))
+
+
+def render_text(result: Images) -> str:
+    """A `docker build` line per image."""
+    return "".join(f"{b['model'] or 'training'}: docker build -t {b['repository']}:{b['tag']} {b['context']}\n" for b in result.images)

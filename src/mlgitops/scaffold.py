@@ -17,6 +17,7 @@ import shutil
 import sys
 import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -121,6 +122,30 @@ def git_init(root: Path) -> bool:
         if not git.output(root, "config", key):
             git.output(root, "config", key, value)  # this repository only: promotion commits need an author
     return git.output(root, "add", "-A") is not None and git.output(root, "commit", "-q", "-m", "scaffold from the mlgitops template") is not None
+
+
+@dataclass(frozen=True)
+class Created:
+    """A new project, and what became of its git repository."""
+
+    path: Path
+    repository: str  # "" (not asked for), or how the project relates to git, for people to read
+
+
+def create(dest: Path, answers: dict[str, str] | None = None, no_input: bool = True, init_git: bool = True) -> Created:
+    """`new`, then a git repository with a first commit, unless the project lies inside another work tree."""
+    path = new(dest, answers, no_input=no_input)
+    if not init_git:
+        return Created(path, "")
+    outer = work_tree_of(path)
+    if outer is not None:
+        return Created(path, f"inside the git work tree {outer}: not made a repository of its own")
+    return Created(path, "git repository, first commit" if git_init(path) else "git not available: run `git init` yourself")
+
+
+def render_text(result: Created) -> str:
+    note = f" ({result.repository})" if result.repository else ""
+    return f"created {result.path}{note}\nnext: cd {result.path} && make setup && make test && make pipeline\n"
 
 
 def update(project: Path, checkout: str | None = None) -> bool:

@@ -33,7 +33,18 @@ def load(project_dir: Path | str, env: str = "local") -> Project:
     return config
 
 
-def check(project_dir: Path | str) -> list[str]:
+class Checked(list[str]):
+    """The environments `check` found valid ("local" first), and the `--json` document of `mlgitops config check`."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"valid": True, "environments": list(self)}
+
+
+def render_text(result: Checked) -> str:
+    return f"{FILENAME} is valid ({', '.join(result)})\n"
+
+
+def check(project_dir: Path | str) -> Checked:
     """Validate the base and every environment, including the values AWS would refuse (instance types, tags,
     region: `mlgitops.aws_api`) and the stack files' region and accounts (`stacks`); raise one BadInput listing every problem."""
     root = Path(project_dir).resolve()
@@ -51,12 +62,26 @@ def check(project_dir: Path | str) -> list[str]:
                 problems.append(problem)
     if problems:
         raise BadInput(_summary(problems))
-    return envs
+    return Checked(envs)
 
 
-def resolved(config: Project) -> dict[str, Any]:
+class Resolved(dict[str, Any]):
+    """The fully resolved config as plain data, and the `--json` document of `mlgitops config show`."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self)
+
+
+def resolved(config: Project) -> Resolved:
     """The fully resolved config as plain data (what `config show` prints)."""
-    return {"env": config.env, **config.model_dump(mode="json", by_alias=True, exclude={"environments"})}
+    return Resolved({"env": config.env, **config.model_dump(mode="json", by_alias=True, exclude={"environments"})})
+
+
+def render_yaml(result: Resolved) -> str:
+    import yaml
+
+    text: str = yaml.safe_dump(result.to_dict(), sort_keys=False)
+    return text
 
 
 def deep_merge(base: Any, overlay: Any) -> Any:

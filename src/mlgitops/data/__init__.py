@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from mlgitops.data.gate import load_frame, validate
 from mlgitops.data.init_suite import init_suite
-from mlgitops.data.report import DataReport, ExpectationResult
+from mlgitops.data.report import DataReport, ExpectationResult, StarterSuite, Validation, render_suite, render_text
 
-__all__ = ["DataReport", "ExpectationResult", "init_suite", "load_frame", "validate"]
+__all__ = ["DataReport", "ExpectationResult", "StarterSuite", "Validation", "init_suite", "load_frame", "render_suite", "render_text",
+           "validate"]

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from mlgitops.data.readers import load, read_frame, stream_digest
-from mlgitops.data.report import DataReport, ExpectationResult
+from mlgitops.data.report import DataReport, ExpectationResult, Validation
 from mlgitops.data.suites import SuiteSpec, load_suite
 from mlgitops.errors import BadInput
 from mlgitops.speed import gx_decimal_scan
@@ -207,7 +207,7 @@ def validate_dataset(ctx: Any, config: Project, name: str, hasher: Executor, sui
 
 
 def validate(config: Project, dataset_names: list[str] | None = None, docs_dir: Path | None = None,
-             verbose: bool = False) -> list[DataReport]:
+             verbose: bool = False) -> Validation:
     """Run the gate for the named datasets (default: all), write a DataReport into this run's evidence for each.
 
     `verbose` leaves Spark's own logging on (default: errors only)."""
@@ -220,7 +220,7 @@ def validate(config: Project, dataset_names: list[str] | None = None, docs_dir: 
     suites = {n: dataset_suite(config, n) for n in names}  # every suite checked before any data is read
     ctx = _context()
     with gx_decimal_scan(), ThreadPoolExecutor(1, thread_name_prefix="mlgitops-sha256") as hasher:
-        reports = [validate_dataset(ctx, config, n, hasher, suites[n], verbose) for n in names]
+        reports = Validation(validate_dataset(ctx, config, n, hasher, suites[n], verbose) for n in names)
     for rep in reports:
         run.write(rep)
     if docs_dir is not None:

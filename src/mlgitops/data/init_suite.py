@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from mlgitops.data.readers import read_frame
+from mlgitops.data.report import StarterSuite
 
 MAX_CATEGORIES = 20
 MARGIN = 0.1
@@ -49,7 +50,7 @@ def suite_from_frame(frame: Any, name: str) -> dict[str, Any]:
             "notes": "Starter suite: review ranges, sets and severities before relying on it.", "expectations": exps}
 
 
-def init_suite(path: str | Path, out: Path, fmt: str | None = None) -> dict[str, Any]:
+def init_suite(path: str | Path, out: Path, fmt: str | None = None) -> StarterSuite:
     """Read PATH (csv/parquet, local or s3://), write the starter suite JSON to OUT atomically."""
     from mlgitops.errors import BadInput
     from mlgitops.evidence import atomic_write
@@ -61,4 +62,4 @@ def init_suite(path: str | Path, out: Path, fmt: str | None = None) -> dict[str,
     frame = read_frame(loc, fmt)
     suite = suite_from_frame(frame, Path(out).stem)
     atomic_write(Path(out), json.dumps(suite, indent=2) + "\n")
-    return suite
+    return StarterSuite(Path(out), suite)

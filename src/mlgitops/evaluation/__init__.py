@@ -1,4 +1,12 @@
 """Champion/challenger evaluation: the candidate must meet the thresholds and beat what is deployed."""
-from mlgitops.evaluation.evaluate import Evaluation, evaluate, evaluate_all, prepare
+from mlgitops.evaluation.evaluate import (
+    Evaluation,
+    Evaluations,
+    evaluate,
+    evaluate_all,
+    evaluate_models,
+    prepare,
+    render_text,
+)
 
-__all__ = ["Evaluation", "evaluate", "evaluate_all", "prepare"]
+__all__ = ["Evaluation", "Evaluations", "evaluate", "evaluate_all", "evaluate_models", "prepare", "render_text"]

@@ -10,6 +10,7 @@ express (its changes must be positive), so it is plain code. A version is never 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -198,3 +199,34 @@ def evaluate(config: Project, model: str) -> Evaluation:
 
 def evaluate_all(config: Project, model: str | None = None) -> list[Evaluation]:
     return [evaluate(config, name) for name in config.select_models(model)]
+
+
+@dataclass(frozen=True)
+class Evaluations:
+    """What `mlgitops evaluate` found: an `Evaluation` per model, and where each one's chart was written."""
+
+    evaluations: list[Evaluation]
+    charts: dict[str, Path]
+
+    @property
+    def passed(self) -> bool:
+        return all(e.verdict == Verdict.PASS for e in self.evaluations)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"evaluations": [e.to_dict() for e in self.evaluations]}
+
+
+def evaluate_models(config: Project, model: str | None = None) -> Evaluations:
+    """`evaluate_all`, with the charts' places in this run's evidence."""
+    results = evaluate_all(config, model)
+    run = Run.current(config.root)
+    return Evaluations(results, {e.model: run.chart(e.model) for e in results})
+
+
+def render_text(result: Evaluations) -> str:
+    """Per model the verdict, the comparison and the chart, then its reasons and notes."""
+    lines = []
+    for e in result.evaluations:
+        lines.append(f"{e.verdict.upper()} {e.model} v{e.candidate.version}: {e.comparison}; chart {result.charts[e.model]}")
+        lines += [f"  - {line}" for line in [*e.reasons, *(f"note: {n}" for n in e.notes)]]
+    return "".join(line + "\n" for line in lines)

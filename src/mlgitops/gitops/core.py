@@ -85,6 +85,28 @@ class Drift:
         return {**asdict(self), "drifted": self.drifted}
 
 
+class Promotions(list[Promotion]):
+    """What `promote` and `rollback` return: a list of `Promotion`s that is also the `--json` document."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"promotions": [p.to_dict() for p in self]}
+
+
+@dataclass
+class DriftCheck:
+    """What `mlgitops drift` reports: each model's `Drift` in `env` (after the fix, when asked to fix it)."""
+
+    env: str
+    drift: list[Drift]
+
+    @property
+    def drifted(self) -> bool:
+        return any(d.drifted for d in self.drift)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"env": self.env, "drift": [d.to_dict() for d in self.drift], "drifted": self.drifted}
+
+
 def _step(name: str) -> None:
     if os.environ.get(FAIL_AT_ENV) == name:
         os._exit(97)
@@ -307,7 +329,7 @@ def _apply(config: Project, model: str, new: DeployEntry | None, expect: Any, ac
 
 
 def promote(config: Project, model: str | None = None, version: str | int | None = None, *, digest: str | None = None,
-            force: bool = False, commit: bool = False, expect_current: Any = _UNSET) -> list[Promotion]:
+            force: bool = False, commit: bool = False, expect_current: Any = _UNSET) -> Promotions:
     """Promote each model (or one) to `config.env`. `version` selects in this tracking store, `digest` by identity;
     `expect_current`: compare-and-set against this digest."""
     names = config.select_models(model)
@@ -321,7 +343,7 @@ def promote(config: Project, model: str | None = None, version: str | int | None
         require_git(config.root)
     if digest is not None and not DIGEST.match(digest):
         raise BadInput(f"--digest {digest}: not a model digest; pass sha256:<64 hex digits> as deploy/<env>.yaml records it")
-    out = []
+    out = Promotions()
     for name in names:
         wanted = digest_of(config, name, version) if version is not None else digest
         new = gather_evidence(config, name, wanted, force, None if version is None else str(version))
@@ -350,14 +372,14 @@ def _restorable(states: list[DeployState], model: str, current: DeployEntry, to:
     return next((e for e in older if e.digest == current.replaces), None)
 
 
-def rollback(config: Project, model: str | None = None, to: str | None = None, *, commit: bool = False) -> list[Promotion]:
+def rollback(config: Project, model: str | None = None, to: str | None = None, *, commit: bool = False) -> Promotions:
     """Back to the model the current one replaced (or `to`: a digest, a prefix of one, or a recorded version), found in
     the git history of deploy/<env>.yaml, so a fresh clone can roll back without any tracking store."""
     from mlgitops.package import short
 
     if commit:
         require_git(config.root)
-    out = []
+    out = Promotions()
     for name in config.select_models(model):
         path = desired.path_for(config.root, config.env)
         entry = desired.read(config.root, config.env).models.get(name)
@@ -412,6 +434,35 @@ def fix_drift(config: Project, model: str | None = None) -> list[Drift]:
             elif d.status == "not-in-file":
                 cl.delete_registered_model_alias(d.registry_name, config.env)
     return drift(config, model)
+
+
+def check_drift(config: Project, model: str | None = None, fix: bool = False) -> DriftCheck:
+    """`drift`, or with `fix` `fix_drift`, as one result."""
+    return DriftCheck(config.env, fix_drift(config, model) if fix else drift(config, model))
+
+
+def render_promotions(results: Promotions) -> str:
+    """A line per model: what was promoted or rolled back, from what, where it was written and committed."""
+    from mlgitops.package import short
+
+    lines = []
+    for r in results:
+        if r.action == "noop":
+            lines.append(f"{r.model}: {r.env} is already serving {short(r.digest)}; nothing to promote"
+                         + (f" (committed {r.commit[:12]})" if r.commit else ""))
+            continue
+        was = f" (replaces {short(r.replaces)})" if r.replaces else ""
+        lines.append(f"{r.action}: {r.model} {short(r.digest)} -> {r.env}{was}; wrote {r.path}" + (f"; commit {r.commit[:12]}" if r.commit else ""))
+    return "".join(line + "\n" for line in lines)
+
+
+def render_drift(result: DriftCheck) -> str:
+    """A line per model: the file's digest, the alias's digest and version, the status."""
+    lines = []
+    for d in result.drift:
+        alias = f"{(d.alias_digest or '-')[:19]} (v{d.alias_version})" if d.alias_version else "-"
+        lines.append(f"{d.model}: file {(d.file_digest or '-')[:19]} alias {alias}: {d.status}\n")
+    return "".join(lines)
 
 
 def commit_message(model: str, env: str, entry: DeployEntry, action: str) -> str:

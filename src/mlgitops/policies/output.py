@@ -1,10 +1,12 @@
 """Findings for people (a table), for GitHub code scanning (SARIF 2.1.0) and for the evidence folder (JSON)."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from mlgitops.evidence import Findings, FindingStatus
-from mlgitops.policies.registry import all_rules
+from mlgitops.policies.registry import Rule, all_rules
 from mlgitops.tables import render
 
 SARIF_SCHEMA = "https://raw.githubusercontent.com/oasis-tcs/sarif-spec/master/Schemata/sarif-schema-2.1.0.json"
@@ -25,6 +27,42 @@ def render_table(findings: Findings) -> str:
     lines.append(f"policy check {findings.env}: {verdict} ({s['mandatory']} mandatory, {s['advisory']} advisory, "
                  f"{s['unchecked']} cannot be checked before deploy)")
     return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class Checked:
+    """What `mlgitops policy check` found, and the files it wrote (evidence, SARIF)."""
+
+    findings: Findings
+    written: list[Path]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.findings.to_dict(), "written": [str(p) for p in self.written]}
+
+
+def render_checked(result: Checked) -> str:
+    return render_table(result.findings) + "\n"
+
+
+@dataclass(frozen=True)
+class Rules:
+    """Every rule, for `mlgitops policy list`."""
+
+    rules: list[Rule]
+
+    def to_dict(self) -> list[dict[str, Any]]:
+        return [{"name": r.name, "kind": r.kind, "module": r.module, "enforcement": r.enforcement, "severity": r.severity,
+                 "types": list(r.types), "description": r.description} for r in self.rules]
+
+
+def rule_list() -> Rules:
+    return Rules(list(all_rules().values()))
+
+
+def render_rules(result: Rules) -> str:
+    """A table of the rules with their kind, default enforcement and description, then how many there are."""
+    table = render(("rule", "kind", "enforcement", "description"), [(r.name, r.kind, r.enforcement, r.description) for r in result.rules])
+    return f"{table}\n{len(result.rules)} rules\n"
 
 
 def to_sarif(findings: Findings, artifact: str = "mlgitops.yaml") -> dict[str, Any]:

@@ -10,6 +10,36 @@ from mlgitops.policies.engine import check
 
 if TYPE_CHECKING:
     from mlgitops.config import Project
+    from mlgitops.policies.output import Checked
+
+
+def policy_check(root: Path, env: str, plan: Path | None = None, program: Path | None = None, evidence: Path | None = None,
+                 against: Path | None = None, sarif: Path | None = None) -> Checked:
+    """What `mlgitops policy check` does: plan `env` (or read `plan`, or plan `program`), compare it with the base
+    plan, check it and the `evidence` run against every rule, write the findings. Every input is checked before
+    planning, which writes plan/<env>.json: a refusal writes nothing."""
+    from mlgitops.config import FILENAME, load
+    from mlgitops.plan import PLAN_FIX, plan_directory
+    from mlgitops.policies.output import Checked
+    from mlgitops.policies.promotion import load_evidence
+
+    if plan is not None and program is not None:
+        raise BadInput("--plan and --program are alternatives; pass one of them")
+    in_project = (root / FILENAME).is_file() or (plan is None and program is None)
+    run = evidence_run(evidence)
+    if run is not None and not in_project:
+        raise BadInput(f"--evidence needs the project's {FILENAME} (the promotion rules read its models); none in {root}")
+    config = load(root, env) if in_project else None
+    if run is not None and config is not None:
+        load_evidence(run, config)  # unreadable evidence is refused too
+    if sarif is not None and sarif.is_dir():
+        raise BadInput(f"--sarif {sarif}: is a directory; pass a file path such as findings.sarif")
+    base = base_plan(against, env, root)
+    the_plan = Plan.load(plan, PLAN_FIX) if plan is not None else plan_directory(root, env, program)[0]
+    # outside a project, any program is checked as a CrossGuard pack would check it: with the default settings
+    findings, written = check_project(config or defaults(env, the_plan.project, root), the_plan, run, sarif, in_project,
+                                      changes_from(base, the_plan))
+    return Checked(findings, written)
 
 
 def evidence_run(folder: Path | None) -> Run | None:

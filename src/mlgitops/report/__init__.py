@@ -12,7 +12,7 @@ from mlgitops.evidence import Report, Run
 from mlgitops.report.content import build, default_run, verdict
 from mlgitops.report.markdown import render
 
-__all__ = ["build", "default_run", "render", "verdict", "write"]
+__all__ = ["build", "default_run", "make_report", "render", "verdict", "write"]
 
 
 def write(report: Report, run: Run, out: Path | None = None) -> tuple[Path, Path]:
@@ -29,3 +29,12 @@ def write(report: Report, run: Run, out: Path | None = None) -> tuple[Path, Path
         rel = os.path.relpath(run.dir.resolve(), out.resolve().parent).replace(os.sep, "/")
         atomic_write(out, render(report, "" if rel == "." else rel + "/"))
     return md, js
+
+
+def make_report(project_dir: Path, evidence: Path | None = None, out: Path | None = None) -> Report:
+    """What `mlgitops report` does: the report of the `evidence` run (default: `default_run`), written into the run
+    folder as report.md and report.json, and to `out`."""
+    run = Run(evidence) if evidence else default_run(project_dir)
+    report = build(run, project_dir)
+    write(report, run, out)
+    return report

@@ -272,3 +272,33 @@ def read_rows(path: Path, drop: str | None = None) -> Any:
     except ValueError as exc:
         raise BadInput(f"{path}: cannot read rows: {exc}") from None
     return frame.drop(columns=[drop]) if drop and drop in frame.columns else frame
+
+
+@dataclass(frozen=True)
+class Predictions:
+    """What `mlgitops predict` got: a prediction per row from the model `deploy/<env>.yaml` serves."""
+
+    model: str
+    digest: str
+    version: str | None
+    predictions: list[Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"model": self.model, "digest": self.digest, "version": self.version, "predictions": self.predictions}
+
+
+def score(config: Project, model: str | None, rows: Path, url: str | None = None) -> Predictions:
+    """Score the rows of a file with the promoted model: at `url` (a running `mlgitops serve`), else on a server
+    started for this call and stopped after it (capturing the requests as the endpoint would)."""
+    name, entry, path = served_version(config, model)
+    frame = read_rows(rows, drop=config.models[name].target)
+    if url:
+        return Predictions(name, entry.digest, entry.version, predict(url, frame))
+    folder, percent = capture_for(config, name)
+    with start(path, config.tracking_uri(), capture=folder, sample_percent=percent) as server:
+        return Predictions(name, entry.digest, entry.version, predict(server.url, frame))
+
+
+def render_text(result: Predictions) -> str:
+    """A prediction per line."""
+    return "".join(f"{p}\n" for p in result.predictions)
