@@ -99,6 +99,7 @@ def _spark_skip_reason() -> str | None:
     return None
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(_spark_skip_reason() is not None, reason=_spark_skip_reason() or "")
 def test_spark_engine_same_report(tmp_path):
     from mlgitops.data import validate

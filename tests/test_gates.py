@@ -5,11 +5,13 @@
 """
 from __future__ import annotations
 
+import pytest
 from pipeline_helpers import MODEL, _no_run_id, cli, copy_project, edit, green, read_json, serve_from_bucket  # noqa: F401
 
 from mlgitops.pipeline import run_pr
 
 
+@pytest.mark.slow
 def test_an_evaluation_against_local_does_not_promote_to_staging(green, tmp_path, moto_s3):
     root = copy_project(green, tmp_path / "p", store=True)
     champion = serve_from_bucket(root, "staging")  # the green run's v1 serves staging

@@ -217,6 +217,7 @@ def _racer(root, version, barrier, queue):
         queue.put((version, f"error: {exc!r}"))
 
 
+@pytest.mark.slow
 def test_twenty_concurrent_promotions_exactly_one_wins(reg):
     write_evidence(reg.root, "1")
     promote(reg.config("staging"))

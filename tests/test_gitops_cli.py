@@ -27,6 +27,7 @@ def cli(reg, *args: str) -> subprocess.CompletedProcess[str]:
                           capture_output=True, text=True, timeout=180, env=env)
 
 
+@pytest.mark.slow
 def test_promote_drift_rollback_predict_through_the_cli(reg):
     write_evidence(reg.root, "1")
     r = cli(reg, "promote", "--env", "staging", "--commit", "--json")

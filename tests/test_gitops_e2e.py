@@ -12,6 +12,7 @@ from mlgitops.errors import GateFailed
 from mlgitops.evidence import DataReport, Findings, Run
 
 
+@pytest.mark.slow
 def test_train_evaluate_promote_then_reject_identical_and_weaker(tmp_path, moto_s3, monkeypatch):
     from mlgitops.config import load
     from mlgitops.evaluation import evaluate

@@ -394,6 +394,7 @@ def pr_run(projects):
     return project, "\n".join(log)
 
 
+@pytest.mark.slow
 def test_pr_workflow_steps_run_and_report(pr_run):
     project, log = pr_run
     run, base = project / ".mlgitops" / "evidence" / "4242", project / ".mlgitops" / "evidence" / "base" / "plan"
@@ -408,6 +409,7 @@ def test_pr_workflow_steps_run_and_report(pr_run):
     assert subprocess.run(["git", "worktree", "list"], cwd=project, capture_output=True, text=True).stdout.count("\n") == 1
 
 
+@pytest.mark.slow
 def test_pr_report_compares_with_the_base_branch(pr_run):
     """The plan steps' `--against` comparison reaches the report (not "every resource is new")."""
     project, _ = pr_run
