@@ -356,11 +356,11 @@ def policy_check_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Check the environment's infrastructure plan (and a run's evidence) against every rule; exit 1 on a mandatory violation."""
-    from mlgitops.policies.output import render_checked
+    from mlgitops.policies.output import render_policy_check
     from mlgitops.policies.run import policy_check
 
     result = policy_check(project_dir(ctx), env, plan, program, evidence, against, sarif)
-    show(result, as_json, render_checked)
+    show(result, as_json, render_policy_check)
     if result.findings.blocked:
         raise typer.Exit(1)
 

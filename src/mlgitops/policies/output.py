@@ -30,7 +30,7 @@ def render_table(findings: Findings) -> str:
 
 
 @dataclass(frozen=True)
-class Checked:
+class PolicyCheck:
     """What `mlgitops policy check` found, and the files it wrote (evidence, SARIF)."""
 
     findings: Findings
@@ -40,7 +40,7 @@ class Checked:
         return {**self.findings.to_dict(), "written": [str(p) for p in self.written]}
 
 
-def render_checked(result: Checked) -> str:
+def render_policy_check(result: PolicyCheck) -> str:
     return render_table(result.findings) + "\n"
 
 

@@ -10,17 +10,17 @@ from mlgitops.policies.engine import check
 
 if TYPE_CHECKING:
     from mlgitops.config import Project
-    from mlgitops.policies.output import Checked
+    from mlgitops.policies.output import PolicyCheck
 
 
 def policy_check(root: Path, env: str, plan: Path | None = None, program: Path | None = None, evidence: Path | None = None,
-                 against: Path | None = None, sarif: Path | None = None) -> Checked:
+                 against: Path | None = None, sarif: Path | None = None) -> PolicyCheck:
     """What `mlgitops policy check` does: plan `env` (or read `plan`, or plan `program`), compare it with the base
     plan, check it and the `evidence` run against every rule, write the findings. Every input is checked before
     planning, which writes plan/<env>.json: a refusal writes nothing."""
     from mlgitops.config import FILENAME, load
     from mlgitops.plan import PLAN_FIX, plan_directory
-    from mlgitops.policies.output import Checked
+    from mlgitops.policies.output import PolicyCheck
     from mlgitops.policies.promotion import load_evidence
 
     if plan is not None and program is not None:
@@ -39,7 +39,7 @@ def policy_check(root: Path, env: str, plan: Path | None = None, program: Path |
     # outside a project, any program is checked as a CrossGuard pack would check it: with the default settings
     findings, written = check_project(config or defaults(env, the_plan.project, root), the_plan, run, sarif, in_project,
                                       changes_from(base, the_plan))
-    return Checked(findings, written)
+    return PolicyCheck(findings, written)
 
 
 def evidence_run(folder: Path | None) -> Run | None:
