@@ -7,6 +7,7 @@ pack (`policies/`) and `source.json`: the git URL, commit and tag the build came
 project's `.cruft.json` records for `mlgitops template update`. An editable install copies nothing: the
 package finds the checkout beside it. Everything else is in pyproject.toml.
 """
+
 from __future__ import annotations
 
 import json
@@ -41,7 +42,12 @@ def source() -> dict:
     if url and "@" in url.split("://", 1)[-1].split("/", 1)[0] and "://" in url:
         scheme, rest = url.split("://", 1)
         url = f"{scheme}://{rest.split('@', 1)[1]}"  # never ship a token from the build machine's remote
-    return {"url": url, "path": str(ROOT), "commit": git("rev-parse", "HEAD"), "tag": git("describe", "--tags", "--exact-match")}
+    return {
+        "url": url,
+        "path": str(ROOT),
+        "commit": git("rev-parse", "HEAD"),
+        "tag": git("describe", "--tags", "--exact-match"),
+    }
 
 
 class BuildPy(build_py):

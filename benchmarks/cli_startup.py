@@ -3,6 +3,7 @@ as a ratio to `python -c pass` measured in the same run, plus the heavy modules 
 
 Target: `--help` under 0.5 s on 2 cores and none of great_expectations, mlflow, sklearn, pandas, pulumi_aws.
 """
+
 from __future__ import annotations
 
 import re
@@ -42,7 +43,9 @@ def main() -> None:
         seconds = median_seconds([sys.executable, *args])
         heavy = heavy_imports(args)
         verdict = "ok" if label != "mlgitops --help" or (seconds < 0.5 and not heavy) else "OVER TARGET"
-        print(f"{label}: {seconds * 1000:.0f} ms = {seconds / base:.1f}x baseline; heavy imports: {heavy or 'none'} [{verdict}]")
+        print(
+            f"{label}: {seconds * 1000:.0f} ms = {seconds / base:.1f}x baseline; heavy imports: {heavy or 'none'} [{verdict}]"
+        )
 
 
 if __name__ == "__main__":

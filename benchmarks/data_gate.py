@@ -12,6 +12,7 @@ rows within 3 GB). Our time includes reading the Parquet file and hashing its by
 The gate carries a fix for a GX slowness (`mlgitops.speed.gx_decimal_scan`); "bare+fix" is bare GX with
 that fix applied too, so ours / (bare+fix + read) is the cost of everything else the gate does.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,14 +27,34 @@ from pathlib import Path
 REPEATS = 3
 SPARK_REPEATS = 2
 
-SUITE = {"name": "bench", "meta": {}, "expectations": [
-    {"type": "expect_table_row_count_to_be_between", "kwargs": {"min_value": 1}, "severity": "critical"},
-    {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "id"}, "severity": "critical"},
-    {"type": "expect_column_values_to_be_between", "kwargs": {"column": "age", "min_value": 0, "max_value": 120}, "severity": "critical"},
-    {"type": "expect_column_values_to_be_in_set", "kwargs": {"column": "plan", "value_set": ["a", "b", "c", "d"]}, "severity": "critical"},
-    {"type": "expect_column_values_to_be_between", "kwargs": {"column": "score", "min_value": 0.0, "max_value": 1.0}, "severity": "warning"},
-    {"type": "expect_column_mean_to_be_between", "kwargs": {"column": "amount", "min_value": 0, "max_value": 1000}, "severity": "warning"},
-]}
+SUITE = {
+    "name": "bench",
+    "meta": {},
+    "expectations": [
+        {"type": "expect_table_row_count_to_be_between", "kwargs": {"min_value": 1}, "severity": "critical"},
+        {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "id"}, "severity": "critical"},
+        {
+            "type": "expect_column_values_to_be_between",
+            "kwargs": {"column": "age", "min_value": 0, "max_value": 120},
+            "severity": "critical",
+        },
+        {
+            "type": "expect_column_values_to_be_in_set",
+            "kwargs": {"column": "plan", "value_set": ["a", "b", "c", "d"]},
+            "severity": "critical",
+        },
+        {
+            "type": "expect_column_values_to_be_between",
+            "kwargs": {"column": "score", "min_value": 0.0, "max_value": 1.0},
+            "severity": "warning",
+        },
+        {
+            "type": "expect_column_mean_to_be_between",
+            "kwargs": {"column": "amount", "min_value": 0, "max_value": 1000},
+            "severity": "warning",
+        },
+    ],
+}
 
 
 def make_project(root: Path, rows: int) -> Path:
@@ -43,15 +64,20 @@ def make_project(root: Path, rows: int) -> Path:
     rng = np.random.default_rng(0)
     (root / "data").mkdir(parents=True)
     (root / "expectations").mkdir()
-    pd.DataFrame({
-        "id": np.arange(rows), "age": rng.integers(0, 100, rows),
-        "plan": pd.Categorical(rng.choice(["a", "b", "c", "d"], rows)).astype(str),
-        "score": rng.random(rows), "amount": rng.random(rows) * 500,
-    }).to_parquet(root / "data/big.parquet", index=False)
+    pd.DataFrame(
+        {
+            "id": np.arange(rows),
+            "age": rng.integers(0, 100, rows),
+            "plan": pd.Categorical(rng.choice(["a", "b", "c", "d"], rows)).astype(str),
+            "score": rng.random(rows),
+            "amount": rng.random(rows) * 500,
+        }
+    ).to_parquet(root / "data/big.parquet", index=False)
     (root / "expectations/bench.json").write_text(json.dumps(SUITE))
     (root / "mlgitops.yaml").write_text(
         "project: bench\nowner: a@example.com\ncloud: {provider: aws, region: eu-west-1, account_id: '123456789012'}\n"
-        "datasets:\n  big: {path: data/big.parquet, suite: expectations/bench.json}\n")
+        "datasets:\n  big: {path: data/big.parquet, suite: expectations/bench.json}\n"
+    )
     return root
 
 
@@ -73,8 +99,15 @@ def bare_validation(ctx, suite, engine: str):
     from great_expectations.core.expectation_suite import ExpectationSuite
     from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 
-    gs = ctx.suites.add(ExpectationSuite(name="bare", expectations=[
-        ExpectationConfiguration(type=e["type"], kwargs=e["kwargs"], severity=e["severity"]).to_domain_obj() for e in suite.expectations]))
+    gs = ctx.suites.add(
+        ExpectationSuite(
+            name="bare",
+            expectations=[
+                ExpectationConfiguration(type=e["type"], kwargs=e["kwargs"], severity=e["severity"]).to_domain_obj()
+                for e in suite.expectations
+            ],
+        )
+    )
     source = ctx.data_sources.add_pandas("bare") if engine == "pandas" else ctx.data_sources.add_spark("bare")
     bd = source.add_dataframe_asset("bare").add_batch_definition_whole_dataframe("bare")
     return ctx.validation_definitions.add(gx.ValidationDefinition(name="bare", data=bd, suite=gs))
@@ -114,7 +147,14 @@ def child(rows: int) -> dict:
         del frame
         assert report.success and report.rows == rows
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"rows": rows, "bare_s": bare_s, "fixed_s": fixed_s, "read_s": read_s, "ours_s": ours_s, "peak_rss_mb": rss_mb}
+    return {
+        "rows": rows,
+        "bare_s": bare_s,
+        "fixed_s": fixed_s,
+        "read_s": read_s,
+        "ours_s": ours_s,
+        "peak_rss_mb": rss_mb,
+    }
 
 
 def child_spark(rows: int) -> dict:
@@ -130,7 +170,11 @@ def child_spark(rows: int) -> dict:
 
     with tempfile.TemporaryDirectory() as tmp:
         root = make_project(Path(tmp), rows)
-        text = (root / "mlgitops.yaml").read_text().replace("suite: expectations/bench.json}", "suite: expectations/bench.json, engine: spark}")
+        text = (
+            (root / "mlgitops.yaml")
+            .read_text()
+            .replace("suite: expectations/bench.json}", "suite: expectations/bench.json, engine: spark}")
+        )
         (root / "mlgitops.yaml").write_text(text)
         config = load(root)
         session = our_spark.session(*our_spark.settings(config, config.datasets["big"]))
@@ -149,8 +193,13 @@ def child_spark(rows: int) -> dict:
         from pyspark import SparkContext
 
         jvm_kb = _vm_hwm_kb(SparkContext._gateway.proc.pid)
-    return {"rows": rows, "bare_s": bare_s, "ours_s": ours_s, "driver_jvm_peak_mb": jvm_kb / 1024,
-            "python_peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    return {
+        "rows": rows,
+        "bare_s": bare_s,
+        "ours_s": ours_s,
+        "driver_jvm_peak_mb": jvm_kb / 1024,
+        "python_peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
 
 
 def _vm_hwm_kb(pid: int) -> float:
@@ -161,12 +210,18 @@ def _vm_hwm_kb(pid: int) -> float:
 
 
 def main_spark(rows_list: list[int]) -> None:
-    print(f"{'rows (spark)':>12} {'bare GX s':>10} {'ours s':>7} {'ours/bare':>10} {'rows/s':>12} {'driver JVM peak MB':>19} {'python peak MB':>15}")
+    print(
+        f"{'rows (spark)':>12} {'bare GX s':>10} {'ours s':>7} {'ours/bare':>10} {'rows/s':>12} {'driver JVM peak MB':>19} {'python peak MB':>15}"
+    )
     for rows in rows_list:
-        out = subprocess.run([sys.executable, __file__, "--child", str(rows), "--spark"], capture_output=True, text=True, check=True)
+        out = subprocess.run(
+            [sys.executable, __file__, "--child", str(rows), "--spark"], capture_output=True, text=True, check=True
+        )
         r = json.loads(out.stdout.strip().splitlines()[-1])
-        print(f"{rows:>12,} {r['bare_s']:>10.2f} {r['ours_s']:>7.2f} {r['ours_s'] / r['bare_s']:>9.2f}x {rows / r['ours_s']:>12,.0f} "
-              f"{r['driver_jvm_peak_mb']:>19,.0f} {r['python_peak_rss_mb']:>15,.0f}")
+        print(
+            f"{rows:>12,} {r['bare_s']:>10.2f} {r['ours_s']:>7.2f} {r['ours_s'] / r['bare_s']:>9.2f}x {rows / r['ours_s']:>12,.0f} "
+            f"{r['driver_jvm_peak_mb']:>19,.0f} {r['python_peak_rss_mb']:>15,.0f}"
+        )
     print("target: ours/bare <= 1.2x (ours also streams the sha256 of the file and checks column types)")
 
 
@@ -178,22 +233,36 @@ def main() -> None:
     ap.add_argument("--spark", action="store_true", help="the Spark row: engine: spark on local[*] vs bare GX on Spark")
     args = ap.parse_args()
     if args.child:
-        print(json.dumps(child_spark(args.child) if args.spark else child_rss(args.child) if args.rss else child(args.child)))
+        print(
+            json.dumps(
+                child_spark(args.child) if args.spark else child_rss(args.child) if args.rss else child(args.child)
+            )
+        )
         return
     if args.spark:
         main_spark(args.rows)
         return
-    print(f"{'rows':>11} {'bare GX s':>10} {'bare+fix s':>11} {'read s':>7} {'ours s':>7} {'ours/bare':>10} {'ours/(bare+read)':>17} "
-          f"{'ours/(bare+fix+read)':>21} {'rows/s':>12} {'peak RSS MB':>12}")
+    print(
+        f"{'rows':>11} {'bare GX s':>10} {'bare+fix s':>11} {'read s':>7} {'ours s':>7} {'ours/bare':>10} {'ours/(bare+read)':>17} "
+        f"{'ours/(bare+fix+read)':>21} {'rows/s':>12} {'peak RSS MB':>12}"
+    )
     for rows in args.rows:
-        out = subprocess.run([sys.executable, __file__, "--child", str(rows)], capture_output=True, text=True, check=True)
+        out = subprocess.run(
+            [sys.executable, __file__, "--child", str(rows)], capture_output=True, text=True, check=True
+        )
         r = json.loads(out.stdout.strip().splitlines()[-1])
-        rss = subprocess.run([sys.executable, __file__, "--child", str(rows), "--rss"], capture_output=True, text=True, check=True)
+        rss = subprocess.run(
+            [sys.executable, __file__, "--child", str(rows), "--rss"], capture_output=True, text=True, check=True
+        )
         r["peak_rss_mb"] = json.loads(rss.stdout.strip().splitlines()[-1])["peak_rss_mb"]
-        print(f"{rows:>11,} {r['bare_s']:>10.2f} {r['fixed_s']:>11.2f} {r['read_s']:>7.2f} {r['ours_s']:>7.2f} {r['ours_s'] / r['bare_s']:>9.2f}x "
-              f"{r['ours_s'] / (r['bare_s'] + r['read_s']):>16.2f}x {r['ours_s'] / (r['fixed_s'] + r['read_s']):>20.2f}x "
-              f"{rows / r['ours_s']:>12,.0f} {r['peak_rss_mb']:>12,.0f}")
-    print("targets: ours/bare <= 1.2x (the file read and sha256 are ours only; see the last ratio), 10M rows <= 3072 MB")
+        print(
+            f"{rows:>11,} {r['bare_s']:>10.2f} {r['fixed_s']:>11.2f} {r['read_s']:>7.2f} {r['ours_s']:>7.2f} {r['ours_s'] / r['bare_s']:>9.2f}x "
+            f"{r['ours_s'] / (r['bare_s'] + r['read_s']):>16.2f}x {r['ours_s'] / (r['fixed_s'] + r['read_s']):>20.2f}x "
+            f"{rows / r['ours_s']:>12,.0f} {r['peak_rss_mb']:>12,.0f}"
+        )
+    print(
+        "targets: ours/bare <= 1.2x (the file read and sha256 are ours only; see the last ratio), 10M rows <= 3072 MB"
+    )
 
 
 if __name__ == "__main__":

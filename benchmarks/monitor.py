@@ -10,6 +10,7 @@ Prints both times, their ratio (issue target: at most 2x) and each process's pea
 The GX schema check and loading the model are not statistics and are left out of both.
 Run: `python benchmarks/monitor.py [RECORDS]`.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -45,13 +46,40 @@ def generate(folder: Path, n: int) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         lines = []
         for i in range(h * per_hour, min(n, (h + 1) * per_hour)):
-            body = json.dumps({"dataframe_split": {"columns": FEATURES, "data": [[int(tenure[i]), float(charges[i]), int(tickets[i]), str(contract[i])]]}})
-            when = (hour + dt.timedelta(milliseconds=(i % per_hour) * 3)).strftime("%Y-%m-%dT%H:%M:%S.") + f"{(i % per_hour) * 3 % 1000:03d}Z"
-            lines.append(json.dumps({"captureData": {
-                "endpointInput": {"observedContentType": "application/json", "mode": "INPUT", "data": body, "encoding": "JSON"},
-                "endpointOutput": {"observedContentType": "application/json", "mode": "OUTPUT", "data": f'{{"predictions": [{churned[i]}]}}', "encoding": "JSON"}},
-                "eventMetadata": {"eventId": f"{i:08d}-0000-0000-0000-000000000000", "inferenceTime": when}, "eventVersion": "0"},
-                separators=(",", ":")))
+            body = json.dumps(
+                {
+                    "dataframe_split": {
+                        "columns": FEATURES,
+                        "data": [[int(tenure[i]), float(charges[i]), int(tickets[i]), str(contract[i])]],
+                    }
+                }
+            )
+            when = (hour + dt.timedelta(milliseconds=(i % per_hour) * 3)).strftime(
+                "%Y-%m-%dT%H:%M:%S."
+            ) + f"{(i % per_hour) * 3 % 1000:03d}Z"
+            lines.append(
+                json.dumps(
+                    {
+                        "captureData": {
+                            "endpointInput": {
+                                "observedContentType": "application/json",
+                                "mode": "INPUT",
+                                "data": body,
+                                "encoding": "JSON",
+                            },
+                            "endpointOutput": {
+                                "observedContentType": "application/json",
+                                "mode": "OUTPUT",
+                                "data": f'{{"predictions": [{churned[i]}]}}',
+                                "encoding": "JSON",
+                            },
+                        },
+                        "eventMetadata": {"eventId": f"{i:08d}-0000-0000-0000-000000000000", "inferenceTime": when},
+                        "eventVersion": "0",
+                    },
+                    separators=(",", ":"),
+                )
+            )
         path.write_text("\n".join(lines) + "\n")
 
 
@@ -94,15 +122,24 @@ def run_baseline(folder: Path) -> int:
     for name in FEATURES:
         if ref[name].dtype.kind in "if":
             edges = np.unique(np.quantile(ref[name], np.linspace(0, 1, 11)[1:-1]))
-            psi(np.bincount(np.searchsorted(edges, ref[name], side="right"), minlength=len(edges) + 1).astype(float),
-                np.bincount(np.searchsorted(edges, live[name], side="right"), minlength=len(edges) + 1).astype(float))
+            psi(
+                np.bincount(np.searchsorted(edges, ref[name], side="right"), minlength=len(edges) + 1).astype(float),
+                np.bincount(np.searchsorted(edges, live[name], side="right"), minlength=len(edges) + 1).astype(float),
+            )
             p_values.append(stats.ks_2samp(ref[name], live[name]).pvalue)
         else:
             table = pd.concat([ref[name].value_counts(), live[name].value_counts()], axis=1).fillna(0).to_numpy().T
             psi(table[0], table[1])
             p_values.append(stats.chi2_contingency(table, correction=False)[1])
     stats.false_discovery_control(p_values, method="bh")
-    table = pd.concat([ref["churned"].astype(str).value_counts(), pd.Series(predictions).astype(str).value_counts()], axis=1).fillna(0).to_numpy().T
+    table = (
+        pd.concat(
+            [ref["churned"].astype(str).value_counts(), pd.Series(predictions).astype(str).value_counts()], axis=1
+        )
+        .fillna(0)
+        .to_numpy()
+        .T
+    )
     stats.chi2_contingency(table, correction=False)
     return len(live)
 
@@ -129,14 +166,18 @@ def main(n: int) -> None:
     print(f"wrote {n:,} captured records ({size:,.0f} MB) in {time.perf_counter() - t:.1f} s under {folder}")
     results = {}
     for which in ("mlgitops", "baseline"):
-        out = subprocess.run([sys.executable, __file__, "--child", which, str(folder)], capture_output=True, text=True, check=True)
+        out = subprocess.run(
+            [sys.executable, __file__, "--child", which, str(folder)], capture_output=True, text=True, check=True
+        )
         results[which] = json.loads(out.stdout.strip().splitlines()[-1])
         r = results[which]
         print(f"{which:<9} {r['seconds']:>7.2f} s  {r['rows']:>9,} rows  peak {r['peak_mb']:>7,.0f} MB")
     ratio = results["mlgitops"]["seconds"] / results["baseline"]["seconds"]
     peak = results["mlgitops"]["peak_mb"]
-    print(f"mlgitops/baseline time ratio {ratio:.2f}x (target at most 2x: {'met' if ratio <= 2 else 'missed'}); "
-          f"peak memory {peak:,.0f} MB (target under 2048 MB: {'met' if peak < 2048 else 'missed'})")
+    print(
+        f"mlgitops/baseline time ratio {ratio:.2f}x (target at most 2x: {'met' if ratio <= 2 else 'missed'}); "
+        f"peak memory {peak:,.0f} MB (target under 2048 MB: {'met' if peak < 2048 else 'missed'})"
+    )
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ and uploads it to the environment's models bucket (head checks, SSE-KMS). The ba
 do: a reproducible `tarfile` of the same directory and one `upload_file` to the same bucket. Issue target: at most
 1.3x. S3 is a moto server on 127.0.0.1. Run: `python benchmarks/package.py [N]`.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -38,8 +39,16 @@ def template_model(tmp: Path) -> tuple[Path, Path, str]:
     from mlgitops.registry import local_copy
 
     project = tmp / "bench"
-    subprocess.run([sys.executable, "-m", "mlgitops", "new", str(project), "--no-input", "--no-git"], check=True, capture_output=True)
-    subprocess.run([sys.executable, "-m", "mlgitops", "--project", str(project), "train", "--env", "staging"], check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "mlgitops", "new", str(project), "--no-input", "--no-git"],
+        check=True,
+        capture_output=True,
+    )
+    subprocess.run(
+        [sys.executable, "-m", "mlgitops", "--project", str(project), "train", "--env", "staging"],
+        check=True,
+        capture_output=True,
+    )
     [record] = (project / ".mlgitops" / "evidence").glob("*/training/*.json")
     doc = json.loads(record.read_text())
     uri = doc["artifact_uri"] if "://" in doc["artifact_uri"] else str(project / doc["artifact_uri"])
@@ -79,11 +88,15 @@ def main(n: int = 30) -> None:
             times[name].append(time.perf_counter() - t0)
     size = sum(p.stat().st_size for p in model_dir.rglob("*") if p.is_file())
     med = {k: statistics.median(v) * 1000 for k, v in times.items()}
-    print(f"template model: {size / 1024:.0f} KiB in {sum(1 for p in model_dir.rglob('*') if p.is_file())} files, {n} rounds")
+    print(
+        f"template model: {size / 1024:.0f} KiB in {sum(1 for p in model_dir.rglob('*') if p.is_file())} files, {n} rounds"
+    )
     for name, ms in med.items():
         print(f"{name:<9} p50 {ms:7.2f} ms")
     ratio = med["mlgitops"] / med["baseline"]
-    print(f"package + upload vs bare tar + upload_file: {ratio:.2f}x (target 1.3x: {'met' if ratio <= 1.3 else 'missed'})")
+    print(
+        f"package + upload vs bare tar + upload_file: {ratio:.2f}x (target 1.3x: {'met' if ratio <= 1.3 else 'missed'})"
+    )
 
 
 if __name__ == "__main__":

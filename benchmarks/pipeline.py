@@ -20,6 +20,7 @@ project of its own, alternating with this checkout's warm runs, and prints the p
 The data gate runs in a child process while the parent imports MLflow, so the data step includes that
 work; the plan runs in the background, so the step times add up to more than the total.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,12 +33,22 @@ import tempfile
 import time
 from pathlib import Path
 
-LIBRARIES = {"great_expectations": "great_expectations", "mlflow": "mlflow", "pulumi": "pulumi, pulumi_aws", "sklearn": "sklearn.linear_model"}
+LIBRARIES = {
+    "great_expectations": "great_expectations",
+    "mlflow": "mlflow",
+    "pulumi": "pulumi, pulumi_aws",
+    "sklearn": "sklearn.linear_model",
+}
 # What the steps import beyond `import mlflow`: MLflow loads its sklearn flavor (skops), default evaluator and
 # matplotlib lazily, and the policy engine imports pulumi_policy. skops comes first, as mlgitops imports it
 # (`mlgitops.speed.import_mlflow`): after MLflow's modules it takes a second longer.
 AS_USED = "mlflow.sklearn, mlflow.models.evaluation.default_evaluator, matplotlib.pyplot, pulumi_policy"
-STEP_FLOOR = {"data": ["great_expectations"], "train": ["fit"], "evaluate": ["predict"], "plan": ["interpreter", "pulumi"]}
+STEP_FLOOR = {
+    "data": ["great_expectations"],
+    "train": ["fit"],
+    "evaluate": ["predict"],
+    "plan": ["interpreter", "pulumi"],
+}
 
 
 def timed(cmd: list[str], **kw: object) -> tuple[float, subprocess.CompletedProcess[str]]:
@@ -83,7 +94,11 @@ def fit_predict_floor(project: Path, repeats: int) -> tuple[float, float]:
 def worktree(ref: str, where: Path) -> Path:
     """REF's source in a temporary worktree; its `src` goes first on PYTHONPATH to run its pipeline."""
     repo = Path(__file__).resolve().parents[1]
-    subprocess.run(["git", "-C", str(repo), "worktree", "add", "--detach", "--force", str(where), ref], check=True, capture_output=True)
+    subprocess.run(
+        ["git", "-C", str(repo), "worktree", "add", "--detach", "--force", str(where), ref],
+        check=True,
+        capture_output=True,
+    )
     return where / "src"
 
 
@@ -105,8 +120,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="mlgitops-bench-") as tmp_name:
         tmp = Path(tmp_name)
         project = new(tmp / "bench")
-        scenarios = [("first use (empty caches)", new(tmp / "first"), {"XDG_CACHE_HOME": str(tmp / "cache")}),
-                     ("cold (new MLflow store)", project, {}), *[("warm", project, {})] * args.repeats]
+        scenarios = [
+            ("first use (empty caches)", new(tmp / "first"), {"XDG_CACHE_HOME": str(tmp / "cache")}),
+            ("cold (new MLflow store)", project, {}),
+            *[("warm", project, {})] * args.repeats,
+        ]
         around: dict[str, list[float]] = {"imports": [], "as used": []}  # sampled before and after every run
 
         def sample() -> None:
@@ -119,26 +137,37 @@ def main() -> None:
             runs.append((label, *run_pipeline(path, **env)))
             sample()
         paired = compare(args.against, tmp, project, args.repeats) if args.against else []
-        floors = {name: statistics.median(import_seconds(tmp, modules) for _ in range(args.repeats))
-                  for name, modules in {"interpreter": "", **LIBRARIES}.items()}
+        floors = {
+            name: statistics.median(import_seconds(tmp, modules) for _ in range(args.repeats))
+            for name, modules in {"interpreter": "", **LIBRARIES}.items()
+        }
         floors["fit"], floors["predict"] = fit_predict_floor(project, max(3, args.repeats))
 
     model = floors["fit"] + floors["predict"]
-    print(f"floors: interpreter {floors['interpreter']:.2f}s; " + ", ".join(f"{n} alone {floors[n]:.2f}s" for n in LIBRARIES)
-          + f"; fit {floors['fit']:.3f}s; predict {floors['predict']:.3f}s")
+    print(
+        f"floors: interpreter {floors['interpreter']:.2f}s; "
+        + ", ".join(f"{n} alone {floors[n]:.2f}s" for n in LIBRARIES)
+        + f"; fit {floors['fit']:.3f}s; predict {floors['predict']:.3f}s"
+    )
     ratios: dict[str, list[float]] = {}
     for i, (label, seconds, _) in enumerate(runs):
-        floor, used = (statistics.mean(around[k][i:i + 2]) + model for k in ("imports", "as used"))
+        floor, used = (statistics.mean(around[k][i : i + 2]) + model for k in ("imports", "as used"))
         ratios.setdefault(label, []).append(seconds / floor)
         verdict = "met" if seconds <= min(1.5 * floor, 30) else "NOT met"
-        print(f"pipeline {label}: {seconds:.2f}s; floors around it {floor:.2f}s ({used:.2f}s with imports as used) = "
-              f"{seconds / floor:.2f}x ({seconds / used:.2f}x); target <= 1.5x and <= 30s: {verdict}")
+        print(
+            f"pipeline {label}: {seconds:.2f}s; floors around it {floor:.2f}s ({used:.2f}s with imports as used) = "
+            f"{seconds / floor:.2f}x ({seconds / used:.2f}x); target <= 1.5x and <= 30s: {verdict}"
+        )
     warm = ratios.get("warm", [])
     if warm:
-        print(f"warm runs: median {statistics.median(warm):.2f}x the floors around them (range {min(warm):.2f}-{max(warm):.2f}x)")
+        print(
+            f"warm runs: median {statistics.median(warm):.2f}x the floors around them (range {min(warm):.2f}-{max(warm):.2f}x)"
+        )
     if paired:
-        print(f"against {args.against}: warm runs alternated, this / {args.against} = median {statistics.median(paired):.2f}x "
-              f"(range {min(paired):.2f}-{max(paired):.2f}x; below 1 is faster)")
+        print(
+            f"against {args.against}: warm runs alternated, this / {args.against} = median {statistics.median(paired):.2f}x "
+            f"(range {min(paired):.2f}-{max(paired):.2f}x; below 1 is faster)"
+        )
     print()
     print(f"{'step':<9} {'cold s':>7} {'warm s':>7}  floor")
     cold, warm_runs = runs[1][2], [r[2] for r in runs[2:]] or [runs[1][2]]
@@ -146,7 +175,12 @@ def main() -> None:
         warm_s = statistics.median(r["steps"][i]["seconds"] for r in warm_runs)
         parts = STEP_FLOOR.get(step["name"], [])
         f = sum(floors[p] for p in parts)
-        note = f"{f:.3f}s ({' + '.join(parts)})" + (f": cold {step['seconds'] / f:.1f}x, warm {warm_s / f:.1f}x" if f >= 0.1 else "") if parts else "-"
+        note = (
+            f"{f:.3f}s ({' + '.join(parts)})"
+            + (f": cold {step['seconds'] / f:.1f}x, warm {warm_s / f:.1f}x" if f >= 0.1 else "")
+            if parts
+            else "-"
+        )
         print(f"{step['name']:<9} {step['seconds']:>7.2f} {warm_s:>7.2f}  {note}")
 
 
@@ -156,8 +190,12 @@ def compare(ref: str, tmp: Path, project: Path, repeats: int) -> list[float]:
     theirs = tmp / "theirs"
     path = {"PYTHONPATH": os.pathsep.join([str(src), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)}
     try:  # REF's own template: its config may not know keys this checkout's template writes
-        subprocess.run([sys.executable, "-m", "mlgitops", "new", str(theirs), "--no-input", "--no-git"],
-                       env={**os.environ, **path}, check=True, capture_output=True)
+        subprocess.run(
+            [sys.executable, "-m", "mlgitops", "new", str(theirs), "--no-input", "--no-git"],
+            env={**os.environ, **path},
+            check=True,
+            capture_output=True,
+        )
         run_pipeline(theirs, **path)  # its store made, as this checkout's project already has
         ratios = []
         for _ in range(repeats):
@@ -166,7 +204,9 @@ def compare(ref: str, tmp: Path, project: Path, repeats: int) -> list[float]:
             ratios.append(ours / their)
         return ratios
     finally:
-        subprocess.run(["git", "-C", str(src.parent), "worktree", "remove", "--force", str(src.parent)], capture_output=True)
+        subprocess.run(
+            ["git", "-C", str(src.parent), "worktree", "remove", "--force", str(src.parent)], capture_output=True
+        )
 
 
 if __name__ == "__main__":

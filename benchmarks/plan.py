@@ -6,6 +6,7 @@ Targets: 3 environments under 3 s total on 2 cores; 50/5 ratio at most 12 (linea
 every resource) adds at most 20% to planning them.
 Run: .venv/bin/python benchmarks/plan.py
 """
+
 from __future__ import annotations
 
 import copy
@@ -28,8 +29,19 @@ RUNS = 3
 
 
 def release(env: str, models: list[str]) -> DeployState:
-    return DeployState(env=env, models={m: DeployEntry(digest="sha256:" + "0" * 64, version="1", registry_name=m, model_uri=f"models:/{m}/1",
-                                                       artifact_uri=f"s3://b/{m}/1/model.tar.gz") for m in models})
+    return DeployState(
+        env=env,
+        models={
+            m: DeployEntry(
+                digest="sha256:" + "0" * 64,
+                version="1",
+                registry_name=m,
+                model_uri=f"models:/{m}/1",
+                artifact_uri=f"s3://b/{m}/1/model.tar.gz",
+            )
+            for m in models
+        },
+    )
 
 
 def synthetic(root: Path, n: int) -> tuple:
@@ -62,7 +74,9 @@ def validate(plans_file: Path, cold_cache: Path | None = None) -> float:
     import os
 
     env = {**os.environ, **({"XDG_CACHE_HOME": str(cold_cache)} if cold_cache else {})}
-    out = subprocess.run([sys.executable, "-c", VALIDATE, str(plans_file)], capture_output=True, text=True, check=True, env=env)
+    out = subprocess.run(
+        [sys.executable, "-c", VALIDATE, str(plans_file)], capture_output=True, text=True, check=True, env=env
+    )
     doc = json.loads(out.stdout)
     assert doc["found"] == 0, "the example's plans should have no aws-api findings"
     return doc["seconds"]
@@ -97,17 +111,23 @@ def main() -> None:
         five, p5 = best(lambda: plan_configs([five_cfg]))
         fifty, p50 = best(lambda: plan_configs([fifty_cfg]))
     print(f"baseline (empty program, interpreter + pulumi start): {base:.2f} s  [best of {RUNS}]")
-    print(f"example, 3 environments in one engine: {three:.2f} s ({counts} resources)  target < 3 s  "
-          f"{'OK' if three < 3 else 'MISSED'}")
+    print(
+        f"example, 3 environments in one engine: {three:.2f} s ({counts} resources)  target < 3 s  "
+        f"{'OK' if three < 3 else 'MISSED'}"
+    )
     print(f"5 endpoints:  {five:.2f} s ({len(p5[0].resources)} resources)")
     print(f"50 endpoints: {fifty:.2f} s ({len(p50[0].resources)} resources)")
     ratio = fifty / five
     marginal = (fifty - base) / max(five - base, 1e-9)
-    print(f"50/5 ratio: {ratio:.2f} end to end, {marginal:.2f} above the baseline  target <= 12  {'OK' if marginal <= 12 else 'MISSED'}")
+    print(
+        f"50/5 ratio: {ratio:.2f} end to end, {marginal:.2f} above the baseline  target <= 12  {'OK' if marginal <= 12 else 'MISSED'}"
+    )
     print(f"3 environments / baseline: {three / base:.2f}")
     share = checked / three
-    print(f"AWS API validation of the 3 plans: {checked:.2f} s (fresh interpreter, cached models) = {share:.0%} of planning them  "
-          f"target <= 20%  {'OK' if share <= 0.20 else 'MISSED'}; first run on a machine (extracting botocore's models): {cold:.2f} s")
+    print(
+        f"AWS API validation of the 3 plans: {checked:.2f} s (fresh interpreter, cached models) = {share:.0%} of planning them  "
+        f"target <= 20%  {'OK' if share <= 0.20 else 'MISSED'}; first run on a machine (extracting botocore's models): {cold:.2f} s"
+    )
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ in-process predict (issue target: within +5 ms for 1 row), and, separately, what
 endpoint's p50 (a second server capturing every request; target: at most +1 ms for 1 row).
 Run: `python benchmarks/serving.py [N]`.
 """
+
 from __future__ import annotations
 
 import http.client
@@ -40,7 +41,10 @@ def main(n: int = 200) -> None:
     data = pd.read_csv(reg.root / "data" / "train.csv")[FEATURES].astype("float64")
     frames = {1: data.head(1), 1000: pd.concat([data] * 2).head(1000)}
     capture = Path(tempfile.mkdtemp(prefix="mlgitops-bench-capture-"))
-    with start(path, cfg.tracking_uri()) as server, start(path, cfg.tracking_uri(), capture=capture, sample_percent=100) as capturing:
+    with (
+        start(path, cfg.tracking_uri()) as server,
+        start(path, cfg.tracking_uri(), capture=capture, sample_percent=100) as capturing,
+    ):
         conns = {}
         for where, srv in (("endpoint", server), ("capturing", capturing)):
             u = urlparse(srv.url)
@@ -66,12 +70,19 @@ def main(n: int = 200) -> None:
             for where, samples in times.items():
                 p50, p99 = quantiles(samples)
                 results[where] = p50
-                print(f"{rows:>5} {where:<11} {p50:>8.2f} {p99:>8.2f} {rows * 1000 * len(samples) / sum(samples):>10.0f}")
+                print(
+                    f"{rows:>5} {where:<11} {p50:>8.2f} {p99:>8.2f} {rows * 1000 * len(samples) / sum(samples):>10.0f}"
+                )
             extra = results["endpoint"] - results["in-process"]
-            print(f"{rows:>5} endpoint/in-process p50 ratio {results['endpoint'] / results['in-process']:.2f}x, +{extra:.2f} ms"
-                  + (f" (target +5 ms: {'met' if extra <= 5 else 'missed'})" if rows == 1 else ""))
+            print(
+                f"{rows:>5} endpoint/in-process p50 ratio {results['endpoint'] / results['in-process']:.2f}x, +{extra:.2f} ms"
+                + (f" (target +5 ms: {'met' if extra <= 5 else 'missed'})" if rows == 1 else "")
+            )
             cost = results["capturing"] - results["endpoint"]
-            print(f"{rows:>5} data capture p50 cost {cost:+.2f} ms" + (f" (target +1 ms: {'met' if cost <= 1 else 'missed'})" if rows == 1 else ""))
+            print(
+                f"{rows:>5} data capture p50 cost {cost:+.2f} ms"
+                + (f" (target +1 ms: {'met' if cost <= 1 else 'missed'})" if rows == 1 else "")
+            )
         for conn in conns.values():
             conn.close()
     captured = sum(1 for p in capture.rglob("*.jsonl") for _ in p.open())

@@ -3,6 +3,7 @@
 Logs the example's model to a throwaway SQLite store with pinned requirements and with MLflow's
 inference, a few times each in this run, and prints medians and the ratio. Run: python benchmarks/training.py
 """
+
 from __future__ import annotations
 
 import statistics
@@ -25,10 +26,16 @@ def main(repeats: int = 3) -> None:
     from mlgitops.training.runner import TrainContext, pinned_requirements, trusted_types
 
     frame = pd.read_csv(EXAMPLE / "data" / "train.csv")
-    ctx = TrainContext(data=frame, target="churned", params={"n_estimators": 50}, output_dir=Path("."), model_name="m", config=None)
+    ctx = TrainContext(
+        data=frame, target="churned", params={"n_estimators": 50}, output_dir=Path("."), model_name="m", config=None
+    )
     model = train(ctx)
     example = ctx.features.head(5)
-    kwargs = {"signature": infer_signature(example, model.predict(example)), "input_example": example, "skops_trusted_types": trusted_types(model)}
+    kwargs = {
+        "signature": infer_signature(example, model.predict(example)),
+        "input_example": example,
+        "skops_trusted_types": trusted_types(model),
+    }
     with tempfile.TemporaryDirectory() as tmp:
         mlflow.set_tracking_uri(f"sqlite:///{tmp}/mlflow.db")
         mlflow.set_experiment("bench")
@@ -40,7 +47,9 @@ def main(repeats: int = 3) -> None:
                     mlflow.sklearn.log_model(model, name="model", pip_requirements=reqs, **kwargs)
                     timings[label].append(time.perf_counter() - start)
     pinned, inferred = (statistics.median(timings[k]) for k in ("pinned", "inferred"))
-    print(f"log_model median: pinned {pinned:.3f}s, inferred {inferred:.3f}s, inferred/pinned = {inferred / pinned:.1f}x")
+    print(
+        f"log_model median: pinned {pinned:.3f}s, inferred {inferred:.3f}s, inferred/pinned = {inferred / pinned:.1f}x"
+    )
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 """The account's platform stack: `pulumi up --stack prod` here, once per AWS account, by an administrator, before any
 project stack; `mlgitops plan --program infra --env prod` offline. Settings in mlgitops.yaml here."""
+
 from pathlib import Path
 
 import pulumi

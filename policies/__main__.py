@@ -6,6 +6,7 @@ MLGITOPS_ENV (default: the stack name). Found nowhere, the pack runs with defaul
 `policy-pack-settings` diagnostic. `--policy-pack-config` overrides settings per rule.
 Never import this file in tests: PolicyPack() starts the analyzer server and blocks (tests/test_policy_pack_grpc.py
 starts it as the CLI does)."""
+
 from pulumi_policy import PolicyPack
 
 from mlgitops.policies.pack import pack_from_environment

@@ -1,4 +1,5 @@
 """Regenerate docs/config.md and docs/mlgitops.schema.json from the config schema (tests check they are current)."""
+
 from __future__ import annotations
 
 import json
@@ -31,7 +32,11 @@ def _rows(body: dict[str, Any]) -> list[str]:
     rows = ["| key | type | default | description |", "|---|---|---|---|"]
     for key, prop in body.get("properties", {}).items():
         default = "required" if key in required else f"`{json.dumps(prop['default'])}`" if "default" in prop else ""
-        limits = ", ".join(f"{k} {prop[k]}" for k in ("pattern", "minimum", "maximum", "exclusiveMinimum", "minLength", "maxLength") if k in prop)
+        limits = ", ".join(
+            f"{k} {prop[k]}"
+            for k in ("pattern", "minimum", "maximum", "exclusiveMinimum", "minLength", "maxLength")
+            if k in prop
+        )
         text = " ".join(filter(None, [prop.get("description", ""), f"({limits})" if limits else ""]))
         text = text.replace("|", "\\|")
         rows.append(f"| `{key}` | {_type(prop)} | {default} | {text} |")
@@ -56,7 +61,13 @@ def render() -> str:
     for name, body in sorted(schema["$defs"].items()):
         if name.endswith("Overlay"):
             continue
-        lines += ["", f"## {name}", "", *([body["description"].strip(), ""] if body.get("description") else []), *_rows(body)]
+        lines += [
+            "",
+            f"## {name}",
+            "",
+            *([body["description"].strip(), ""] if body.get("description") else []),
+            *_rows(body),
+        ]
     return "\n".join(lines) + "\n"
 
 

@@ -1,4 +1,5 @@
 """Regenerate docs/evidence.schema.json from the evidence records (a test checks it is current)."""
+
 from pathlib import Path
 
 from mlgitops.evidence.schema import render

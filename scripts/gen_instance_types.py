@@ -1,6 +1,7 @@
 """Regenerate src/mlgitops/infra/instance_types.json: vCPUs, memory (MiB) and GPUs per EC2 instance type, from
 EC2's DescribeInstanceTypes (AWS credentials, any region; AWS_ENDPOINT_URL points it elsewhere). The plan checks that
 a Batch job's resource requirements fit the compute environment's instance types against this table."""
+
 from __future__ import annotations
 
 import json

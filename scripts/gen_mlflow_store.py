@@ -1,5 +1,6 @@
 """Regenerate src/mlgitops/mlflow_store.sql, the empty MLflow store new local projects start from, with the
 installed MLflow (run it after changing the MLflow pin; a test checks the file matches what MLflow builds)."""
+
 import sqlite3
 import tempfile
 from importlib.metadata import version

@@ -4,6 +4,7 @@ binary_classification: Wisconsin breast cancer (UCI, CC BY 4.0), the ten "mean" 
 regression: diabetes (Efron et al. 2004, "Least Angle Regression"), raw units, target `progression` (one year after baseline).
 Each is split 80/20 into train.csv and holdout.csv with a fixed seed (stratified for the classifier).
 """
+
 from pathlib import Path
 
 from sklearn.datasets import load_breast_cancer, load_diabetes
@@ -14,7 +15,9 @@ DIABETES_NAMES = {"s1": "tc", "s2": "ldl", "s3": "hdl", "s4": "tch", "s5": "ltg"
 
 
 def write(name: str, frame, stratify: str | None = None) -> None:
-    train, holdout = train_test_split(frame, test_size=0.2, random_state=0, stratify=frame[stratify] if stratify else None)
+    train, holdout = train_test_split(
+        frame, test_size=0.2, random_state=0, stratify=frame[stratify] if stratify else None
+    )
     (DATA / name).mkdir(parents=True, exist_ok=True)
     train.to_csv(DATA / name / "train.csv", index=False)
     holdout.to_csv(DATA / name / "holdout.csv", index=False)

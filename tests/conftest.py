@@ -1,4 +1,5 @@
 """Suite-wide test set-up."""
+
 import sys
 
 import pytest

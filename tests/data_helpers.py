@@ -1,4 +1,5 @@
 """Shared helpers for the data gate tests: a project built from examples/churn with custom datasets."""
+
 from __future__ import annotations
 
 import json
@@ -25,5 +26,8 @@ def make_project(root: Path, datasets: dict[str, dict[str, Any]], suites: dict[s
 
 
 def suite(*expectations: tuple[str, dict, str], name: str = "s") -> dict:
-    return {"name": name, "meta": {}, "expectations": [
-        {"type": t, "kwargs": kw, "meta": {}, "severity": sev} for t, kw, sev in expectations]}
+    return {
+        "name": name,
+        "meta": {},
+        "expectations": [{"type": t, "kwargs": kw, "meta": {}, "severity": sev} for t, kw, sev in expectations],
+    }

@@ -1,4 +1,5 @@
 """Shared fixtures for gitops/serving tests: a copy of examples/churn with a real MLflow SQLite registry."""
+
 from __future__ import annotations
 
 import hashlib
@@ -69,8 +70,18 @@ def digest(root: Path, version: str) -> str:
     return digest_of(load(root, "staging"), MODEL, version)
 
 
-def write_evidence(root: Path, version: str, *, run: str = "local", verdict: str = "pass", data_ok: bool = True,
-                   mandatory: int | None = None, env: str = "staging", target: str = "staging", model_digest: str | None = None) -> Path:
+def write_evidence(
+    root: Path,
+    version: str,
+    *,
+    run: str = "local",
+    verdict: str = "pass",
+    data_ok: bool = True,
+    mandatory: int | None = None,
+    env: str = "staging",
+    target: str = "staging",
+    model_digest: str | None = None,
+) -> Path:
     """Evidence records as the data gate, training, evaluation (against `target`'s current champion) and policy check write them,
     for the model registered as `version` (or `model_digest`, a model no store holds)."""
     from mlgitops.evidence.state import read
@@ -78,11 +89,31 @@ def write_evidence(root: Path, version: str, *, run: str = "local", verdict: str
     model_digest = model_digest or digest(root, version)
 
     evidence = Run(root / ".mlgitops" / "evidence" / run)
-    real = {ds: "sha256:" + hashlib.sha256((root / "data" / f"{ds}.csv").read_bytes()).hexdigest() for ds in ("train", "holdout")}
-    failed = [ExpectationResult(expectation="expect_column_values_to_not_be_null", column="tenure_months", severity="critical", success=False)]
+    real = {
+        ds: "sha256:" + hashlib.sha256((root / "data" / f"{ds}.csv").read_bytes()).hexdigest()
+        for ds in ("train", "holdout")
+    }
+    failed = [
+        ExpectationResult(
+            expectation="expect_column_values_to_not_be_null",
+            column="tenure_months",
+            severity="critical",
+            success=False,
+        )
+    ]
     for ds in ("train", "holdout"):
-        evidence.write(DataReport(dataset=ds, path=f"data/{ds}.csv", digest=real[ds], rows=10, columns=FEATURES,
-                                  engine="pandas", success=data_ok, results=[] if data_ok else failed))
+        evidence.write(
+            DataReport(
+                dataset=ds,
+                path=f"data/{ds}.csv",
+                digest=real[ds],
+                rows=10,
+                columns=FEATURES,
+                engine="pandas",
+                success=data_ok,
+                results=[] if data_ok else failed,
+            )
+        )
     package = None
     if model_digest == digest(root, version):  # its package, as training writes it into the run
         from mlgitops.package import build
@@ -91,17 +122,49 @@ def write_evidence(root: Path, version: str, *, run: str = "local", verdict: str
         cl = client(f"sqlite:///{root / '.mlgitops' / 'mlflow.db'}")
         package = f"training/{MODEL}/model.tar.gz"
         build(local_copy(cl.get_model_version_download_uri(f"churn-{MODEL}", version)), evidence.dir / package)
-    evidence.write(TrainingRecord(model=MODEL, run_id="r", registry_name=f"churn-{MODEL}", version=version, package=package,
-                                  model_uri=f"models:/churn-{MODEL}/{version}", git=GitInfo(sha="abc123"), has_signature=True, digest=model_digest,
-                                  dataset_digests=real))  # the files' own digests: prod's Model Monitor baseline reads them
+    evidence.write(
+        TrainingRecord(
+            model=MODEL,
+            run_id="r",
+            registry_name=f"churn-{MODEL}",
+            version=version,
+            package=package,
+            model_uri=f"models:/churn-{MODEL}/{version}",
+            git=GitInfo(sha="abc123"),
+            has_signature=True,
+            digest=model_digest,
+            dataset_digests=real,
+        )
+    )  # the files' own digests: prod's Model Monitor baseline reads them
     champion = read(root, target).models.get(MODEL)
     against = ChampionRef(version=champion.version, digest=champion.digest) if champion else None
-    evidence.write(Evaluation(model=MODEL, env=target, against=against, primary="roc_auc",
-                              candidate=Scored(version=version, digest=model_digest, metrics={"roc_auc": 0.8 + int(version) / 1000}), verdict=verdict, reasons=[] if verdict == "pass" else ["threshold roc_auc min 0.7: roc_auc=0.6000"]))
+    evidence.write(
+        Evaluation(
+            model=MODEL,
+            env=target,
+            against=against,
+            primary="roc_auc",
+            candidate=Scored(version=version, digest=model_digest, metrics={"roc_auc": 0.8 + int(version) / 1000}),
+            verdict=verdict,
+            reasons=[] if verdict == "pass" else ["threshold roc_auc min 0.7: roc_auc=0.6000"],
+        )
+    )
     if mandatory is not None:
-        evidence.write(Findings(env=env, findings=[Finding(policy="s3-tls-only", severity="high", enforcement="mandatory",
-                                                           resource_urn=f"urn:pulumi:{env}::churn::aws:s3/bucket:Bucket::b{i}", message="no TLS")
-                                                   for i in range(mandatory)]))
+        evidence.write(
+            Findings(
+                env=env,
+                findings=[
+                    Finding(
+                        policy="s3-tls-only",
+                        severity="high",
+                        enforcement="mandatory",
+                        resource_urn=f"urn:pulumi:{env}::churn::aws:s3/bucket:Bucket::b{i}",
+                        message="no TLS",
+                    )
+                    for i in range(mandatory)
+                ],
+            )
+        )
     return evidence.dir
 
 
@@ -126,7 +189,9 @@ def make_registry(tmp: Path, extra_versions: int = 0, artifact_root: str | None 
     X, y = df[FEATURES].astype("float64"), df["churned"]
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
-    exp = mlflow.set_experiment(f"{cfg.project}-tests") if mlflow.get_experiment_by_name(f"{cfg.project}-tests") else None
+    exp = (
+        mlflow.set_experiment(f"{cfg.project}-tests") if mlflow.get_experiment_by_name(f"{cfg.project}-tests") else None
+    )
     if exp is None:
         mlflow.create_experiment(f"{cfg.project}-tests", artifact_location=artifact_root or cfg.artifact_location())
         mlflow.set_experiment(f"{cfg.project}-tests")
@@ -134,8 +199,13 @@ def make_registry(tmp: Path, extra_versions: int = 0, artifact_root: str | None 
     for c in (1.0, 0.001):
         with mlflow.start_run() as run:
             est = LogisticRegression(C=c, max_iter=500).fit(X, y)
-            info = mlflow.sklearn.log_model(est, name="model", input_example=X.head(3), registered_model_name=name,
-                                            pip_requirements=["scikit-learn", "pandas"])
+            info = mlflow.sklearn.log_model(
+                est,
+                name="model",
+                input_example=X.head(3),
+                registered_model_name=name,
+                pip_requirements=["scikit-learn", "pandas"],
+            )
             sources.append((info.model_uri, run.info.run_id))
     cl = MlflowClient(tracking_uri=uri, registry_uri=uri)
     for i in range(extra_versions):
@@ -184,5 +254,7 @@ def s3_bucket(name: str) -> str:
     import boto3
 
     bucket = f"{name}-{uuid.uuid4().hex[:8]}"
-    boto3.client("s3").create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": os.environ["AWS_DEFAULT_REGION"]})
+    boto3.client("s3").create_bucket(
+        Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": os.environ["AWS_DEFAULT_REGION"]}
+    )
     return f"s3://{bucket}"

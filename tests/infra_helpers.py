@@ -1,4 +1,5 @@
 """Shared fixtures data for the infra and plan tests: the churn example with releases promoted."""
+
 from __future__ import annotations
 
 import shutil
@@ -14,10 +15,20 @@ IMAGE_TAG = "serving-0123456789abcdef"  # as promotion records it (mlgitops.imag
 
 def release(env: str, version: str = "3") -> DeployState:
     """A deploy/<env>.yaml as promotion writes it."""
-    return DeployState(env=env, models={"churn-classifier": DeployEntry(
-        version=version, registry_name="churn-churn-classifier", model_uri=f"models:/churn-churn-classifier/{version}",
-        artifact_uri=f"s3://churn-registry/churn-classifier/{version}/model.tar.gz",  # one artifact, promoted env to env
-        run_id="0123abcd", digest="sha256:" + "0" * 64, image=f"churn-{env}-images:{IMAGE_TAG}")})
+    return DeployState(
+        env=env,
+        models={
+            "churn-classifier": DeployEntry(
+                version=version,
+                registry_name="churn-churn-classifier",
+                model_uri=f"models:/churn-churn-classifier/{version}",
+                artifact_uri=f"s3://churn-registry/churn-classifier/{version}/model.tar.gz",  # one artifact, promoted env to env
+                run_id="0123abcd",
+                digest="sha256:" + "0" * 64,
+                image=f"churn-{env}-images:{IMAGE_TAG}",
+            )
+        },
+    )
 
 
 def copy_example(dest: Path) -> Path:

@@ -1,5 +1,6 @@
 """Servers on 127.0.0.1 for tests and benchmarks: a moto server (real AWS APIs: S3, KMS, ... over HTTP, no AWS
 account), and the wait for any server the tests start to answer."""
+
 from __future__ import annotations
 
 import contextlib
@@ -18,16 +19,24 @@ def moto_server() -> Iterator[str]:
     from mlgitops.serving import free_port
 
     port = free_port()
-    server = subprocess.Popen([str(Path(sys.executable).with_name("moto_server")), "-H", "127.0.0.1", "-p", str(port)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [str(Path(sys.executable).with_name("moto_server")), "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         wait_until_answers(url, server, 60)
     except RuntimeError:
         server.kill()
         raise
-    env = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "eu-west-1",
-           "AWS_ENDPOINT_URL": url, "MLFLOW_S3_ENDPOINT_URL": url}
+    env = {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "eu-west-1",
+        "AWS_ENDPOINT_URL": url,
+        "MLFLOW_S3_ENDPOINT_URL": url,
+    }
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     try:

@@ -4,6 +4,7 @@ The run is expensive (GX, MLflow, Pulumi), so it happens once: under pytest-xdis
 under a file lock in the session's shared temp folder and the others reuse it. Tests that change something
 work on a copy (`copy_project`), never on the shared project.
 """
+
 from __future__ import annotations
 
 import json
@@ -44,7 +45,9 @@ def cli(*args: str, cwd: Path | None = None, **env: str | None) -> subprocess.Co
     """`mlgitops ARGS` in a child process; `env` overrides the environment (None removes a variable)."""
     merged = {**os.environ, "MLGITOPS_RUN_ID": None, **env}
     environ = {k: v for k, v in merged.items() if v is not None}
-    return subprocess.run([*MLGITOPS, *args], capture_output=True, text=True, cwd=cwd, env=environ, stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        [*MLGITOPS, *args], capture_output=True, text=True, cwd=cwd, env=environ, stdin=subprocess.DEVNULL
+    )
 
 
 def _build(folder: Path) -> Green:
@@ -106,9 +109,16 @@ def serve_from_bucket(root: Path, env: str) -> DeployEntry:
     assert training and evaluation and training.digest and training.package
     stack_buckets(root)
     uri = upload(load(root, env), MODEL, run.dir / training.package, training.digest)
-    entry = DeployEntry(digest=training.digest, artifact_uri=uri, version=training.version, registry_name=training.registry_name,
-                        model_uri=training.model_uri, run_id=training.run_id, data_digests=training.dataset_digests,
-                        evidence=PromotionEvidence(data_gate="pass", metrics=evaluation.candidate.metrics, policy_verdict="pass"))
+    entry = DeployEntry(
+        digest=training.digest,
+        artifact_uri=uri,
+        version=training.version,
+        registry_name=training.registry_name,
+        model_uri=training.model_uri,
+        run_id=training.run_id,
+        data_digests=training.dataset_digests,
+        evidence=PromotionEvidence(data_gate="pass", metrics=evaluation.candidate.metrics, policy_verdict="pass"),
+    )
     state = read(root, env)
     state.models[MODEL] = entry
     write(root, state)

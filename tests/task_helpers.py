@@ -1,6 +1,7 @@
 """One project per task, as a user adapts the template: binary (the template, its model renamed), multiclass
 (penguin-like species from numeric and categorical columns with missing values, string labels, macro average)
 and regression (the template's regressor with its `metrics:` block deleted, so the task's defaults apply)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -43,7 +44,14 @@ def penguins(rows: int, seed: int):
     rng = np.random.default_rng(seed)
     names = list(SPECIES)
     species = rng.choice(names, size=rows, p=[0.45, 0.2, 0.35])
-    out = {"island": [], "bill_length_mm": [], "bill_depth_mm": [], "flipper_length_mm": [], "body_mass_g": [], "species": []}
+    out = {
+        "island": [],
+        "bill_length_mm": [],
+        "bill_depth_mm": [],
+        "flipper_length_mm": [],
+        "body_mass_g": [],
+        "species": [],
+    }
     for s in species:
         weights, bill, depth, flipper, mass = SPECIES[s]
         out["island"].append(rng.choice(ISLANDS, p=np.array(weights) / sum(weights)))
@@ -74,15 +82,24 @@ def _multiclass(root: Path) -> None:
     config.write_text(config.read_text().replace("breast_cancer", "penguins").replace("classifier", "species"))
     edit(config, "    target: malignant\n", "    target: species\n")
     edit(config, "    params: {C: 1.0, max_iter: 1000}\n", "    params: {C: 1.0}\n")
-    edit(config, "      primary: roc_auc\n      thresholds: {roc_auc: {min: 0.95}, f1_score: {min: 0.85}}\n",
-         "      average: macro  # every species counts the same, however rare\n      thresholds: {f1_score: {min: 0.85}, accuracy_score: {min: 0.85}}\n")
+    edit(
+        config,
+        "      primary: roc_auc\n      thresholds: {roc_auc: {min: 0.95}, f1_score: {min: 0.85}}\n",
+        "      average: macro  # every species counts the same, however rare\n      thresholds: {f1_score: {min: 0.85}, accuracy_score: {min: 0.85}}\n",
+    )
 
 
 def make(task: str, dest: Path) -> Path:
     """The project of `task` in `dest`."""
     from mlgitops.scaffold import new
 
-    root = new(dest, {"problem_type": "regression" if task == "regression" else "binary_classification", "environments": "staging,prod"})
+    root = new(
+        dest,
+        {
+            "problem_type": "regression" if task == "regression" else "binary_classification",
+            "environments": "staging,prod",
+        },
+    )
     config = root / "mlgitops.yaml"
     if task == "binary":
         config.write_text(config.read_text().replace("classifier", MODELS["binary"]))

@@ -2,6 +2,7 @@
 
 Real parts only: the pulumi mock engine plans tests/data/aws_api_program, botocore's models are the authority, MLflow's
 own tracking store registry is compared with the schemes config check accepts."""
+
 from __future__ import annotations
 
 import json
@@ -23,9 +24,15 @@ EXAMPLE = Path(__file__).parents[1] / "examples" / "churn"
 
 # Family -> the bad twin in aws_api_program that must violate it (its good-* twins must not).
 FAIL = {
-    "aws-api-s3": "bad-bucket", "aws-api-kms": "bad-key", "aws-api-iam": "bad-role", "aws-api-ecr": "bad-repo",
-    "aws-api-sagemaker": "bad-model", "aws-api-cloudwatch": "bad-alarm", "aws-api-application-autoscaling": "bad-target",
-    "aws-api-logs": "bad-log-group", "aws-api-batch": "bad-compute",
+    "aws-api-s3": "bad-bucket",
+    "aws-api-kms": "bad-key",
+    "aws-api-iam": "bad-role",
+    "aws-api-ecr": "bad-repo",
+    "aws-api-sagemaker": "bad-model",
+    "aws-api-cloudwatch": "bad-alarm",
+    "aws-api-application-autoscaling": "bad-target",
+    "aws-api-logs": "bad-log-group",
+    "aws-api-batch": "bad-compute",
 }
 # The values the issue names, each a finding naming resource and value.
 REJECTED = [
@@ -79,29 +86,49 @@ def test_family_fails_on_the_bad_twin_and_passes_the_good_ones(findings, plan, f
 
 @pytest.mark.parametrize(("family", "resource", "path", "value"), REJECTED)
 def test_rejected_value_is_a_finding_naming_resource_path_and_value(findings, family, resource, path, value):
-    hits = [f for f in findings if f.policy == family and f.resource == resource and f.message.startswith(f"{path}: AWS requires")]
+    hits = [
+        f
+        for f in findings
+        if f.policy == family and f.resource == resource and f.message.startswith(f"{path}: AWS requires")
+    ]
     assert hits and value in hits[0].message, [f.message for f in findings if f.resource == resource]
     assert hits[0].resource_urn and hits[0].resource_urn.endswith(f"::{resource}")
 
 
 def test_values_unknown_until_deploy_are_skipped_not_flagged():
-    inputs = {"name": UNKNOWN, "executionRoleArn": UNKNOWN, "primaryContainer": {"image": UNKNOWN, "modelDataUrl": UNKNOWN}}
+    inputs = {
+        "name": UNKNOWN,
+        "executionRoleArn": UNKNOWN,
+        "primaryContainer": {"image": UNKNOWN, "modelDataUrl": UNKNOWN},
+    }
     assert check_resource("aws:sagemaker/model:Model", inputs) == []
 
 
 def test_what_pulumi_fills_in_is_not_reported_missing():
     """Autonamed resources and blocks whose every field Pulumi defaults are not "required member missing"."""
-    assert check_resource("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", {"bucket": "fixture-prod-models"}) == []
+    assert (
+        check_resource("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", {"bucket": "fixture-prod-models"})
+        == []
+    )
     assert check_resource("aws:iam/role:Role", {"assumeRolePolicy": "{}"}) == []
-    assert check_resource("aws:ecr/repository:Repository", {"encryptionConfigurations": [{"kmsKey": "arn:aws:kms:eu-west-1:1:key/x"}]}) == []
+    assert (
+        check_resource(
+            "aws:ecr/repository:Repository", {"encryptionConfigurations": [{"kmsKey": "arn:aws:kms:eu-west-1:1:key/x"}]}
+        )
+        == []
+    )
 
 
 def test_required_members_are_checked_inside_blocks():
-    inputs = {"productionVariants": [{"modelName": "m", "instanceType": "ml.m5.large", "initialInstanceCount": 1}],
-              "dataCaptureConfig": {"initialSamplingPercentage": 20, "captureOptions": [{"captureMode": "Input"}]}}
+    inputs = {
+        "productionVariants": [{"modelName": "m", "instanceType": "ml.m5.large", "initialInstanceCount": 1}],
+        "dataCaptureConfig": {"initialSamplingPercentage": 20, "captureOptions": [{"captureMode": "Input"}]},
+    }
     messages = [v.message for v in check_resource("aws:sagemaker/endpointConfiguration:EndpointConfiguration", inputs)]
-    assert messages == ["dataCaptureConfig.destinationS3Uri: AWS requires a value (required) (CreateEndpointConfig "
-                        "DataCaptureConfig.DestinationS3Uri); found nothing"]
+    assert messages == [
+        "dataCaptureConfig.destinationS3Uri: AWS requires a value (required) (CreateEndpointConfig "
+        "DataCaptureConfig.DestinationS3Uri); found nothing"
+    ]
 
 
 def test_aws_api_rules_are_mandatory_in_every_environment_and_not_exemptable():
@@ -124,7 +151,10 @@ def test_overrides_and_exemptions_do_not_silence_aws_api_findings(plan):
     from mlgitops.policies.engine import check_plan
     from mlgitops.policies.pack import enforcement
 
-    exempt = {**SETTINGS, "exemptions": [{"rule": "aws-api-sagemaker", "resource": "*", "reason": "try", "expires": "2099-01-01"}]}
+    exempt = {
+        **SETTINGS,
+        "exemptions": [{"rule": "aws-api-sagemaker", "resource": "*", "reason": "try", "expires": "2099-01-01"}],
+    }
     levels = {n: enforcement(r, "disabled", {"aws-api-sagemaker": "disabled"}) for n, r in all_rules().items()}
     hits = [f for f in check_plan(plan, exempt, levels) if f.policy == "aws-api-sagemaker"]
     assert hits and all(f.enforcement == "mandatory" for f in hits)
@@ -138,11 +168,21 @@ def test_crossguard_pack_reports_the_same_violation():
     from mlgitops.policies.pack import pack_arguments
 
     policy = next(p for p in pack_arguments(None)["policies"] if p.name == "aws-api-sagemaker")
-    props = {"name": UNKNOWN_STRING_VALUE, "executionRoleArn": "arn:aws:iam::123456789012:role/x",
-             "primaryContainer": {"image": "img:1", "modelDataUrl": "file:///m.tar.gz"}}
+    props = {
+        "name": UNKNOWN_STRING_VALUE,
+        "executionRoleArn": "arn:aws:iam::123456789012:role/x",
+        "primaryContainer": {"image": "img:1", "modelDataUrl": "file:///m.tar.gz"},
+    }
     reported: list[str] = []
-    args = ResourceValidationArgs("aws:sagemaker/model:Model", unknown_checking_proxy(props), "urn:pulumi:prod::p::aws:sagemaker/model:Model::m",
-                                  "m", None, None, {})
+    args = ResourceValidationArgs(
+        "aws:sagemaker/model:Model",
+        unknown_checking_proxy(props),
+        "urn:pulumi:prod::p::aws:sagemaker/model:Model::m",
+        "m",
+        None,
+        None,
+        {},
+    )
     policy.validate(args, lambda msg, urn=None: reported.append(msg))
     assert len(reported) == 1 and "primaryContainer.modelDataUrl" in reported[0] and "file:///m.tar.gz" in reported[0]
 
@@ -155,15 +195,33 @@ def test_example_project_plans_have_no_aws_api_findings():
     envs = check(EXAMPLE)
     from mlgitops.evidence import DeployEntry, DeployState
 
-    entry = DeployEntry(digest="sha256:" + "0" * 64, version="1", registry_name="c", model_uri="models:/c/1", artifact_uri="s3://b/c/1/model.tar.gz")
+    entry = DeployEntry(
+        digest="sha256:" + "0" * 64,
+        version="1",
+        registry_name="c",
+        model_uri="models:/c/1",
+        artifact_uri="s3://b/c/1/model.tar.gz",
+    )
     plans = plan_environments(EXAMPLE, envs, {e: DeployState(env=e, models={"churn-classifier": entry}) for e in envs})
     assert {e: check_plan(p) for e, p in plans.items()} == {e: [] for e in envs}
 
 
-@pytest.mark.parametrize(("name", "ok"), [
-    ("fixture-prod-models", True), ("a.b-c", True), ("Fixture_Models", False), ("ab", False), ("a" * 64, False),
-    ("-lead", False), ("trail-", False), ("a..b", False), ("192.168.1.1", False), ("xn--bucket", False), ("b-s3alias", False),
-])
+@pytest.mark.parametrize(
+    ("name", "ok"),
+    [
+        ("fixture-prod-models", True),
+        ("a.b-c", True),
+        ("Fixture_Models", False),
+        ("ab", False),
+        ("a" * 64, False),
+        ("-lead", False),
+        ("trail-", False),
+        ("a..b", False),
+        ("192.168.1.1", False),
+        ("xn--bucket", False),
+        ("b-s3alias", False),
+    ],
+)
 def test_s3_bucket_naming_rules(name, ok):
     assert (bucket_name_problems(name) == []) is ok
 
@@ -196,9 +254,19 @@ def test_policy_check_program_without_mlgitops_yaml_uses_defaults_with_a_note(tm
 
 def test_corpus_covers_every_config_constraint():
     names = {p.stem for p in BAD_CONFIGS}
-    for needed in ("serving-training-only-type", "compute-hosting-only-type", "serving-no-ml-prefix", "batch-unknown-ec2-type",
-                   "tag-aws-prefix", "tag-key-too-long", "tag-value-too-long", "tag-key-bad-characters", "region-unknown",
-                   "dataset-path-empty", "tracking-uri-scheme"):
+    for needed in (
+        "serving-training-only-type",
+        "compute-hosting-only-type",
+        "serving-no-ml-prefix",
+        "batch-unknown-ec2-type",
+        "tag-aws-prefix",
+        "tag-key-too-long",
+        "tag-value-too-long",
+        "tag-key-bad-characters",
+        "region-unknown",
+        "dataset-path-empty",
+        "tracking-uri-scheme",
+    ):
         assert needed in names
 
 

@@ -1,5 +1,6 @@
 """`mlgitops.cli.show`, the one way a command prints its result: with --json one JSON document alone on stdout,
 credentials masked; without, the text on stdout and the notes on stderr."""
+
 from __future__ import annotations
 
 import json

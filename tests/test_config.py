@@ -1,4 +1,5 @@
 """The config contract: valid files load with overlays applied; bad ones fail with file:line, exit 2."""
+
 from __future__ import annotations
 
 import json
@@ -31,7 +32,9 @@ def write(tmp_path: Path, text: str | bytes) -> Path:
 
 
 def cli(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "mlgitops", "--project", str(project), *args], capture_output=True, text=True)
+    return subprocess.run(
+        [sys.executable, "-m", "mlgitops", "--project", str(project), *args], capture_output=True, text=True
+    )
 
 
 def test_minimal_config_gets_defaults(tmp_path: Path) -> None:
@@ -70,7 +73,10 @@ def test_deep_merge_rules(base: dict, overlay: dict, expected: dict) -> None:
 
 
 def test_overlay_rules_end_to_end(tmp_path: Path) -> None:
-    write(tmp_path, MINIMAL + """\
+    write(
+        tmp_path,
+        MINIMAL
+        + """\
 tags: {team: a, cost: b}
 policies: {instance_types: [ml.m5.large, ml.c5.large]}
 environments:
@@ -80,7 +86,8 @@ environments:
     models: {clf: {params: {depth: 3}}}
   local:
     owner: me@example.com
-""")
+""",
+    )
     prod = load(tmp_path, "prod")
     assert prod.tags == {"team": "a", "cost": "c"}
     assert prod.policies.instance_types == ["ml.c5.xlarge"]
@@ -90,9 +97,14 @@ environments:
 
 
 def test_alias_merge_keys_are_supported(tmp_path: Path) -> None:
-    write(tmp_path, MINIMAL + """\
+    write(
+        tmp_path,
+        MINIMAL
+        + """\
 x-serving: &serving {instance_type: ml.c5.large, max_instances: 3}
-""".replace("x-serving", "tags") .replace("&serving {instance_type: ml.c5.large, max_instances: 3}", "&t {a: b}") + "storage: {<<: {noncurrent_version_days: 7}, access_logging: true}\n")
+""".replace("x-serving", "tags").replace("&serving {instance_type: ml.c5.large, max_instances: 3}", "&t {a: b}")
+        + "storage: {<<: {noncurrent_version_days: 7}, access_logging: true}\n",
+    )
     config = load(tmp_path)
     assert config.storage.noncurrent_version_days == 7 and config.storage.access_logging
 
@@ -133,7 +145,9 @@ def test_docs_reference_is_current() -> None:
     sys.path.insert(0, str(Path(__file__).parents[1] / "scripts"))
     from gen_config_docs import render
 
-    assert (Path(__file__).parents[1] / "docs" / "config.md").read_text() == render(), "run: python scripts/gen_config_docs.py"
+    assert (Path(__file__).parents[1] / "docs" / "config.md").read_text() == render(), (
+        "run: python scripts/gen_config_docs.py"
+    )
 
 
 # Each bad case: (file text, expected fragment of the message, line number cited).
@@ -159,33 +173,124 @@ BAD: dict[str, tuple[str | bytes, str, int]] = {
     "dataset-bad-format": (H + "datasets:\n  train: {path: d.csv, format: xlsx}\n", "datasets.train.format", 4),
     "dataset-unknown-suffix": (H + "datasets:\n  train: {path: d.txt}\n", "cannot infer format", 4),
     "dataset-bad-engine": (H + "datasets:\n  train: {path: d.csv, engine: dask}\n", "datasets.train.engine", 4),
-    "model-bad-entry": (H + D + "models:\n  clf: {entry_point: churn.train, dataset: train, target: y}\n", "models.clf.entry_point", 6),
-    "model-missing-target": (H + D + "models:\n  clf: {entry_point: a:b, dataset: train}\n", "models.clf.target: required key is missing", 6),
-    "model-unknown-dataset": (H + D + "models:\n  clf: {entry_point: a:b, dataset: tran, target: y}\n", "dataset 'tran' is not declared", 6),
-    "model-unknown-holdout": (H + D + "models:\n  clf: {entry_point: a:b, dataset: train, holdout: hold, target: y}\n", "dataset 'hold' is not declared", 6),
-    "model-bad-task": (H + D + "models:\n  clf: {entry_point: a:b, dataset: train, target: y, task: ranking}\n", "models.clf.task", 6),
-    "model-bad-name": (H + D + "models:\n  Clf_1: {entry_point: a:b, dataset: train, target: y}\n", "model name 'Clf_1' must be a slug", 6),
-    "serving-type": (H + D + M + "  # x\n".replace("  # x\n", "") + "environments:\n  prod:\n    models: {clf: {serving: {min_instances: two}}}\n", "found 'two' (environment prod)", 9),
-    "serving-min-gt-max": (H + D + M.replace("target: y}", "target: y, serving: {min_instances: 5, max_instances: 2}}"), "min_instances 5 is greater than max_instances 2", 6),
-    "serving-zero": (H + D + M.replace("target: y}", "target: y, serving: {min_instances: 0}}"), "greater than or equal to 1", 6),
-    "capture-percent": (H + D + M.replace("target: y}", "target: y, serving: {data_capture: {sample_percent: 150}}}"), "sample_percent", 6),
-    "compute-backend": (H + D + M.replace("target: y}", "target: y, compute: {backend: lambda}}"), "compute.backend", 6),
-    "compute-count": (H + D + M.replace("target: y}", "target: y, compute: {instance_count: -1}}"), "compute.instance_count", 6),
-    "threshold-empty": (H + D + M.replace("target: y}", "target: y, metrics: {thresholds: {auc: {}}}}"), "a threshold needs min, max or both", 6),
-    "threshold-inverted": (H + D + M.replace("target: y}", "target: y, metrics: {thresholds: {auc: {min: 0.9, max: 0.1}}}}"), "min 0.9 is greater than max 0.1", 6),
-    "margin-negative": (H + D + M.replace("target: y}", "target: y, metrics: {beat_champion_by: -1}}"), "beat_champion_by", 6),
+    "model-bad-entry": (
+        H + D + "models:\n  clf: {entry_point: churn.train, dataset: train, target: y}\n",
+        "models.clf.entry_point",
+        6,
+    ),
+    "model-missing-target": (
+        H + D + "models:\n  clf: {entry_point: a:b, dataset: train}\n",
+        "models.clf.target: required key is missing",
+        6,
+    ),
+    "model-unknown-dataset": (
+        H + D + "models:\n  clf: {entry_point: a:b, dataset: tran, target: y}\n",
+        "dataset 'tran' is not declared",
+        6,
+    ),
+    "model-unknown-holdout": (
+        H + D + "models:\n  clf: {entry_point: a:b, dataset: train, holdout: hold, target: y}\n",
+        "dataset 'hold' is not declared",
+        6,
+    ),
+    "model-bad-task": (
+        H + D + "models:\n  clf: {entry_point: a:b, dataset: train, target: y, task: ranking}\n",
+        "models.clf.task",
+        6,
+    ),
+    "model-bad-name": (
+        H + D + "models:\n  Clf_1: {entry_point: a:b, dataset: train, target: y}\n",
+        "model name 'Clf_1' must be a slug",
+        6,
+    ),
+    "serving-type": (
+        H
+        + D
+        + M
+        + "  # x\n".replace("  # x\n", "")
+        + "environments:\n  prod:\n    models: {clf: {serving: {min_instances: two}}}\n",
+        "found 'two' (environment prod)",
+        9,
+    ),
+    "serving-min-gt-max": (
+        H + D + M.replace("target: y}", "target: y, serving: {min_instances: 5, max_instances: 2}}"),
+        "min_instances 5 is greater than max_instances 2",
+        6,
+    ),
+    "serving-zero": (
+        H + D + M.replace("target: y}", "target: y, serving: {min_instances: 0}}"),
+        "greater than or equal to 1",
+        6,
+    ),
+    "capture-percent": (
+        H + D + M.replace("target: y}", "target: y, serving: {data_capture: {sample_percent: 150}}}"),
+        "sample_percent",
+        6,
+    ),
+    "compute-backend": (
+        H + D + M.replace("target: y}", "target: y, compute: {backend: lambda}}"),
+        "compute.backend",
+        6,
+    ),
+    "compute-count": (
+        H + D + M.replace("target: y}", "target: y, compute: {instance_count: -1}}"),
+        "compute.instance_count",
+        6,
+    ),
+    "threshold-empty": (
+        H + D + M.replace("target: y}", "target: y, metrics: {thresholds: {auc: {}}}}"),
+        "a threshold needs min, max or both",
+        6,
+    ),
+    "threshold-inverted": (
+        H + D + M.replace("target: y}", "target: y, metrics: {thresholds: {auc: {min: 0.9, max: 0.1}}}}"),
+        "min 0.9 is greater than max 0.1",
+        6,
+    ),
+    "margin-negative": (
+        H + D + M.replace("target: y}", "target: y, metrics: {beat_champion_by: -1}}"),
+        "beat_champion_by",
+        6,
+    ),
     "enforcement": (H + "policies: {enforcement: strict}\n", "policies.enforcement", 3),
-    "override-enforcement": (H + "policies: {overrides: {s3-versioning: maybe}}\n", "policies.overrides.s3-versioning", 3),
+    "override-enforcement": (
+        H + "policies: {overrides: {s3-versioning: maybe}}\n",
+        "policies.overrides.s3-versioning",
+        3,
+    ),
     "budget-negative": (H + "policies: {budget_usd_month: -5}\n", "policies.budget_usd_month", 3),
-    "exemption-no-reason": (H + "policies:\n  exemptions:\n    - {rule: x, expires: 2030-01-01}\n", "policies.exemptions.0.reason: required key is missing", 5),
-    "exemption-bad-date": (H + "policies:\n  exemptions:\n    - {rule: x, reason: y, expires: someday}\n", "policies.exemptions.0.expires", 5),
+    "exemption-no-reason": (
+        H + "policies:\n  exemptions:\n    - {rule: x, expires: 2030-01-01}\n",
+        "policies.exemptions.0.reason: required key is missing",
+        5,
+    ),
+    "exemption-bad-date": (
+        H + "policies:\n  exemptions:\n    - {rule: x, reason: y, expires: someday}\n",
+        "policies.exemptions.0.expires",
+        5,
+    ),
     "github-repo": (H + "github: {repository: not-a-repo}\n", "github.repository", 3),
     "env-bad-name": (H + "environments:\n  Prod: {}\n", "environment name 'Prod' must match", 3),
-    "env-overlay-not-mapping": (H + "environments:\n  prod: [1]\n", "environments.prod: expected a valid dictionary", 4),
-    "env-overlay-unknown": (H + "environments:\n  prod: {ownr: x}\n", "unknown key 'ownr'; did you mean 'owner'? (environment prod)", 4),
-    "name-too-long": ("project: " + "p" * 40 + "\nowner: a\nenvironments:\n  production12: {}\n", "S3 and SageMaker allow 63", 1),
-    "name-suffix-too-long": ("project: " + "p" * 30 + "\nowner: a\ncloud: {name_suffix: abcdefgh}\nenvironments:\n  production12: {}\n",
-                             "-access-logs-abcdefgh' is 64 characters", 1),
+    "env-overlay-not-mapping": (
+        H + "environments:\n  prod: [1]\n",
+        "environments.prod: expected a valid dictionary",
+        4,
+    ),
+    "env-overlay-unknown": (
+        H + "environments:\n  prod: {ownr: x}\n",
+        "unknown key 'ownr'; did you mean 'owner'? (environment prod)",
+        4,
+    ),
+    "name-too-long": (
+        "project: " + "p" * 40 + "\nowner: a\nenvironments:\n  production12: {}\n",
+        "S3 and SageMaker allow 63",
+        1,
+    ),
+    "name-suffix-too-long": (
+        "project: " + "p" * 30 + "\nowner: a\ncloud: {name_suffix: abcdefgh}\nenvironments:\n  production12: {}\n",
+        "-access-logs-abcdefgh' is 64 characters",
+        1,
+    ),
     "name-suffix-pattern": (H + "cloud: {name_suffix: Ab_1}\n", "cloud.name_suffix", 3),
     "yaml-syntax": (H + "tags: [a\n", "YAML syntax error", 4),
     "yaml-bad-indent": (H + "cloud:\n  region: eu-west-1\n   provider: aws\n", "YAML syntax error", 5),
@@ -206,18 +311,46 @@ BAD: dict[str, tuple[str | bytes, str, int]] = {
     "huge": ("project: churn\nowner: a\n" + "# " + "x" * (1024 * 1024) + "\n", "the limit is 1048576", 1),
     "non-string-key": (H + "tags: {[a]: b}\n", "keys must be plain strings", 3),
     "monitoring-schedule": (H + "monitoring:\n  schedule: weekly\n", "monitoring.schedule", 4),
-    "retrain-no-path": (H + "datasets: {train: {path: t.csv}}\nmonitoring:\n  retrain:\n    dataset: train\n", "monitoring.retrain.path: required key is missing", 5),
-    "retrain-placeholder": (H + "datasets: {train: {path: t.csv}}\nmonitoring:\n  retrain: {dataset: train, path: 'd/{day}.csv'}\n",
-                            "only the placeholder {date} is known", 5),
-    "retrain-outside": (H + "datasets: {train: {path: t.csv}}\nmonitoring:\n  retrain: {dataset: train, path: '../x/{date}.csv'}\n",
-                        "outside the project", 5),
-    "retrain-unknown-dataset": (H + "datasets: {train: {path: t.csv}}\nmonitoring:\n  retrain: {dataset: trian, path: d.csv}\n",
-                                "dataset 'trian' is not declared under datasets", 5),
+    "retrain-no-path": (
+        H + "datasets: {train: {path: t.csv}}\nmonitoring:\n  retrain:\n    dataset: train\n",
+        "monitoring.retrain.path: required key is missing",
+        5,
+    ),
+    "retrain-placeholder": (
+        H + "datasets: {train: {path: t.csv}}\nmonitoring:\n  retrain: {dataset: train, path: 'd/{day}.csv'}\n",
+        "only the placeholder {date} is known",
+        5,
+    ),
+    "retrain-outside": (
+        H + "datasets: {train: {path: t.csv}}\nmonitoring:\n  retrain: {dataset: train, path: '../x/{date}.csv'}\n",
+        "outside the project",
+        5,
+    ),
+    "retrain-unknown-dataset": (
+        H + "datasets: {train: {path: t.csv}}\nmonitoring:\n  retrain: {dataset: trian, path: d.csv}\n",
+        "dataset 'trian' is not declared under datasets",
+        5,
+    ),
 }
 SCHEMA_LEVEL = {
-    "missing-project", "missing-owner", "project-uppercase", "project-underscore", "project-too-long", "unknown-top-key",
-    "unknown-nested-key", "bad-provider", "dataset-no-path", "model-bad-entry", "model-missing-target", "serving-zero",
-    "enforcement", "exemption-no-reason", "env-overlay-unknown", "github-repo", "env-bad-name", "name-suffix-pattern",
+    "missing-project",
+    "missing-owner",
+    "project-uppercase",
+    "project-underscore",
+    "project-too-long",
+    "unknown-top-key",
+    "unknown-nested-key",
+    "bad-provider",
+    "dataset-no-path",
+    "model-bad-entry",
+    "model-missing-target",
+    "serving-zero",
+    "enforcement",
+    "exemption-no-reason",
+    "env-overlay-unknown",
+    "github-repo",
+    "env-bad-name",
+    "name-suffix-pattern",
 }
 
 
@@ -279,5 +412,7 @@ def test_tracking_uri_is_anchored_at_the_project(tmp_path: Path) -> None:
 def test_bucket_names_carry_the_name_suffix_and_other_names_do_not(tmp_path: Path) -> None:
     plain = load(write(tmp_path, MINIMAL), "local")
     assert plain.bucket_name("models") == "churn-local-models"  # today's names without a suffix
-    config = load(write(tmp_path, MINIMAL + "cloud: {name_suffix: \"0042\"}\n"), "local")
-    assert config.bucket_name("models") == "churn-local-models-0042" and config.name("training") == "churn-local-training"
+    config = load(write(tmp_path, MINIMAL + 'cloud: {name_suffix: "0042"}\n'), "local")
+    assert (
+        config.bucket_name("models") == "churn-local-models-0042" and config.name("training") == "churn-local-training"
+    )

@@ -1,4 +1,5 @@
 """The data gate on real GX 1.x runs: verdicts, failure families, severities, formats, S3, bad input."""
+
 from __future__ import annotations
 
 import hashlib
@@ -13,12 +14,14 @@ from mlgitops.config import load
 from mlgitops.errors import BadInput
 from tests.data_helpers import make_project, suite
 
-GOOD = pd.DataFrame({
-    "id": list(range(200)),
-    "age": [20 + i % 50 for i in range(200)],
-    "plan": ["a", "b", "c", "a"] * 50,
-    "score": [i / 200 for i in range(200)],
-})
+GOOD = pd.DataFrame(
+    {
+        "id": list(range(200)),
+        "age": [20 + i % 50 for i in range(200)],
+        "plan": ["a", "b", "c", "a"] * 50,
+        "score": [i / 200 for i in range(200)],
+    }
+)
 
 FAMILY = suite(
     ("expect_column_values_to_not_be_null", {"column": "plan"}, "critical"),
@@ -50,9 +53,14 @@ def _broken(kind: str) -> pd.DataFrame:
     return df
 
 
-FAMILIES = {"nulls": "expect_column_values_to_not_be_null", "ranges": "expect_column_values_to_be_between",
-            "sets": "expect_column_values_to_be_in_set", "types": "expect_column_values_to_be_of_type",
-            "uniqueness": "expect_column_values_to_be_unique", "rows": "expect_table_row_count_to_be_between"}
+FAMILIES = {
+    "nulls": "expect_column_values_to_not_be_null",
+    "ranges": "expect_column_values_to_be_between",
+    "sets": "expect_column_values_to_be_in_set",
+    "types": "expect_column_values_to_be_of_type",
+    "uniqueness": "expect_column_values_to_be_unique",
+    "rows": "expect_table_row_count_to_be_between",
+}
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +69,11 @@ def family_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("fam") / "p"
     kinds = ["good", *FAMILIES, "warning"]
     fmts = {k: "parquet" if k in ("types", "good") else "csv" for k in kinds}
-    make_project(root, {k: {"path": f"data/{k}.{fmts[k]}", "suite": "expectations/fam.json"} for k in kinds}, {"fam.json": FAMILY})
+    make_project(
+        root,
+        {k: {"path": f"data/{k}.{fmts[k]}", "suite": "expectations/fam.json"} for k in kinds},
+        {"fam.json": FAMILY},
+    )
     for kind in kinds:
         path = root / "data" / f"{kind}.{fmts[kind]}"
         df = GOOD if kind == "good" else _broken(kind)
@@ -133,11 +145,31 @@ def test_mean_of_decimal_and_float_columns_as_gx_computes_it(tmp_path):
     import great_expectations.util as gx_util
 
     scan = gx_util.does_ndarray_contain_decimal_dtype
-    root = make_project(tmp_path / "p", {"money": {"path": "data/money.parquet", "suite": "expectations/money.json"}}, {"money.json": suite(
-        ("expect_column_mean_to_be_between", {"column": "price", "min_value": 2.0, "max_value": 2.0}, "critical"),
-        ("expect_column_mean_to_be_between", {"column": "ratio", "min_value": 0.25, "max_value": 0.25}, "critical"),
-        ("expect_column_sum_to_be_between", {"column": "price", "min_value": 6, "max_value": 6}, "critical"))})
-    pd.DataFrame({"price": [decimal.Decimal("1.50"), decimal.Decimal("2.00"), decimal.Decimal("2.50")], "ratio": [0.0, 0.25, 0.5]}).to_parquet(root / "data/money.parquet")
+    root = make_project(
+        tmp_path / "p",
+        {"money": {"path": "data/money.parquet", "suite": "expectations/money.json"}},
+        {
+            "money.json": suite(
+                (
+                    "expect_column_mean_to_be_between",
+                    {"column": "price", "min_value": 2.0, "max_value": 2.0},
+                    "critical",
+                ),
+                (
+                    "expect_column_mean_to_be_between",
+                    {"column": "ratio", "min_value": 0.25, "max_value": 0.25},
+                    "critical",
+                ),
+                ("expect_column_sum_to_be_between", {"column": "price", "min_value": 6, "max_value": 6}, "critical"),
+            )
+        },
+    )
+    pd.DataFrame(
+        {
+            "price": [decimal.Decimal("1.50"), decimal.Decimal("2.00"), decimal.Decimal("2.50")],
+            "ratio": [0.0, 0.25, 0.5],
+        }
+    ).to_parquet(root / "data/money.parquet")
     from mlgitops.data import validate
 
     [rep] = validate(load(root), ["money"])
@@ -185,7 +217,10 @@ def bad_project(tmp_path_factory):
         "old": {"path": "data/train.csv", "suite": "expectations/old.json"},
         "unknown": {"path": "data/train.csv", "suite": "expectations/unknown.json"},
     }
-    old = {"expectation_suite_name": "x", "expectations": [{"expectation_type": "expect_column_to_exist", "kwargs": {"column": "a"}}]}
+    old = {
+        "expectation_suite_name": "x",
+        "expectations": [{"expectation_type": "expect_column_to_exist", "kwargs": {"column": "a"}}],
+    }
     unknown = suite(("expect_column_to_be_delightful", {"column": "churned"}, "critical"))
     make_project(root, datasets, {"old.json": old, "unknown.json": unknown})
     (root / "data/garbled.parquet").write_bytes(b"not a parquet file at all")
@@ -195,15 +230,18 @@ def bad_project(tmp_path_factory):
     return root
 
 
-@pytest.mark.parametrize("dataset,needle", [
-    ("missing", "nope.csv: data file not found"),
-    ("garbled", "cannot read as parquet"),
-    ("empty", "dataset is empty"),
-    ("headeronly", "dataset is empty"),
-    ("nocol", "column(s) contract named by suite"),
-    ("old", "GX 0.x suite format"),
-    ("unknown", "unknown expectation type 'expect_column_to_be_delightful'"),
-])
+@pytest.mark.parametrize(
+    "dataset,needle",
+    [
+        ("missing", "nope.csv: data file not found"),
+        ("garbled", "cannot read as parquet"),
+        ("empty", "dataset is empty"),
+        ("headeronly", "dataset is empty"),
+        ("nocol", "column(s) contract named by suite"),
+        ("old", "GX 0.x suite format"),
+        ("unknown", "unknown expectation type 'expect_column_to_be_delightful'"),
+    ],
+)
 def test_bad_input_is_badinput(bad_project, dataset, needle):
     from mlgitops.data import validate
 
@@ -217,8 +255,11 @@ def test_bad_input_exit_code_2(bad_project):
     import subprocess
     import sys
 
-    proc = subprocess.run([sys.executable, "-m", "mlgitops", "--project", str(bad_project), "data", "validate", "--dataset", "nocol"],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "mlgitops", "--project", str(bad_project), "data", "validate", "--dataset", "nocol"],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr and "contract" in proc.stderr
 
@@ -232,10 +273,13 @@ def test_s3_dataset_and_missing_object(tmp_path, monkeypatch):
 
     for k, v in {"AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x", "AWS_DEFAULT_REGION": "eu-west-1"}.items():
         monkeypatch.setenv(k, v)
-    root = make_project(tmp_path / "p", {
-        "s3train": {"path": "s3://churn-data/train.csv", "suite": "expectations/churn.json"},
-        "s3gone": {"path": "s3://churn-data/gone.csv", "suite": "expectations/churn.json"},
-    })
+    root = make_project(
+        tmp_path / "p",
+        {
+            "s3train": {"path": "s3://churn-data/train.csv", "suite": "expectations/churn.json"},
+            "s3gone": {"path": "s3://churn-data/gone.csv", "suite": "expectations/churn.json"},
+        },
+    )
     with moto.mock_aws():
         s3 = boto3.client("s3", region_name="eu-west-1")
         s3.create_bucket(Bucket="churn-data", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
@@ -255,7 +299,9 @@ def test_s3_dataset_and_missing_object(tmp_path, monkeypatch):
 def test_suite_severity_field_meta_fallback_and_invalid(tmp_path):
     from mlgitops.data.suites import load_suite
 
-    doc = suite(("expect_column_to_exist", {"column": "a"}, "warning"), ("expect_column_to_exist", {"column": "b"}, "critical"))
+    doc = suite(
+        ("expect_column_to_exist", {"column": "a"}, "warning"), ("expect_column_to_exist", {"column": "b"}, "critical")
+    )
     del doc["expectations"][1]["severity"]
     doc["expectations"][1]["meta"] = {"severity": "info"}
     (tmp_path / "s.json").write_text(json.dumps(doc))

@@ -4,6 +4,7 @@ expectations on pandas and on Spark; an expectation GX cannot evaluate is exit 2
 One Spark session serves the whole module (the gate's getOrCreate reuses it); the quiet check runs
 `mlgitops data validate` in a child process, as CI does.
 """
+
 from __future__ import annotations
 
 import json
@@ -43,34 +44,66 @@ CATEGORIES = "zip,plan,active\n01234,gold,true\n02134,silver,false\n01234,bronze
 
 
 def _suite(*exps: tuple[str, dict]) -> dict:
-    return {"name": "s", "meta": {}, "expectations": [{"type": t, "kwargs": kw, "meta": {}, "severity": "critical"} for t, kw in exps]}
+    return {
+        "name": "s",
+        "meta": {},
+        "expectations": [{"type": t, "kwargs": kw, "meta": {}, "severity": "critical"} for t, kw in exps],
+    }
 
 
 SUITES = {
-    "ints": _suite(("expect_column_values_to_not_be_null", {"column": "id"}),
-                   ("expect_column_values_to_be_between", {"column": "visits", "min_value": 0, "max_value": 20}),
-                   ("expect_column_values_to_be_in_set", {"column": "visits", "value_set": [3, 7, 10]}),
-                   ("expect_column_sum_to_be_between", {"column": "visits", "min_value": 1, "max_value": 40}),
-                   ("expect_column_values_to_be_in_set", {"column": "plan", "value_set": ["a", "b", "c"]})),
-    "dates": _suite(("expect_column_values_to_match_regex", {"column": "day", "regex": r"^\d{4}-\d{2}-\d{2}$"}),
-                    ("expect_column_value_lengths_to_equal", {"column": "stamp", "value": 19}),
-                    ("expect_column_values_to_not_be_null", {"column": "id"})),
-    "categories": _suite(("expect_column_values_to_be_in_set", {"column": "zip", "value_set": ["01234", "02134"]}),
-                         ("expect_column_values_to_be_in_set", {"column": "plan", "value_set": ["gold", "silver", "bronze"]}),
-                         ("expect_column_values_to_be_in_set", {"column": "active", "value_set": [True, False]}),
-                         ("expect_column_values_to_not_be_null", {"column": "plan"})),
-    "parquet": _suite(("expect_column_values_to_be_between", {"column": "score", "min_value": 0.0, "max_value": 1.0}),
-                      ("expect_column_values_to_be_in_set", {"column": "plan", "value_set": ["a", "b"]}),
-                      ("expect_column_mean_to_be_between", {"column": "n", "min_value": 1, "max_value": 5}),
-                      ("expect_column_values_to_not_be_null", {"column": "n"})),
+    "ints": _suite(
+        ("expect_column_values_to_not_be_null", {"column": "id"}),
+        ("expect_column_values_to_be_between", {"column": "visits", "min_value": 0, "max_value": 20}),
+        ("expect_column_values_to_be_in_set", {"column": "visits", "value_set": [3, 7, 10]}),
+        ("expect_column_sum_to_be_between", {"column": "visits", "min_value": 1, "max_value": 40}),
+        ("expect_column_values_to_be_in_set", {"column": "plan", "value_set": ["a", "b", "c"]}),
+    ),
+    "dates": _suite(
+        ("expect_column_values_to_match_regex", {"column": "day", "regex": r"^\d{4}-\d{2}-\d{2}$"}),
+        ("expect_column_value_lengths_to_equal", {"column": "stamp", "value": 19}),
+        ("expect_column_values_to_not_be_null", {"column": "id"}),
+    ),
+    "categories": _suite(
+        ("expect_column_values_to_be_in_set", {"column": "zip", "value_set": ["01234", "02134"]}),
+        ("expect_column_values_to_be_in_set", {"column": "plan", "value_set": ["gold", "silver", "bronze"]}),
+        ("expect_column_values_to_be_in_set", {"column": "active", "value_set": [True, False]}),
+        ("expect_column_values_to_not_be_null", {"column": "plan"}),
+    ),
+    "parquet": _suite(
+        ("expect_column_values_to_be_between", {"column": "score", "min_value": 0.0, "max_value": 1.0}),
+        ("expect_column_values_to_be_in_set", {"column": "plan", "value_set": ["a", "b"]}),
+        ("expect_column_mean_to_be_between", {"column": "n", "min_value": 1, "max_value": 5}),
+        ("expect_column_values_to_not_be_null", {"column": "n"}),
+    ),
 }
 # (case, file, suite, corrupt(text) -> text); the NA and empty cases use the suite init-suite writes.
 CSV_CASES = {
-    "na": ("penguins_na.csv", PENGUINS, "penguins.json", lambda t: t.replace("46.5", "146.5").replace("Dream", "Atlantis")),
-    "empty": ("penguins_empty.csv", EMPTY, "penguins.json", lambda t: t.replace("46.5", "146.5").replace("Dream", "Atlantis")),
+    "na": (
+        "penguins_na.csv",
+        PENGUINS,
+        "penguins.json",
+        lambda t: t.replace("46.5", "146.5").replace("Dream", "Atlantis"),
+    ),
+    "empty": (
+        "penguins_empty.csv",
+        EMPTY,
+        "penguins.json",
+        lambda t: t.replace("46.5", "146.5").replace("Dream", "Atlantis"),
+    ),
     "ints": ("ints.csv", INTS, "ints.json", lambda t: t.replace("2,,b", "2,99,b")),
-    "dates": ("dates.csv", DATES, "dates.json", lambda t: t.replace("2020-03-31,", "2020-3-31,").replace("T00:00:01", " 00:00:01.5")),
-    "categories": ("categories.csv", CATEGORIES, "categories.json", lambda t: t.replace("02134", "2134").replace("bronze", "tin")),
+    "dates": (
+        "dates.csv",
+        DATES,
+        "dates.json",
+        lambda t: t.replace("2020-03-31,", "2020-3-31,").replace("T00:00:01", " 00:00:01.5"),
+    ),
+    "categories": (
+        "categories.csv",
+        CATEGORIES,
+        "categories.json",
+        lambda t: t.replace("02134", "2134").replace("bronze", "tin"),
+    ),
 }
 PARQUET = pd.DataFrame({"n": [1, 2, 3, 4], "score": [0.1, None, 0.9, 0.5], "plan": ["a", "b", None, "a"]})
 
@@ -86,21 +119,47 @@ def parity(tmp_path_factory):
         for variant, body in (("good", text), ("bad", corrupt(text))):
             (root / "data" / f"{variant}_{fname}").write_text(body)
             for engine in ("pandas", "spark"):
-                datasets[f"{case}-{variant}-{engine}"] = {"path": f"data/{variant}_{fname}", "suite": f"expectations/{suite}", "engine": engine}
+                datasets[f"{case}-{variant}-{engine}"] = {
+                    "path": f"data/{variant}_{fname}",
+                    "suite": f"expectations/{suite}",
+                    "engine": engine,
+                }
     PARQUET.to_parquet(root / "data/good.parquet", index=False)
-    PARQUET.assign(plan=["a", "b", None, "zz"], score=[0.1, None, 1.9, 0.5]).to_parquet(root / "data/bad.parquet", index=False)
+    PARQUET.assign(plan=["a", "b", None, "zz"], score=[0.1, None, 1.9, 0.5]).to_parquet(
+        root / "data/bad.parquet", index=False
+    )
     for variant in ("good", "bad"):
         for engine in ("pandas", "spark"):
-            datasets[f"parquet-{variant}-{engine}"] = {"path": f"data/{variant}.parquet", "suite": "expectations/parquet.json", "engine": engine}
+            datasets[f"parquet-{variant}-{engine}"] = {
+                "path": f"data/{variant}.parquet",
+                "suite": "expectations/parquet.json",
+                "engine": engine,
+            }
     for name, doc in SUITES.items():
         (root / "expectations" / f"{name}.json").write_text(json.dumps(doc))
-    (root / "mlgitops.yaml").write_text(yaml.safe_dump({
-        "project": "parity", "owner": "a@example.com", "datasets": datasets,
-        # few shuffle partitions: a test-sized dataset; also shows the top-level spark: conf reaches the session
-        "spark": {"conf": {"spark.sql.shuffle.partitions": 2}},
-    }, sort_keys=False))
+    (root / "mlgitops.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "project": "parity",
+                "owner": "a@example.com",
+                "datasets": datasets,
+                # few shuffle partitions: a test-sized dataset; also shows the top-level spark: conf reaches the session
+                "spark": {"conf": {"spark.sql.shuffle.partitions": 2}},
+            },
+            sort_keys=False,
+        )
+    )
     runner = CliRunner()
-    made = runner.invoke(app, ["data", "init-suite", str(root / "data/good_penguins_na.csv"), "--out", str(root / "expectations/penguins.json")])
+    made = runner.invoke(
+        app,
+        [
+            "data",
+            "init-suite",
+            str(root / "data/good_penguins_na.csv"),
+            "--out",
+            str(root / "expectations/penguins.json"),
+        ],
+    )
     assert made.exit_code == 0, made.output
     from mlgitops.data import validate
 
@@ -137,8 +196,10 @@ def test_na_example_as_a_new_user_meets_it(parity):
     suite = json.loads((root / "expectations/penguins.json").read_text())
     assert {"expect_column_values_to_be_between"} <= {e["type"] for e in suite["expectations"]}
     assert reports["na-good-spark"].success and reports["na-good-pandas"].success
-    assert set(_failed(reports["na-bad-spark"])) == {("expect_column_values_to_be_between", "bill_length_mm"),
-                                                     ("expect_column_values_to_be_in_set", "island")}
+    assert set(_failed(reports["na-bad-spark"])) == {
+        ("expect_column_values_to_be_between", "bill_length_mm"),
+        ("expect_column_values_to_be_in_set", "island"),
+    }
 
 
 def test_spark_session_takes_conf_from_the_config_and_serves_no_ui(parity):
@@ -154,11 +215,20 @@ def test_spark_session_takes_conf_from_the_config_and_serves_no_ui(parity):
 def test_expectation_gx_cannot_evaluate_is_exit_2_with_its_message(parity, engine):
     """A numeric range on a text column: GX raises; the gate names expectation, column and message, writes nothing."""
     root, _ = parity
-    (root / "expectations/unfit.json").write_text(json.dumps(_suite(
-        ("expect_column_values_to_not_be_null", {"column": "plan"}),
-        ("expect_column_values_to_be_between", {"column": "plan", "min_value": 0, "max_value": 10}))))
+    (root / "expectations/unfit.json").write_text(
+        json.dumps(
+            _suite(
+                ("expect_column_values_to_not_be_null", {"column": "plan"}),
+                ("expect_column_values_to_be_between", {"column": "plan", "min_value": 0, "max_value": 10}),
+            )
+        )
+    )
     cfg = yaml.safe_load((root / "mlgitops.yaml").read_text())
-    cfg["datasets"][f"unfit-{engine}"] = {"path": "data/good_categories.csv", "suite": "expectations/unfit.json", "engine": engine}
+    cfg["datasets"][f"unfit-{engine}"] = {
+        "path": "data/good_categories.csv",
+        "suite": "expectations/unfit.json",
+        "engine": engine,
+    }
     (root / "mlgitops.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
     from mlgitops.data import validate
     from mlgitops.errors import BadInput
@@ -181,7 +251,18 @@ def test_spark_validate_prints_no_spark_log_lines(parity):
     root, _ = parity
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
     env.pop("SPARK_SUBMIT_OPTS", None)
-    cmd = [sys.executable, "-m", "mlgitops", "--project", str(root), "data", "validate", "--dataset", "na-good-spark", "--json"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "mlgitops",
+        "--project",
+        str(root),
+        "data",
+        "validate",
+        "--dataset",
+        "na-good-spark",
+        "--json",
+    ]
     done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""
@@ -200,7 +281,9 @@ def test_declared_schema_is_read_alike_by_both_engines(parity):
     root, _ = parity
     (root / "data/typed.csv").write_text("zip,day,n\n01234,2020-01-05,1\n,2020-03-31,NA\n02134,,3\n")
     declared = {"zip": "string", "day": "date", "n": "integer"}
-    frame, unparsed, rows = engine.read(SparkSession.getActiveSession(), str(root / "data/typed.csv"), "csv", null_tokens(None), declared, {})
+    frame, unparsed, rows = engine.read(
+        SparkSession.getActiveSession(), str(root / "data/typed.csv"), "csv", null_tokens(None), declared, {}
+    )
     assert unparsed == {} and rows == 3
     assert dict(frame.dtypes) == {"zip": "string", "day": "date", "n": "bigint"}
     got = [tuple(r) for r in frame.collect()]

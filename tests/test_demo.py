@@ -1,4 +1,5 @@
 """`mlgitops demo`, end to end as a newcomer runs it: scaffold, pipeline, promote by commit, serve, score, stop."""
+
 from __future__ import annotations
 
 import os
@@ -16,8 +17,17 @@ from pipeline_helpers import _no_run_id, cli  # noqa: F401
 def test_demo_runs_end_to_end_and_stops_its_server(tmp_path):
     root = tmp_path / "demo"
     # a fresh machine: git has no identity (the demo gives its repository one, or promotion could not commit)
-    proc = cli("demo", str(root), GIT_CONFIG_GLOBAL=os.devnull, GIT_CONFIG_NOSYSTEM="1", EMAIL=None,
-               GIT_AUTHOR_NAME=None, GIT_AUTHOR_EMAIL=None, GIT_COMMITTER_NAME=None, GIT_COMMITTER_EMAIL=None)
+    proc = cli(
+        "demo",
+        str(root),
+        GIT_CONFIG_GLOBAL=os.devnull,
+        GIT_CONFIG_NOSYSTEM="1",
+        EMAIL=None,
+        GIT_AUTHOR_NAME=None,
+        GIT_AUTHOR_EMAIL=None,
+        GIT_COMMITTER_NAME=None,
+        GIT_COMMITTER_EMAIL=None,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
     out = proc.stdout
@@ -28,22 +38,38 @@ def test_demo_runs_end_to_end_and_stops_its_server(tmp_path):
     assert sum(p[0] == p[-1] for p in pairs) >= 4  # a good model
     committed = (root / "deploy" / "local.yaml").read_text()
     deployed = yaml.safe_load(committed)["models"]["classifier"]
-    assert deployed["artifact_uri"].startswith(".mlgitops/packages/classifier/") and str(root) not in committed  # no path of this machine
+    assert (
+        deployed["artifact_uri"].startswith(".mlgitops/packages/classifier/") and str(root) not in committed
+    )  # no path of this machine
     assert f"3. promoted classifier {deployed['digest'][:19]} to local: deploy/local.yaml, commit" in out
-    log = subprocess.run(["git", "log", "--format=%s", "-2"], cwd=root, capture_output=True, text=True).stdout.splitlines()
+    log = subprocess.run(
+        ["git", "log", "--format=%s", "-2"], cwd=root, capture_output=True, text=True
+    ).stdout.splitlines()
     assert log == [f"promote: classifier {deployed['digest'][:19]} to local", "scaffold from the mlgitops template"]
     report = root / ".mlgitops" / "evidence" / "local" / "report.md"
     assert f"Report: {report}" in out and report.read_text().startswith("## ✅ mlgitops: PASS")
 
     # the demo ends by sending a shifted batch and catching it: one feature named, the evidence and report updated
-    shifted = re.search(r"6\. sent 150 requests of 10 training rows with `(\w+)` shifted by two standard deviations", out).group(1)
-    assert "7. mlgitops monitor --env local" in out and f"caught the shift of {shifted} (exit code 1 from the CLI)" in out
+    shifted = re.search(
+        r"6\. sent 150 requests of 10 training rows with `(\w+)` shifted by two standard deviations", out
+    ).group(1)
+    assert (
+        "7. mlgitops monitor --env local" in out and f"caught the shift of {shifted} (exit code 1 from the CLI)" in out
+    )
     monitored = yaml.safe_load((root / ".mlgitops" / "evidence" / "local" / "monitor" / "classifier.json").read_text())
     assert monitored["drifted"] is True and [f["name"] for f in monitored["features"] if f["drifted"]] == [shifted]
-    assert f"| `{shifted}` |" in report.read_text() and "### Monitoring: served traffic vs training data" in report.read_text()
+    assert (
+        f"| `{shifted}` |" in report.read_text()
+        and "### Monitoring: served traffic vs training data" in report.read_text()
+    )
     captured = list((root / ".mlgitops" / "capture" / "local").rglob("*.jsonl"))
-    assert captured and subprocess.run(["git", "status", "--porcelain", "--ignored=no"], cwd=root, capture_output=True,
-                                       text=True).stdout == ""  # captured traffic stays out of git
+    assert (
+        captured
+        and subprocess.run(
+            ["git", "status", "--porcelain", "--ignored=no"], cwd=root, capture_output=True, text=True
+        ).stdout
+        == ""
+    )  # captured traffic stays out of git
 
     url = re.search(r"4\. serving it at (http://127\.0\.0\.1:\d+)/invocations", out).group(1)
     with pytest.raises(urllib.error.URLError):

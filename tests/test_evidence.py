@@ -1,4 +1,5 @@
 """The typed evidence package: one model per record, one owner of the run folder's layout, one set of read errors."""
+
 from __future__ import annotations
 
 import json
@@ -42,21 +43,26 @@ def test_every_file_the_pipeline_writes_is_a_record_that_validates(green):
 
 def test_run_files_each_record_under_its_name(tmp_path):
     run = Run(tmp_path / "r")
-    ev = Evaluation(model="m", primary="roc_auc", candidate=Scored(version="2", metrics={"roc_auc": 0.9}), verdict=Verdict.PASS)
+    ev = Evaluation(
+        model="m", primary="roc_auc", candidate=Scored(version="2", metrics={"roc_auc": 0.9}), verdict=Verdict.PASS
+    )
     assert run.write(ev) == tmp_path / "r" / "evaluation" / "m.json"
     run.write(Findings(env="staging"))
     assert run.evaluation("m") == ev and run.findings("staging") == Findings(env="staging")
     assert run.evaluation("other") is None and run.names(Evaluation) == ["m"]
 
 
-@pytest.mark.parametrize("text, message", [
-    ("{oops", r"m.json:1:2: invalid JSON"),
-    ("[1, 2]", "not a valid Evaluation: expected a JSON object, found list"),
-    ('{"kind": "Plan", "stack": "s", "project": "p"}', "holds a record of kind 'Plan' where a Evaluation belongs"),
-    ('{"kind": "Evaluation", "schema_version": 7}', "schema_version 7 is newer than this mlgitops reads"),
-    ('{"kind": "Evaluation", "model": "m"}', "not a valid Evaluation: primary: Field required"),
-    (b"\xff\xfe", "not valid UTF-8"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("{oops", r"m.json:1:2: invalid JSON"),
+        ("[1, 2]", "not a valid Evaluation: expected a JSON object, found list"),
+        ('{"kind": "Plan", "stack": "s", "project": "p"}', "holds a record of kind 'Plan' where a Evaluation belongs"),
+        ('{"kind": "Evaluation", "schema_version": 7}', "schema_version 7 is newer than this mlgitops reads"),
+        ('{"kind": "Evaluation", "model": "m"}', "not a valid Evaluation: primary: Field required"),
+        (b"\xff\xfe", "not valid UTF-8"),
+    ],
+)
 def test_a_record_that_is_there_but_wrong_is_bad_input_naming_the_file(tmp_path, text, message):
     path = tmp_path / "evaluation" / "m.json"
     path.parent.mkdir()
@@ -68,12 +74,27 @@ def test_a_record_that_is_there_but_wrong_is_bad_input_naming_the_file(tmp_path,
 
 def test_deploy_state_written_before_kind_existed_is_still_read(tmp_path):
     (tmp_path / "deploy").mkdir()
-    legacy = {"env": "staging", "models": {"m": {"digest": "sha256:" + "a" * 64, "artifact_uri": "s3://b/m/a/model.tar.gz",
-                                                 "version": 3, "registry_name": "p-m", "model_uri": "models:/p-m/3", "replaces": None,
-                                                 "evidence": {"action": "promote", "metrics": {"roc_auc": 0.9}}}}}
+    legacy = {
+        "env": "staging",
+        "models": {
+            "m": {
+                "digest": "sha256:" + "a" * 64,
+                "artifact_uri": "s3://b/m/a/model.tar.gz",
+                "version": 3,
+                "registry_name": "p-m",
+                "model_uri": "models:/p-m/3",
+                "replaces": None,
+                "evidence": {"action": "promote", "metrics": {"roc_auc": 0.9}},
+            }
+        },
+    }
     (tmp_path / "deploy" / "staging.yaml").write_text(yaml.safe_dump(legacy))
     state = read(tmp_path, "staging")
-    assert state.kind == "DeployState" and state.models["m"].version == "3" and state.models["m"].evidence.metrics == {"roc_auc": 0.9}
+    assert (
+        state.kind == "DeployState"
+        and state.models["m"].version == "3"
+        and state.models["m"].evidence.metrics == {"roc_auc": 0.9}
+    )
     (tmp_path / "deploy" / "prod.yaml").write_text(yaml.safe_dump({"kind": "Findings", "env": "prod"}))
     with pytest.raises(BadInput, match="prod.yaml: holds a record of kind 'Findings'"):
         read(tmp_path, "prod")
@@ -90,7 +111,9 @@ def test_a_run_id_is_one_folder_name(tmp_path, monkeypatch, run_id):
         assert Run.current(tmp_path).name == "local"
 
 
-@pytest.mark.parametrize("command", [["promote", "--env", "staging"], ["report"], ["policy", "check", "--env", "staging", "--plan", "PLAN"]])
+@pytest.mark.parametrize(
+    "command", [["promote", "--env", "staging"], ["report"], ["policy", "check", "--env", "staging", "--plan", "PLAN"]]
+)
 def test_corrupt_evidence_is_exit_2_without_traceback_for_every_reader(green, tmp_path, command):
     root = tmp_path / "p"
     shutil.copytree(green.root, root)

@@ -1,4 +1,5 @@
 """The bounded reader (`mlgitops.files`), URI masking (`mlgitops.secrets`) and run ids (`mlgitops.confine`), in process."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -17,7 +18,9 @@ FIX = "restore it"
 
 def test_plain_yaml_keeps_its_types_merges_and_timestamps(tmp_path: Path) -> None:
     p = tmp_path / "s.yaml"
-    p.write_text("\ufeffbase: &b {a: 1, b: [x, 2.5, true, null]}\nother:\n  <<: *b\n  a: 2\nwhen: 2026-11-22T19:00:00Z\nq: '3'\n")
+    p.write_text(
+        "\ufeffbase: &b {a: 1, b: [x, 2.5, true, null]}\nother:\n  <<: *b\n  a: 2\nwhen: 2026-11-22T19:00:00Z\nq: '3'\n"
+    )
     data = files.load_yaml(p, fix=FIX)
     assert data["other"] == {"a": 2, "b": ["x", 2.5, True, None]} and data["q"] == "3"
     assert data["when"] == dt.datetime(2026, 11, 22, 19, 0, tzinfo=dt.UTC)
@@ -52,8 +55,12 @@ def test_size_is_checked_before_reading_and_bounded_while_reading(tmp_path: Path
 @pytest.mark.parametrize("kind", ["fifo", "dir", "devzero", "devnull"])
 def test_only_regular_files_are_opened(tmp_path: Path, kind: str) -> None:
     p = tmp_path / "f.yaml"
-    {"fifo": lambda: os.mkfifo(p), "dir": p.mkdir, "devzero": lambda: p.symlink_to("/dev/zero"),
-     "devnull": lambda: p.symlink_to("/dev/null")}[kind]()
+    {
+        "fifo": lambda: os.mkfifo(p),
+        "dir": p.mkdir,
+        "devzero": lambda: p.symlink_to("/dev/zero"),
+        "devnull": lambda: p.symlink_to("/dev/null"),
+    }[kind]()
     with pytest.raises(BadInput, match=r"f.yaml: is a .*, not a regular file; restore it"):
         files.read_text(p, fix=FIX)
 

@@ -3,6 +3,7 @@
 1. An evaluation made against one environment (local, which has no champion) does not promote into another.
 2. Prod is promoted on the plan the promotion creates, never on a policy check made before a config change.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -36,15 +37,25 @@ def test_an_evaluation_against_local_does_not_promote_to_staging(green, tmp_path
 def test_prod_is_checked_on_the_plan_the_promotion_creates(green, tmp_path, moto_s3):
     root = copy_project(green, tmp_path / "p", store=True)
     serve_from_bucket(root, "staging")
-    assert read_json(root / ".mlgitops/evidence/local/findings/prod.json")["passed"] is True  # the pipeline's check, before
+    assert (
+        read_json(root / ".mlgitops/evidence/local/findings/prod.json")["passed"] is True
+    )  # the pipeline's check, before
 
-    edit(root / "mlgitops.yaml", "serving: {min_instances: 2, max_instances: 4}", "serving: {min_instances: 1, max_instances: 4}")
+    edit(
+        root / "mlgitops.yaml",
+        "serving: {min_instances: 2, max_instances: 4}",
+        "serving: {min_instances: 1, max_instances: 4}",
+    )
     refused = cli("--project", str(root), "promote", "--env", "prod")
     assert refused.returncode == 1 and "Traceback" not in refused.stderr
     assert "promotion-policy-check: policy check of prod: 1 mandatory policy finding(s)" in refused.stderr
     assert not (root / "deploy" / "prod.yaml").exists()
 
-    edit(root / "mlgitops.yaml", "serving: {min_instances: 1, max_instances: 4}", "serving: {min_instances: 2, max_instances: 4}")
+    edit(
+        root / "mlgitops.yaml",
+        "serving: {min_instances: 1, max_instances: 4}",
+        "serving: {min_instances: 2, max_instances: 4}",
+    )
     done = cli("--project", str(root), "promote", "--env", "prod")
     assert done.returncode == 0, done.stderr
     entry = deployed(root, "prod")["models"][MODEL]

@@ -1,4 +1,5 @@
 """Promotion as a file + alias, with compare-and-set, crash safety, rollback and drift, on a real MLflow registry."""
+
 from __future__ import annotations
 
 import multiprocessing as mp
@@ -45,7 +46,12 @@ def test_promote_uploads_the_package_writes_file_moves_alias_and_tags(reg, tmp_p
     doc = state(reg)
     entry = doc["models"][MODEL]
     d2 = digest(reg.root, "2")
-    assert doc["env"] == "staging" and p.digest == entry["digest"] == d2 and p.version == entry["version"] == "2" and entry["replaces"] is None
+    assert (
+        doc["env"] == "staging"
+        and p.digest == entry["digest"] == d2
+        and p.version == entry["version"] == "2"
+        and entry["replaces"] is None
+    )
     bucket = reg.config("staging").bucket_name("models")
     assert entry["artifact_uri"] == f"s3://{bucket}/{MODEL}/{d2.removeprefix('sha256:')}/model.tar.gz"
     key = entry["artifact_uri"].split("/", 3)[3]
@@ -76,7 +82,9 @@ def test_digest_is_the_identity_and_promoting_what_is_served_is_a_noop(reg):
     assert promote(reg.config("staging"))[0].action == "noop"
 
 
-@pytest.mark.parametrize("kind", ["no-evidence", "failed-eval", "failed-data", "wrong-version", "other-env", "stale-champion"])
+@pytest.mark.parametrize(
+    "kind", ["no-evidence", "failed-eval", "failed-data", "wrong-version", "other-env", "stale-champion"]
+)
 def test_gate_refuses_and_changes_nothing(reg, kind):
     write_evidence(reg.root, "1")
     promote(reg.config("staging"))
@@ -129,18 +137,30 @@ def test_prod_requires_staging_first_and_carries_its_evidence(reg):
     config = (reg.root / "mlgitops.yaml").read_text()
     weaker = "serving: {instance_type: ml.c5.xlarge, min_instances: 2}"
     assert weaker in config
-    (reg.root / "mlgitops.yaml").write_text(config.replace(weaker, "serving: {instance_type: ml.c5.xlarge, min_instances: 1}"))
+    (reg.root / "mlgitops.yaml").write_text(
+        config.replace(weaker, "serving: {instance_type: ml.c5.xlarge, min_instances: 1}")
+    )
     try:
-        with pytest.raises(GateFailed, match=r"promotion-policy-check: policy check of prod: 1 mandatory policy finding"):
+        with pytest.raises(
+            GateFailed, match=r"promotion-policy-check: policy check of prod: 1 mandatory policy finding"
+        ):
             promote(reg.config("prod"))
     finally:
         (reg.root / "mlgitops.yaml").write_text(config)
     assert state(reg, "prod") is None
-    shutil.rmtree(reg.root / ".mlgitops" / "evidence")  # a fresh clone: prod needs no evidence run, only staging's record
+    shutil.rmtree(
+        reg.root / ".mlgitops" / "evidence"
+    )  # a fresh clone: prod needs no evidence run, only staging's record
     [p] = promote(reg.config("prod"))
     entry = state(reg, "prod")["models"][MODEL]
-    assert p.version == "2" and entry["evidence"]["stage_from"] == "staging" and entry["evidence"]["policy_verdict"] == "pass"
-    assert entry["digest"] == state(reg)["models"][MODEL]["digest"]  # its own copy, in the prod bucket, of the same model
+    assert (
+        p.version == "2"
+        and entry["evidence"]["stage_from"] == "staging"
+        and entry["evidence"]["policy_verdict"] == "pass"
+    )
+    assert (
+        entry["digest"] == state(reg)["models"][MODEL]["digest"]
+    )  # its own copy, in the prod bucket, of the same model
     assert entry["artifact_uri"].startswith(f"s3://{reg.config('prod').bucket_name('models')}/")
     assert entry["evidence"]["metrics"] == state(reg)["models"][MODEL]["evidence"]["metrics"]
     assert alias(reg, "prod") == "2"
@@ -161,7 +181,9 @@ def test_unknown_model_and_version_are_bad_input(reg):
 
 def test_digest_selects_the_model_by_identity(reg):
     write_evidence(reg.root, "2")
-    with pytest.raises(GateFailed, match="the evaluation is for model"):  # evidence about another model than the one asked for
+    with pytest.raises(
+        GateFailed, match="the evaluation is for model"
+    ):  # evidence about another model than the one asked for
         promote(reg.config("staging"), MODEL, digest=digest(reg.root, "1"))
     [p] = promote(reg.config("staging"), MODEL, digest=digest(reg.root, "2"))
     assert p.digest == digest(reg.root, "2") and p.version == "2" and alias(reg) == "2"
@@ -276,7 +298,9 @@ def test_promotion_killed_at_each_step_leaves_consistent_state(reg, step):
     assert (entry["version"] == "3") == (step not in ("gated", "locked"))
     # re-running the same promotion completes it; the lock was released by the dead process
     promote(reg.config("staging"), version="3")
-    assert state(reg)["models"][MODEL]["version"] == "3" and state(reg)["models"][MODEL]["replaces"] == digest(reg.root, "2")
+    assert state(reg)["models"][MODEL]["version"] == "3" and state(reg)["models"][MODEL]["replaces"] == digest(
+        reg.root, "2"
+    )
     assert [d.status for d in drift(reg.config("staging"))] == ["in-sync"]
 
 
@@ -332,7 +356,9 @@ def test_drift_reports_each_disagreement(reg):
     reg.client().delete_registered_model_alias(reg.name, "staging")
     [d] = drift(cfg)
     assert (d.status, d.file_digest, d.alias_version, d.drifted) == ("alias-missing", digest(reg.root, "2"), None, True)
-    for mv in reg.client().search_model_versions(f"name='{reg.name}'"):  # a store that never saw the model: git is the record
+    for mv in reg.client().search_model_versions(
+        f"name='{reg.name}'"
+    ):  # a store that never saw the model: git is the record
         reg.client().delete_model_version_tag(reg.name, mv.version, "mlgitops.digest")
     [d] = drift(cfg)
     assert (d.status, d.drifted) == ("not-in-store", False)
@@ -359,7 +385,9 @@ def test_commit_creates_git_commit_listing_evidence(reg):
         [p] = promote(reg.config("staging"), commit=True)
         message = git("log", "-1", "--format=%B").stdout
         changed = git("show", "--name-only", "--format=", "HEAD").stdout.split()
-        [again] = promote(reg.config("staging"), commit=True)  # a re-run changes nothing: no failed commit, no "commit it by hand"
+        [again] = promote(
+            reg.config("staging"), commit=True
+        )  # a re-run changes nothing: no failed commit, no "commit it by hand"
         commits = git("rev-list", "--count", "HEAD").stdout.strip()
     finally:
         for k in ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL"):
@@ -369,7 +397,9 @@ def test_commit_creates_git_commit_listing_evidence(reg):
         shutil.rmtree(reg.root / ".git")
     assert p.commit and len(p.commit) == 40 and changed == ["deploy/staging.yaml"]
     assert again.action == "noop" and again.commit is None and commits == "2"
-    assert message.startswith(f"promote: {MODEL} {short(digest(reg.root, '2'))} to staging (replaces {short(digest(reg.root, '1'))})")
+    assert message.startswith(
+        f"promote: {MODEL} {short(digest(reg.root, '2'))} to staging (replaces {short(digest(reg.root, '1'))})"
+    )
     assert "data_gate: pass" in message and "git_sha: abc123" in message and "roc_auc=0.802" in message
 
 
@@ -394,9 +424,13 @@ def test_an_exempted_promotion_rule_lets_the_promotion_through_and_is_recorded(r
     write_evidence(reg.root, "2", verdict="fail")
     config = (reg.root / "mlgitops.yaml").read_text()
     until = (dt.date.today() + dt.timedelta(days=7)).isoformat()
-    exempt = (f"policies: {{enforcement: advisory, budget_usd_month: 500, exemptions: [{{rule: promotion-evaluation, "
-              f"resource: 'model:{MODEL}', reason: 'hotfix, reviewed by hand', expires: {until}}}]}}")
-    (reg.root / "mlgitops.yaml").write_text(config.replace("policies: {enforcement: advisory, budget_usd_month: 500}", exempt))
+    exempt = (
+        f"policies: {{enforcement: advisory, budget_usd_month: 500, exemptions: [{{rule: promotion-evaluation, "
+        f"resource: 'model:{MODEL}', reason: 'hotfix, reviewed by hand', expires: {until}}}]}}"
+    )
+    (reg.root / "mlgitops.yaml").write_text(
+        config.replace("policies: {enforcement: advisory, budget_usd_month: 500}", exempt)
+    )
     try:
         [p] = promote(reg.config("staging"))
     finally:
@@ -406,34 +440,54 @@ def test_an_exempted_promotion_rule_lets_the_promotion_through_and_is_recorded(r
     from mlgitops.evidence.state import read
     from mlgitops.gitops.core import commit_message
 
-    assert "exempted: promotion-evaluation" in commit_message(MODEL, "staging", read(reg.root, "staging").models[MODEL], "promote")
+    assert "exempted: promotion-evaluation" in commit_message(
+        MODEL, "staging", read(reg.root, "staging").models[MODEL], "promote"
+    )
     reg.reset()
     write_evidence(reg.root, "2", verdict="fail")
-    with pytest.raises(GateFailed, match=r"promotion-evaluation: sha256:[0-9a-f]{12} did not pass evaluation"):  # without it: refused
+    with pytest.raises(
+        GateFailed, match=r"promotion-evaluation: sha256:[0-9a-f]{12} did not pass evaluation"
+    ):  # without it: refused
         promote(reg.config("staging"))
 
 
 def _cli(reg, *args: str, env: dict | None = None) -> subprocess.CompletedProcess[str]:
     import sys
 
-    return subprocess.run([sys.executable, "-m", "mlgitops", "--project", str(reg.root), *args],
-                          capture_output=True, text=True, timeout=180, env=env or os.environ.copy())
+    return subprocess.run(
+        [sys.executable, "-m", "mlgitops", "--project", str(reg.root), *args],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env=env or os.environ.copy(),
+    )
 
 
 def test_a_missing_bucket_or_no_credentials_is_bad_input_and_writes_nothing(reg, tmp_path):
     write_evidence(reg.root, "2")
     config = (reg.root / "mlgitops.yaml").read_text()
-    (reg.root / "mlgitops.yaml").write_text(config.replace('region: eu-west-1,', 'region: eu-west-1, name_suffix: nobkt1,'))
+    (reg.root / "mlgitops.yaml").write_text(
+        config.replace("region: eu-west-1,", "region: eu-west-1, name_suffix: nobkt1,")
+    )
     try:
         r = _cli(reg, "promote", "--env", "staging")
     finally:
         (reg.root / "mlgitops.yaml").write_text(config)
     assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
-    assert "s3://churn-staging-models-nobkt1 of staging does not exist: run `pulumi up` for the staging stack first" in r.stderr
+    assert (
+        "s3://churn-staging-models-nobkt1 of staging does not exist: run `pulumi up` for the staging stack first"
+        in r.stderr
+    )
     assert state(reg) is None
 
-    bare = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ACCESS_KEY") and not k.startswith("AWS_SECRET")}
-    bare.update(AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "none"), AWS_CONFIG_FILE=str(tmp_path / "none"), AWS_EC2_METADATA_DISABLED="true")
+    bare = {
+        k: v for k, v in os.environ.items() if not k.startswith("AWS_ACCESS_KEY") and not k.startswith("AWS_SECRET")
+    }
+    bare.update(
+        AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "none"),
+        AWS_CONFIG_FILE=str(tmp_path / "none"),
+        AWS_EC2_METADATA_DISABLED="true",
+    )
     r = _cli(reg, "promote", "--env", "staging", env=bare)
     assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
     assert "no AWS credentials to upload the package to s3://churn-staging-models" in r.stderr
@@ -450,7 +504,9 @@ def test_a_package_that_is_not_the_recorded_model_is_refused_before_promoting_or
     promote(reg.config("staging"))
     good = (reg.root / "deploy" / "staging.yaml").read_text()
     a, b = digest(reg.root, "1"), digest(reg.root, "2")
-    (reg.root / "deploy" / "staging.yaml").write_text(good.replace(f"digest: {b}", f"digest: {a}"))  # the file lies about its package
+    (reg.root / "deploy" / "staging.yaml").write_text(
+        good.replace(f"digest: {b}", f"digest: {a}")
+    )  # the file lies about its package
     shutil.rmtree(reg.root / ".mlgitops" / "packages", ignore_errors=True)
     with pytest.raises(BadInput, match=rf"holds model {b}, but {a} was recorded"):
         promote(reg.config("prod"))
@@ -488,7 +544,9 @@ def test_promotion_records_the_serving_image_and_ci_gets_its_build_context(reg, 
     assert sorted(p.name for p in (tmp_path / "ctx" / MODEL).iterdir()) == ["Dockerfile", "requirements.txt", "serve"]
     shutil.copytree(sources(tmp_path / "none"), reg.root / "serving")  # the project's own serving/, then changed
     try:
-        (reg.root / "serving" / "Dockerfile").write_text((reg.root / "serving" / "Dockerfile").read_text() + "LABEL x=y\n")
+        (reg.root / "serving" / "Dockerfile").write_text(
+            (reg.root / "serving" / "Dockerfile").read_text() + "LABEL x=y\n"
+        )
         r = _cli(reg, "image", "--env", "staging", "--context", str(tmp_path / "ctx2"))
     finally:
         shutil.rmtree(reg.root / "serving")

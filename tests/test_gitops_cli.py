@@ -1,4 +1,5 @@
 """The CLI contract of promote/rollback/drift/predict: exit codes 0/1/2, --json documents, no tracebacks."""
+
 from __future__ import annotations
 
 import json
@@ -14,7 +15,11 @@ from gitops_helpers import MODEL, make_registry, s3_bucket, stack_buckets, write
 def reg(tmp_path_factory, moto_s3):
     reg = make_registry(tmp_path_factory.mktemp("gitops_cli"), extra_versions=1, artifact_root=s3_bucket("artifacts"))
     stack_buckets(reg.root)
-    for args in (["init", "-q"], ["add", "-A"], ["-c", "user.name=t", "-c", "user.email=t@e", "commit", "-q", "-m", "init"]):
+    for args in (
+        ["init", "-q"],
+        ["add", "-A"],
+        ["-c", "user.name=t", "-c", "user.email=t@e", "commit", "-q", "-m", "init"],
+    ):
         subprocess.run(["git", *args], cwd=reg.root, check=True, capture_output=True)
     return reg
 
@@ -22,9 +27,20 @@ def reg(tmp_path_factory, moto_s3):
 def cli(reg, *args: str) -> subprocess.CompletedProcess[str]:
     import os
 
-    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@e", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@e"}
-    return subprocess.run([sys.executable, "-m", "mlgitops", "--project", str(reg.root), *args],
-                          capture_output=True, text=True, timeout=180, env=env)
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@e",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@e",
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "mlgitops", "--project", str(reg.root), *args],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env=env,
+    )
 
 
 @pytest.mark.slow
@@ -62,4 +78,3 @@ def test_promote_drift_rollback_predict_through_the_cli(reg):
     assert r.returncode == 0, r.stderr
     doc = json.loads(r.stdout)
     assert doc["version"] == "1" and len(doc["predictions"]) == 300 and set(doc["predictions"]) == {0, 1}
-

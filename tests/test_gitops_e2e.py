@@ -1,4 +1,5 @@
 """End to end with the real training and evaluation: the champion is promoted, weaker/identical ones are not."""
+
 from __future__ import annotations
 
 import hashlib
@@ -23,13 +24,30 @@ def test_train_evaluate_promote_then_reject_identical_and_weaker(tmp_path, moto_
     shutil.copytree(EXAMPLE, root, ignore=shutil.ignore_patterns(".mlgitops", "deploy"))
     # models stored in S3 (as with a shared tracking server): staging's plan accepts their URIs, never a file:// one
     config = (root / "mlgitops.yaml").read_text()
-    (root / "mlgitops.yaml").write_text(config.replace('tracking: {uri: "sqlite:///.mlgitops/mlflow.db"}',
-                                                       f'tracking: {{uri: "sqlite:///.mlgitops/mlflow.db", artifact_location: "{s3_bucket("e2e")}/mlflow"}}'))
+    (root / "mlgitops.yaml").write_text(
+        config.replace(
+            'tracking: {uri: "sqlite:///.mlgitops/mlflow.db"}',
+            f'tracking: {{uri: "sqlite:///.mlgitops/mlflow.db", artifact_location: "{s3_bucket("e2e")}/mlflow"}}',
+        )
+    )
     stack_buckets(root)
     run = Run.current(root)
     for ds in ("train", "holdout"):  # the data gate's verdict, as `mlgitops data validate` records it
-        real = "sha256:" + hashlib.sha256((root / "data" / f"{ds}.csv").read_bytes()).hexdigest()  # prod's Model Monitor baseline reads it
-        run.write(DataReport(dataset=ds, path=f"data/{ds}.csv", digest=real, rows=1, columns=[], engine="pandas", success=True, results=[]))
+        real = (
+            "sha256:" + hashlib.sha256((root / "data" / f"{ds}.csv").read_bytes()).hexdigest()
+        )  # prod's Model Monitor baseline reads it
+        run.write(
+            DataReport(
+                dataset=ds,
+                path=f"data/{ds}.csv",
+                digest=real,
+                rows=1,
+                columns=[],
+                engine="pandas",
+                success=True,
+                results=[],
+            )
+        )
 
     def cycle():
         cfg = load(root, "staging")
@@ -49,7 +67,11 @@ def test_train_evaluate_promote_then_reject_identical_and_weaker(tmp_path, moto_
     with pytest.raises(GateFailed, match="did not pass evaluation"):
         promote(load(root, "staging"))
 
-    text = (root / "mlgitops.yaml").read_text().replace("params: {n_estimators: 100, max_depth: 6}", "params: {n_estimators: 1, max_depth: 1}")
+    text = (
+        (root / "mlgitops.yaml")
+        .read_text()
+        .replace("params: {n_estimators: 100, max_depth: 6}", "params: {n_estimators: 1, max_depth: 1}")
+    )
     (root / "mlgitops.yaml").write_text(text)
     v3, ev = cycle()  # weaker model
     assert ev.verdict == "fail" and ev.candidate.metrics["roc_auc"] < ev.champion.metrics["roc_auc"]
@@ -64,15 +86,25 @@ def test_train_evaluate_promote_then_reject_identical_and_weaker(tmp_path, moto_
 
     from mlgitops.bucket import baseline_uri
 
-    bucket, prefix = baseline_uri(load(root, "prod"), MODEL, p.digest).removeprefix("s3://").split("/", 1)  # monitoring.schedule in prod
+    bucket, prefix = (
+        baseline_uri(load(root, "prod"), MODEL, p.digest).removeprefix("s3://").split("/", 1)
+    )  # monitoring.schedule in prod
     listed = boto3.client("s3").list_objects_v2(Bucket=bucket, Prefix=prefix)["Contents"]
     assert sorted(o["Key"].removeprefix(prefix) for o in listed) == ["constraints.json", "statistics.json"]
-    assert p.version == v1 and yaml.safe_load((root / "deploy" / "prod.yaml").read_text())["models"][MODEL]["evidence"]["stage_from"] == "staging"
+    assert (
+        p.version == v1
+        and yaml.safe_load((root / "deploy" / "prod.yaml").read_text())["models"][MODEL]["evidence"]["stage_from"]
+        == "staging"
+    )
 
     # A CI runner has its own fresh embedded store, whose first version is also "1" but another model: with
     # credentials the champion is re-scored from its package in the bucket; without (a pull request), it is
     # compared by the metrics its promotion recorded. Never mistaken for the candidate.
-    text = (root / "mlgitops.yaml").read_text().replace("params: {n_estimators: 1, max_depth: 1}", "params: {n_estimators: 100, max_depth: 6}")
+    text = (
+        (root / "mlgitops.yaml")
+        .read_text()
+        .replace("params: {n_estimators: 1, max_depth: 1}", "params: {n_estimators: 100, max_depth: 6}")
+    )
     (root / "mlgitops.yaml").write_text(text.replace(".mlgitops/mlflow.db", "ci-runner/mlflow.db"))
     (root / "ci-runner").mkdir()
     shutil.rmtree(root / ".mlgitops" / "packages")

@@ -1,6 +1,7 @@
 """A change of `serving.instance_type` on an autoscaled endpoint is refused at plan time, with the steps to deploy it:
 SageMaker refuses UpdateEndpoint while the variant is registered for autoscaling, and Pulumi updates the endpoint
 before its scaling target. Plans are made for real under Pulumi's mocks; the CLI compares with the base branch's plan."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -60,11 +61,15 @@ def test_an_instance_type_change_on_an_autoscaled_endpoint_is_refused_with_the_s
     resource_id = "endpoint/churn-prod-churn-classifier/variant/AllTraffic"
     assert "ml.c5.2xlarge" in finding.message and f"--resource-id {resource_id}" in finding.message
     assert "deregister-scalable-target" in finding.message and "pulumi up --refresh" in finding.message
-    assert f"resource: {finding.resource_urn.rsplit('::', 1)[-1]}" in finding.message  # the exemption to add, ready to paste
+    assert (
+        f"resource: {finding.resource_urn.rsplit('::', 1)[-1]}" in finding.message
+    )  # the exemption to add, ready to paste
 
 
 def test_what_can_be_deployed_in_one_go_passes(project, prod_plans):
-    assert findings(project, prod_plans["before"], prod_plans["image"]) == []  # new model and config, same instance type
+    assert (
+        findings(project, prod_plans["before"], prod_plans["image"]) == []
+    )  # new model and config, same instance type
     assert findings(project, prod_plans["unpromoted"], prod_plans["after"]) == []  # the first deployment
     assert findings(project, prod_plans["after"], prod_plans["after"]) == []
 
@@ -73,13 +78,20 @@ def test_a_dated_exemption_lets_the_reviewed_change_through(project, prod_plans)
     from mlgitops.config.schema import Exemption
 
     endpoint = next(r.name for r in prod_plans["after"].resources if r.type == "aws:sagemaker/endpoint:Endpoint")
-    exemption = Exemption(rule=RULE, resource=endpoint, reason="target deregistered by ops", expires=dt.date.today() + dt.timedelta(days=3))
+    exemption = Exemption(
+        rule=RULE,
+        resource=endpoint,
+        reason="target deregistered by ops",
+        expires=dt.date.today() + dt.timedelta(days=3),
+    )
     [finding] = findings(project, prod_plans["before"], prod_plans["after"], exemptions=[exemption])
     assert finding.status == "exempted"
 
 
 def run_cli(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "mlgitops", "--project", str(root), *args], capture_output=True, text=True, timeout=180)
+    return subprocess.run(
+        [sys.executable, "-m", "mlgitops", "--project", str(root), *args], capture_output=True, text=True, timeout=180
+    )
 
 
 def test_policy_check_compares_with_the_base_branchs_plan(project, prod_plans, tmp_path):

@@ -1,5 +1,6 @@
 """Metrics follow the task: defaults, names checked at `config check` (file:line, exit 2), averaging, the schema,
 and the template's own model tests read from mlgitops.yaml."""
+
 from __future__ import annotations
 
 import json
@@ -39,24 +40,54 @@ def show(root: Path, model: str) -> dict:
 
 
 def test_the_task_sets_the_default_primary_metric(projects):
-    assert show(projects["regression"], "regressor") == {"primary": "root_mean_squared_error", "thresholds": {}, "average": "weighted", "beat_champion_by": 0.0}
+    assert show(projects["regression"], "regressor") == {
+        "primary": "root_mean_squared_error",
+        "thresholds": {},
+        "average": "weighted",
+        "beat_champion_by": 0.0,
+    }
     # a classifier's default depends on its class count (roc_auc for two, f1_score for more), decided on the holdout
     assert show(projects["multiclass"], "species")["primary"] is None
 
 
-@pytest.mark.parametrize("task,old,new,says", [
-    ("regression", "    task: regression\n", "    task: regression\n    metrics: {primary: roc_auc}\n",
-     "models.regressor.metrics.primary: metric 'roc_auc' is not computed for task regression"),
-    ("multiclass", "thresholds: {f1_score:", "thresholds: {f1_macro:",
-     "models.species.metrics.thresholds.f1_macro: metric 'f1_macro' is not computed for task classification; name 'f1_score' and set metrics.average: macro"),
-    ("binary", "primary: roc_auc", "primary: rmse",
-     "models.tumour-risk.metrics.primary: metric 'rmse' is not computed for task classification"),
-    ("multiclass", "      average: macro", "      average: micro\n      primary: roc_auc",
-     "models.species.metrics.primary: roc_auc is not computed for more than two classes with average: micro"),
-    ("regression", "    task: regression\n", "    task: regression\n    metrics: {average: macro}\n",
-     "models.regressor.metrics.average: average applies to multiclass classifiers only"),
-])
-def test_a_metric_the_task_does_not_compute_is_exit_2_at_config_check_with_its_line(projects, tmp_path, task, old, new, says):
+@pytest.mark.parametrize(
+    "task,old,new,says",
+    [
+        (
+            "regression",
+            "    task: regression\n",
+            "    task: regression\n    metrics: {primary: roc_auc}\n",
+            "models.regressor.metrics.primary: metric 'roc_auc' is not computed for task regression",
+        ),
+        (
+            "multiclass",
+            "thresholds: {f1_score:",
+            "thresholds: {f1_macro:",
+            "models.species.metrics.thresholds.f1_macro: metric 'f1_macro' is not computed for task classification; name 'f1_score' and set metrics.average: macro",
+        ),
+        (
+            "binary",
+            "primary: roc_auc",
+            "primary: rmse",
+            "models.tumour-risk.metrics.primary: metric 'rmse' is not computed for task classification",
+        ),
+        (
+            "multiclass",
+            "      average: macro",
+            "      average: micro\n      primary: roc_auc",
+            "models.species.metrics.primary: roc_auc is not computed for more than two classes with average: micro",
+        ),
+        (
+            "regression",
+            "    task: regression\n",
+            "    task: regression\n    metrics: {average: macro}\n",
+            "models.regressor.metrics.average: average applies to multiclass classifiers only",
+        ),
+    ],
+)
+def test_a_metric_the_task_does_not_compute_is_exit_2_at_config_check_with_its_line(
+    projects, tmp_path, task, old, new, says
+):
     root = copy(projects[task], tmp_path / "p")
     edit(root / "mlgitops.yaml", old, new)
     line = line_of(root / "mlgitops.yaml", new.strip().splitlines()[-1].strip())
@@ -97,18 +128,49 @@ def test_the_schema_carries_the_model_name_pattern_and_the_metric_names():
     assert list(validator.iter_errors({**base, "models": {"m1": {**model, "metrics": {"average": "samples"}}}}))
     # the task's own names: what `config check` says, an editor says too
     regressor = {**model, "task": "regression"}
-    assert not list(validator.iter_errors({**base, "models": {"m1": {**regressor, "metrics": {"thresholds": {"r2_score": {"min": 0.3}}}}}}))
+    assert not list(
+        validator.iter_errors(
+            {**base, "models": {"m1": {**regressor, "metrics": {"thresholds": {"r2_score": {"min": 0.3}}}}}}
+        )
+    )
     assert list(validator.iter_errors({**base, "models": {"m1": {**regressor, "metrics": {"primary": "roc_auc"}}}}))
     assert list(validator.iter_errors({**base, "models": {"m1": {**regressor, "metrics": {"average": "macro"}}}}))
-    assert list(validator.iter_errors({**base, "models": {"m1": {**model, "metrics": {"thresholds": {"r2_score": {"min": 0.3}}}}}}))
+    assert list(
+        validator.iter_errors(
+            {**base, "models": {"m1": {**model, "metrics": {"thresholds": {"r2_score": {"min": 0.3}}}}}}
+        )
+    )
     overlay = {"environments": {"prod": {"models": {"m1": {"metrics": {"primary": "r2_score"}}}}}}
     assert not list(validator.iter_errors({**base, "models": {"m1": regressor}, **overlay}))  # an overlay needs no task
 
 
 def run_project_tests(root: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")]), "MLGITOPS_RUN_ID": "pytest"}
-    return subprocess.run([sys.executable, "-m", "pytest", "tests/test_model.py", "-o", "addopts=", "-q", "-p", "no:cacheprovider", "-p", "no:xdist", "-p", "no:randomly"],
-                          cwd=root, capture_output=True, text=True, env=env)
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")]),
+        "MLGITOPS_RUN_ID": "pytest",
+    }
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "tests/test_model.py",
+            "-o",
+            "addopts=",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "no:xdist",
+            "-p",
+            "no:randomly",
+        ],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
 
 
 @pytest.mark.parametrize("task", ["binary", "multiclass"])
@@ -149,16 +211,29 @@ def test_holdout_metrics_average_as_mlflow_does(projects, tmp_path):
         train = importlib.import_module(spec.entry_point.split(":")[0]).train
     finally:
         sys.path.remove(str(root / "src"))
-    estimator = train(TrainContext(data=load_frame(config, spec.dataset), target=spec.target, params=spec.params,
-                                   output_dir=root, model_name="species", config=config))
+    estimator = train(
+        TrainContext(
+            data=load_frame(config, spec.dataset),
+            target=spec.target,
+            params=spec.params,
+            output_dir=root,
+            model_name="species",
+            config=config,
+        )
+    )
     ours = holdout_metrics(config, "species", estimator)
     holdout = load_frame(config, spec.holdout)
     saved = mlflow.get_tracking_uri()
     mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
     try:  # a store of its own, and an experiment in it (an earlier test in this process may have set another one)
         with mlflow.start_run(experiment_id=mlflow.create_experiment("holdout-check")):
-            theirs = mlflow.models.evaluate(lambda x: estimator.predict(pd.DataFrame(x)), holdout, targets=spec.target, model_type="classifier",
-                                            evaluator_config={"average": "macro", "log_model_explainability": False}).metrics
+            theirs = mlflow.models.evaluate(
+                lambda x: estimator.predict(pd.DataFrame(x)),
+                holdout,
+                targets=spec.target,
+                model_type="classifier",
+                evaluator_config={"average": "macro", "log_model_explainability": False},
+            ).metrics
     finally:
         mlflow.set_tracking_uri(saved)
     assert set(ours) == {"f1_score", "accuracy_score"}

@@ -1,5 +1,6 @@
 """SageMaker Model Monitor: the baseline mlgitops computes at promotion (in the formats the data-quality job reads),
 uploaded next to the model package."""
+
 from __future__ import annotations
 
 import hashlib
@@ -13,58 +14,183 @@ import pytest
 
 # The AWS docs' "Schema for Statistics (statistics.json file)" and "Schema for Constraints (constraints.json file)"
 # (Amazon SageMaker Developer Guide, Model Monitor), written down as JSON Schema: what the data-quality job accepts.
-COMMON = {"type": "object", "required": ["num_present", "num_missing"], "additionalProperties": False,
-          "properties": {"num_present": {"type": "integer", "minimum": 0}, "num_missing": {"type": "integer", "minimum": 0}}}
-KLL = {"type": "object", "required": ["buckets", "sketch"], "additionalProperties": False, "properties": {
-    "buckets": {"type": "array", "items": {"type": "object", "required": ["lower_bound", "upper_bound", "count"], "additionalProperties": False,
-                                           "properties": {"lower_bound": {"type": "number"}, "upper_bound": {"type": "number"},
-                                                          "count": {"type": "number", "minimum": 0}}}},
-    "sketch": {"type": "object", "required": ["parameters", "data"], "additionalProperties": False, "properties": {
-        "parameters": {"type": "object", "required": ["c", "k"], "additionalProperties": False,
-                       "properties": {"c": {"type": "number"}, "k": {"type": "number"}}},
-        "data": {"type": "array", "items": {"type": "array", "items": {"type": "number"}}}}}}}
-STATISTICS_SCHEMA = {
-    "type": "object", "required": ["version", "dataset", "features"], "additionalProperties": False, "properties": {
-        "version": {"type": "number"},
-        "dataset": {"type": "object", "required": ["item_count"], "properties": {"item_count": {"type": "integer", "minimum": 0}}},
-        "features": {"type": "array", "items": {"type": "object", "required": ["name", "inferred_type"], "additionalProperties": False,
-            "properties": {
-                "name": {"type": "string"}, "inferred_type": {"enum": ["Integral", "Fractional", "String", "Unknown"]},
-                "numerical_statistics": {"type": "object", "required": ["common", "mean", "sum", "std_dev", "min", "max", "distribution"],
-                                         "additionalProperties": False, "properties": {
-                    "common": COMMON, "mean": {"type": "number"}, "sum": {"type": "number"}, "std_dev": {"type": "number", "minimum": 0},
-                    "min": {"type": "number"}, "max": {"type": "number"},
-                    "distribution": {"type": "object", "required": ["kll"], "additionalProperties": False, "properties": {"kll": KLL}}}},
-                "string_statistics": {"type": "object", "required": ["common", "distinct_count", "distribution"], "additionalProperties": False,
-                                      "properties": {
-                    "common": COMMON, "distinct_count": {"type": "number", "minimum": 0},
-                    "distribution": {"type": "object", "required": ["categorical"], "additionalProperties": False, "properties": {
-                        "categorical": {"type": "object", "required": ["buckets"], "additionalProperties": False, "properties": {
-                            "buckets": {"type": "array", "items": {"type": "object", "required": ["value", "count"], "additionalProperties": False,
-                                                                   "properties": {"value": {"type": "string"}, "count": {"type": "integer", "minimum": 0}}}}}}}}}},
+COMMON = {
+    "type": "object",
+    "required": ["num_present", "num_missing"],
+    "additionalProperties": False,
+    "properties": {"num_present": {"type": "integer", "minimum": 0}, "num_missing": {"type": "integer", "minimum": 0}},
+}
+KLL = {
+    "type": "object",
+    "required": ["buckets", "sketch"],
+    "additionalProperties": False,
+    "properties": {
+        "buckets": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["lower_bound", "upper_bound", "count"],
+                "additionalProperties": False,
+                "properties": {
+                    "lower_bound": {"type": "number"},
+                    "upper_bound": {"type": "number"},
+                    "count": {"type": "number", "minimum": 0},
+                },
             },
-            "oneOf": [{"required": ["numerical_statistics"], "not": {"required": ["string_statistics"]}},
-                      {"required": ["string_statistics"], "not": {"required": ["numerical_statistics"]}}]}},
-    }}
+        },
+        "sketch": {
+            "type": "object",
+            "required": ["parameters", "data"],
+            "additionalProperties": False,
+            "properties": {
+                "parameters": {
+                    "type": "object",
+                    "required": ["c", "k"],
+                    "additionalProperties": False,
+                    "properties": {"c": {"type": "number"}, "k": {"type": "number"}},
+                },
+                "data": {"type": "array", "items": {"type": "array", "items": {"type": "number"}}},
+            },
+        },
+    },
+}
+STATISTICS_SCHEMA = {
+    "type": "object",
+    "required": ["version", "dataset", "features"],
+    "additionalProperties": False,
+    "properties": {
+        "version": {"type": "number"},
+        "dataset": {
+            "type": "object",
+            "required": ["item_count"],
+            "properties": {"item_count": {"type": "integer", "minimum": 0}},
+        },
+        "features": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["name", "inferred_type"],
+                "additionalProperties": False,
+                "properties": {
+                    "name": {"type": "string"},
+                    "inferred_type": {"enum": ["Integral", "Fractional", "String", "Unknown"]},
+                    "numerical_statistics": {
+                        "type": "object",
+                        "required": ["common", "mean", "sum", "std_dev", "min", "max", "distribution"],
+                        "additionalProperties": False,
+                        "properties": {
+                            "common": COMMON,
+                            "mean": {"type": "number"},
+                            "sum": {"type": "number"},
+                            "std_dev": {"type": "number", "minimum": 0},
+                            "min": {"type": "number"},
+                            "max": {"type": "number"},
+                            "distribution": {
+                                "type": "object",
+                                "required": ["kll"],
+                                "additionalProperties": False,
+                                "properties": {"kll": KLL},
+                            },
+                        },
+                    },
+                    "string_statistics": {
+                        "type": "object",
+                        "required": ["common", "distinct_count", "distribution"],
+                        "additionalProperties": False,
+                        "properties": {
+                            "common": COMMON,
+                            "distinct_count": {"type": "number", "minimum": 0},
+                            "distribution": {
+                                "type": "object",
+                                "required": ["categorical"],
+                                "additionalProperties": False,
+                                "properties": {
+                                    "categorical": {
+                                        "type": "object",
+                                        "required": ["buckets"],
+                                        "additionalProperties": False,
+                                        "properties": {
+                                            "buckets": {
+                                                "type": "array",
+                                                "items": {
+                                                    "type": "object",
+                                                    "required": ["value", "count"],
+                                                    "additionalProperties": False,
+                                                    "properties": {
+                                                        "value": {"type": "string"},
+                                                        "count": {"type": "integer", "minimum": 0},
+                                                    },
+                                                },
+                                            }
+                                        },
+                                    }
+                                },
+                            },
+                        },
+                    },
+                },
+                "oneOf": [
+                    {"required": ["numerical_statistics"], "not": {"required": ["string_statistics"]}},
+                    {"required": ["string_statistics"], "not": {"required": ["numerical_statistics"]}},
+                ],
+            },
+        },
+    },
+}
 ENABLED = {"enum": ["Enabled", "Disabled"]}
 CONSTRAINTS_SCHEMA = {
-    "type": "object", "required": ["version", "features"], "additionalProperties": False, "properties": {
+    "type": "object",
+    "required": ["version", "features"],
+    "additionalProperties": False,
+    "properties": {
         "version": {"type": "number"},
-        "features": {"type": "array", "items": {"type": "object", "required": ["name", "inferred_type"], "additionalProperties": False,
+        "features": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["name", "inferred_type"],
+                "additionalProperties": False,
+                "properties": {
+                    "name": {"type": "string"},
+                    "inferred_type": {"enum": ["Integral", "Fractional", "String", "Unknown"]},
+                    "completeness": {"type": "number", "minimum": 0, "maximum": 1},
+                    "num_constraints": {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "properties": {"is_non_negative": {"type": "boolean"}},
+                    },
+                    "string_constraints": {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "properties": {"domains": {"type": "array", "items": {"type": "string"}}},
+                    },
+                    "monitoringConfigOverrides": {"type": "object"},
+                },
+            },
+        },
+        "monitoring_config": {
+            "type": "object",
+            "additionalProperties": False,
             "properties": {
-                "name": {"type": "string"}, "inferred_type": {"enum": ["Integral", "Fractional", "String", "Unknown"]},
-                "completeness": {"type": "number", "minimum": 0, "maximum": 1},
-                "num_constraints": {"type": "object", "additionalProperties": False, "properties": {"is_non_negative": {"type": "boolean"}}},
-                "string_constraints": {"type": "object", "additionalProperties": False,
-                                       "properties": {"domains": {"type": "array", "items": {"type": "string"}}}},
-                "monitoringConfigOverrides": {"type": "object"}}}},
-        "monitoring_config": {"type": "object", "additionalProperties": False, "properties": {
-            "evaluate_constraints": ENABLED, "emit_metrics": ENABLED,
-            "datatype_check_threshold": {"type": "number"}, "domain_content_threshold": {"type": "number"},
-            "distribution_constraints": {"type": "object", "additionalProperties": False, "properties": {
-                "perform_comparison": ENABLED, "comparison_threshold": {"type": "number"},
-                "comparison_method": {"enum": ["Simple", "Robust"]}, "categorical_comparison_threshold": {"type": "number"},
-                "categorical_drift_method": {"enum": ["LInfinity", "ChiSquared"]}}}}}}}
+                "evaluate_constraints": ENABLED,
+                "emit_metrics": ENABLED,
+                "datatype_check_threshold": {"type": "number"},
+                "domain_content_threshold": {"type": "number"},
+                "distribution_constraints": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "properties": {
+                        "perform_comparison": ENABLED,
+                        "comparison_threshold": {"type": "number"},
+                        "comparison_method": {"enum": ["Simple", "Robust"]},
+                        "categorical_comparison_threshold": {"type": "number"},
+                        "categorical_drift_method": {"enum": ["LInfinity", "ChiSquared"]},
+                    },
+                },
+            },
+        },
+    },
+}
 
 
 def frame() -> pd.DataFrame:
@@ -74,8 +200,14 @@ def frame() -> pd.DataFrame:
     fractional[[3, 9, 27]] = np.nan
     plan = pd.Series(rng.choice(["basic", "plus", "pro"], n), dtype=object)
     plan[[4, 5]] = None
-    return pd.DataFrame({"tenure_months": rng.integers(0, 72, n), "monthly_charges": fractional, "plan": plan,
-                         "delta": rng.normal(0, 1, n)})
+    return pd.DataFrame(
+        {
+            "tenure_months": rng.integers(0, 72, n),
+            "monthly_charges": fractional,
+            "plan": plan,
+            "delta": rng.normal(0, 1, n),
+        }
+    )
 
 
 def by_name(doc: dict) -> dict[str, dict]:
@@ -92,20 +224,31 @@ def test_statistics_have_model_monitors_format_and_pandas_values() -> None:
     feats = by_name(doc)
     assert [f["name"] for f in doc["features"]] == list(data.columns)
     assert {n: f["inferred_type"] for n, f in feats.items()} == {
-        "tenure_months": "Integral", "monthly_charges": "Fractional", "plan": "String", "delta": "Fractional"}
+        "tenure_months": "Integral",
+        "monthly_charges": "Fractional",
+        "plan": "String",
+        "delta": "Fractional",
+    }
     for name in ("tenure_months", "monthly_charges", "delta"):
         col, num = data[name].dropna(), feats[name]["numerical_statistics"]
-        assert num["common"] == {"num_present": int(data[name].notna().sum()), "num_missing": int(data[name].isna().sum())}
+        assert num["common"] == {
+            "num_present": int(data[name].notna().sum()),
+            "num_missing": int(data[name].isna().sum()),
+        }
         assert num["mean"] == pytest.approx(col.mean()) and num["sum"] == pytest.approx(col.sum())
         assert num["std_dev"] == pytest.approx(col.std(ddof=0)) and (num["min"], num["max"]) == (col.min(), col.max())
         kll = num["distribution"]["kll"]
         assert sum(b["count"] for b in kll["buckets"]) == len(col)
-        assert kll["buckets"][0]["lower_bound"] == col.min() and kll["buckets"][-1]["upper_bound"] == pytest.approx(col.max())
+        assert kll["buckets"][0]["lower_bound"] == col.min() and kll["buckets"][-1]["upper_bound"] == pytest.approx(
+            col.max()
+        )
         assert kll["sketch"]["data"] == [sorted(float(v) for v in col)]  # fewer values than k: the sketch is exact
     assert feats["monthly_charges"]["numerical_statistics"]["common"]["num_missing"] == 3
     text = feats["plan"]["string_statistics"]
     assert text["common"] == {"num_present": len(data) - 2, "num_missing": 2} and text["distinct_count"] == 3
-    assert {b["value"]: b["count"] for b in text["distribution"]["categorical"]["buckets"]} == data["plan"].value_counts().to_dict()
+    assert {b["value"]: b["count"] for b in text["distribution"]["categorical"]["buckets"]} == data[
+        "plan"
+    ].value_counts().to_dict()
 
 
 def test_constraints_have_model_monitors_format_and_follow_the_data() -> None:
@@ -119,7 +262,9 @@ def test_constraints_have_model_monitors_format_and_follow_the_data() -> None:
     assert feats["monthly_charges"]["completeness"] < 1
     assert feats["tenure_months"]["completeness"] == 1.0
     assert feats["tenure_months"]["num_constraints"] == {"is_non_negative": True}
-    assert feats["delta"]["num_constraints"] == {"is_non_negative": False}  # normal around 0: negatives seen in training
+    assert feats["delta"]["num_constraints"] == {
+        "is_non_negative": False
+    }  # normal around 0: negatives seen in training
     assert feats["plan"]["string_constraints"] == {"domains": ["basic", "plus", "pro"]}
     assert doc["monitoring_config"]["distribution_constraints"]["perform_comparison"] == "Enabled"
 
@@ -156,17 +301,28 @@ def test_promotion_uploads_the_baseline_next_to_the_package_from_the_pinned_trai
     package.write_bytes(b"not really a model")
     digest = "sha256:" + hashlib.sha256(package.read_bytes()).hexdigest()
     train = "sha256:" + hashlib.sha256((root / "data" / "train.csv").read_bytes()).hexdigest()
-    entry = DeployEntry(digest=digest, artifact_uri=object_uri(config, MODEL, digest), registry_name="churn-churn-classifier",
-                        data_digests={"train": train})
+    entry = DeployEntry(
+        digest=digest,
+        artifact_uri=object_uri(config, MODEL, digest),
+        registry_name="churn-churn-classifier",
+        data_digests={"train": train},
+    )
     publish(config, MODEL, entry, package)
     s3 = boto3.client("s3")
     prefix = baseline_uri(config, MODEL, digest).removeprefix(f"s3://{bucket}/")
     assert prefix == f"{MODEL}/{digest.removeprefix('sha256:')}/baseline/"
     own = f"{MODEL}/{digest.removeprefix('sha256:')}/"  # the bucket is shared with other tests' promotions
     keys = sorted(o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix=own)["Contents"])
-    assert keys == [f"{prefix}constraints.json", f"{prefix}statistics.json", f"{MODEL}/{digest.removeprefix('sha256:')}/model.tar.gz"]
+    assert keys == [
+        f"{prefix}constraints.json",
+        f"{prefix}statistics.json",
+        f"{MODEL}/{digest.removeprefix('sha256:')}/model.tar.gz",
+    ]
     features = pd.read_csv(root / "data" / "train.csv").drop(columns=["churned"])
-    got = {n: json.loads(s3.get_object(Bucket=bucket, Key=prefix + n)["Body"].read()) for n in ("statistics.json", "constraints.json")}
+    got = {
+        n: json.loads(s3.get_object(Bucket=bucket, Key=prefix + n)["Body"].read())
+        for n in ("statistics.json", "constraints.json")
+    }
     assert got["statistics.json"] == json.loads(json.dumps(statistics(features)))
     assert got["constraints.json"] == json.loads(json.dumps(constraints(features)))
     assert s3.head_object(Bucket=bucket, Key=prefix + "statistics.json")["ServerSideEncryption"] == "aws:kms"
@@ -205,7 +361,9 @@ def monitored_plans(tmp_path_factory):
     return configs, dict(zip(("staging", "prod"), plan_configs([(c, release(c.env)) for c in configs]), strict=True))
 
 
-def test_the_schedule_declares_a_job_definition_and_schedule_wired_to_endpoint_baseline_key_and_buckets(monitored_plans):
+def test_the_schedule_declares_a_job_definition_and_schedule_wired_to_endpoint_baseline_key_and_buckets(
+    monitored_plans,
+):
     from mlgitops.bucket import baseline_uri
     from mlgitops.infra.monitor import analyzer_image
 
@@ -218,26 +376,48 @@ def test_the_schedule_declares_a_job_definition_and_schedule_wired_to_endpoint_b
     (key,) = plan.by_type("aws:kms/key:Key")
     inputs = job.inputs
     # the endpoint it reads, whose configuration captures into the models bucket with the stack's key
-    assert inputs["dataQualityJobInput"]["endpointInput"]["endpointName"] == endpoint.inputs["name"] == "churn-prod-churn-classifier"
+    assert (
+        inputs["dataQualityJobInput"]["endpointInput"]["endpointName"]
+        == endpoint.inputs["name"]
+        == "churn-prod-churn-classifier"
+    )
     capture = endpoint_config.inputs["dataCaptureConfig"]
-    assert capture["enableCapture"] is True and capture["destinationS3Uri"] == f"s3://{config.bucket_name('models')}/data-capture/churn-classifier"
+    assert (
+        capture["enableCapture"] is True
+        and capture["destinationS3Uri"] == f"s3://{config.bucket_name('models')}/data-capture/churn-classifier"
+    )
     # the baseline promotion uploaded next to the package
     prefix = baseline_uri(config, "churn-classifier", "sha256:" + "0" * 64)
-    assert inputs["dataQualityBaselineConfig"] == {"constraintsResource": {"s3Uri": prefix + "constraints.json"},
-                                                   "statisticsResource": {"s3Uri": prefix + "statistics.json"}}
+    assert inputs["dataQualityBaselineConfig"] == {
+        "constraintsResource": {"s3Uri": prefix + "constraints.json"},
+        "statisticsResource": {"s3Uri": prefix + "statistics.json"},
+    }
     # outputs to the artifacts bucket; outputs and volume encrypted with the stack's key; the stack's SageMaker role
     out = inputs["dataQualityJobOutputConfig"]
-    assert out["monitoringOutputs"]["s3Output"]["s3Uri"] == f"s3://{config.bucket_name('artifacts')}/model-monitor/churn-classifier"
+    assert (
+        out["monitoringOutputs"]["s3Output"]["s3Uri"]
+        == f"s3://{config.bucket_name('artifacts')}/model-monitor/churn-classifier"
+    )
     key_arn = f"arn:aws:kms:eu-west-1:123456789012:key/mock-key-{key.name}"  # the mock's ARN of the stack's key
-    assert out["kmsKeyId"] == inputs["jobResources"]["clusterConfig"]["volumeKmsKeyId"] == capture["kmsKeyId"] == key_arn
-    (role,) = [r for r in plan.by_type("aws:iam/role:Role") if r.inputs.get("name") == "churn-prod-training"]  # what endpoints run as
+    assert (
+        out["kmsKeyId"] == inputs["jobResources"]["clusterConfig"]["volumeKmsKeyId"] == capture["kmsKeyId"] == key_arn
+    )
+    (role,) = [
+        r for r in plan.by_type("aws:iam/role:Role") if r.inputs.get("name") == "churn-prod-training"
+    ]  # what endpoints run as
     assert inputs["roleArn"] == f"arn:aws:iam::123456789012:role/{role.inputs['name']}"
-    assert inputs["dataQualityAppSpecification"]["imageUri"] == analyzer_image("eu-west-1") == \
-        "468650794304.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-model-monitor-analyzer"
+    assert (
+        inputs["dataQualityAppSpecification"]["imageUri"]
+        == analyzer_image("eu-west-1")
+        == "468650794304.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-model-monitor-analyzer"
+    )
     # the schedule runs that job definition hourly
     cfg = schedule.inputs["monitoringScheduleConfig"]
-    assert cfg == {"monitoringType": "DataQuality", "monitoringJobDefinitionName": inputs["name"],
-                   "scheduleConfig": {"scheduleExpression": "cron(0 * ? * * *)"}}
+    assert cfg == {
+        "monitoringType": "DataQuality",
+        "monitoringJobDefinitionName": inputs["name"],
+        "scheduleConfig": {"scheduleExpression": "cron(0 * ? * * *)"},
+    }
     assert plan.outputs["monitoring_schedules"] == {"churn-classifier": schedule.inputs["name"]}
 
 
@@ -257,7 +437,11 @@ def test_without_a_schedule_or_without_capture_there_is_no_monitor_and_a_note_sa
 
     plain = load(monitored_example(tmp_path / "a", "none"), "prod")
     root = monitored_example(tmp_path / "b", "daily")
-    text = (root / "mlgitops.yaml").read_text().replace("data_capture: {enabled: true, sample_percent: 20}", "data_capture: {enabled: false}")
+    text = (
+        (root / "mlgitops.yaml")
+        .read_text()
+        .replace("data_capture: {enabled: true, sample_percent: 20}", "data_capture: {enabled: false}")
+    )
     (root / "mlgitops.yaml").write_text(text)
     no_capture = load(root, "prod")
     off, uncaptured = plan_configs([(plain, release("prod")), (no_capture, release("prod"))])
@@ -268,7 +452,7 @@ def test_without_a_schedule_or_without_capture_there_is_no_monitor_and_a_note_sa
 
 # --- the retraining pull request's commit -------------------------------------------------------------------------
 
-RETRAIN = "monitoring:\n  retrain: {dataset: train, path: \"data/labelled/{date}/train.csv\"}  # where labelling writes\n"
+RETRAIN = 'monitoring:\n  retrain: {dataset: train, path: "data/labelled/{date}/train.csv"}  # where labelling writes\n'
 
 
 def git(root: Path, *args: str) -> str:
@@ -281,18 +465,41 @@ def cli(root: Path, *args: str):
     import subprocess
     import sys
 
-    return subprocess.run([sys.executable, "-m", "mlgitops", "--project", str(root), *args], capture_output=True, text=True)
+    return subprocess.run(
+        [sys.executable, "-m", "mlgitops", "--project", str(root), *args], capture_output=True, text=True
+    )
 
 
 def report_json(path: Path, drifted: bool) -> Path:
     """A monitor result as `mlgitops monitor --env prod --json` prints it."""
     from mlgitops.evidence import FeatureDrift, MonitorReport
 
-    feature = FeatureDrift(name="monthly_charges", kind="number", drifted=drifted, psi=0.8 if drifted else 0.01, test="ks",
-                           statistic=0.4, p_value=1e-9 if drifted else 0.6, raw_p_value=1e-10, reference_n=800, live_n=500)
-    report = MonitorReport(env="prod", model="churn-classifier", digest="sha256:" + "a" * 64, capture="s3://b/data-capture/x/",
-                           since="2026-12-01T00:00:00Z", until="2026-12-02T00:00:00Z", files=3, records=50, rows=500,
-                           reference="train", reference_digest="sha256:" + "b" * 64, features=[feature])
+    feature = FeatureDrift(
+        name="monthly_charges",
+        kind="number",
+        drifted=drifted,
+        psi=0.8 if drifted else 0.01,
+        test="ks",
+        statistic=0.4,
+        p_value=1e-9 if drifted else 0.6,
+        raw_p_value=1e-10,
+        reference_n=800,
+        live_n=500,
+    )
+    report = MonitorReport(
+        env="prod",
+        model="churn-classifier",
+        digest="sha256:" + "a" * 64,
+        capture="s3://b/data-capture/x/",
+        since="2026-12-01T00:00:00Z",
+        until="2026-12-02T00:00:00Z",
+        files=3,
+        records=50,
+        rows=500,
+        reference="train",
+        reference_digest="sha256:" + "b" * 64,
+        features=[feature],
+    )
     path.write_text(json.dumps(report.to_dict()))
     return path
 
@@ -315,8 +522,17 @@ def repo(tmp_path):
 def test_a_drifted_monitor_result_makes_the_retraining_branch_and_commit(repo, tmp_path):
     base = git(repo, "rev-parse", "HEAD")
     before = (repo / "mlgitops.yaml").read_text()
-    done = cli(repo, "retrain", "--model", "churn-classifier", "--from", str(report_json(tmp_path / "m.json", True)),
-               "--date", "2026-12-02", "--json")
+    done = cli(
+        repo,
+        "retrain",
+        "--model",
+        "churn-classifier",
+        "--from",
+        str(report_json(tmp_path / "m.json", True)),
+        "--date",
+        "2026-12-02",
+        "--json",
+    )
     assert done.returncode == 0, done.stderr
     out = json.loads(done.stdout)
     assert out["branch"] == "mlgitops/retrain-churn-classifier" and out["path"] == "data/labelled/2026-12-02/train.csv"
@@ -324,7 +540,9 @@ def test_a_drifted_monitor_result_makes_the_retraining_branch_and_commit(repo, t
     assert git(repo, "rev-parse", "HEAD") == out["commit"] and git(repo, "rev-parse", "HEAD~1") == base
     assert git(repo, "diff", "--name-only", base, "HEAD") == "mlgitops.yaml"
     after = (repo / "mlgitops.yaml").read_text()
-    assert after == before.replace("train:   {path: data/train.csv,", 'train:   {path: "data/labelled/2026-12-02/train.csv",')  # only that value
+    assert after == before.replace(
+        "train:   {path: data/train.csv,", 'train:   {path: "data/labelled/2026-12-02/train.csv",'
+    )  # only that value
     message = git(repo, "log", "-1", "--format=%B")
     assert message.startswith("retrain: churn-classifier on datasets.train data/labelled/2026-12-02/train.csv")
     assert "feature monthly_charges: PSI 0.800" in message and "in prod" in message
@@ -333,7 +551,17 @@ def test_a_drifted_monitor_result_makes_the_retraining_branch_and_commit(repo, t
     assert load(repo, "prod").datasets["train"].path == "data/labelled/2026-12-02/train.csv"
     # the next scheduled run starts from main again: the branch is reset, still one commit on main
     git(repo, "switch", "--quiet", "main")
-    again = cli(repo, "retrain", "--model", "churn-classifier", "--from", str(tmp_path / "m.json"), "--date", "2026-12-03", "--json")
+    again = cli(
+        repo,
+        "retrain",
+        "--model",
+        "churn-classifier",
+        "--from",
+        str(tmp_path / "m.json"),
+        "--date",
+        "2026-12-03",
+        "--json",
+    )
     assert again.returncode == 0, again.stderr
     assert git(repo, "rev-parse", "HEAD~1") == base and "2026-12-03" in (repo / "mlgitops.yaml").read_text()
     assert git(repo, "rev-list", "--count", "main..mlgitops/retrain-churn-classifier") == "1"
@@ -357,11 +585,27 @@ def test_no_drift_changes_nothing_and_bad_input_is_exit_2(repo, tmp_path):
 
 
 def test_a_retraining_path_outside_the_project_is_refused_at_its_line_and_nothing_changes(repo, tmp_path):
-    text = (repo / "mlgitops.yaml").read_text().replace("data/labelled/{date}/train.csv", "../elsewhere/{date}/train.csv")
+    text = (
+        (repo / "mlgitops.yaml").read_text().replace("data/labelled/{date}/train.csv", "../elsewhere/{date}/train.csv")
+    )
     (repo / "mlgitops.yaml").write_text(text)
     git(repo, "commit", "--quiet", "-am", "a path out of the project")
     line = text.splitlines().index(next(ln for ln in text.splitlines() if "../elsewhere" in ln)) + 1
-    done = cli(repo, "retrain", "--model", "churn-classifier", "--from", str(report_json(tmp_path / "d.json", True)), "--date", "2026-12-02")
-    assert done.returncode == 2 and f"mlgitops.yaml:{line}" in done.stderr and "outside the project" in done.stderr, done.stderr
+    done = cli(
+        repo,
+        "retrain",
+        "--model",
+        "churn-classifier",
+        "--from",
+        str(report_json(tmp_path / "d.json", True)),
+        "--date",
+        "2026-12-02",
+    )
+    assert done.returncode == 2 and f"mlgitops.yaml:{line}" in done.stderr and "outside the project" in done.stderr, (
+        done.stderr
+    )
     assert "Traceback" not in done.stderr and (repo / "mlgitops.yaml").read_text() == text
-    assert git(repo, "branch", "--list", "mlgitops/*") == "" and git(repo, "status", "--porcelain", "--untracked-files=no") == ""
+    assert (
+        git(repo, "branch", "--list", "mlgitops/*") == ""
+        and git(repo, "status", "--porcelain", "--untracked-files=no") == ""
+    )

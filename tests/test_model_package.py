@@ -1,4 +1,5 @@
 """A model's identity and its package: the digest ignores only run-specific metadata, the archive is reproducible."""
+
 from __future__ import annotations
 
 import io
@@ -13,8 +14,15 @@ import yaml
 from mlgitops.errors import BadInput
 from mlgitops.package import build, extract, model_digest, package_digest
 
-MLMODEL = {"artifact_path": "/home/alice/mlruns/1/models/m-1/artifacts", "flavors": {"python_function": {"loader_module": "mlflow.sklearn"}},
-           "mlflow_version": "3.17.2", "model_id": "m-1", "model_uuid": "m-1", "run_id": "r1", "utc_time_created": "2026-12-01 10:00:00"}
+MLMODEL = {
+    "artifact_path": "/home/alice/mlruns/1/models/m-1/artifacts",
+    "flavors": {"python_function": {"loader_module": "mlflow.sklearn"}},
+    "mlflow_version": "3.17.2",
+    "model_id": "m-1",
+    "model_uuid": "m-1",
+    "run_id": "r1",
+    "utc_time_created": "2026-12-01 10:00:00",
+}
 
 
 def model(root: Path, weights: bytes = b"weights", **mlmodel: object) -> Path:
@@ -27,8 +35,16 @@ def model(root: Path, weights: bytes = b"weights", **mlmodel: object) -> Path:
 
 def test_the_digest_is_the_model_not_the_run_or_the_machine(tmp_path):
     a = model_digest(model(tmp_path / "a"))
-    other_run = model_digest(model(tmp_path / "b", run_id="r2", model_id="m-2", model_uuid="m-2", utc_time_created="2026-12-02",
-                                   artifact_path="/tmp/ci/x"))
+    other_run = model_digest(
+        model(
+            tmp_path / "b",
+            run_id="r2",
+            model_id="m-2",
+            model_uuid="m-2",
+            utc_time_created="2026-12-02",
+            artifact_path="/tmp/ci/x",
+        )
+    )
     other_weights = model_digest(model(tmp_path / "c", weights=b"weights2"))
     other_flavor = model_digest(model(tmp_path / "d", mlflow_version="3.18.0"))
     assert a == other_run and a.startswith("sha256:") and len(a) == 71

@@ -1,5 +1,6 @@
 """Monitoring against a real served model: the local endpoint captures what it serves in SageMaker's format, and
 `mlgitops monitor` compares it with the training data the promoted model was trained on."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -28,7 +29,9 @@ SAGEMAKER_RECORD = (
     '"eventVersion":"0"}'
 )
 # Below the capture destination: <endpoint-name>/<variant-name>/yyyy/mm/dd/hh/<file>.jsonl
-SAGEMAKER_PATH = re.compile(r"^(?P<endpoint>[^/]+)/(?P<variant>[^/]+)/\d{4}/\d{2}/\d{2}/\d{2}/\d{2}-\d{2}-\d{3}-[0-9a-f-]{36}\.jsonl$")
+SAGEMAKER_PATH = re.compile(
+    r"^(?P<endpoint>[^/]+)/(?P<variant>[^/]+)/\d{4}/\d{2}/\d{2}/\d{2}/\d{2}-\d{2}-\d{3}-[0-9a-f-]{36}\.jsonl$"
+)
 
 
 def sha256(path: Path) -> str:
@@ -56,15 +59,23 @@ def served(tmp_path_factory):
     promote(config, MODEL)
     _, entry, path = served_version(config, MODEL)
     folder, percent = capture_for(config, MODEL)
-    assert percent == 20 and folder == reg.root / ".mlgitops" / "capture" / "local" / "churn-local-churn-classifier" / "AllTraffic"
+    assert (
+        percent == 20
+        and folder == reg.root / ".mlgitops" / "capture" / "local" / "churn-local-churn-classifier" / "AllTraffic"
+    )
     server = start(path, config.tracking_uri(), capture=folder, sample_percent=100)
     yield reg, config, entry, server, folder
     server.stop()
 
 
 def post(url: str, body: bytes, content_type: str, inference_id: str | None = None) -> bytes:
-    headers = {"Content-Type": content_type, **({"X-Amzn-SageMaker-Inference-Id": inference_id} if inference_id else {})}
-    with urllib.request.urlopen(urllib.request.Request(url + "/invocations", data=body, headers=headers), timeout=60) as r:
+    headers = {
+        "Content-Type": content_type,
+        **({"X-Amzn-SageMaker-Inference-Id": inference_id} if inference_id else {}),
+    }
+    with urllib.request.urlopen(
+        urllib.request.Request(url + "/invocations", data=body, headers=headers), timeout=60
+    ) as r:
         return r.read()
 
 
@@ -73,21 +84,25 @@ def send(url: str, frame: pd.DataFrame, per_request: int = 10, ids: str | None =
     formats = ["split", "records", "inputs", "csv"]
     n = 0
     for n, start in enumerate(range(0, len(frame), per_request), 1):
-        part = frame.iloc[start:start + per_request]
+        part = frame.iloc[start : start + per_request]
         kind = formats[n % len(formats)]
         inference_id = f"{ids}-{n}" if ids else None
         if kind == "csv":
             post(url, part.to_csv(index=False).encode(), "text/csv", inference_id)
             continue
-        body = {"split": {"dataframe_split": json.loads(part.to_json(orient="split", index=False))},
-                "records": {"dataframe_records": json.loads(part.to_json(orient="records"))},
-                "inputs": {"inputs": {c: part[c].tolist() for c in part.columns}}}[kind]
+        body = {
+            "split": {"dataframe_split": json.loads(part.to_json(orient="split", index=False))},
+            "records": {"dataframe_records": json.loads(part.to_json(orient="records"))},
+            "inputs": {"inputs": {c: part[c].tolist() for c in part.columns}},
+        }[kind]
         post(url, json.dumps(body).encode(), "application/json", inference_id)
     return n
 
 
 def records(folder: Path) -> list[tuple[Path, dict]]:
-    return [(p, json.loads(line)) for p in sorted(folder.rglob("*.jsonl")) for line in p.read_text().splitlines() if line]
+    return [
+        (p, json.loads(line)) for p in sorted(folder.rglob("*.jsonl")) for line in p.read_text().splitlines() if line
+    ]
 
 
 def wait_for(folder: Path, count: int, timeout: float = 20) -> None:
@@ -99,8 +114,12 @@ def wait_for(folder: Path, count: int, timeout: float = 20) -> None:
 
 
 def monitor(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "mlgitops", "--project", str(root), "monitor", "--env", "local", *args],
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "mlgitops", "--project", str(root), "monitor", "--env", "local", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def now() -> str:
@@ -149,15 +168,21 @@ def test_one_shifted_feature_is_exit_1_naming_that_feature_only(served):
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     text = monitor(reg.root, "--since", since)
     assert text.returncode == 1 and text.stdout.startswith(f"DRIFT {MODEL}") and "monthly_charges" in text.stdout
-    assert re.search(r"monthly_charges .* DRIFTED", text.stdout) and not re.search(r"(tenure_months|support_tickets) .* DRIFTED", text.stdout)
+    assert re.search(r"monthly_charges .* DRIFTED", text.stdout) and not re.search(
+        r"(tenure_months|support_tickets) .* DRIFTED", text.stdout
+    )
 
     from mlgitops.evidence import Run
     from mlgitops.report import build, render
 
     md = render(build(Run(reg.root / ".mlgitops" / "evidence" / "local"), reg.root))
-    section = md[md.index("### Monitoring: served traffic vs training data"):]
+    section = md[md.index("### Monitoring: served traffic vs training data") :]
     assert "| ❌ `churn-classifier` | `local` |" in section and "| `monthly_charges` |" in section
-    rows = [ln for ln in section.splitlines() if ln.startswith("| ") and ("✅ `" in ln or "❌ `" in ln) and "`local`" not in ln]
+    rows = [
+        ln
+        for ln in section.splitlines()
+        if ln.startswith("| ") and ("✅ `" in ln or "❌ `" in ln) and "`local`" not in ln
+    ]
     assert rows[0].startswith("| ❌ `monthly_charges` |")  # drifted first
     assert f"![monthly_charges: reference vs live]({doc['features'][0]['plot']})" in section
 
@@ -170,8 +195,12 @@ def test_nothing_captured_or_promoted_is_exit_2(served, tmp_path):
     future = (dt.datetime.now(dt.UTC) + dt.timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
     out = monitor(reg.root, "--since", future)
     assert out.returncode == 2 and "nothing captured since" in out.stderr
-    out = subprocess.run([sys.executable, "-m", "mlgitops", "--project", str(reg.root), "monitor", "--env", "staging"],
-                         capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-m", "mlgitops", "--project", str(reg.root), "monitor", "--env", "staging"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 2 and "has not been promoted to staging" in out.stderr
     out = monitor(reg.root, "--since", "yesterday")
     assert out.returncode == 2 and "--since yesterday" in out.stderr
@@ -210,7 +239,11 @@ def test_the_capture_has_sagemakers_record_shape_and_layout(served):
     before = len(records(folder))
     frame = holdout(reg.root).head(2)
     post(server.url, frame.to_csv(index=False).encode(), "text/csv", inference_id="abc-1")
-    answer = post(server.url, json.dumps({"dataframe_split": json.loads(frame.to_json(orient="split", index=False))}).encode(), "application/json")
+    answer = post(
+        server.url,
+        json.dumps({"dataframe_split": json.loads(frame.to_json(orient="split", index=False))}).encode(),
+        "application/json",
+    )
     wait_for(folder, before + 2)
     captured = records(folder)
     csv_rec = next(r for _, r in captured if r["eventMetadata"].get("inferenceId") == "abc-1")
@@ -218,8 +251,12 @@ def test_the_capture_has_sagemakers_record_shape_and_layout(served):
     assert _shape(csv_rec) == _shape(documented)  # the same keys, the same types, nothing more or less
     assert csv_rec["captureData"]["endpointInput"]["data"] == frame.to_csv(index=False)
     json_rec = [r for _, r in captured][-1]
-    assert json_rec["captureData"]["endpointOutput"] == {"observedContentType": "application/json", "mode": "OUTPUT",
-                                                          "data": answer.decode(), "encoding": "JSON"}
+    assert json_rec["captureData"]["endpointOutput"] == {
+        "observedContentType": "application/json",
+        "mode": "OUTPUT",
+        "data": answer.decode(),
+        "encoding": "JSON",
+    }
     assert "inferenceId" not in json_rec["eventMetadata"]  # only when the request carries one
     assert re.fullmatch(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z", json_rec["eventMetadata"]["inferenceTime"])
     for path, _ in captured:
@@ -237,13 +274,20 @@ def test_the_documented_record_is_read_headerless_csv_included(tmp_path):
 
     hour = tmp_path / "2020" / "07" / "30" / "13"
     hour.mkdir(parents=True)
-    (hour / "36-30-350-8f45e35c-fa44-40d2-8ed3-1bcab3a596f3.jsonl").write_text(SAGEMAKER_RECORD + "\n" + SAGEMAKER_RECORD[:40])
+    (hour / "36-30-350-8f45e35c-fa44-40d2-8ed3-1bcab3a596f3.jsonl").write_text(
+        SAGEMAKER_RECORD + "\n" + SAGEMAKER_RECORD[:40]
+    )
     since, until = dt.datetime(2020, 7, 30, 13, tzinfo=dt.UTC), dt.datetime(2020, 7, 30, 14, tzinfo=dt.UTC)
     seen = read(local_files(tmp_path, since, until), since, until, FEATURES)
     assert seen.records == 1  # the unfinished last line is a write under way, read next time
     assert seen.inputs().to_dict("records") == [{"tenure_months": 3, "monthly_charges": 74.65, "support_tickets": 0}]
     assert seen.predictions == ["1"] and seen.ids == ["abc-1"]
-    assert read(local_files(tmp_path, until, until + dt.timedelta(hours=1)), until, until + dt.timedelta(hours=1), FEATURES).records == 0
+    assert (
+        read(
+            local_files(tmp_path, until, until + dt.timedelta(hours=1)), until, until + dt.timedelta(hours=1), FEATURES
+        ).records
+        == 0
+    )
 
 
 @SERVED
@@ -256,14 +300,18 @@ def test_capture_read_from_an_s3_prefix_gives_the_local_verdict(served, moto_s3)
     s3 = boto3.client("s3")
     s3.create_bucket(Bucket="capture-test", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
     for path in folder.rglob("*.jsonl"):
-        s3.upload_file(str(path), "capture-test", f"data-capture/{MODEL}/{path.relative_to(folder.parents[1]).as_posix()}")
+        s3.upload_file(
+            str(path), "capture-test", f"data-capture/{MODEL}/{path.relative_to(folder.parents[1]).as_posix()}"
+        )
     prefix = f"s3://capture-test/data-capture/{MODEL}/churn-local-churn-classifier/AllTraffic/"
     env_out = monitor(reg.root, "--capture", prefix, "--json")
     local_out = monitor(reg.root, "--json")
     assert env_out.returncode == local_out.returncode, env_out.stderr
     remote, local = json.loads(env_out.stdout), json.loads(local_out.stdout)
     assert remote["capture"] == prefix and local["capture"].startswith(".mlgitops/capture/local/")
-    assert [(f["name"], f["psi"], f["live_n"]) for f in remote["features"]] == [(f["name"], f["psi"], f["live_n"]) for f in local["features"]]
+    assert [(f["name"], f["psi"], f["live_n"]) for f in remote["features"]] == [
+        (f["name"], f["psi"], f["live_n"]) for f in local["features"]
+    ]
 
 
 @SERVED
@@ -273,7 +321,10 @@ def test_a_reference_whose_bytes_changed_is_bad_input(served):
     reg, config, entry, server, folder = served
     frame, digest = training_data(config, MODEL, entry)
     assert len(frame) == 800 and digest == entry.data_digests["train"]
-    with pytest.raises(BadInput, match=r"data/train.csv: its bytes \(sha256 [0-9a-f]{12}\) are not the training data of churn-classifier"):
+    with pytest.raises(
+        BadInput,
+        match=r"data/train.csv: its bytes \(sha256 [0-9a-f]{12}\) are not the training data of churn-classifier",
+    ):
         training_data(config, MODEL, entry.model_copy(update={"data_digests": {"train": "sha256:" + "0" * 64}}))
     with pytest.raises(BadInput, match="records no training data digest"):
         training_data(config, MODEL, entry.model_copy(update={"data_digests": {}}))
@@ -289,11 +340,19 @@ def test_default_thresholds_leave_fresh_samples_of_the_training_distribution_alo
     rng = np.random.default_rng(7)
     settings = Monitoring()
     names = [f"x{i}" for i in range(30)]
-    ref = pd.DataFrame({n: rng.normal(size=800) if i % 3 else rng.choice(["a", "b", "c"], 800, p=[0.5, 0.3, 0.2])
-                        for i, n in enumerate(names)})
+    ref = pd.DataFrame(
+        {
+            n: rng.normal(size=800) if i % 3 else rng.choice(["a", "b", "c"], 800, p=[0.5, 0.3, 0.2])
+            for i, n in enumerate(names)
+        }
+    )
     for _ in range(40):
-        live = pd.DataFrame({n: rng.normal(size=150) if i % 3 else rng.choice(["a", "b", "c"], 150, p=[0.5, 0.3, 0.2])
-                             for i, n in enumerate(names)})
+        live = pd.DataFrame(
+            {
+                n: rng.normal(size=150) if i % 3 else rng.choice(["a", "b", "c"], 150, p=[0.5, 0.3, 0.2])
+                for i, n in enumerate(names)
+            }
+        )
         found = drift.verdicts(names, [drift.compare(ref[n], live[n], settings.bins) for n in names], settings)
         assert not [f.name for f in found if f.drifted]
     live["x4"] = live["x4"] + 1.0
@@ -312,7 +371,9 @@ def test_capture_samples_at_the_configured_percent_and_records_only_served_reque
     async def app(scope, receive, send):
         await receive()
         status = 200 if scope["path"] == "/invocations" and scope["method"] == "POST" else 400
-        await send({"type": "http.response.start", "status": status, "headers": [(b"content-type", b"application/json")]})
+        await send(
+            {"type": "http.response.start", "status": status, "headers": [(b"content-type", b"application/json")]}
+        )
         await send({"type": "http.response.body", "body": b'{"predictions": [1]}'})
 
     def call(mw, path="/invocations", method="POST"):
@@ -322,7 +383,13 @@ def test_capture_samples_at_the_configured_percent_and_records_only_served_reque
         async def send(message):
             pass
 
-        asyncio.run(mw({"type": "http", "path": path, "method": method, "headers": [(b"content-type", b"application/json")]}, receive, send))
+        asyncio.run(
+            mw(
+                {"type": "http", "path": path, "method": method, "headers": [(b"content-type", b"application/json")]},
+                receive,
+                send,
+            )
+        )
 
     writer = Writer(tmp_path, interval=3600)
     coins = iter([0.05, 0.25, 0.19, 0.5, 0.0])
@@ -345,10 +412,17 @@ def test_the_primary_metric_on_labelled_traffic_against_the_value_at_promotion(s
     wait_for(folder, before + sent)
     labels = pd.DataFrame({"inference_id": [f"live-{i + 1}" for i in range(len(frame))], "churned": frame["churned"]})
     labels.to_csv(tmp_path / "labels.csv", index=False)
-    labelled = config.model_copy(update={"monitoring": config.monitoring.model_copy(update={"ground_truth": str(tmp_path / "labels.csv")})})
+    labelled = config.model_copy(
+        update={"monitoring": config.monitoring.model_copy(update={"ground_truth": str(tmp_path / "labels.csv")})}
+    )
     report = run_monitor(labelled, MODEL, since)
     m = report.metric
-    assert m is not None and m.metric == "roc_auc" and m.labelled == 300 and m.promoted == entry.evidence.metrics["roc_auc"]
+    assert (
+        m is not None
+        and m.metric == "roc_auc"
+        and m.labelled == 300
+        and m.promoted == entry.evidence.metrics["roc_auc"]
+    )
     assert 0.5 < m.live <= 1.0 and m.drifted is (m.promoted - m.live > m.tolerance)
     flipped = labels.assign(churned=1 - labels["churned"])  # the world changed: what it predicts is now wrong
     flipped.to_csv(tmp_path / "labels.csv", index=False)
@@ -384,8 +458,13 @@ def test_the_datasets_suite_checks_the_captured_inputs_on_the_columns_they_carry
     live = pd.read_csv(config.root / "data" / "holdout.csv")[FEATURES].head(50)
     results = schema_check(config, MODEL, live)
     checked = {(r.expectation, r.column) for r in results}
-    assert checked == {("expect_column_values_to_be_between", "tenure_months"), ("expect_column_values_to_be_between", "monthly_charges")}
-    assert all(r.success for r in results)  # not the target's, not the table's (row count, column set), not an absent column's
+    assert checked == {
+        ("expect_column_values_to_be_between", "tenure_months"),
+        ("expect_column_values_to_be_between", "monthly_charges"),
+    }
+    assert all(
+        r.success for r in results
+    )  # not the target's, not the table's (row count, column set), not an absent column's
     live.loc[:4, "tenure_months"] = 150
     (failed,) = [r for r in schema_check(config, MODEL, live) if not r.success]
     assert (failed.column, failed.severity, failed.unexpected_count) == ("tenure_months", "critical", 5)
@@ -400,7 +479,10 @@ def test_ground_truth_outside_the_project_is_refused_at_its_line(tmp_path):
     text = (root / "mlgitops.yaml").read_text()
     (root / "mlgitops.yaml").write_text(text + "monitoring: {psi: 0.25, ground_truth: ../labels.csv}\n")
     line = len(text.splitlines()) + 1
-    with pytest.raises(BadInput, match=rf"mlgitops.yaml:{line}:\d+: monitoring.ground_truth: '../labels.csv' resolves to .*, outside the project"):
+    with pytest.raises(
+        BadInput,
+        match=rf"mlgitops.yaml:{line}:\d+: monitoring.ground_truth: '../labels.csv' resolves to .*, outside the project",
+    ):
         load(root, "local")
     (root / "mlgitops.yaml").write_text(text + "monitoring: {psi: 0.25, ground_truth: s3://labels/churn/}\n")
     assert load(root, "prod").monitoring.psi == 0.25

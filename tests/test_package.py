@@ -2,6 +2,7 @@
 empty MLflow store; a project rendered from the wheel has exactly the files of one rendered from the checkout;
 the version comes from git; and, slow, a fresh venv holding only the wheel runs `mlgitops new`, the project's
 `make setup` and `make test`, and `mlgitops demo`."""
+
 from __future__ import annotations
 
 import filecmp
@@ -27,7 +28,9 @@ PROVENANCE = {".cruft.json", "requirements-mlgitops.txt", "README.md"}  # name w
 
 def tracked(*paths: str) -> list[str]:
     """The suite files under `paths` as git tracks them (dotfiles included, caches not)."""
-    out = subprocess.run(["git", "ls-files", "--", *paths], cwd=SUITE, capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        ["git", "ls-files", "--", *paths], cwd=SUITE, capture_output=True, text=True, check=True
+    ).stdout
     return sorted(out.split())
 
 
@@ -39,8 +42,12 @@ def dist(tmp_path_factory) -> Path:
     out = shared / "dist"
     with FileLock(str(shared / "dist.lock")):
         if not any(out.glob("*.whl")):
-            done = subprocess.run([sys.executable, "-m", "build", "--no-isolation", "--outdir", str(out), str(SUITE)],
-                                  capture_output=True, text=True, timeout=600)
+            done = subprocess.run(
+                [sys.executable, "-m", "build", "--no-isolation", "--outdir", str(out), str(SUITE)],
+                capture_output=True,
+                text=True,
+                timeout=600,
+            )
             assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     return out
 
@@ -52,7 +59,9 @@ def wheel(dist: Path) -> Path:
 
 def test_twine_check_is_clean(dist):
     files = sorted(str(p) for p in dist.iterdir())
-    done = subprocess.run([sys.executable, "-m", "twine", "check", "--strict", *files], capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "twine", "check", "--strict", *files], capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 0 and done.stdout.count("PASSED") == 2, done.stdout + done.stderr
 
 
@@ -77,7 +86,9 @@ def test_the_wheel_and_sdist_carry_every_suite_file(dist):
 
 def test_the_version_comes_from_git(dist):
     version = re.match(r"mlgitops-(.+)-py3-none-any\.whl", wheel(dist).name).group(1)
-    tags = subprocess.run(["git", "tag", "--points-at", "HEAD"], cwd=SUITE, capture_output=True, text=True).stdout.split()
+    tags = subprocess.run(
+        ["git", "tag", "--points-at", "HEAD"], cwd=SUITE, capture_output=True, text=True
+    ).stdout.split()
     if f"v{version}" not in tags:
         assert ".dev" in version, f"{version}: an untagged commit builds a development version"
     meta = zipfile.ZipFile(wheel(dist)).read(f"mlgitops-{version}.dist-info/METADATA").decode()
@@ -90,8 +101,14 @@ def render(python_path: str, where: Path) -> Path:
     env = {**os.environ, "PYTHONPATH": python_path, "HOME": str(where)}
     env.pop("MLGITOPS_TEMPLATE", None)
     # the template's one random default (the bucket name suffix) fixed, so two renders can be compared
-    done = subprocess.run([sys.executable, "-m", "mlgitops", "new", "proj", "--no-input", "--set", "name_suffix=k3x9q2"], cwd=where, capture_output=True,
-                          text=True, timeout=300, env=env)
+    done = subprocess.run(
+        [sys.executable, "-m", "mlgitops", "new", "proj", "--no-input", "--set", "name_suffix=k3x9q2"],
+        cwd=where,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
     assert done.returncode == 0, done.stderr
     return where / "proj"
 
@@ -107,8 +124,14 @@ def test_a_project_from_the_wheel_has_exactly_the_files_of_one_from_the_checkout
     from_wheel = render(str(unpacked), tmp_path / "a")
     from_checkout = render(str(SUITE / "src"), tmp_path / "b")
     assert files(from_wheel) == files(from_checkout)
-    assert {".github/workflows/pr.yml", ".github/actions/setup/action.yml", ".gitignore", ".cruft.json",
-            ".mlgitops.schema.json", "requirements-mlgitops.txt"} <= files(from_wheel)
+    assert {
+        ".github/workflows/pr.yml",
+        ".github/actions/setup/action.yml",
+        ".gitignore",
+        ".cruft.json",
+        ".mlgitops.schema.json",
+        "requirements-mlgitops.txt",
+    } <= files(from_wheel)
     differ = [f for f in files(from_wheel) if not filecmp.cmp(from_wheel / f, from_checkout / f, shallow=False)]
     assert set(differ) <= PROVENANCE, differ
 
@@ -124,8 +147,12 @@ def test_a_project_from_the_wheel_has_exactly_the_files_of_one_from_the_checkout
 def test_version_option(dist, tmp_path):
     unpacked = tmp_path / "wheel"
     zipfile.ZipFile(wheel(dist)).extractall(unpacked)
-    done = subprocess.run([sys.executable, "-m", "mlgitops", "--version"], capture_output=True, text=True,
-                          env={**os.environ, "PYTHONPATH": str(unpacked)})
+    done = subprocess.run(
+        [sys.executable, "-m", "mlgitops", "--version"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(unpacked)},
+    )
     version = re.match(r"mlgitops-(.+)-py3-none-any\.whl", wheel(dist).name).group(1)
     assert done.returncode == 0 and done.stdout == f"mlgitops {version}\n"
 
@@ -135,20 +162,69 @@ def test_version_option(dist, tmp_path):
 BUILT = {"url": "https://github.com/acme/mlgitops", "path": "/build/mlgitops", "commit": "c" * 40, "tag": "v0.3.0"}
 
 
-@pytest.mark.parametrize("version,direct_url,expected", [
-    ("0.3.0", None, Source(origin=Origin.RELEASE, requirement="mlgitops==0.3.0", template=BUILT["url"], commit="c" * 40, checkout="v0.3.0")),
-    ("0.3.1.dev2+gabc1234", None, Source(origin=Origin.LOCAL, requirement="mlgitops==0.3.1.dev2+gabc1234", template=BUILT["url"],
-                                         commit="c" * 40, checkout="v0.3.0")),
-    ("0.3.1.dev2", {"url": "https://github.com/acme/mlgitops", "vcs_info": {"vcs": "git", "commit_id": "d" * 40, "requested_revision": "main"}},
-     Source(origin=Origin.GIT, requirement=f"mlgitops @ git+https://github.com/acme/mlgitops@{'d' * 40}",
-            template="https://github.com/acme/mlgitops", commit="d" * 40, checkout="main")),
-    ("0.3.1.dev2+gabc1234", {"url": "file:///home/me/dist/mlgitops-0.3.1.dev2%2Bgabc1234-py3-none-any.whl", "archive_info": {}},
-     Source(origin=Origin.LOCAL, requirement="/home/me/dist/mlgitops-0.3.1.dev2+gabc1234-py3-none-any.whl", template=BUILT["url"],
-            commit="c" * 40, checkout="v0.3.0")),
-    ("0.3.0", {"url": "https://example.org/mlgitops-0.3.0-py3-none-any.whl", "archive_info": {}},
-     Source(origin=Origin.URL, requirement="mlgitops @ https://example.org/mlgitops-0.3.0-py3-none-any.whl", template=BUILT["url"],
-            commit="c" * 40, checkout="v0.3.0")),
-])
+@pytest.mark.parametrize(
+    "version,direct_url,expected",
+    [
+        (
+            "0.3.0",
+            None,
+            Source(
+                origin=Origin.RELEASE,
+                requirement="mlgitops==0.3.0",
+                template=BUILT["url"],
+                commit="c" * 40,
+                checkout="v0.3.0",
+            ),
+        ),
+        (
+            "0.3.1.dev2+gabc1234",
+            None,
+            Source(
+                origin=Origin.LOCAL,
+                requirement="mlgitops==0.3.1.dev2+gabc1234",
+                template=BUILT["url"],
+                commit="c" * 40,
+                checkout="v0.3.0",
+            ),
+        ),
+        (
+            "0.3.1.dev2",
+            {
+                "url": "https://github.com/acme/mlgitops",
+                "vcs_info": {"vcs": "git", "commit_id": "d" * 40, "requested_revision": "main"},
+            },
+            Source(
+                origin=Origin.GIT,
+                requirement=f"mlgitops @ git+https://github.com/acme/mlgitops@{'d' * 40}",
+                template="https://github.com/acme/mlgitops",
+                commit="d" * 40,
+                checkout="main",
+            ),
+        ),
+        (
+            "0.3.1.dev2+gabc1234",
+            {"url": "file:///home/me/dist/mlgitops-0.3.1.dev2%2Bgabc1234-py3-none-any.whl", "archive_info": {}},
+            Source(
+                origin=Origin.LOCAL,
+                requirement="/home/me/dist/mlgitops-0.3.1.dev2+gabc1234-py3-none-any.whl",
+                template=BUILT["url"],
+                commit="c" * 40,
+                checkout="v0.3.0",
+            ),
+        ),
+        (
+            "0.3.0",
+            {"url": "https://example.org/mlgitops-0.3.0-py3-none-any.whl", "archive_info": {}},
+            Source(
+                origin=Origin.URL,
+                requirement="mlgitops @ https://example.org/mlgitops-0.3.0-py3-none-any.whl",
+                template=BUILT["url"],
+                commit="c" * 40,
+                checkout="v0.3.0",
+            ),
+        ),
+    ],
+)
 def test_source_of_an_install(version, direct_url, expected):
     assert source_of(version, direct_url, BUILT) == expected
     assert expected.local_only == (expected.origin == Origin.LOCAL)
@@ -169,8 +245,11 @@ def test_a_fresh_venv_with_only_the_wheel_scaffolds_sets_up_tests_and_runs_the_d
     venv, home = tmp_path / "venv", tmp_path / "home"
     home.mkdir()
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
-    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH", "MLGITOPS_TEMPLATE", "MLGITOPS",
-                                                           "MLGITOPS_REQUIREMENT", "PYTHONHOME")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("VIRTUAL_ENV", "PYTHONPATH", "MLGITOPS_TEMPLATE", "MLGITOPS", "MLGITOPS_REQUIREMENT", "PYTHONHOME")
+    }
     env |= {"HOME": str(home), "PATH": f"{venv / 'bin'}{os.pathsep}{env['PATH']}"}
     if "PIP_CACHE_DIR" not in env:
         env["PIP_CACHE_DIR"] = str(Path.home() / ".cache" / "pip")  # HOME moved: keep the machine's pip cache

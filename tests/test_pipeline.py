@@ -1,5 +1,6 @@
 """`mlgitops pipeline pr` on the template project: green, a data failure, a candidate that loses to the
 champion, a policy violation in prod only, and bad input. Variants run on copies of the shared green project."""
+
 from __future__ import annotations
 
 import json
@@ -22,8 +23,17 @@ def test_green_path_writes_every_piece_of_evidence(green):
     assert (s["verdict"], s["exit_code"], s["env"]) == ("pass", 0, "staging")
     assert [(x["name"], x["status"]) for x in s["steps"]] == [(n, "ok") for n in STEPS]
     run = green.run
-    for rel in ["data/train.json", "data/holdout.json", f"training/{MODEL}.json", f"evaluation/{MODEL}.json", f"evaluation/{MODEL}.png",
-                "report.md", "report.json", "pipeline.json", *(f"{d}/{e}.json" for d in ("plan", "findings") for e in ("local", "staging", "prod"))]:
+    for rel in [
+        "data/train.json",
+        "data/holdout.json",
+        f"training/{MODEL}.json",
+        f"evaluation/{MODEL}.json",
+        f"evaluation/{MODEL}.png",
+        "report.md",
+        "report.json",
+        "pipeline.json",
+        *(f"{d}/{e}.json" for d in ("plan", "findings") for e in ("local", "staging", "prod")),
+    ]:
         assert (run / rel).is_file(), rel
     assert read_json(run / "pipeline.json")["steps"] == s["steps"]
     assert read_json(run / f"evaluation/{MODEL}.json")["verdict"] == "pass"
@@ -45,22 +55,39 @@ def test_data_failure_skips_training_and_still_reports(green, tmp_path):
 
     assert run.exit_code == 1
     # the promotion rules for staging say no too: they are enforced in every environment
-    assert statuses(run) == {"config": "ok", "data": "failed", "train": "skipped", "evaluate": "skipped", "plan": "ok", "policy": "failed", "report": "ok"}
+    assert statuses(run) == {
+        "config": "ok",
+        "data": "failed",
+        "train": "skipped",
+        "evaluate": "skipped",
+        "plan": "ok",
+        "policy": "failed",
+        "report": "ok",
+    }
     assert "promotion-data-gate" in {f["policy"] for f in read_json(run.run_dir / "findings/staging.json")["findings"]}
     assert "data gate failed on train" in run.steps[2].summary
     data = read_json(run.run_dir / "data/train.json")
-    assert [(f["expectation"], f["column"], f["unexpected_count"]) for f in data["failures"]] == [("expect_column_values_to_not_be_null", "mean_radius", 1)]
+    assert [(f["expectation"], f["column"], f["unexpected_count"]) for f in data["failures"]] == [
+        ("expect_column_values_to_not_be_null", "mean_radius", 1)
+    ]
     report = run.report.read_text()
     assert "FAIL" in report.splitlines()[0]
-    assert "**Failed critical expectations in `train`**" in report and "`expect_column_values_to_not_be_null` | mean_radius" in report
-    assert "| ⏭️ train | skipped |" in report and "### Infrastructure changes" in report and "### Policy findings" in report
+    assert (
+        "**Failed critical expectations in `train`**" in report
+        and "`expect_column_values_to_not_be_null` | mean_radius" in report
+    )
+    assert (
+        "| ⏭️ train | skipped |" in report and "### Infrastructure changes" in report and "### Policy findings" in report
+    )
     assert not (run.run_dir / "training").exists()
 
 
 def test_candidate_that_loses_to_the_champion_fails_evaluation(green, tmp_path, moto_s3):
     root = copy_project(green, tmp_path / "p", store=True)
     champion = serve_from_bucket(root, "staging")  # the green run's v1 now serves staging
-    edit(root / "mlgitops.yaml", "params: {C: 1.0, max_iter: 1000}", "params: {C: 0.01, max_iter: 1000}")  # weaker, above the thresholds
+    edit(
+        root / "mlgitops.yaml", "params: {C: 1.0, max_iter: 1000}", "params: {C: 0.01, max_iter: 1000}"
+    )  # weaker, above the thresholds
 
     run = run_pr(root)
 
@@ -81,7 +108,11 @@ def test_policy_violation_in_prod_only_and_plan_diff_against_the_base_branch(gre
     root = copy_project(green, tmp_path / "p", store=True)
     serve_from_bucket(root, "staging")
     serve_from_bucket(root, "prod")  # prod now declares an endpoint for v1
-    edit(root / "mlgitops.yaml", "serving: {min_instances: 2, max_instances: 4}", "serving: {min_instances: 1, max_instances: 4}")
+    edit(
+        root / "mlgitops.yaml",
+        "serving: {min_instances: 2, max_instances: 4}",
+        "serving: {min_instances: 1, max_instances: 4}",
+    )
     base = root / ".mlgitops" / "evidence" / "base" / "plan"  # what the PR workflow leaves from the base branch
     base.mkdir(parents=True)
     shutil.copy(green.run / "plan" / "local.json", base / "local.json")
@@ -121,13 +152,22 @@ def test_bad_input_stops_the_pipeline_and_the_report_says_why_and_what_did_not_r
     run = run_pr(root)
 
     assert run.exit_code == 2 and run.report is not None
-    assert statuses(run) == {"config": "ok", "data": "ok", "train": "error", **{n: "not_run" for n in ("evaluate", "plan", "policy")}, "report": "ok"}
+    assert statuses(run) == {
+        "config": "ok",
+        "data": "ok",
+        "train": "error",
+        **{n: "not_run" for n in ("evaluate", "plan", "policy")},
+        "report": "ok",
+    }
     assert "module 'green.nosuch' not found" in run.steps[2].summary
     assert run.steps[3].summary == "not run: train had bad input"
     assert read_json(run.run_dir / "pipeline.json")["exit_code"] == 2
     report = run.report.read_text()
     assert "## ❌ mlgitops: FAIL" in report
-    assert "- step train error: mlgitops.yaml: models.classifier.entry_point 'green.nosuch:train': module 'green.nosuch' not found" in report
+    assert (
+        "- step train error: mlgitops.yaml: models.classifier.entry_point 'green.nosuch:train': module 'green.nosuch' not found"
+        in report
+    )
     assert "- missing: steps not run: evaluate, plan, policy" in report
 
 
@@ -144,19 +184,32 @@ def test_bad_config_is_one_message_exit_2_and_the_run_still_records_it(green, tm
     assert message in proc.stderr
     assert "Traceback" not in proc.stderr
     summary = json.loads(proc.stdout)
-    assert [(s["name"], s["status"]) for s in summary["steps"]] == [("config", "error"), *((n, "not_run") for n in ("data", "train", "evaluate", "plan", "policy")), ("report", "ok")]
+    assert [(s["name"], s["status"]) for s in summary["steps"]] == [
+        ("config", "error"),
+        *((n, "not_run") for n in ("data", "train", "evaluate", "plan", "policy")),
+        ("report", "ok"),
+    ]
     run = root / ".mlgitops" / "evidence" / "local"
     assert read_json(run / "pipeline.json")["steps"][0]["summary"] == message
     report = (run / "report.md").read_text()
-    assert f"- step config error: {message}" in report and "- missing: steps not run: data, train, evaluate, plan, policy" in report
+    assert (
+        f"- step config error: {message}" in report
+        and "- missing: steps not run: data, train, evaluate, plan, policy" in report
+    )
 
 
 def test_a_training_failure_shows_its_exception_and_the_other_model_is_still_evaluated(green, tmp_path):
     root = copy_project(green, tmp_path / "p")
-    (root / "src" / "green" / "broken.py").write_text("def train(ctx):\n    raise ValueError('Input y contains NaN.')\n")
+    (root / "src" / "green" / "broken.py").write_text(
+        "def train(ctx):\n    raise ValueError('Input y contains NaN.')\n"
+    )
     text = (root / "mlgitops.yaml").read_text()
-    block = text[text.index("  classifier:\n"):text.index("    compute:")]
-    edit(root / "mlgitops.yaml", "  classifier:\n", block.replace("classifier:", "broken:").replace("green.train:train", "green.broken:train") + "  classifier:\n")
+    block = text[text.index("  classifier:\n") : text.index("    compute:")]
+    edit(
+        root / "mlgitops.yaml",
+        "  classifier:\n",
+        block.replace("classifier:", "broken:").replace("green.train:train", "green.broken:train") + "  classifier:\n",
+    )
 
     proc = cli("--project", str(root), "pipeline", "pr")
 
@@ -171,7 +224,10 @@ def test_a_training_failure_shows_its_exception_and_the_other_model_is_still_eva
     evaluate = next(s for s in read_json(run / "pipeline.json")["steps"] if s["name"] == "evaluate")
     assert evaluate["status"] == "ok" and "broken not evaluated (training failed)" in evaluate["summary"]
     report = (run / "report.md").read_text()
-    assert "- step train failed: training 'broken' failed in green.broken:train: ValueError: Input y contains NaN." in report
+    assert (
+        "- step train failed: training 'broken' failed in green.broken:train: ValueError: Input y contains NaN."
+        in report
+    )
 
 
 def test_bad_input_in_one_models_evaluation_leaves_the_others_evaluated(green, tmp_path):
@@ -180,10 +236,23 @@ def test_bad_input_in_one_models_evaluation_leaves_the_others_evaluated(green, t
     root = copy_project(green, tmp_path / "p")
     holdout = root / "data" / "breast_cancer" / "holdout.csv"
     pd.read_csv(holdout).drop(columns=["malignant"]).to_csv(root / "data" / "unlabelled.csv", index=False)
-    assert cli("data", "init-suite", str(root / "data" / "unlabelled.csv"), "--out", str(root / "expectations" / "unlabelled.json")).returncode == 0
-    edit(root / "mlgitops.yaml", "models:\n", "  unlabelled: {path: data/unlabelled.csv, suite: expectations/unlabelled.json}\nmodels:\n")
+    assert (
+        cli(
+            "data",
+            "init-suite",
+            str(root / "data" / "unlabelled.csv"),
+            "--out",
+            str(root / "expectations" / "unlabelled.json"),
+        ).returncode
+        == 0
+    )
+    edit(
+        root / "mlgitops.yaml",
+        "models:\n",
+        "  unlabelled: {path: data/unlabelled.csv, suite: expectations/unlabelled.json}\nmodels:\n",
+    )
     text = (root / "mlgitops.yaml").read_text()
-    block = text[text.index("  classifier:\n"):text.index("    compute:")]
+    block = text[text.index("  classifier:\n") : text.index("    compute:")]
     first = block.replace("classifier:", "unlabelled:").replace("holdout: holdout", "holdout: unlabelled")
     edit(root / "mlgitops.yaml", "  classifier:\n", first + "  classifier:\n")
 

@@ -1,4 +1,5 @@
 """The offline plan engine on plain Pulumi programs: config, data sources, errors, isolation, diff, CLI, plugin."""
+
 from __future__ import annotations
 
 import json
@@ -32,7 +33,9 @@ pulumi.export("account", aws.get_caller_identity().account_id)
 """
 
 
-def program(root: Path, name: str, main: str, files: dict[str, str] | None = None, stack_yaml: str | None = None) -> Path:
+def program(
+    root: Path, name: str, main: str, files: dict[str, str] | None = None, stack_yaml: str | None = None
+) -> Path:
     d = root / name
     d.mkdir(parents=True)
     (d / "Pulumi.yaml").write_text(f"name: {name}\nruntime: python\n")
@@ -46,8 +49,13 @@ def program(root: Path, name: str, main: str, files: dict[str, str] | None = Non
 
 @pytest.fixture(scope="module")
 def plain(tmp_path_factory) -> Path:
-    return program(tmp_path_factory.mktemp("prog"), "site", PLAIN, {"naming.py": "def bucket_name(b):\n    return f'{b}-site'\n"},
-                   "config:\n  aws:region: eu-central-1\n  bucket: acme\n  team: web\n")
+    return program(
+        tmp_path_factory.mktemp("prog"),
+        "site",
+        PLAIN,
+        {"naming.py": "def bucket_name(b):\n    return f'{b}-site'\n"},
+        "config:\n  aws:region: eu-central-1\n  bucket: acme\n  team: web\n",
+    )
 
 
 def test_plain_program_with_stack_config_and_data_sources(plain):
@@ -58,18 +66,34 @@ def test_plain_program_with_stack_config_and_data_sources(plain):
     assert bucket.inputs == {"bucket": "acme-site", "tags": {"team": "web"}}
     policy = plan.get("site-policy")
     assert policy.dependencies == [bucket.urn] and policy.inputs["bucket"] == "acme-site"
-    assert json.loads(policy.inputs["policy"]) == {"Version": "2012-10-17", "Statement": [{
-        "Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::x/*",
-        "Principal": {"Service": "cloudfront.amazonaws.com"},
-        "Condition": {"StringEquals": {"aws:SourceAccount": "123456789012"}}}]}
+    assert json.loads(policy.inputs["policy"]) == {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": "s3:GetObject",
+                "Resource": "arn:aws:s3:::x/*",
+                "Principal": {"Service": "cloudfront.amazonaws.com"},
+                "Condition": {"StringEquals": {"aws:SourceAccount": "123456789012"}},
+            }
+        ],
+    }
     assert plan.outputs == {"bucket": "acme-site", "region": "eu-central-1", "account": "123456789012"}
     assert Plan.from_json(plan.to_json()) == plan
 
 
 def test_config_overrides_and_programs_do_not_bleed_into_each_other(plain, tmp_path):
-    other = program(tmp_path, "other", PLAIN, {"naming.py": "def bucket_name(b):\n    return f'{b}-other'\n"},
-                    "config:\n  bucket: zeta\n")
-    component = program(tmp_path, "comp", """\
+    other = program(
+        tmp_path,
+        "other",
+        PLAIN,
+        {"naming.py": "def bucket_name(b):\n    return f'{b}-other'\n"},
+        "config:\n  bucket: zeta\n",
+    )
+    component = program(
+        tmp_path,
+        "comp",
+        """\
         import pulumi, pulumi_aws as aws
         class Site(pulumi.ComponentResource):
             def __init__(self, name):
@@ -79,29 +103,41 @@ def test_config_overrides_and_programs_do_not_bleed_into_each_other(plain, tmp_p
                 self.register_outputs({})
         site = Site("s")
         aws.s3.BucketPolicy("p", bucket=site.bucket, policy="{}")  # a resource reference as an input
-        """, stack_yaml="config:\n  comp:token:\n    secure: AAAbase64\n")
-    requests = [{"kind": "program", "stack": "dev", "program_dir": str(d), "project": d.name, "config": cfg}
-                for d, cfg in ((plain, {}), (other, {}), (plain, {"bucket": "override"}), (component, {}))]
+        """,
+        stack_yaml="config:\n  comp:token:\n    secure: AAAbase64\n",
+    )
+    requests = [
+        {"kind": "program", "stack": "dev", "program_dir": str(d), "project": d.name, "config": cfg}
+        for d, cfg in ((plain, {}), (other, {}), (plain, {"bucket": "override"}), (component, {}))
+    ]
     first, second, third, fourth = _run(requests, None, "four programs")
     bucket = fourth.get("s-b")
     assert bucket.urn == "urn:pulumi:dev::comp::acme:web:Site$aws:s3/bucket:Bucket::s-b"
-    assert bucket.parent == "urn:pulumi:dev::comp::acme:web:Site::s" and bucket.inputs["tags"] == {"token": "plan-secret"}
+    assert bucket.parent == "urn:pulumi:dev::comp::acme:web:Site::s" and bucket.inputs["tags"] == {
+        "token": "plan-secret"
+    }
     assert fourth.get("p").inputs["bucket"] == bucket.urn and fourth.get("p").dependencies == [bucket.urn]
     assert first.get("site").inputs["bucket"] == "acme-site"
     assert second.get("site").inputs["bucket"] == "zeta-other"  # its own naming.py, not the first program's
     assert second.outputs["region"] == "us-east-1" and second.get("site").inputs["tags"] == {"team": "none"}
     assert third.get("site").inputs["bucket"] == "override-site"
-    assert [r.urn for r in second.resources] == ["urn:pulumi:dev::other::aws:s3/bucket:Bucket::site",
-                                                 "urn:pulumi:dev::other::aws:s3/bucketPolicy:BucketPolicy::site-policy"]
+    assert [r.urn for r in second.resources] == [
+        "urn:pulumi:dev::other::aws:s3/bucket:Bucket::site",
+        "urn:pulumi:dev::other::aws:s3/bucketPolicy:BucketPolicy::site-policy",
+    ]
 
 
 def test_failing_programs_give_their_own_trimmed_traceback(tmp_path):
-    boom = program(tmp_path, "boom", """\
+    boom = program(
+        tmp_path,
+        "boom",
+        """\
         import pulumi_aws as aws
         def name():
             raise ValueError("bucket name missing")
         aws.s3.Bucket("b", bucket=name())
-        """)
+        """,
+    )
     with pytest.raises(BadInput) as info:
         plan_program(boom, "dev")
     message = str(info.value)
@@ -143,13 +179,34 @@ def res(name: str, type_: str = "aws:s3/bucket:Bucket", **inputs) -> Resource:
 
 def test_diff_create_update_replace_delete():
     config_type = "aws:sagemaker/endpointConfiguration:EndpointConfiguration"
-    old = Plan(stack="dev", project="p", resources=[res("keep", tags={"a": "1"}), res("gone"), res("renamed", bucket="x"),
-                            res("cfg", config_type, productionVariants=[{"instanceType": "ml.m5.large"}])])
-    new = Plan(stack="dev", project="p", resources=[res("keep", tags={"a": "2", "b": "3"}), res("added"), res("renamed", bucket="y"),
-                            res("cfg", config_type, productionVariants=[{"instanceType": "ml.c5.xlarge"}])])
+    old = Plan(
+        stack="dev",
+        project="p",
+        resources=[
+            res("keep", tags={"a": "1"}),
+            res("gone"),
+            res("renamed", bucket="x"),
+            res("cfg", config_type, productionVariants=[{"instanceType": "ml.m5.large"}]),
+        ],
+    )
+    new = Plan(
+        stack="dev",
+        project="p",
+        resources=[
+            res("keep", tags={"a": "2", "b": "3"}),
+            res("added"),
+            res("renamed", bucket="y"),
+            res("cfg", config_type, productionVariants=[{"instanceType": "ml.c5.xlarge"}]),
+        ],
+    )
     changes = {c.name: (c.action, c.paths) for c in diff(old, new)}
-    assert changes == {"keep": ("update", ["tags.a", "tags.b"]), "added": ("create", []), "gone": ("delete", []),
-                       "renamed": ("replace", ["bucket"]), "cfg": ("replace", ["productionVariants[0].instanceType"])}
+    assert changes == {
+        "keep": ("update", ["tags.a", "tags.b"]),
+        "added": ("create", []),
+        "gone": ("delete", []),
+        "renamed": ("replace", ["bucket"]),
+        "cfg": ("replace", ["productionVariants[0].instanceType"]),
+    }
     assert diff(new, new) == []
     table = render_diff(diff(old, new))
     assert "1 to create, 1 to update, 2 to replace, 1 to delete" in table and "`tags.a`, `tags.b`" in table
@@ -168,7 +225,9 @@ def test_plan_file_errors_are_bad_input(tmp_path):
 
 
 def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "mlgitops", *args], cwd=cwd, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "mlgitops", *args], cwd=cwd, capture_output=True, text=True, timeout=120
+    )
 
 
 @pytest.fixture(scope="module")
@@ -204,14 +263,34 @@ def test_cli_plan_bad_input_exits_2(churn, tmp_path):
 
 
 def test_render_table_and_mermaid_group_by_component():
-    comp = Resource(urn="urn:pulumi:dev::p::mlgitops:storage:ProjectStorage::s", type="mlgitops:storage:ProjectStorage", name="s")
-    key = Resource(urn="urn:pulumi:dev::p::mlgitops:storage:ProjectStorage$aws:kms/key:Key::s-key", type="aws:kms/key:Key", name="s-key", parent=comp.urn)
-    bucket = Resource(urn="urn:pulumi:dev::p::mlgitops:storage:ProjectStorage$aws:s3/bucket:Bucket::s-b", type="aws:s3/bucket:Bucket", name="s-b",
-                      parent=comp.urn, dependencies=[key.urn])
+    comp = Resource(
+        urn="urn:pulumi:dev::p::mlgitops:storage:ProjectStorage::s", type="mlgitops:storage:ProjectStorage", name="s"
+    )
+    key = Resource(
+        urn="urn:pulumi:dev::p::mlgitops:storage:ProjectStorage$aws:kms/key:Key::s-key",
+        type="aws:kms/key:Key",
+        name="s-key",
+        parent=comp.urn,
+    )
+    bucket = Resource(
+        urn="urn:pulumi:dev::p::mlgitops:storage:ProjectStorage$aws:s3/bucket:Bucket::s-b",
+        type="aws:s3/bucket:Bucket",
+        name="s-b",
+        parent=comp.urn,
+        dependencies=[key.urn],
+    )
     loose = Resource(urn="urn:pulumi:dev::p::aws:iam/role:Role::r", type="aws:iam/role:Role", name="r")
-    plan = Plan(stack="dev", project="p", resources=[comp, key, bucket, loose], outputs={"bucket": "s-b"}, notes=["no endpoint for m"])
+    plan = Plan(
+        stack="dev",
+        project="p",
+        resources=[comp, key, bucket, loose],
+        outputs={"bucket": "s-b"},
+        notes=["no endpoint for m"],
+    )
     table = render_table(plan)
-    assert "**s (mlgitops:storage:ProjectStorage)**" in table and "**(stack)**" in table and "> no endpoint for m" in table
+    assert (
+        "**s (mlgitops:storage:ProjectStorage)**" in table and "**(stack)**" in table and "> no endpoint for m" in table
+    )
     assert table.index("`aws:kms/key:Key`") < table.index("**(stack)**") < table.index("`aws:iam/role:Role`")
     mermaid = render_mermaid(plan)
     assert mermaid.startswith("```mermaid\nflowchart LR\n") and mermaid.endswith("```\n")
@@ -219,13 +298,30 @@ def test_render_table_and_mermaid_group_by_component():
 
 
 def test_pytest_plugin_plans_a_program_in_a_users_test(plain, tmp_path):
-    (tmp_path / "test_user.py").write_text(textwrap.dedent(f"""\
+    (tmp_path / "test_user.py").write_text(
+        textwrap.dedent(f"""\
         def test_bucket(pulumi_plan):
             plan = pulumi_plan({str(plain)!r}, stack="dev", config={{"bucket": "user"}})
             assert plan.get("site").inputs["bucket"] == "user-site"
             assert pulumi_plan({str(plain)!r}, stack="dev", config={{"bucket": "user"}}) is plan
-        """))
-    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly", str(tmp_path / "test_user.py")],
-                            cwd=tmp_path, capture_output=True, text=True, timeout=120)
+        """)
+    )
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "no:randomly",
+            str(tmp_path / "test_user.py"),
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "1 passed" in result.stdout

@@ -1,5 +1,6 @@
 """Policy rules through the offline engine on real planned resources (a plain pulumi_aws program and the example
 project), with the same pulumi_policy objects the CrossGuard pack is built from."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -15,31 +16,67 @@ from tests.policies_helpers import SETTINGS, write_program
 
 # rule -> the bad twin in tests/data/policy_program that must violate it (good-* twins must not).
 BAD = {
-    "s3-versioning": "bad-bucket", "s3-sse-kms": "bad-bucket", "s3-public-access-block": "bad-bucket",
-    "s3-ownership-enforced": "bad-bucket", "s3-tls-only": "bad-bucket", "s3-no-wildcard-principal": "bad-bucket-policy",
-    "s3-no-public-acl": "bad-bucket", "s3-lifecycle-abort-multipart": "bad-bucket", "s3-access-logging-prod": "bad-bucket",
+    "s3-versioning": "bad-bucket",
+    "s3-sse-kms": "bad-bucket",
+    "s3-public-access-block": "bad-bucket",
+    "s3-ownership-enforced": "bad-bucket",
+    "s3-tls-only": "bad-bucket",
+    "s3-no-wildcard-principal": "bad-bucket-policy",
+    "s3-no-public-acl": "bad-bucket",
+    "s3-lifecycle-abort-multipart": "bad-bucket",
+    "s3-access-logging-prod": "bad-bucket",
     "s3-no-force-destroy-prod": "bad-bucket",
-    "kms-rotation": "bad-key", "kms-policy-no-wildcard-principal": "bad-key", "kms-deletion-window": "bad-key",
-    "ecr-immutable-tags": "bad-repo", "ecr-scan-on-push": "bad-repo", "ecr-kms": "bad-repo", "ecr-no-public-policy": "bad-repo-policy",
+    "kms-rotation": "bad-key",
+    "kms-policy-no-wildcard-principal": "bad-key",
+    "kms-deletion-window": "bad-key",
+    "ecr-immutable-tags": "bad-repo",
+    "ecr-scan-on-push": "bad-repo",
+    "ecr-kms": "bad-repo",
+    "ecr-no-public-policy": "bad-repo-policy",
     "ecr-no-force-delete-prod": "bad-repo",
-    "logs-retention": "bad-logs-group", "logs-kms": "bad-logs-group", "batch-no-privileged": "bad-job",
+    "logs-retention": "bad-logs-group",
+    "logs-kms": "bad-logs-group",
+    "batch-no-privileged": "bad-job",
     "batch-job-fits-instance": "bad-job",  # 8192 MiB: all of an m5.large, more than a job may have
-    "iam-no-wildcard-action": "bad-role-policy", "iam-no-full-admin": "bad-admin-policy", "iam-no-admin-attachments": "bad-attachment",
-    "iam-trust-no-wildcard-principal": "bad-open-role", "iam-trust-service-source-account": "bad-role",
-    "iam-trust-oidc-audience": "bad-oidc-role", "iam-trust-oidc-sub-pinned": "bad-oidc-role",
-    "sagemaker-endpoint-kms": "bad-config", "sagemaker-data-capture-prod": "bad-config", "sagemaker-data-capture-kms": "bad-capture-config",
-    "sagemaker-data-capture-destination": "bad-capture-config", "sagemaker-variant-min-instances-prod": "bad-config",
-    "sagemaker-instance-type-allowlist": "bad-notebook", "sagemaker-model-network-isolation": "bad-model",
-    "sagemaker-blue-green-prod": "bad-endpoint", "sagemaker-auto-rollback-prod": "bad-endpoint",
-    "sagemaker-autoscaling-prod": "bad-unscaled-endpoint", "sagemaker-model-monitor-prod": "bad-unmonitored-endpoint", "sagemaker-autoscaling-policy": "bad-target",
-    "sagemaker-notebook-no-internet": "bad-notebook", "sagemaker-notebook-no-root": "bad-notebook", "tags-required": "bad-key",
-    "iam-lint-unknown-action": "bad-lint-unknown-action", "iam-lint-condition-key": "bad-lint-condition-key",
-    "iam-lint-resource-arn": "bad-lint-resource-arn", "iam-lint-malformed": "bad-lint-malformed",
+    "iam-no-wildcard-action": "bad-role-policy",
+    "iam-no-full-admin": "bad-admin-policy",
+    "iam-no-admin-attachments": "bad-attachment",
+    "iam-trust-no-wildcard-principal": "bad-open-role",
+    "iam-trust-service-source-account": "bad-role",
+    "iam-trust-oidc-audience": "bad-oidc-role",
+    "iam-trust-oidc-sub-pinned": "bad-oidc-role",
+    "sagemaker-endpoint-kms": "bad-config",
+    "sagemaker-data-capture-prod": "bad-config",
+    "sagemaker-data-capture-kms": "bad-capture-config",
+    "sagemaker-data-capture-destination": "bad-capture-config",
+    "sagemaker-variant-min-instances-prod": "bad-config",
+    "sagemaker-instance-type-allowlist": "bad-notebook",
+    "sagemaker-model-network-isolation": "bad-model",
+    "sagemaker-blue-green-prod": "bad-endpoint",
+    "sagemaker-auto-rollback-prod": "bad-endpoint",
+    "sagemaker-autoscaling-prod": "bad-unscaled-endpoint",
+    "sagemaker-model-monitor-prod": "bad-unmonitored-endpoint",
+    "sagemaker-autoscaling-policy": "bad-target",
+    "sagemaker-notebook-no-internet": "bad-notebook",
+    "sagemaker-notebook-no-root": "bad-notebook",
+    "tags-required": "bad-key",
+    "iam-lint-unknown-action": "bad-lint-unknown-action",
+    "iam-lint-condition-key": "bad-lint-condition-key",
+    "iam-lint-resource-arn": "bad-lint-resource-arn",
+    "iam-lint-malformed": "bad-lint-malformed",
 }
 # Stack rules about settings rather than one resource: tested below with their own passing and failing cases.
-SETTINGS_RULES = {"sagemaker-training-volume-kms", "sagemaker-training-output-kms", "sagemaker-training-inter-container-encryption",
-                  "sagemaker-training-max-runtime", "sagemaker-training-spot-nonprod", "cost-budget", "policy-exemption-expired",
-                  "s3-bucket-name-suffix", "policy-pack-settings"}
+SETTINGS_RULES = {
+    "sagemaker-training-volume-kms",
+    "sagemaker-training-output-kms",
+    "sagemaker-training-inter-container-encryption",
+    "sagemaker-training-max-runtime",
+    "sagemaker-training-spot-nonprod",
+    "cost-budget",
+    "policy-exemption-expired",
+    "s3-bucket-name-suffix",
+    "policy-pack-settings",
+}
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +100,9 @@ def test_at_least_45_infrastructure_rules_each_tested():
     infra = {n for n, r in rules.items() if r.kind in ("resource", "stack")}
     assert len(infra) >= 45
     assert infra == set(BAD) | SETTINGS_RULES | set(FAMILIES)  # aws-api-* families: tests/test_aws_api.py
-    assert {n for n, r in rules.items() if r.kind == "change"} == {"sagemaker-instance-type-autoscaled"}  # test_instance_type_change.py
+    assert {n for n, r in rules.items() if r.kind == "change"} == {
+        "sagemaker-instance-type-autoscaled"
+    }  # test_instance_type_change.py
     assert all(r.description and r.enforcement in ("mandatory", "advisory") for r in rules.values())
 
 
@@ -81,20 +120,31 @@ def test_the_good_twins_pass_every_rule(findings):
 
 def test_prod_only_rules_pass_outside_prod(plan):
     staging = check_plan(plan, {**SETTINGS, "env": "staging"}, {})
-    for rule in ("s3-access-logging-prod", "sagemaker-blue-green-prod", "sagemaker-variant-min-instances-prod",
-                 "sagemaker-autoscaling-prod", "s3-no-force-destroy-prod"):
+    for rule in (
+        "s3-access-logging-prod",
+        "sagemaker-blue-green-prod",
+        "sagemaker-variant-min-instances-prod",
+        "sagemaker-autoscaling-prod",
+        "s3-no-force-destroy-prod",
+    ):
         assert not by(staging, rule), rule
 
 
 def test_training_rules_read_the_declared_jobs(plan):
     good = {"model": "m", "backend": "sagemaker", "instance_count": 1, "max_runtime_minutes": 60, "spot": True}
     bad = {"model": "m", "backend": "sagemaker", "instance_count": 4, "max_runtime_minutes": 0, "spot": False}
-    rules = ("sagemaker-training-inter-container-encryption", "sagemaker-training-max-runtime", "sagemaker-training-spot-nonprod")
+    rules = (
+        "sagemaker-training-inter-container-encryption",
+        "sagemaker-training-max-runtime",
+        "sagemaker-training-spot-nonprod",
+    )
     ok = check_plan(plan, {**SETTINGS, "env": "staging", "training": [good]}, {})
     assert not [f for f in ok if f.policy.startswith("sagemaker-training")]
     ko = check_plan(plan, {**SETTINGS, "env": "staging", "training": [bad]}, {})
     assert {f.policy for f in ko} >= set(rules)
-    assert not by(check_plan(plan, {**SETTINGS, "training": [bad]}, {}), "sagemaker-training-spot-nonprod")  # prod may run on-demand
+    assert not by(
+        check_plan(plan, {**SETTINGS, "training": [bad]}, {}), "sagemaker-training-spot-nonprod"
+    )  # prod may run on-demand
     keyless = plan.model_copy(update={"resources": [r for r in plan.resources if r.type != "aws:kms/key:Key"]})
     no_key = check_plan(keyless, {**SETTINGS, "training": [good]}, {})
     assert {f.policy for f in no_key} >= {"sagemaker-training-volume-kms", "sagemaker-training-output-kms"}
@@ -130,7 +180,10 @@ def test_enforcement_levels_and_exemptions(plan):
     found = check_plan(plan, SETTINGS, {"kms-rotation": "disabled", "ecr-kms": "advisory", "logs-kms": "mandatory"})
     assert not by(found, "kms-rotation")
     assert {f.enforcement for f in by(found, "ecr-kms")} == {"advisory"}
-    assert Findings(env="prod", findings=by(found, "logs-kms")).blocked and not Findings(env="prod", findings=by(found, "ecr-kms")).blocked
+    assert (
+        Findings(env="prod", findings=by(found, "logs-kms")).blocked
+        and not Findings(env="prod", findings=by(found, "ecr-kms")).blocked
+    )
     today = dt.date(2026, 6, 1)
     live = {"rule": "kms-*", "resource": "bad-key", "reason": "migration", "expires": "2026-12-31"}
     cfg = {**SETTINGS, "today": today.isoformat(), "exemptions": [live]}
@@ -171,10 +224,16 @@ def test_pack_builder_gives_pulumi_policy_objects_with_settings(tmp_path):
     assert {p.name for p in args["policies"]} == infra
     assert all(isinstance(p, (ResourceValidationPolicy, StackValidationPolicy)) for p in args["policies"])
     cfg = args["initial_config"]["kms-rotation"]
-    assert cfg["enforcementLevel"] is EnforcementLevel.MANDATORY and cfg["env"] == "prod" and cfg["budget_usd_month"] == 3000
+    assert (
+        cfg["enforcementLevel"] is EnforcementLevel.MANDATORY
+        and cfg["env"] == "prod"
+        and cfg["budget_usd_month"] == 3000
+    )
     staging = pack_arguments(load(root, "staging"))
     assert staging["initial_config"]["kms-rotation"]["enforcementLevel"] is EnforcementLevel.ADVISORY
-    json.dumps({k: {kk: vv for kk, vv in v.items() if kk != "enforcementLevel"} for k, v in args["initial_config"].items()})
+    json.dumps(
+        {k: {kk: vv for kk, vv in v.items() if kk != "enforcementLevel"} for k, v in args["initial_config"].items()}
+    )
 
 
 def test_pack_reads_project_and_environment_from_the_environment(tmp_path, monkeypatch):
@@ -200,9 +259,16 @@ def test_pack_finds_the_project_at_or_above_pwd_and_says_so_when_it_does_not(tmp
     (root / "infra" / "deep").mkdir(parents=True)
     assert find_project({"PWD": str(root / "infra" / "deep")})[0] == root
     found = pack_from_environment({"PWD": str(root / "infra"), "PULUMI_STACK": "prod"})["initial_config"]
-    assert found["s3-tls-only"]["env"] == "prod" and found["s3-tls-only"]["enforcementLevel"] is EnforcementLevel.MANDATORY
+    assert (
+        found["s3-tls-only"]["env"] == "prod" and found["s3-tls-only"]["enforcementLevel"] is EnforcementLevel.MANDATORY
+    )
     assert found["s3-tls-only"]["settings_note"] is None and found["cost-budget"]["budget_usd_month"] == 3000
-    assert pack_from_environment({"PWD": str(root), "PULUMI_STACK": "org/churn/staging"})["initial_config"]["s3-tls-only"]["env"] == "staging"
+    assert (
+        pack_from_environment({"PWD": str(root), "PULUMI_STACK": "org/churn/staging"})["initial_config"]["s3-tls-only"][
+            "env"
+        ]
+        == "staging"
+    )
 
     lost = pack_from_environment({"PWD": str(tmp_path / "elsewhere")})["initial_config"]
     note = lost["policy-pack-settings"]["settings_note"]
@@ -237,7 +303,13 @@ def first_preview(plan):
 
 def test_a_first_preview_of_an_insecure_bucket_is_a_violation_not_unchecked(plan):
     found = check_plan(first_preview(plan), SETTINGS, {})
-    for rule in ("s3-public-access-block", "s3-versioning", "s3-ownership-enforced", "s3-sse-kms", "s3-lifecycle-abort-multipart"):
+    for rule in (
+        "s3-public-access-block",
+        "s3-versioning",
+        "s3-ownership-enforced",
+        "s3-sse-kms",
+        "s3-lifecycle-abort-multipart",
+    ):
         hits = by(found, rule)
         assert [f for f in hits if f.resource == "bad-bucket" and f.status == "violation"], (rule, hits)
         assert not [f for f in hits if f.resource.startswith("good-")], (rule, hits)
@@ -264,9 +336,13 @@ def test_a_project_without_a_bucket_name_suffix_gets_an_advisory_saying_how_to_a
     (hit,) = by(check_plan(plan, SETTINGS, {}), "s3-bucket-name-suffix")
     assert hit.enforcement == "advisory" and "cloud: {name_suffix:" in hit.message and "mlgitops new" in hit.message
     assert not by(check_plan(plan, {**SETTINGS, "name_suffix": "k3x9q2"}, {}), "s3-bucket-name-suffix")
-    assert not by(check_plan(plan, {**SETTINGS, "project": ""}, {}), "s3-bucket-name-suffix")  # a plain program, no mlgitops project
+    assert not by(
+        check_plan(plan, {**SETTINGS, "project": ""}, {}), "s3-bucket-name-suffix"
+    )  # a plain program, no mlgitops project
     levels = {"s3-bucket-name-suffix": "mandatory"}
-    assert by(check_plan(plan, SETTINGS, levels), "s3-bucket-name-suffix")[0].enforcement == "mandatory"  # it can be made a gate
+    assert (
+        by(check_plan(plan, SETTINGS, levels), "s3-bucket-name-suffix")[0].enforcement == "mandatory"
+    )  # it can be made a gate
 
 
 def test_the_findings_table_aligns_columns_and_keeps_every_message_whole():
@@ -274,10 +350,28 @@ def test_the_findings_table_aligns_columns_and_keeps_every_message_whole():
     from mlgitops.policies.output import render_table
 
     long = "bucket has no KMS encryption; " * 20  # wider than any terminal: never wrapped or cut
-    table = render_table(Findings(env="prod", findings=[
-        Finding(policy="aws-api-sagemaker", severity="high", enforcement="advisory", message="value unknown", status=FindingStatus.UNCHECKED),
-        Finding(policy="s3-encryption", severity="high", enforcement="mandatory", resource_urn="urn:pulumi:prod::p::aws:s3/bucket:Bucket::data",
-                resource_type="aws:s3/bucket:Bucket", message=long.strip())]))
+    table = render_table(
+        Findings(
+            env="prod",
+            findings=[
+                Finding(
+                    policy="aws-api-sagemaker",
+                    severity="high",
+                    enforcement="advisory",
+                    message="value unknown",
+                    status=FindingStatus.UNCHECKED,
+                ),
+                Finding(
+                    policy="s3-encryption",
+                    severity="high",
+                    enforcement="mandatory",
+                    resource_urn="urn:pulumi:prod::p::aws:s3/bucket:Bucket::data",
+                    resource_type="aws:s3/bucket:Bucket",
+                    message=long.strip(),
+                ),
+            ],
+        )
+    )
     head, first, second, verdict = table.splitlines()
     assert head.split() == ["rule", "resource", "enforcement", "message"]
     assert first.startswith("s3-encryption") and first.endswith(long.strip())  # mandatory first

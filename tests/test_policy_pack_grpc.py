@@ -3,6 +3,7 @@ pack's own folder (so the current directory says nothing about the project; the 
 the port read from its stdout, then GetAnalyzerInfo, Configure, Analyze and AnalyzeStack over gRPC with the stubs in
 `pulumi.runtime.proto`, resources marshalled as the engine does (unknown and secret sentinels included).
 Both packs: the suite's `policies/` and the generated project's `ci/pulumi/policy-pack`."""
+
 from __future__ import annotations
 
 import os
@@ -46,13 +47,20 @@ class Pack:
         import grpc
         from pulumi.runtime.proto import analyzer_pb2_grpc
 
-        self.proc = subprocess.Popen([sys.executable, "-m", "pulumi.policy", "127.0.0.1:1", "."], cwd=folder, env=environ,
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "pulumi.policy", "127.0.0.1:1", "."],
+            cwd=folder,
+            env=environ,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
         ready, _, _ = select.select([self.proc.stdout], [], [], 180)
         line = self.proc.stdout.readline().decode().strip() if ready else ""
         if not line.isdigit():
             self.stop()
-            raise AssertionError(f"the pack printed no port: {line!r}; stderr: {self.proc.stderr.read().decode()[-3000:]}")
+            raise AssertionError(
+                f"the pack printed no port: {line!r}; stderr: {self.proc.stderr.read().decode()[-3000:]}"
+            )
         self.channel = grpc.insecure_channel(f"127.0.0.1:{line}")
         self.stub = analyzer_pb2_grpc.AnalyzerStub(self.channel)
 
@@ -62,8 +70,10 @@ class Pack:
 
         info = self.stub.GetAnalyzerInfo(empty_pb2.Empty())
         levels = {p.name: p.enforcementLevel for p in info.policies}
-        config = {name: proto.PolicyConfig(enforcementLevel=levels[name], properties=info.initialConfig[name].properties)
-                  for name in levels}
+        config = {
+            name: proto.PolicyConfig(enforcementLevel=levels[name], properties=info.initialConfig[name].properties)
+            for name in levels
+        }
         self.stub.Configure(proto.ConfigureAnalyzerRequest(policyConfig=config))
         return info
 
@@ -84,8 +94,14 @@ def environ(pwd: Path, stack: str = "prod") -> dict[str, str]:
 
 def stack_resource(proto, type_, name, props, deps=(), prop_deps=None):
     return proto.AnalyzerResource(
-        type=type_, name=name, urn=urn(type_, name), properties=struct(props), parent=STACK_URN, dependencies=list(deps),
-        propertyDependencies={k: proto.AnalyzerPropertyDependencies(urns=v) for k, v in (prop_deps or {}).items()})
+        type=type_,
+        name=name,
+        urn=urn(type_, name),
+        properties=struct(props),
+        parent=STACK_URN,
+        dependencies=list(deps),
+        propertyDependencies={k: proto.AnalyzerPropertyDependencies(urns=v) for k, v in (prop_deps or {}).items()},
+    )
 
 
 def first_preview_of_a_public_bucket(proto):
@@ -93,18 +109,44 @@ def first_preview_of_a_public_bucket(proto):
     `bucket` inputs unknown but linked by property dependencies; the public access block leaves ACLs open."""
     bucket_t = "aws:s3/bucket:Bucket"
     b = urn(bucket_t, "churn-prod-storage-data")
-    bucket = stack_resource(proto, bucket_t, "churn-prod-storage-data",
-                            {"bucket": "churn-prod-data", "arn": UNKNOWN, "id": UNKNOWN, "forceDestroy": False,
-                             "tags": secret({"project": "churn", "env": "prod", "owner": "o@x.io", "managed-by": "mlgitops"})})
+    bucket = stack_resource(
+        proto,
+        bucket_t,
+        "churn-prod-storage-data",
+        {
+            "bucket": "churn-prod-data",
+            "arn": UNKNOWN,
+            "id": UNKNOWN,
+            "forceDestroy": False,
+            "tags": secret({"project": "churn", "env": "prod", "owner": "o@x.io", "managed-by": "mlgitops"}),
+        },
+    )
     side = dict(deps=[b], prop_deps={"bucket": [b]})
     return [
         bucket,
-        stack_resource(proto, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "data-pab",
-                       {"bucket": UNKNOWN, "blockPublicAcls": False, "blockPublicPolicy": True, "ignorePublicAcls": False,
-                        "restrictPublicBuckets": True}, **side),
-        stack_resource(proto, "aws:s3/bucketVersioning:BucketVersioning", "data-versioning",
-                       {"bucket": UNKNOWN, "versioningConfiguration": {"status": "Enabled"}}, **side),
-        stack_resource(proto, "aws:s3/bucketPolicy:BucketPolicy", "data-tls", {"bucket": UNKNOWN, "policy": UNKNOWN}, **side),
+        stack_resource(
+            proto,
+            "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+            "data-pab",
+            {
+                "bucket": UNKNOWN,
+                "blockPublicAcls": False,
+                "blockPublicPolicy": True,
+                "ignorePublicAcls": False,
+                "restrictPublicBuckets": True,
+            },
+            **side,
+        ),
+        stack_resource(
+            proto,
+            "aws:s3/bucketVersioning:BucketVersioning",
+            "data-versioning",
+            {"bucket": UNKNOWN, "versioningConfiguration": {"status": "Enabled"}},
+            **side,
+        ),
+        stack_resource(
+            proto, "aws:s3/bucketPolicy:BucketPolicy", "data-tls", {"bucket": UNKNOWN, "policy": UNKNOWN}, **side
+        ),
     ]
 
 
@@ -122,16 +164,28 @@ def test_the_pack_finds_the_project_above_pwd_and_stops_a_first_preview_of_a_pub
         info = analyzer.configure_as_the_cli_does()
         assert info.name == "mlgitops" and info.supportsConfig
         policies = {p.name: p for p in info.policies}
-        assert policies["s3-public-access-block"].enforcementLevel == proto.MANDATORY  # prod's mandatory, from mlgitops.yaml
+        assert (
+            policies["s3-public-access-block"].enforcementLevel == proto.MANDATORY
+        )  # prod's mandatory, from mlgitops.yaml
         assert policies["s3-public-access-block"].policy_type == proto.POLICY_TYPE_STACK
         assert {"iam-lint-condition-key", "policy-pack-settings", "s3-bucket-name-suffix"} <= set(policies)
         settings = info.initialConfig["s3-tls-only"].properties
         assert settings["env"] == "prod" and settings["project"] == "churn" and settings["budget_usd_month"] == 3000
 
         # Analyze: one resource, a secret input and a public canned ACL; an unknown input for another rule
-        bucket = proto.AnalyzeRequest(type="aws:s3/bucket:Bucket", name="open", urn=urn("aws:s3/bucket:Bucket", "open"),
-                                      properties=struct({"bucket": "churn-prod-open", "acl": "public-read", "forceDestroy": UNKNOWN,
-                                                         "tags": secret({"project": "churn"})}))
+        bucket = proto.AnalyzeRequest(
+            type="aws:s3/bucket:Bucket",
+            name="open",
+            urn=urn("aws:s3/bucket:Bucket", "open"),
+            properties=struct(
+                {
+                    "bucket": "churn-prod-open",
+                    "acl": "public-read",
+                    "forceDestroy": UNKNOWN,
+                    "tags": secret({"project": "churn"}),
+                }
+            ),
+        )
         found = analyzer.stub.Analyze(bucket).diagnostics
         acl = [d for d in found if d.policyName == "s3-no-public-acl"]
         assert acl and acl[0].enforcementLevel == proto.MANDATORY and "public-read" in acl[0].message
@@ -139,16 +193,25 @@ def test_the_pack_finds_the_project_above_pwd_and_stops_a_first_preview_of_a_pub
         assert unknown and "during preview" in unknown[0].message and unknown[0].enforcementLevel == proto.ADVISORY
 
         # AnalyzeStack: the first preview's public bucket is a violation, decided from links and known inputs
-        stack = analyzer.stub.AnalyzeStack(proto.AnalyzeStackRequest(resources=first_preview_of_a_public_bucket(proto))).diagnostics
+        stack = analyzer.stub.AnalyzeStack(
+            proto.AnalyzeStackRequest(resources=first_preview_of_a_public_bucket(proto))
+        ).diagnostics
         by_policy = {}
         for d in stack:
             by_policy.setdefault(d.policyName, []).append(d)
         pab = by_policy["s3-public-access-block"]
-        assert [d for d in pab if d.urn == urn("aws:s3/bucket:Bucket", "churn-prod-storage-data") and d.enforcementLevel == proto.MANDATORY
-                and "blockPublicAcls, ignorePublicAcls off" in d.message], pab
+        assert [
+            d
+            for d in pab
+            if d.urn == urn("aws:s3/bucket:Bucket", "churn-prod-storage-data")
+            and d.enforcementLevel == proto.MANDATORY
+            and "blockPublicAcls, ignorePublicAcls off" in d.message
+        ], pab
         assert not [d for d in pab if "during preview" in d.message]
         assert "s3-versioning" not in by_policy  # linked by property dependency, so decided: versioning is on
-        assert any("during preview" in d.message for d in by_policy["s3-tls-only"])  # the policy itself is unknown: unchecked
+        assert any(
+            "during preview" in d.message for d in by_policy["s3-tls-only"]
+        )  # the policy itself is unknown: unchecked
         assert "policy-pack-settings" not in by_policy  # settings came from the project
     finally:
         analyzer.stop()
@@ -165,9 +228,14 @@ def test_outside_a_project_the_pack_runs_with_documented_defaults_and_says_so(pa
         assert policies["s3-public-access-block"].enforcementLevel == proto.ADVISORY  # the default policies.enforcement
         assert policies["aws-api-s3"].enforcementLevel == proto.MANDATORY  # what AWS refuses stays pinned
         assert info.initialConfig["s3-tls-only"].properties["env"] == "local"
-        stack = analyzer.stub.AnalyzeStack(proto.AnalyzeStackRequest(resources=first_preview_of_a_public_bucket(proto))).diagnostics
+        stack = analyzer.stub.AnalyzeStack(
+            proto.AnalyzeStackRequest(resources=first_preview_of_a_public_bucket(proto))
+        ).diagnostics
         (note,) = [d for d in stack if d.policyName == "policy-pack-settings"]
-        assert note.enforcementLevel == proto.ADVISORY and f"no mlgitops.yaml at or above $PWD ({tmp_path})" in note.message
+        assert (
+            note.enforcementLevel == proto.ADVISORY
+            and f"no mlgitops.yaml at or above $PWD ({tmp_path})" in note.message
+        )
         assert "runs with defaults" in note.message
         pab = [d for d in stack if d.policyName == "s3-public-access-block"]
         assert pab and all(d.enforcementLevel == proto.ADVISORY for d in pab)

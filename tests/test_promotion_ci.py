@@ -1,5 +1,6 @@
 """Four CI runs, each from a fresh clone (an empty `.mlgitops/`, its own embedded MLflow store), against S3 on a
 moto server whose buckets exist as `pulumi up` made them: what git promotes survives from one run to the next."""
+
 from __future__ import annotations
 
 import getpass
@@ -24,7 +25,9 @@ def git(cwd: Path, *args: str) -> str:
 
 
 def mlgitops(clone: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "mlgitops", "--project", str(clone), *args], capture_output=True, text=True, timeout=900)
+    return subprocess.run(
+        [sys.executable, "-m", "mlgitops", "--project", str(clone), *args], capture_output=True, text=True, timeout=900
+    )
 
 
 def push_seed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tracking_uri: str | None = None) -> Path:
@@ -69,7 +72,9 @@ def deployed(clone: Path, env: str) -> dict:
 def assert_no_machine_paths(clone: Path) -> None:
     for path in (clone / "deploy").glob("*"):
         text = path.read_text()
-        assert "file:" not in text and str(clone.parent) not in text and "/tmp/" not in text and "/home/" not in text, path
+        assert "file:" not in text and str(clone.parent) not in text and "/tmp/" not in text and "/home/" not in text, (
+            path
+        )
         assert f"/{getpass.getuser()}/" not in text, path
 
 
@@ -103,9 +108,14 @@ def test_four_fresh_clone_ci_runs_promote_by_digest(origin):
     run2 = fresh_clone(origin, "run2")
     pr = mlgitops(run2, "pipeline", "pr", "--env", "staging")
     assert pr.returncode == 0, pr.stdout + pr.stderr
-    [evaluation] = [json.loads(p.read_text()) for p in (run2 / ".mlgitops" / "evidence").glob(f"*/evaluation/{MODEL}.json")]
+    [evaluation] = [
+        json.loads(p.read_text()) for p in (run2 / ".mlgitops" / "evidence").glob(f"*/evaluation/{MODEL}.json")
+    ]
     assert evaluation["against"]["digest"] == first["digest"] and evaluation["champion"]["source"] == "package"
-    assert evaluation["candidate"]["version"] == first["version"] == "1" and evaluation["candidate"]["digest"] != first["digest"]
+    assert (
+        evaluation["candidate"]["version"] == first["version"] == "1"
+        and evaluation["candidate"]["digest"] != first["digest"]
+    )
     done = mlgitops(run2, "promote", "--env", "staging", "--commit")
     assert done.returncode == 0, done.stderr
     second = deployed(run2, "staging")

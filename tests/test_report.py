@@ -1,5 +1,6 @@
 """`mlgitops report`: every section from the green run's evidence, JSON that renders the same markdown,
 links that work from wherever the markdown is written, and readability with several models and environments."""
+
 from __future__ import annotations
 
 import copy
@@ -16,8 +17,14 @@ def test_report_has_each_section(green):
     md = (green.run / "report.md").read_text()
     training = read_json(green.run / f"training/{MODEL}.json")
     assert md.startswith("## ✅ mlgitops: PASS · green · run `local` · candidate for `staging`")
-    sections = ["### Data gate", "### Models: candidate vs champion", "### Infrastructure changes", "### Policy findings",
-                "### Estimated monthly cost", "### MLflow runs"]
+    sections = [
+        "### Data gate",
+        "### Models: candidate vs champion",
+        "### Infrastructure changes",
+        "### Policy findings",
+        "### Estimated monthly cost",
+        "### MLflow runs",
+    ]
     assert [s for s in sections if s in md] == sections
     assert sorted(sections, key=md.index) == sections
     assert "| ✅ `train` | data/breast_cancer/train.csv | 455 |" in md and "| ✅ `holdout` |" in md
@@ -46,7 +53,9 @@ def test_report_command_writes_out_with_links_back_into_the_run(green, tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == (green.run / "report.md").read_text()
     links = re.findall(r"!\[[^]]*\]\(([^)]+\.png)\)", out.read_text())
-    assert links and all((out.parent / link).resolve() == (green.run / f"evaluation/{MODEL}.png").resolve() for link in links)
+    assert links and all(
+        (out.parent / link).resolve() == (green.run / f"evaluation/{MODEL}.png").resolve() for link in links
+    )
 
     proc = cli("--project", str(green.root), "report", "--json")
     assert proc.returncode == 0 and json.loads(proc.stdout) == json.loads((green.run / "report.json").read_text())
@@ -76,10 +85,15 @@ def test_many_models_and_environments_stay_readable(green):
     doc, md = report.to_dict(), render(report)
 
     assert doc["verdict"]["status"] == "fail" and doc["verdict"]["reasons"] == [
-        f"`model-2` v{base['evaluation']['candidate']['version']} failed evaluation: threshold roc_auc min 0.99: roc_auc=0.9818."]
+        f"`model-2` v{base['evaluation']['candidate']['version']} failed evaluation: threshold roc_auc min 0.99: roc_auc=0.9818."
+    ]
     summary = md.split("### Models: candidate vs champion")[1].split("<details")[0]
-    assert [line.split("|")[1].strip() for line in summary.splitlines() if "`model-" in line] == \
-        ["✅ `model-0`", "✅ `model-1`", "❌ `model-2`", "✅ `model-3`"]
+    assert [line.split("|")[1].strip() for line in summary.splitlines() if "`model-" in line] == [
+        "✅ `model-0`",
+        "✅ `model-1`",
+        "❌ `model-2`",
+        "✅ `model-3`",
+    ]
     opened = re.findall(r"<details open><summary>(.*?)</summary>", md)
     assert opened == ["❌ <code>model-2</code>: metrics, rules and chart"]
     outside = re.sub(r"<details.*?</details>", "", md, flags=re.S)
@@ -93,7 +107,11 @@ def test_report_of_steps_run_one_by_one_diffs_against_the_base_plans(green, tmp_
     import shutil
 
     root = tmp_path / "p"
-    shutil.copytree(green.root, root, ignore=shutil.ignore_patterns("mlflow.db", "artifacts", "logs", "pipeline.json", "*.changes.json", "report.*"))
+    shutil.copytree(
+        green.root,
+        root,
+        ignore=shutil.ignore_patterns("mlflow.db", "artifacts", "logs", "pipeline.json", "*.changes.json", "report.*"),
+    )
     run, base = root / ".mlgitops" / "evidence" / "local", root / ".mlgitops" / "evidence" / "base" / "plan"
     plan = read_json(run / "plan" / "staging.json")
     removed = plan["resources"].pop()
@@ -105,7 +123,9 @@ def test_report_of_steps_run_one_by_one_diffs_against_the_base_plans(green, tmp_
     assert doc["steps"] == [] and doc["target_env"] is None and doc["verdict"]["status"] == "pass"
     staging = next(e for e in doc["environments"] if e["env"] == "staging")
     assert staging["changes"]["against"] == ".mlgitops/evidence/base/plan/staging.json"
-    assert staging["changes"]["items"] == [{"action": "create", "urn": removed["urn"], "type": removed["type"], "name": removed["name"], "paths": []}]
+    assert staging["changes"]["items"] == [
+        {"action": "create", "urn": removed["urn"], "type": removed["type"], "name": removed["name"], "paths": []}
+    ]
     assert next(e for e in doc["environments"] if e["env"] == "prod")["changes"]["against"] is None
     md = render(report)
     assert "Pipeline steps" not in md and f"| create | `{removed['type']}` | {removed['name']} |  |" in md

@@ -1,4 +1,5 @@
 """The local scoring server serves the promoted version and answers like in-process predict."""
+
 from __future__ import annotations
 
 import pandas as pd
@@ -68,8 +69,12 @@ def test_serve_command_prints_url_and_stops_cleanly_on_ctrl_c(served):
     import urllib.request
 
     reg, cfg, entry, server = served
-    proc = subprocess.Popen([sys.executable, "-m", "mlgitops", "--project", str(reg.root), "serve", "--env", "staging"],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mlgitops", "--project", str(reg.root), "serve", "--env", "staging"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     try:
         line = proc.stdout.readline()
         assert line.startswith(f"serving {MODEL} {entry.digest[:19]} (staging) at http://127.0.0.1:"), line

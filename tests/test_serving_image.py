@@ -1,5 +1,6 @@
 """The serving image: its Dockerfile passes hadolint, its tag follows its inputs, and its serving command (run here,
 outside a container: there is no docker daemon) answers SageMaker's contract on an extracted model.tar.gz."""
+
 from __future__ import annotations
 
 import json
@@ -19,7 +20,9 @@ HADOLINT = Path(sys.executable).with_name("hadolint")
 
 
 def hadolint(path: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(HADOLINT), "--no-color", "--failure-threshold", "warning", str(path)], capture_output=True, text=True)
+    return subprocess.run(
+        [str(HADOLINT), "--no-color", "--failure-threshold", "warning", str(path)], capture_output=True, text=True
+    )
 
 
 def test_the_template_dockerfile_passes_hadolint_and_a_careless_one_does_not(tmp_path):
@@ -42,8 +45,12 @@ def package(tmp_path_factory) -> tuple[Path, Path]:
     frame = pd.read_csv(Path(__file__).resolve().parents[1] / "examples" / "churn" / "data" / "train.csv")
     features = ["tenure_months", "monthly_charges", "support_tickets"]
     X = frame[features].astype("float64")
-    mlflow.sklearn.save_model(LogisticRegression(max_iter=500).fit(X, frame["churned"]), tmp / "model", input_example=X.head(2),
-                              pip_requirements=["scikit-learn", "pandas"])
+    mlflow.sklearn.save_model(
+        LogisticRegression(max_iter=500).fit(X, frame["churned"]),
+        tmp / "model",
+        input_example=X.head(2),
+        pip_requirements=["scikit-learn", "pandas"],
+    )
     build(tmp / "model", tmp / "model.tar.gz")
     X.head(50).to_csv(tmp / "rows.csv", index=False)
     return tmp / "model.tar.gz", tmp / "rows.csv"
@@ -85,16 +92,29 @@ def test_the_images_serving_command_answers_sagemakers_contract_like_the_model_i
     pkg, rows = package
     model_path = extract(pkg, tmp_path / "opt" / "ml" / "model", package_digest(pkg), "test")  # as SageMaker mounts it
     port = free_port()
-    env = {**os.environ, "MODEL_PATH": str(model_path), "HOST": "127.0.0.1", "PORT": str(port),
-           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", "MLFLOW_DEPLOYMENT_FLAVOR_NAME": "python_function",
-           "SERVING_ENVIRONMENT": "SageMaker", "MLFLOW_DISABLE_ENV_CREATION": "true"}
-    proc = subprocess.Popen([str(SERVING / "serve"), "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
+    env = {
+        **os.environ,
+        "MODEL_PATH": str(model_path),
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        "MLFLOW_DEPLOYMENT_FLAVOR_NAME": "python_function",
+        "SERVING_ENVIRONMENT": "SageMaker",
+        "MLFLOW_DISABLE_ENV_CREATION": "true",
+    }
+    proc = subprocess.Popen(
+        [str(SERVING / "serve"), "serve"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         wait_until_answers(f"http://127.0.0.1:{port}/ping", proc, 120)  # the serving command answers SageMaker's /ping
         frame = pd.read_csv(rows)
-        request = urllib.request.Request(f"http://127.0.0.1:{port}/invocations", data=payload(frame),
-                                         headers={"Content-Type": "application/json"})
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/invocations", data=payload(frame), headers={"Content-Type": "application/json"}
+        )
         with urllib.request.urlopen(request, timeout=30) as response:
             served = json.loads(response.read())["predictions"]
     finally:

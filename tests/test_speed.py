@@ -1,4 +1,5 @@
 """The speed tricks (mlgitops.speed) change only the time: each can be turned off, and results stay the same."""
+
 from __future__ import annotations
 
 import decimal
@@ -36,6 +37,11 @@ def test_the_decimal_scan_finds_the_same_decimals_and_is_restored(monkeypatch, o
 def test_the_cli_exit_code_is_the_same_with_or_without_the_fast_exit(tmp_path, off):
     env = {"MLGITOPS_NO_SPEEDUP": off, "PATH": "/usr/bin:/bin"}
     ok = subprocess.run([sys.executable, "-m", "mlgitops", "--version"], capture_output=True, text=True, env=env)
-    bad = subprocess.run([sys.executable, "-m", "mlgitops", "--project", str(tmp_path), "config", "check"], capture_output=True, text=True, env=env)
+    bad = subprocess.run(
+        [sys.executable, "-m", "mlgitops", "--project", str(tmp_path), "config", "check"],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     assert (ok.returncode, ok.stdout.startswith("mlgitops ")) == (0, True)
     assert bad.returncode == 2 and "mlgitops.yaml" in bad.stderr and "Traceback" not in bad.stderr

@@ -1,6 +1,7 @@
 """The project's Pulumi stack files against mlgitops.yaml (`config check`): the region Pulumi builds in is the one
 mlgitops plans for, and `cloud.account_id` is the only account `pulumi up` may touch. A rendered project's files are
 checked, then broken one way at a time."""
+
 from __future__ import annotations
 
 import re
@@ -33,7 +34,10 @@ def test_a_stack_file_in_another_region_fails_config_check_at_its_line(project):
     with pytest.raises(BadInput) as exc:
         check(project)
     message = str(exc.value)
-    assert re.search(r"infra/Pulumi\.prod\.yaml:2:3: aws:region is eu-central-1 but mlgitops\.yaml sets cloud\.region eu-west-1 for prod", message)
+    assert re.search(
+        r"infra/Pulumi\.prod\.yaml:2:3: aws:region is eu-central-1 but mlgitops\.yaml sets cloud\.region eu-west-1 for prod",
+        message,
+    )
     assert "staging" not in message  # the other stack file agrees
 
 
@@ -41,10 +45,16 @@ def test_a_stack_file_that_allows_another_account_or_none_fails(project):
     path = project / "infra" / "Pulumi.staging.yaml"
     path.write_text(path.read_text().replace("210987654321", "111111111111"))
     (stage,) = problems(load(project, "staging"))
-    assert stage.startswith("infra/Pulumi.staging.yaml:3:3: aws:allowedAccountIds is ['111111111111']") and '["210987654321"]' in stage
+    assert (
+        stage.startswith("infra/Pulumi.staging.yaml:3:3: aws:allowedAccountIds is ['111111111111']")
+        and '["210987654321"]' in stage
+    )
     path.write_text("config:\n  aws:region: eu-west-1\n")
     (missing,) = problems(load(project, "staging"))
-    assert missing.startswith("infra/Pulumi.staging.yaml:1:1: no aws:allowedAccountIds") and "aws:allowedAccountIds" in missing
+    assert (
+        missing.startswith("infra/Pulumi.staging.yaml:1:1: no aws:allowedAccountIds")
+        and "aws:allowedAccountIds" in missing
+    )
 
 
 def test_without_an_account_id_or_a_stack_file_nothing_is_required(tmp_path, monkeypatch):

@@ -2,6 +2,7 @@
 `release.yml` builds once on a tag, checks, publishes to TestPyPI and then to PyPI from the protected `pypi`
 environment by trusted publishing. Linted by the real actionlint and zizmor, pinned and least-privilege like
 the template's workflows."""
+
 from __future__ import annotations
 
 import shutil
@@ -42,7 +43,9 @@ def test_pinned_least_privilege_and_no_stored_credentials(name):
     path = WORKFLOWS / name
     text, doc = path.read_text(encoding="utf-8"), load(path)
     for ref, rest in USES.findall(text):
-        assert PINNED.match(ref) and VERSION_COMMENT.match(rest), f"{name}: {ref}{rest}: pin a full commit SHA with `# vX.Y.Z`"
+        assert PINNED.match(ref) and VERSION_COMMENT.match(rest), (
+            f"{name}: {ref}{rest}: pin a full commit SHA with `# vX.Y.Z`"
+        )
     assert doc["permissions"] == {} and doc["concurrency"]["group"]
     assert "secrets." not in text and "password" not in text, "trusted publishing needs no token"
     for job_id, job in doc["jobs"].items():
@@ -50,8 +53,12 @@ def test_pinned_least_privilege_and_no_stored_credentials(name):
         assert set(job["permissions"].items()) <= {("contents", "read"), ("id-token", "write")}, f"{name}: {job_id}"
         for step in job["steps"]:
             if step.get("uses", "").startswith("actions/checkout@"):
-                assert step["with"]["persist-credentials"] is False and step["with"]["fetch-depth"] == 0, f"{name}: {job_id}"
-        assert all("${{" not in script for script in run_scripts(job["steps"])), f"{name}: {job_id}: expression in a script"
+                assert step["with"]["persist-credentials"] is False and step["with"]["fetch-depth"] == 0, (
+                    f"{name}: {job_id}"
+                )
+        assert all("${{" not in script for script in run_scripts(job["steps"])), (
+            f"{name}: {job_id}: expression in a script"
+        )
 
 
 def test_ci_runs_the_readme_commands_on_pull_requests_and_main_on_every_python():
@@ -77,4 +84,6 @@ def test_release_builds_once_then_testpypi_then_pypi_from_the_protected_environm
         assert job["permissions"] == {"id-token": "write"}  # OIDC: the publish jobs alone, and nothing else
         publish = [s for s in job["steps"] if s.get("uses", "").startswith("pypa/gh-action-pypi-publish@")]
         assert len(publish) == 1 and not set(publish[0].get("with") or {}) - {"repository-url"}
-    assert [s for s in test["steps"] if "pypi-publish" in s.get("uses", "")][0]["with"]["repository-url"] == "https://test.pypi.org/legacy/"
+    assert [s for s in test["steps"] if "pypi-publish" in s.get("uses", "")][0]["with"][
+        "repository-url"
+    ] == "https://test.pypi.org/legacy/"

@@ -3,6 +3,7 @@
 Binary (the template, its model renamed), multiclass (string labels, a categorical column, missing values,
 `metrics.average: macro`) and regression (the template's regressor without a `metrics:` block).
 """
+
 from __future__ import annotations
 
 import json
@@ -20,8 +21,13 @@ AVERAGE = {"binary": "binary", "multiclass": "macro", "regression": None}
 
 def serve_and_score(root, rows: list[dict]) -> list:
     """`mlgitops serve --env local` in a child process, score `rows` on it, stop it with Ctrl-C."""
-    proc = subprocess.Popen([*MLGITOPS, "--project", str(root), "serve", "--env", "local"], stdout=subprocess.PIPE,
-                            stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, text=True)
+    proc = subprocess.Popen(
+        [*MLGITOPS, "--project", str(root), "serve", "--env", "local"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL,
+        text=True,
+    )
     try:
         line = proc.stdout.readline()
         assert " (local) at http://127.0.0.1:" in line, line
@@ -67,10 +73,14 @@ def test_each_task_runs_the_pipeline_promotes_and_serves(tmp_path, task):
     config = json.loads(cli("--project", str(root), "config", "show", "--json").stdout)
     spec = config["models"][model]
     holdout = pd.read_csv(root / config["datasets"][spec["holdout"]]["path"]).drop(columns=[spec["target"]])
-    rows = holdout.loc[holdout.isna().sum(axis=1).sort_values(ascending=False, kind="stable").index].head(5)  # rows with gaps first
+    rows = holdout.loc[holdout.isna().sum(axis=1).sort_values(ascending=False, kind="stable").index].head(
+        5
+    )  # rows with gaps first
     records = [{k: (None if pd.isna(v) else v) for k, v in r.items()} for r in rows.to_dict("records")]
     predictions = serve_and_score(root, records)
     assert len(predictions) == 5
     if task == "multiclass":
         assert set(predictions) <= {"Adelie", "Chinstrap", "Gentoo"}
-        assert any(v is None for r in records for v in r.values())  # missing values reach the model and are imputed there
+        assert any(
+            v is None for r in records for v in r.values()
+        )  # missing values reach the model and are imputed there

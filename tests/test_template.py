@@ -1,5 +1,6 @@
 """The project template: every prompt combination renders a complete project whose gates pass, through
 cookiecutter's API (`mlgitops new`) and its CLI; the hooks reject answers that could not work."""
+
 from __future__ import annotations
 
 import filecmp
@@ -20,12 +21,16 @@ from mlgitops.errors import BadInput
 from mlgitops.scaffold import TEMPLATE_DIR, new
 
 SUITE = TEMPLATE_DIR.parents[1]
-COMBINATIONS = list(itertools.product(["binary_classification", "regression"], ["staging,prod", "prod", "dev,staging,prod"]))
+COMBINATIONS = list(
+    itertools.product(["binary_classification", "regression"], ["staging,prod", "prod", "dev,staging,prod"])
+)
 SAMPLES = {"binary_classification": "breast_cancer", "regression": "diabetes"}
 MODELS = {"binary_classification": "classifier", "regression": "regressor"}
 ANSWERS = {"owner": "data-science@acme.io", "aws_region": "us-west-2", "github_org": "acme-ml"}  # not the defaults
 UNRENDERED = re.compile(r"(?<!\$)\{\{|\{%|\{#")  # GitHub expressions `${{ }}` are meant to stay
-PLACEHOLDERS = re.compile(r"TODO|FIXME|CHANGEME|XXX|TBD|lorem ipsum|example\.(com|org)|example-org|<your|replace me", re.IGNORECASE)
+PLACEHOLDERS = re.compile(
+    r"TODO|FIXME|CHANGEME|XXX|TBD|lorem ipsum|example\.(com|org)|example-org|<your|replace me", re.IGNORECASE
+)
 
 
 @pytest.fixture(scope="module")
@@ -41,8 +46,10 @@ def home(tmp_path_factory):
 def projects(tmp_path_factory, home):
     """(problem_type, environments) -> the project rendered with `mlgitops.scaffold.new`."""
     base = tmp_path_factory.mktemp("rendered")
-    return {(problem, envs): new(base / f"{i}" / "acme-risk", {**ANSWERS, "problem_type": problem, "environments": envs})
-            for i, (problem, envs) in enumerate(COMBINATIONS)}
+    return {
+        (problem, envs): new(base / f"{i}" / "acme-risk", {**ANSWERS, "problem_type": problem, "environments": envs})
+        for i, (problem, envs) in enumerate(COMBINATIONS)
+    }
 
 
 def text_files(root: Path):
@@ -58,15 +65,35 @@ def test_every_combination_renders_a_complete_valid_project(projects, problem, e
     root, chosen = projects[problem, envs], envs.split(",")
     assert check(root) == ["local", *chosen]
     config = load(root)
-    assert config.project == "acme-risk" and config.cloud.region == "us-west-2" and config.github.repository == "acme-ml/acme-risk"
-    assert list(config.models) == [MODELS[problem]] and config.models[MODELS[problem]].entry_point == "acme_risk.train:train"
-    for name in ("mlgitops.yaml", "README.md", "Makefile", "pyproject.toml", ".gitignore", "deploy/.gitkeep", "src/acme_risk/train.py",
-                 "infra/Pulumi.yaml", "infra/__main__.py", f"expectations/{SAMPLES[problem]}.json",
-                 f"data/{SAMPLES[problem]}/train.csv", f"data/{SAMPLES[problem]}/holdout.csv"):
+    assert (
+        config.project == "acme-risk"
+        and config.cloud.region == "us-west-2"
+        and config.github.repository == "acme-ml/acme-risk"
+    )
+    assert (
+        list(config.models) == [MODELS[problem]]
+        and config.models[MODELS[problem]].entry_point == "acme_risk.train:train"
+    )
+    for name in (
+        "mlgitops.yaml",
+        "README.md",
+        "Makefile",
+        "pyproject.toml",
+        ".gitignore",
+        "deploy/.gitkeep",
+        "src/acme_risk/train.py",
+        "infra/Pulumi.yaml",
+        "infra/__main__.py",
+        f"expectations/{SAMPLES[problem]}.json",
+        f"data/{SAMPLES[problem]}/train.csv",
+        f"data/{SAMPLES[problem]}/holdout.csv",
+    ):
         assert (root / name).is_file(), name
     assert not any((root / "data").glob(f"*{'diabetes' if problem != 'regression' else 'breast_cancer'}*"))
     assert sorted(p.name for p in (root / "infra").glob("Pulumi.*.yaml")) == sorted(f"Pulumi.{e}.yaml" for e in chosen)
-    assert (root / "mlgitops.yaml").read_text().splitlines()[0] == "# yaml-language-server: $schema=.mlgitops.schema.json"
+    assert (root / "mlgitops.yaml").read_text().splitlines()[
+        0
+    ] == "# yaml-language-server: $schema=.mlgitops.schema.json"
     assert (root / ".mlgitops.schema.json").read_text() == (SUITE / "docs" / "mlgitops.schema.json").read_text()
     for action in (SUITE / "ci").glob("*/action.yml"):
         assert (root / ".github" / "actions" / action.parent.name / "action.yml").read_text() == action.read_text()
@@ -114,53 +141,91 @@ def test_every_environment_plans_and_passes_its_policies(projects):
     for (config, state), plan in zip(items, plans, strict=False):
         findings = check(config, plan)
         where = (config.root.parent.name, config.env, "promoted" if state else "as rendered")
-        assert not findings.blocked, (where, [f"{f.policy}: {f.message}" for f in findings.findings if f.enforcement == "mandatory"])
-        assert bool(plan.by_type("aws:sagemaker/endpoint:Endpoint")) == (bool(state) and config.env != "local"), where  # local is embedded
+        assert not findings.blocked, (
+            where,
+            [f"{f.policy}: {f.message}" for f in findings.findings if f.enforcement == "mandatory"],
+        )
+        assert bool(plan.by_type("aws:sagemaker/endpoint:Endpoint")) == (bool(state) and config.env != "local"), (
+            where
+        )  # local is embedded
         if config.env == "prod":
             assert config.policies.enforcement == "mandatory", where
-            assert all(m.serving.min_instances >= 2 and m.serving.data_capture.enabled for m in config.models.values()), where
+            assert all(
+                m.serving.min_instances >= 2 and m.serving.data_capture.enabled for m in config.models.values()
+            ), where
 
 
 def promoted(config):
     """deploy/<env>.yaml as promotion writes it."""
     from mlgitops.evidence import DeployEntry, DeployState
 
-    return DeployState(env=config.env, models={name: DeployEntry(
-        version="1", registry_name=config.registry_name(name), model_uri=f"models:/{config.registry_name(name)}/1",
-        artifact_uri=f"s3://{config.bucket_name('models')}/{name}/1/model.tar.gz", run_id="0" * 32, digest="sha256:" + "0" * 64)
-        for name in config.models})
+    return DeployState(
+        env=config.env,
+        models={
+            name: DeployEntry(
+                version="1",
+                registry_name=config.registry_name(name),
+                model_uri=f"models:/{config.registry_name(name)}/1",
+                artifact_uri=f"s3://{config.bucket_name('models')}/{name}/1/model.tar.gz",
+                run_id="0" * 32,
+                digest="sha256:" + "0" * 64,
+            )
+            for name in config.models
+        },
+    )
 
 
 def test_cookiecutter_cli_renders_what_mlgitops_new_renders(tmp_path, home):
     cli = Path(sys.executable).with_name("cookiecutter")
-    done = subprocess.run([str(cli), str(SUITE), "--directory", "templates/project", "--no-input", "-o", str(tmp_path / "cli"),
-                           "name_suffix=k3x9q2"],  # the one random default, fixed so both renders can be compared
-                          capture_output=True, text=True, timeout=120, env={**os.environ, "HOME": str(home)})
+    done = subprocess.run(
+        [
+            str(cli),
+            str(SUITE),
+            "--directory",
+            "templates/project",
+            "--no-input",
+            "-o",
+            str(tmp_path / "cli"),
+            "name_suffix=k3x9q2",
+        ],  # the one random default, fixed so both renders can be compared
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "HOME": str(home)},
+    )
     assert done.returncode == 0, done.stderr
     api = new(tmp_path / "api" / "ml-project", {"project_name": "ML Project", "name_suffix": "k3x9q2"})
     assert_same_tree(filecmp.dircmp(tmp_path / "cli" / "ml-project", api))
 
 
 def assert_same_tree(cmp: filecmp.dircmp) -> None:
-    assert not (cmp.left_only or cmp.right_only or cmp.diff_files or cmp.funny_files), (cmp.left, cmp.left_only, cmp.right_only, cmp.diff_files)
+    assert not (cmp.left_only or cmp.right_only or cmp.diff_files or cmp.funny_files), (
+        cmp.left,
+        cmp.left_only,
+        cmp.right_only,
+        cmp.diff_files,
+    )
     for sub in cmp.subdirs.values():
         assert_same_tree(sub)
 
 
-@pytest.mark.parametrize("key,value,says", [
-    ("project_slug", "9lives", "starting with a letter"),
-    ("project_slug", "Fraud_Detection", "lowercase letters"),
-    ("project_slug", "ends-", "not ending with a hyphen"),
-    ("project_slug", "a" * 41, "at most 40"),
-    ("project_slug", "json", "would shadow"),
-    ("project_name", "two\nlines", "one line"),
-    ("owner", "ml-team", "email address"),
-    ("aws_region", "Europe (Ireland)", "AWS region"),
-    ("github_org", "-acme", "GitHub owner"),
-    ("github_repo", "my repo", "GitHub repository"),
-    ("name_suffix", "AB_1", "4 to 8 lowercase letters and digits"),
-    ("aws_account_id", "1234-5678-9012", "12 digits"),
-])
+@pytest.mark.parametrize(
+    "key,value,says",
+    [
+        ("project_slug", "9lives", "starting with a letter"),
+        ("project_slug", "Fraud_Detection", "lowercase letters"),
+        ("project_slug", "ends-", "not ending with a hyphen"),
+        ("project_slug", "a" * 41, "at most 40"),
+        ("project_slug", "json", "would shadow"),
+        ("project_name", "two\nlines", "one line"),
+        ("owner", "ml-team", "email address"),
+        ("aws_region", "Europe (Ireland)", "AWS region"),
+        ("github_org", "-acme", "GitHub owner"),
+        ("github_repo", "my repo", "GitHub repository"),
+        ("name_suffix", "AB_1", "4 to 8 lowercase letters and digits"),
+        ("aws_account_id", "1234-5678-9012", "12 digits"),
+    ],
+)
 def test_hooks_reject_bad_answers_and_leave_nothing(tmp_path, home, key, value, says):
     dest = tmp_path / "project"
     with pytest.raises(BadInput) as exc:
@@ -185,16 +250,35 @@ def test_hook_rules_match_the_config_schema():
 
 
 def mlgitops(*args: str, cwd: Path, home: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "mlgitops", *args], cwd=cwd, capture_output=True, text=True, timeout=120,
-                          env={**os.environ, "HOME": str(home)})
+    return subprocess.run(
+        [sys.executable, "-m", "mlgitops", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "HOME": str(home)},
+    )
 
 
 def test_new_command(tmp_path, home):
-    ok = mlgitops("new", "fraud-scoring", "--no-input", "--set", "problem_type=regression", "--set", "environments=prod", cwd=tmp_path, home=home)
+    ok = mlgitops(
+        "new",
+        "fraud-scoring",
+        "--no-input",
+        "--set",
+        "problem_type=regression",
+        "--set",
+        "environments=prod",
+        cwd=tmp_path,
+        home=home,
+    )
     assert ok.returncode == 0, ok.stderr
     root = tmp_path / "fraud-scoring"
     assert f"created {root}" in ok.stdout
-    assert "project: fraud-scoring" in (root / "mlgitops.yaml").read_text() and (root / "src" / "fraud_scoring" / "train.py").is_file()
+    assert (
+        "project: fraud-scoring" in (root / "mlgitops.yaml").read_text()
+        and (root / "src" / "fraud_scoring" / "train.py").is_file()
+    )
     (tmp_path / "empty").mkdir()
     assert mlgitops("new", "empty", "--no-input", cwd=tmp_path, home=home).returncode == 0  # an empty directory is fine
 
@@ -209,8 +293,13 @@ def test_new_command(tmp_path, home):
         bad = mlgitops("new", *args, "--no-input", cwd=tmp_path, home=home)
         assert bad.returncode == 2 and says in bad.stderr, (args, bad.stderr)
         assert "Traceback" not in bad.stderr and not (tmp_path / "x").exists()
-    missing = subprocess.run([sys.executable, "-m", "mlgitops", "new", "x", "--no-input"], cwd=tmp_path, capture_output=True, text=True,
-                             env={**os.environ, "HOME": str(home), "MLGITOPS_TEMPLATE": str(tmp_path)})
+    missing = subprocess.run(
+        [sys.executable, "-m", "mlgitops", "new", "x", "--no-input"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "HOME": str(home), "MLGITOPS_TEMPLATE": str(tmp_path)},
+    )
     assert missing.returncode == 2 and "no project template at MLGITOPS_TEMPLATE=" in missing.stderr
 
 
@@ -221,8 +310,12 @@ def test_generated_project_passes_its_own_tests_in_a_fresh_venv(tmp_path):
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
     python = venv / "bin" / "python"
-    site = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                          capture_output=True, text=True, check=True).stdout.strip()
+    site = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     Path(site, "_shared_with_suite_venv.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")} | {"HOME": str(tmp_path)}
 
@@ -230,7 +323,17 @@ def test_generated_project_passes_its_own_tests_in_a_fresh_venv(tmp_path):
         done = subprocess.run(list(args), cwd=cwd, capture_output=True, text=True, timeout=600, env=env)
         assert done.returncode == 0, f"{args}:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
 
-    pip = (str(python), "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation", "--disable-pip-version-check", "-e")
+    pip = (
+        str(python),
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--no-deps",
+        "--no-build-isolation",
+        "--disable-pip-version-check",
+        "-e",
+    )
     run(*pip, str(SUITE))
     run(str(venv / "bin" / "mlgitops"), "new", "churn-risk", "--no-input", "--set", "environments=dev,staging,prod")
     project = tmp_path / "churn-risk"
@@ -246,8 +349,14 @@ def test_make_setup_installs_the_pinned_suite_unless_overridden(projects, tmp_pa
     assert f"`{SUITE}`. **Local-only:**" in (root / "README.md").read_text()
 
     def dry_run(*args: str, **env: str) -> str:
-        done = subprocess.run(["make", "-n", "setup", *args], cwd=root, capture_output=True, text=True, timeout=60,
-                              env={**{k: v for k, v in os.environ.items() if not k.startswith("MLGITOPS")}, **env})
+        done = subprocess.run(
+            ["make", "-n", "setup", *args],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**{k: v for k, v in os.environ.items() if not k.startswith("MLGITOPS")}, **env},
+        )
         assert done.returncode == 0, done.stderr
         return done.stdout
 
@@ -264,19 +373,27 @@ def test_the_ci_setup_action_installs_the_pin_and_refuses_a_local_one(projects, 
     script = next(s["run"] for s in action["runs"]["steps"] if "run" in s)
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    (bin_dir / "python").write_text("#!/bin/sh\necho \"python $*\"\n")
+    (bin_dir / "python").write_text('#!/bin/sh\necho "python $*"\n')
     (bin_dir / "python").chmod(0o755)
 
     def run(requirement_file: str, given: str) -> subprocess.CompletedProcess:
         work = tmp_path / "work"
         work.mkdir(exist_ok=True)
         (work / "requirements-mlgitops.txt").write_text(requirement_file)
-        return subprocess.run(["bash", "-e", "-c", script], cwd=work, capture_output=True, text=True, timeout=60,
-                              env={"PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}", "MLGITOPS": given})
+        return subprocess.run(
+            ["bash", "-e", "-c", script],
+            cwd=work,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={"PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}", "MLGITOPS": given},
+        )
 
     released = run("# pinned\nmlgitops==0.3.0\n", "")
-    assert released.returncode == 0 and released.stdout.splitlines() == ["python -m pip install -r requirements-mlgitops.txt",
-                                                                            "python -m pip install -e ."]
+    assert released.returncode == 0 and released.stdout.splitlines() == [
+        "python -m pip install -r requirements-mlgitops.txt",
+        "python -m pip install -e .",
+    ]
     local = run((root / "requirements-mlgitops.txt").read_text(), "")
     assert local.returncode == 1 and "::error file=requirements-mlgitops.txt::" in local.stdout
     override = run((root / "requirements-mlgitops.txt").read_text(), "mlgitops==0.3.1")

@@ -1,5 +1,6 @@
 """`mlgitops template update`: a project follows a newer template (re-rendered with its recorded answers and
 merged 3-way by cruft), keeping its own edits; dirty trees and unrendered projects are refused."""
+
 from __future__ import annotations
 
 import json
@@ -14,11 +15,18 @@ import pytest
 from mlgitops.scaffold import TEMPLATE_DIR, TEMPLATE_ENV, new
 
 SUITE = TEMPLATE_DIR.parents[1]
-GIT_ENV = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t.io", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t.io"}
+GIT_ENV = {
+    "GIT_AUTHOR_NAME": "t",
+    "GIT_AUTHOR_EMAIL": "t@t.io",
+    "GIT_COMMITTER_NAME": "t",
+    "GIT_COMMITTER_EMAIL": "t@t.io",
+}
 
 
 def git(cwd: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True, env={**os.environ, **GIT_ENV}).stdout.strip()
+    return subprocess.run(
+        ["git", *args], cwd=cwd, check=True, capture_output=True, text=True, env={**os.environ, **GIT_ENV}
+    ).stdout.strip()
 
 
 def commit_all(cwd: Path, message: str) -> str:
@@ -28,8 +36,12 @@ def commit_all(cwd: Path, message: str) -> str:
 
 
 def cli(project: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "mlgitops", "--project", str(project), *args], capture_output=True, text=True,
-                          env={**os.environ, **GIT_ENV})
+    return subprocess.run(
+        [sys.executable, "-m", "mlgitops", "--project", str(project), *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **GIT_ENV},
+    )
 
 
 @pytest.fixture
@@ -98,8 +110,15 @@ def remote_and_project(tmp_path, monkeypatch):
     git(tmp_path, "clone", "-q", "--bare", str(work), str(remote))
     git(work, "remote", "add", "origin", str(remote))
     url = remote.as_uri()
-    project = Path(cookiecutter(url, directory="templates/project", no_input=True, output_dir=str(tmp_path / "work"),
-                                extra_context={"project_name": "acme-risk", "owner": "ds@acme.io", "github_org": "acme-ml"}))
+    project = Path(
+        cookiecutter(
+            url,
+            directory="templates/project",
+            no_input=True,
+            output_dir=str(tmp_path / "work"),
+            extra_context={"project_name": "acme-risk", "owner": "ds@acme.io", "github_org": "acme-ml"},
+        )
+    )
     git(project, "init", "-q")
     commit_all(project, "scaffold")
     return work, url, project, first

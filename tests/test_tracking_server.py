@@ -1,5 +1,6 @@
 """Promotion through a shared tracking server: a real `mlflow server` on 127.0.0.1 backed by PostgreSQL, its artifacts
 on the moto S3 server, driven by two fresh-clone CI runs. The registry alias follows git by digest."""
+
 from __future__ import annotations
 
 import contextlib
@@ -32,9 +33,27 @@ def postgres() -> Iterator[str]:
     os.chown(data, 65534, 65534)
     port = free_port()
     as_nobody = NOBODY if os.geteuid() == 0 else []
-    subprocess.run([*as_nobody, "initdb", "-D", str(data / "db"), "-U", "mlflow", "--auth=trust", "-E", "UTF8"], check=True, capture_output=True)
-    subprocess.run([*as_nobody, "pg_ctl", "-D", str(data / "db"), "-l", str(data / "log"), "-w", "start",
-                    "-o", f"-h 127.0.0.1 -p {port} -k {data}"], check=True, capture_output=True)
+    subprocess.run(
+        [*as_nobody, "initdb", "-D", str(data / "db"), "-U", "mlflow", "--auth=trust", "-E", "UTF8"],
+        check=True,
+        capture_output=True,
+    )
+    subprocess.run(
+        [
+            *as_nobody,
+            "pg_ctl",
+            "-D",
+            str(data / "db"),
+            "-l",
+            str(data / "log"),
+            "-w",
+            "start",
+            "-o",
+            f"-h 127.0.0.1 -p {port} -k {data}",
+        ],
+        check=True,
+        capture_output=True,
+    )
     try:
         yield f"postgresql+psycopg2://mlflow@127.0.0.1:{port}/postgres"
     finally:
@@ -46,9 +65,28 @@ def postgres() -> Iterator[str]:
 def mlflow_server(backend: str, artifacts: str) -> Iterator[str]:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    proc = subprocess.Popen([sys.executable, "-m", "mlflow", "server", "--backend-store-uri", backend, "--default-artifact-root", artifacts,
-                             "--no-serve-artifacts", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "mlflow",
+            "server",
+            "--backend-store-uri",
+            backend,
+            "--default-artifact-root",
+            artifacts,
+            "--no-serve-artifacts",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         wait_until_answers(f"{url}/health", proc, 180)
         yield url
@@ -95,7 +133,9 @@ def test_two_fresh_clone_runs_through_a_shared_tracking_server(origin):
     run2 = fresh_clone(remote, "run2")  # its .mlgitops/ is empty; the registry is the server's
     pr = mlgitops(run2, "pipeline", "pr", "--env", "staging")
     assert pr.returncode == 0, pr.stdout + pr.stderr
-    [evaluation] = [json.loads(p.read_text()) for p in (run2 / ".mlgitops" / "evidence").glob(f"*/evaluation/{MODEL}.json")]
+    [evaluation] = [
+        json.loads(p.read_text()) for p in (run2 / ".mlgitops" / "evidence").glob(f"*/evaluation/{MODEL}.json")
+    ]
     assert evaluation["champion"]["source"] == "registry" and evaluation["champion"]["version"] == first["version"]
     assert mlgitops(run2, "promote", "--env", "staging", "--commit").returncode == 0
     second = deployed(run2, "staging")

@@ -4,6 +4,7 @@ One project copy per module; each scenario is an environment overlay (params, en
 scenarios share the tracking store without editing files between tests. Each test uses its own
 MLGITOPS_RUN_ID so training evidence never leaks between them.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -24,17 +25,22 @@ from mlgitops.evidence import DataReport, Run
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "churn"
 MODEL = "churn-classifier"
 REGISTRY = "churn-churn-classifier"
-CI_ENV = {"GITHUB_REF": "refs/pull/42/merge", "GITHUB_REPOSITORY": "example-org/churn", "GITHUB_RUN_ID": "987", "GITHUB_SERVER_URL": "https://github.com"}
+CI_ENV = {
+    "GITHUB_REF": "refs/pull/42/merge",
+    "GITHUB_REPOSITORY": "example-org/churn",
+    "GITHUB_RUN_ID": "987",
+    "GITHUB_SERVER_URL": "https://github.com",
+}
 OVERLAYS = {
     "weak": {"models": {MODEL: {"params": {"n_estimators": 1, "max_depth": 1}}}},
     "same": {"models": {MODEL: {"metrics": {"beat_champion_by": 0.01}}}},
     "broken": {"models": {MODEL: {"entry_point": "churn.train:broken"}}},
 }
-BROKEN = '''
+BROKEN = """
 
 def broken(ctx):
     raise ZeroDivisionError("user bug in feature engineering")
-'''
+"""
 
 
 def cli(project: Path, *args: str):
@@ -57,9 +63,27 @@ def set_champion(project: Path, env: str, version: str) -> None:
     path = project / "deploy" / f"{env}.yaml"
     path.parent.mkdir(exist_ok=True)
     trained = json.loads((project / ".mlgitops/evidence/first/training" / f"{MODEL}.json").read_text())
-    digest, package = (trained["digest"], f".mlgitops/evidence/first/{trained['package']}") if version == "1" else ("sha256:" + "0" * 64, "nowhere/model.tar.gz")
-    path.write_text(yaml.safe_dump({"env": env, "models": {MODEL: {"digest": digest, "artifact_uri": package, "version": version,
-                                                                   "registry_name": REGISTRY, "model_uri": f"models:/{REGISTRY}/{version}"}}}))
+    digest, package = (
+        (trained["digest"], f".mlgitops/evidence/first/{trained['package']}")
+        if version == "1"
+        else ("sha256:" + "0" * 64, "nowhere/model.tar.gz")
+    )
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "env": env,
+                "models": {
+                    MODEL: {
+                        "digest": digest,
+                        "artifact_uri": package,
+                        "version": version,
+                        "registry_name": REGISTRY,
+                        "model_uri": f"models:/{REGISTRY}/{version}",
+                    }
+                },
+            }
+        )
+    )
 
 
 def train_as(project: Path, run_id: str, env: str = "local"):
@@ -106,21 +130,31 @@ def project(tmp_path_factory) -> Path:
 
 def test_train_registers_version_1_with_lineage_and_evidence(project):
     doc = json.loads((project / ".mlgitops/evidence/first/training" / f"{MODEL}.json").read_text())
-    sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=project, capture_output=True, text=True, check=True).stdout.strip()
+    sha = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=project, capture_output=True, text=True, check=True
+    ).stdout.strip()
     assert doc["version"] == "1" and doc["registry_name"] == REGISTRY and doc["model_uri"] == f"models:/{REGISTRY}/1"
     assert doc["git"] == {"sha": sha, "branch": "feature-x", "dirty": False}
     assert doc["has_signature"] is True and doc["params"] == {"n_estimators": 100, "max_depth": 6}
     import hashlib
 
-    assert doc["dataset_digests"]["train"] == "sha256:" + hashlib.sha256((project / "data/train.csv").read_bytes()).hexdigest()
+    assert (
+        doc["dataset_digests"]["train"]
+        == "sha256:" + hashlib.sha256((project / "data/train.csv").read_bytes()).hexdigest()
+    )
     cl = client(project)
     run = cl.get_run(doc["run_id"])
     assert run.info.status == "FINISHED"
     assert run.data.params["n_estimators"] == "100"
     tags = run.data.tags
     assert tags["mlgitops.git.sha"] == sha and tags["mlgitops.git.dirty"] == "false"
-    assert tags["mlgitops.pr"] == "42" and tags["mlgitops.ci_run_url"] == "https://github.com/example-org/churn/actions/runs/987"
-    assert [i.dataset.digest for i in run.inputs.dataset_inputs] == [doc["dataset_digests"]["train"].removeprefix("sha256:")[:36]]
+    assert (
+        tags["mlgitops.pr"] == "42"
+        and tags["mlgitops.ci_run_url"] == "https://github.com/example-org/churn/actions/runs/987"
+    )
+    assert [i.dataset.digest for i in run.inputs.dataset_inputs] == [
+        doc["dataset_digests"]["train"].removeprefix("sha256:")[:36]
+    ]
     assert cl.get_model_version(REGISTRY, "1").run_id == doc["run_id"]
     from mlflow.models import get_model_info
 
@@ -141,8 +175,18 @@ def test_data_gate_digest_is_used_when_present(project):
     from mlgitops.training.runner import dataset_digest
 
     report = project / ".mlgitops/evidence/gated/data/train.json"
-    Run(report.parents[1]).write(DataReport(dataset="train", path="data/train.csv", digest="f" * 64, rows=1, columns=[],
-                                            engine="pandas", success=True, results=[]))
+    Run(report.parents[1]).write(
+        DataReport(
+            dataset="train",
+            path="data/train.csv",
+            digest="f" * 64,
+            rows=1,
+            columns=[],
+            engine="pandas",
+            success=True,
+            results=[],
+        )
+    )
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("MLGITOPS_RUN_ID", "gated")
         assert dataset_digest(load(project), "train") == "f" * 64
@@ -201,7 +245,9 @@ def test_user_code_error_fails_run_and_registers_nothing(project):
     assert "ZeroDivisionError: user bug in feature engineering" in result.stderr
     assert "marked FAILED" in result.stderr
     assert versions(project) == before
-    runs = client(project).search_runs([client(project).get_experiment_by_name("churn").experiment_id], "attributes.status = 'FAILED'")
+    runs = client(project).search_runs(
+        [client(project).get_experiment_by_name("churn").experiment_id], "attributes.status = 'FAILED'"
+    )
     assert len(runs) == 1 and runs[0].data.tags["mlgitops.model"] == MODEL
     assert not (project / ".mlgitops/evidence/broken/training" / f"{MODEL}.json").exists()
 
@@ -218,7 +264,14 @@ def test_rules_directions_and_zero_margin():
 
     ok = {"roc_auc": 0.8, "log_loss": 0.5}
     assert check_rules(ok, None, {"roc_auc": {"min": 0.7}, "log_loss": {"max": 0.6}}, "roc_auc", 0.0, "x") == []
-    bad = check_rules({"roc_auc": 0.6, "log_loss": 0.7}, None, {"roc_auc": {"min": 0.7}, "log_loss": {"max": 0.6}}, "roc_auc", 0.0, "x")
+    bad = check_rules(
+        {"roc_auc": 0.6, "log_loss": 0.7},
+        None,
+        {"roc_auc": {"min": 0.7}, "log_loss": {"max": 0.6}},
+        "roc_auc",
+        0.0,
+        "x",
+    )
     assert len(bad) == 2 and bad[0].startswith("threshold roc_auc min") and bad[1].startswith("threshold log_loss max")
     assert check_rules(ok, {"roc_auc": 0.8}, {}, "roc_auc", 0.0, "x") == []  # equal is not worse
     assert check_rules(ok, {"roc_auc": 0.81}, {}, "roc_auc", 0.0, "x")
@@ -231,7 +284,9 @@ def test_ci_info_from_github_env():
     from mlgitops.training.gitinfo import ci_info
 
     assert ci_info({}) == {}
-    assert ci_info({**CI_ENV, "GITHUB_REF": "refs/heads/main"}) == {"ci_run_url": "https://github.com/example-org/churn/actions/runs/987"}
+    assert ci_info({**CI_ENV, "GITHUB_REF": "refs/heads/main"}) == {
+        "ci_run_url": "https://github.com/example-org/churn/actions/runs/987"
+    }
     assert ci_info(CI_ENV)["pr"] == "42"
 
 
@@ -249,6 +304,7 @@ def test_sqlite_store_lock_serializes(tmp_path):
         pass  # a tracking server needs no lock
     assert not (Path.cwd() / "http:").exists()
 
+
 def _store_contents(db: Path) -> tuple[dict, list, dict]:
     """Tables with their columns and rows (but the experiments'), and indexes. Not the CREATE text: MLflow's migrations write
     CHECK (status IN (...)) in set order, which differs between two builds of the same schema."""
@@ -258,7 +314,9 @@ def _store_contents(db: Path) -> tuple[dict, list, dict]:
         tables = [t for (t,) in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
         columns = {t: list(con.execute(f'PRAGMA table_info("{t}")')) for t in tables}
         indexes = sorted(con.execute("SELECT name, tbl_name, sql FROM sqlite_master WHERE type = 'index'"), key=str)
-        rows = {t: sorted(con.execute(f'SELECT * FROM "{t}"'), key=str) for t in tables if t != "experiments"}  # "Default": made on first use
+        rows = {
+            t: sorted(con.execute(f'SELECT * FROM "{t}"'), key=str) for t in tables if t != "experiments"
+        }  # "Default": made on first use
         return columns, indexes, rows
 
 
@@ -270,8 +328,12 @@ def test_a_new_store_is_the_store_mlflow_builds(tmp_path):
     built, seeded = tmp_path / "built.db", tmp_path / "seeded.db"
     with store_lock(f"sqlite:///{seeded}"):
         assert seeded.is_file()  # from src/mlgitops/mlflow_store.sql, before MLflow opens it
-    assert _store_contents(seeded) == _store_contents(_mlflow_built(built)), "the MLflow pin changed: run scripts/gen_mlflow_store.py"
-    assert [e.name for e in MlflowClient(f"sqlite:///{seeded}").search_experiments()] == ["Default"]  # made on first use, as MLflow does
+    assert _store_contents(seeded) == _store_contents(_mlflow_built(built)), (
+        "the MLflow pin changed: run scripts/gen_mlflow_store.py"
+    )
+    assert [e.name for e in MlflowClient(f"sqlite:///{seeded}").search_experiments()] == [
+        "Default"
+    ]  # made on first use, as MLflow does
 
 
 def _mlflow_built(db: Path) -> Path:
@@ -305,7 +367,11 @@ def test_bad_inputs_name_the_fix(project):
 def test_console_script_exit_codes_without_traceback(project):
     import sys
 
-    run = subprocess.run([sys.executable, "-m", "mlgitops", "--project", str(project), "train", "--model", "nope"], capture_output=True, text=True)
+    run = subprocess.run(
+        [sys.executable, "-m", "mlgitops", "--project", str(project), "train", "--model", "nope"],
+        capture_output=True,
+        text=True,
+    )
     assert run.returncode == 2 and "Traceback" not in run.stderr
     assert "no model 'nope' under `models:` (declared: churn-classifier)" in run.stderr and run.stdout == ""
 

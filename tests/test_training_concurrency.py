@@ -1,4 +1,5 @@
 """Two pipelines training at once on one fresh SQLite store: both succeed, distinct versions, store intact."""
+
 from __future__ import annotations
 
 import json
@@ -15,8 +16,13 @@ def test_two_concurrent_trainings_share_one_sqlite_store(tmp_path):
     root = tmp_path / "churn"
     shutil.copytree(EXAMPLE, root, ignore=shutil.ignore_patterns(".mlgitops", "deploy"))
     procs = [
-        subprocess.Popen([sys.executable, "-m", "mlgitops", "--project", str(root), "train", "--json"],
-                         env={**os.environ, "MLGITOPS_RUN_ID": f"p{i}"}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [sys.executable, "-m", "mlgitops", "--project", str(root), "train", "--json"],
+            env={**os.environ, "MLGITOPS_RUN_ID": f"p{i}"},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for i in range(2)
     ]
     outs = [p.communicate(timeout=300) for p in procs]

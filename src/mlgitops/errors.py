@@ -1,4 +1,5 @@
 """Errors the CLI turns into exit codes: bad input is 2, a gate saying no is 1."""
+
 from __future__ import annotations
 
 

@@ -4,6 +4,7 @@ Files arrive in pull requests, so none of them is trusted: a FIFO must not block
 to exhaustion, nine levels of "billion laughs" anchors must not expand, and a bad byte, a custom tag or 5000
 nested brackets must end in one message naming `file:line` and the fix (`BadInput`, exit 2), never a traceback.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -44,8 +45,13 @@ class Mark:
 
 def _kind(mode: int) -> str | None:
     """What a non-regular file is, in words; None for a regular file."""
-    for test, name in ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISCHR, "a character device"),
-                       (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket")):
+    for test, name in (
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISFIFO, "a FIFO (named pipe)"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    ):
         if test(mode):
             return name
     return None if stat.S_ISREG(mode) else "not a regular file"
@@ -107,8 +113,10 @@ def decode(raw: bytes, label: str, fix: str = "save the file as UTF-8") -> str:
     except UnicodeDecodeError as exc:
         line_start = raw.rfind(b"\n", 0, exc.start) + 1
         line = raw.count(b"\n", 0, exc.start) + 1
-        column = len(raw[line_start:exc.start].decode("utf-8", errors="replace")) + 1
-        raise BadInput(f"{label}:{line}:{column}: not valid UTF-8 (byte 0x{raw[exc.start]:02x}); save the file as UTF-8 ({fix})") from None
+        column = len(raw[line_start : exc.start].decode("utf-8", errors="replace")) + 1
+        raise BadInput(
+            f"{label}:{line}:{column}: not valid UTF-8 (byte 0x{raw[exc.start]:02x}); save the file as UTF-8 ({fix})"
+        ) from None
     return text.removeprefix("\ufeff")
 
 
@@ -228,7 +236,9 @@ def _bounded_loader() -> Any:
                 try:
                     if self._depth > MAX_DEPTH:
                         mark = self.peek_event().start_mark
-                        raise BadInput(f"{self.name}:{mark.line + 1}:{mark.column + 1}: nested more than {MAX_DEPTH} levels deep; flatten it")
+                        raise BadInput(
+                            f"{self.name}:{mark.line + 1}:{mark.column + 1}: nested more than {MAX_DEPTH} levels deep; flatten it"
+                        )
                     return super().compose_node(parent, index)
                 finally:
                     self._depth -= 1
@@ -258,8 +268,10 @@ class YamlBuilder:
 
         self.count += 1
         if self.count > MAX_NODES or depth > MAX_DEPTH:
-            raise BadInput(f"{self.mark(node)}: YAML expands to more than {MAX_NODES} values or {MAX_DEPTH} levels "
-                           "(aliases/anchors used recursively?); write the values out instead")
+            raise BadInput(
+                f"{self.mark(node)}: YAML expands to more than {MAX_NODES} values or {MAX_DEPTH} levels "
+                "(aliases/anchors used recursively?); write the values out instead"
+            )
         self.marks.setdefault(path, self.mark(node))
         if isinstance(node, yaml.MappingNode):
             self._tag(node, _MAP_TAG)
@@ -271,17 +283,23 @@ class YamlBuilder:
 
     def _tag(self, node: Any, expected: str) -> None:
         if node.tag != expected:
-            raise BadInput(f"{self.mark(node)}: tag '{node.tag}' is not allowed; use plain YAML (mappings, lists, strings, numbers, "
-                           f"booleans, null) and remove the tag ({self.fix})")
+            raise BadInput(
+                f"{self.mark(node)}: tag '{node.tag}' is not allowed; use plain YAML (mappings, lists, strings, numbers, "
+                f"booleans, null) and remove the tag ({self.fix})"
+            )
 
     def scalar(self, node: Any) -> Any:
         if node.tag not in _SCALAR_TAGS:
-            raise BadInput(f"{self.mark(node)}: tag '{node.tag}' is not allowed; use a plain value and remove the tag ({self.fix})")
+            raise BadInput(
+                f"{self.mark(node)}: tag '{node.tag}' is not allowed; use a plain value and remove the tag ({self.fix})"
+            )
         try:
             return self.constructor.construct_object(node)
         except Exception:  # noqa: BLE001 - `!!int abc` is ValueError, `!!timestamp x` AttributeError, huge ints ValueError
             kind = node.tag.rsplit(":", 1)[-1]
-            raise BadInput(f"{self.mark(node)}: '{node.value[:40]}' is not a valid {kind}; fix the value or remove the tag ({self.fix})") from None
+            raise BadInput(
+                f"{self.mark(node)}: '{node.value[:40]}' is not a valid {kind}; fix the value or remove the tag ({self.fix})"
+            ) from None
 
     def _mapping(self, node: Any, path: Path_, depth: int) -> dict[str, Any]:
         import yaml
@@ -299,14 +317,18 @@ class YamlBuilder:
                             result[k] = v
                 continue
             if not isinstance(key_node, yaml.ScalarNode):
-                raise BadInput(f"{self.mark(key_node)}: keys must be plain strings, found a {'list' if isinstance(key_node, yaml.SequenceNode) else 'mapping'}")
+                raise BadInput(
+                    f"{self.mark(key_node)}: keys must be plain strings, found a {'list' if isinstance(key_node, yaml.SequenceNode) else 'mapping'}"
+                )
             key = self.scalar(key_node)
             if not isinstance(key, (str, int, float)) or isinstance(key, bool):
                 raise BadInput(f"{self.mark(key_node)}: keys must be plain strings, found {key!r}")
             key = str(key)
             if key in own:
                 first = self.marks[(*path, key)]
-                raise BadInput(f"{self.mark(key_node)}: duplicate key '{key}' (first defined at line {first.line}); keep one")
+                raise BadInput(
+                    f"{self.mark(key_node)}: duplicate key '{key}' (first defined at line {first.line}); keep one"
+                )
             own.add(key)
             self.marks[(*path, key)] = self.mark(key_node)
             result[key] = self.build(value_node, (*path, key), depth + 1)

@@ -1,5 +1,6 @@
 """Git, the one way mlgitops calls it: the `git` CLI in a subprocess. A handful of plumbing commands do not
 justify GitPython's import on every command, and the CLI is what users and CI already have configured."""
+
 from __future__ import annotations
 
 import subprocess

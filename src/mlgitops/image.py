@@ -6,6 +6,7 @@ SageMaker runs the endpoint with network isolation, so the image must hold every
 project's ECR repository (immutable tags) gets one push per distinct image, and `deploy/<env>.yaml` names the image
 a model is served with.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -49,7 +50,9 @@ def _from_package(package: Path) -> tuple[bytes, str]:
 
     requirements, mlmodel = read("requirements.txt"), read("MLmodel")
     if requirements is None:
-        raise BadInput(f"{package}: the model has no requirements.txt; log it with pip_requirements so its image can be built")
+        raise BadInput(
+            f"{package}: the model has no requirements.txt; log it with pip_requirements so its image can be built"
+        )
     return requirements, str((yaml.safe_load(mlmodel or b"") or {}).get("mlflow_version", ""))
 
 
@@ -93,8 +96,10 @@ def contexts(config: Project, models: list[str], dest: Path) -> list[dict[str, s
         path = model_dir(config, name, entry.digest, entry.artifact_uri, where)
         wanted = reference(config, tag(config.root, path))
         if entry.image != wanted:
-            raise BadInput(f"{where}: {name} records image {entry.image}, but serving/ and its requirements build {wanted} now; "
-                           f"promote it again (`mlgitops promote --env {config.env} --model {name} --digest {entry.digest}`)")
+            raise BadInput(
+                f"{where}: {name} records image {entry.image}, but serving/ and its requirements build {wanted} now; "
+                f"promote it again (`mlgitops promote --env {config.env} --model {name} --digest {entry.digest}`)"
+            )
         context(config.root, path, dest / name)
         repository, image_tag = wanted.split(":", 1)
         out.append({"model": name, "repository": repository, "tag": image_tag, "context": str(dest / name)})
@@ -108,7 +113,9 @@ def training_inputs(project_dir: Path) -> dict[str, bytes]:
     files = {name: (src / name).read_bytes() for name in TRAINING_FILES}
     for name in PROJECT_FILES:
         path = root / name
-        files[name] = path.read_bytes() if path.is_file() else (b"mlgitops\n" if name.startswith("requirements") else b"")
+        files[name] = (
+            path.read_bytes() if path.is_file() else (b"mlgitops\n" if name.startswith("requirements") else b"")
+        )
     for path in sorted((root / "src").rglob("*")):
         if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
             files[path.relative_to(root).as_posix()] = path.read_bytes()
@@ -148,9 +155,15 @@ class Images:
 
 def build_contexts(config: Project, model: str | None, dest: Path, training: bool = False) -> Images:
     """The serving image's build context of each promoted model (or one), or with `training` the training image's."""
-    return Images(config.env, [training_context(config, dest)] if training else contexts(config, config.select_models(model), dest))
+    return Images(
+        config.env,
+        [training_context(config, dest)] if training else contexts(config, config.select_models(model), dest),
+    )
 
 
 def render_text(result: Images) -> str:
     """A `docker build` line per image."""
-    return "".join(f"{b['model'] or 'training'}: docker build -t {b['repository']}:{b['tag']} {b['context']}\n" for b in result.images)
+    return "".join(
+        f"{b['model'] or 'training'}: docker build -t {b['repository']}:{b['tag']} {b['context']}\n"
+        for b in result.images
+    )

@@ -6,6 +6,7 @@ out; every other file counts byte for byte. The package holds the directory at t
 MLflow SageMaker container reads `/opt/ml/model` from) and is built reproducibly: the same directory gives the
 same bytes.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -79,10 +80,14 @@ def members(tar_path: Path) -> Iterator[tuple[str, bytes]]:
                 if member.isdir():
                     continue
                 if not member.isfile() or name.startswith("/") or ".." in Path(name).parts:
-                    raise BadInput(f"{tar_path}: member {member.name!r} is not a plain file inside the archive; the package was tampered with")
+                    raise BadInput(
+                        f"{tar_path}: member {member.name!r} is not a plain file inside the archive; the package was tampered with"
+                    )
                 yield name, tar.extractfile(member).read()  # type: ignore[union-attr]
     except (tarfile.TarError, OSError, EOFError) as exc:
-        raise BadInput(f"{tar_path}: not a readable model package ({exc}); promote the model again to rebuild it") from None
+        raise BadInput(
+            f"{tar_path}: not a readable model package ({exc}); promote the model again to rebuild it"
+        ) from None
 
 
 def package_digest(tar_path: Path) -> str:
@@ -94,10 +99,21 @@ def build(model_dir: Path, dest: Path) -> str:
     """Write `dest` (model.tar.gz, reproducible) from the MLflow model in `model_dir`; returns the model's digest."""
     files = _model_files(Path(model_dir))  # read once: for the digest and for the archive
     buf = io.BytesIO()
-    with gzip.GzipFile(filename="", mode="wb", fileobj=buf, mtime=0) as gz, tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar:
+    with (
+        gzip.GzipFile(filename="", mode="wb", fileobj=buf, mtime=0) as gz,
+        tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar,
+    ):
         for rel, data in files:
             info = tarfile.TarInfo(rel)
-            info.size, info.mtime, info.mode, info.uid, info.gid, info.uname, info.gname = len(data), 0, 0o644, 0, 0, "", ""
+            info.size, info.mtime, info.mode, info.uid, info.gid, info.uname, info.gname = (
+                len(data),
+                0,
+                0o644,
+                0,
+                0,
+                "",
+                "",
+            )
             tar.addfile(info, io.BytesIO(data))
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -111,8 +127,10 @@ def verify(tar_path: Path, expected: str, where: str) -> None:
     """BadInput unless the package holds the model `expected` names: checked before promoting or serving it."""
     found = package_digest(tar_path)
     if found != expected:
-        raise BadInput(f"{where}: the package {tar_path} holds model {found}, but {expected} was recorded; it was changed after it "
-                       "was built. Restore it (or promote the model again) before using it")
+        raise BadInput(
+            f"{where}: the package {tar_path} holds model {found}, but {expected} was recorded; it was changed after it "
+            "was built. Restore it (or promote the model again) before using it"
+        )
 
 
 def extract(tar_path: Path, dest: Path, expected: str, where: str) -> Path:

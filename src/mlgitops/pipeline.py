@@ -14,6 +14,7 @@ training and evaluation run.
 
 Library output (MLflow, GX, the user's training code) goes to `<run>/logs/pipeline.log`, not the terminal.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -47,7 +48,13 @@ if TYPE_CHECKING:
     from mlgitops.config import Project
     from mlgitops.training.runner import TrainingResult
 
-OK, FAILED, ERROR, SKIPPED, NOT_RUN = StepStatus.OK, StepStatus.FAILED, StepStatus.ERROR, StepStatus.SKIPPED, StepStatus.NOT_RUN
+OK, FAILED, ERROR, SKIPPED, NOT_RUN = (
+    StepStatus.OK,
+    StepStatus.FAILED,
+    StepStatus.ERROR,
+    StepStatus.SKIPPED,
+    StepStatus.NOT_RUN,
+)
 NAMES = ("config", "data", "train", "evaluate", "plan", "policy", "report")
 Summary = tuple[StepStatus, str]
 T = TypeVar("T")
@@ -84,7 +91,11 @@ class PipelineResult:
 
     def to_dict(self) -> dict[str, Any]:
         """What `pipeline pr --json` prints: the record plus where its files are on this machine."""
-        return {**self.record.to_dict(), "run_dir": str(self.run_dir), "report": str(self.report) if self.report else None}
+        return {
+            **self.record.to_dict(),
+            "run_dir": str(self.run_dir),
+            "report": str(self.report) if self.report else None,
+        }
 
 
 class Progress(Protocol):
@@ -221,8 +232,10 @@ def check_policies(root: Path, planned: Planned, run: Run, env: str) -> dict[str
     from mlgitops.config import load
     from mlgitops.policies.run import check_project
 
-    return {e: check_project(load(root, e), plan, run if e == env else None, changes=run.changes(e))[0]
-            for e, plan in planned.plans.items()}
+    return {
+        e: check_project(load(root, e), plan, run if e == env else None, changes=run.changes(e))[0]
+        for e, plan in planned.plans.items()
+    }
 
 
 def write_report(run: Run, root: Path, record: PipelineRun) -> Path:
@@ -247,8 +260,12 @@ def _validated(reports: list[DataReport]) -> Summary:
     for r in reports:
         failed = ", ".join(f"{f.expectation}" + (f" [{f.column}]" if f.column else "") for f in r.failures)
         warned = ", ".join(f"{w.expectation}" + (f" [{w.column}]" if w.column else "") for w in r.warnings)
-        parts.append(f"{r.dataset} {'pass' if r.success else 'FAIL'} ({r.rows} rows" + (f"; {failed}" if failed else "")
-                     + (f"; warning: {warned}" if warned else "") + ")")
+        parts.append(
+            f"{r.dataset} {'pass' if r.success else 'FAIL'} ({r.rows} rows"
+            + (f"; {failed}" if failed else "")
+            + (f"; warning: {warned}" if warned else "")
+            + ")"
+        )
     return (OK if all(r.success for r in reports) else FAILED), "; ".join(parts)
 
 
@@ -258,26 +275,40 @@ def _trained(trained: Trained) -> Summary:
 
 
 def _evaluations(results: list[Evaluation], trained: Trained) -> list[str]:
-    return [*(f"{r.model} v{r.candidate.version} {r.verdict.upper()}: {r.comparison}" + (f" ({r.reasons[0]})" if r.reasons else "")
-              for r in results), *(f"{m} not evaluated (training failed)" for m in trained.failed)]
+    return [
+        *(
+            f"{r.model} v{r.candidate.version} {r.verdict.upper()}: {r.comparison}"
+            + (f" ({r.reasons[0]})" if r.reasons else "")
+            for r in results
+        ),
+        *(f"{m} not evaluated (training failed)" for m in trained.failed),
+    ]
 
 
 def _evaluated(results: list[Evaluation], trained: Trained) -> Summary:
-    return (OK if all(r.verdict == Verdict.PASS for r in results) else FAILED), "; ".join(_evaluations(results, trained))
+    return (OK if all(r.verdict == Verdict.PASS for r in results) else FAILED), "; ".join(
+        _evaluations(results, trained)
+    )
 
 
 def _changed(planned: Planned) -> Summary:
     parts = []
     for env, c in planned.changes.items():
         text = ", ".join(f"{n} to {a}" for a, n in c.counts().items() if n) or "no changes"
-        parts.append(f"{env}: {len(planned.plans[env].resources)} resources, {text}" + ("" if c.against else " (no base plan)"))
+        parts.append(
+            f"{env}: {len(planned.plans[env].resources)} resources, {text}" + ("" if c.against else " (no base plan)")
+        )
     return OK, "; ".join(parts) + " (planned in the background)"
 
 
 def _checked(findings: dict[str, Findings], env: str) -> Summary:
-    parts = [f"{e} {'FAILED' if f.blocked else 'pass'} ({f.summary['mandatory']} mandatory, {f.summary['advisory']} advisory)"
-             for e, f in findings.items()]
-    return (FAILED if any(f.blocked for f in findings.values()) else OK), "; ".join(parts) + f"; promotion rules for {env}"
+    parts = [
+        f"{e} {'FAILED' if f.blocked else 'pass'} ({f.summary['mandatory']} mandatory, {f.summary['advisory']} advisory)"
+        for e, f in findings.items()
+    ]
+    return (FAILED if any(f.blocked for f in findings.values()) else OK), "; ".join(
+        parts
+    ) + f"; promotion rules for {env}"
 
 
 # --- running them ---------------------------------------------------------------------------------------
@@ -294,7 +325,9 @@ class _Steps:
     result: PipelineResult
     progress: Progress | None
 
-    def __call__(self, name: str, summary: Callable[[T], Summary], func: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    def __call__(
+        self, name: str, summary: Callable[[T], Summary], func: Callable[P, T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
         step = self._start(name)
         t0 = time.perf_counter()
         out: T | None = None
@@ -322,7 +355,7 @@ class _Steps:
 
     def not_run(self, why: str) -> None:
         """Every step not yet started, but the report."""
-        for name in NAMES[len(self.result.steps):-1]:
+        for name in NAMES[len(self.result.steps) : -1]:
             step = Step(name=name, status=NOT_RUN, summary=f"not run: {why}")
             self.result.steps.append(step)
             if self.progress:
@@ -363,7 +396,9 @@ def _log(run: Run, name: str, out: IO[bytes]) -> Path | None:
     return path
 
 
-def run_pr(project_dir: Path, env: str | None = None, base: Path | None = None, progress: Progress | None = None) -> PipelineResult:
+def run_pr(
+    project_dir: Path, env: str | None = None, base: Path | None = None, progress: Progress | None = None
+) -> PipelineResult:
     """Run every step in order; see the module docstring for what stops what."""
     root = Path(project_dir).resolve()
     if base is not None and not Path(base).is_dir():
@@ -383,16 +418,26 @@ def run_pr(project_dir: Path, env: str | None = None, base: Path | None = None, 
         plans = pool.submit(plan_all, root, envs)  # the second core is free from here on
         trained = None
         if failed := [r.dataset for r in data if not r.success]:
-            step.skip("train", f"the data gate failed on {', '.join(failed)}: a model trained on that data proves nothing")
+            step.skip(
+                "train", f"the data gate failed on {', '.join(failed)}: a model trained on that data proves nothing"
+            )
         else:
             trained = step("train", _trained, train_models, project)
         if trained is None or not trained.results:
-            why = "training skipped" if trained is None else "training failed" if trained.failed else "training did not run"
+            why = (
+                "training skipped"
+                if trained is None
+                else "training failed"
+                if trained.failed
+                else "training did not run"
+            )
             step.skip("evaluate", f"no candidate to evaluate ({why})")
         else:
             step("evaluate", lambda results: _evaluated(results, trained), evaluate_models, project, trained)
         planned = step("plan", _changed, lambda: record_changes(run, plans.result(), base_dir, root))
-        step("policy", lambda findings: _checked(findings, project.env), check_policies, root, planned, run, project.env)
+        step(
+            "policy", lambda findings: _checked(findings, project.env), check_policies, root, planned, run, project.env
+        )
     except _Stopped as stop:
         step.not_run(str(stop))
     finally:
@@ -402,6 +447,8 @@ def run_pr(project_dir: Path, env: str | None = None, base: Path | None = None, 
     if result.report is not None:
         run.write(result.record)
     return result
+
+
 class ConsoleProgress:
     """One line per step on the terminal's stderr (a spinner while it runs when that is a terminal)."""
 
@@ -412,7 +459,9 @@ class ConsoleProgress:
 
         # A duplicate of stderr: the steps point descriptor 2 at their log while this keeps writing to the terminal.
         self._file = os.fdopen(os.dup(2), "w", buffering=1)
-        self.console = Console(file=self._file, highlight=False, soft_wrap=True, emoji=False)  # "green.broken:train:" is no emoji code
+        self.console = Console(
+            file=self._file, highlight=False, soft_wrap=True, emoji=False
+        )  # "green.broken:train:" is no emoji code
         self._status: Any = None
 
     def start(self, name: str) -> None:
@@ -420,7 +469,13 @@ class ConsoleProgress:
         from rich.spinner import Spinner
 
         # No redirection of sys.stdout/stderr: step output belongs in the log, not above the spinner.
-        self._status = Live(Spinner("dots", f"{name} …"), console=self.console, transient=True, redirect_stdout=False, redirect_stderr=False)
+        self._status = Live(
+            Spinner("dots", f"{name} …"),
+            console=self.console,
+            transient=True,
+            redirect_stdout=False,
+            redirect_stderr=False,
+        )
         self._status.start()
 
     def done(self, step: Step) -> None:

@@ -4,6 +4,7 @@ Each registered version carries its model's digest as the tag `mlgitops.digest` 
 version is first selected with `--version`), so a promotion finds "the version of this model" in whatever
 store it runs against, or learns that the store never saw it (a fresh CI runner's store).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -38,7 +39,9 @@ def version_info(cl: Any, name: str, version: str) -> Any:
     try:
         return cl.get_model_version(name, str(version))
     except MlflowException:
-        raise BadInput(f"version {version} of registered model '{name}' does not exist; list versions in the MLflow UI or pass another --version") from None
+        raise BadInput(
+            f"version {version} of registered model '{name}' does not exist; list versions in the MLflow UI or pass another --version"
+        ) from None
 
 
 def version_by_digest(cl: Any, name: str, digest: str) -> str | None:
@@ -93,8 +96,10 @@ def local_copy(download_uri: str) -> Path:
         return Path(mlflow.artifacts.download_artifacts(artifact_uri=download_uri))
     except Exception as exc:  # boto3's or the tracking server's error: one line, not a traceback
         reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise BadInput(f"cannot download the model {download_uri} from the tracking store's artifacts ({reason}); "
-                       "check the credentials of its artifact store") from None
+        raise BadInput(
+            f"cannot download the model {download_uri} from the tracking store's artifacts ({reason}); "
+            "check the credentials of its artifact store"
+        ) from None
 
 
 def tag_key(env: str, key: str) -> str:

@@ -7,6 +7,7 @@ and where the template's git source is (`mlgitops.suite`); from a checkout the h
 It renders into a temporary directory and moves into place only when the template's hooks accept the
 answers, so a rejected render leaves nothing behind.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -27,7 +28,17 @@ from mlgitops.files import redirected
 from mlgitops.suite import installed_source
 from mlgitops.suite import root as suite_root
 
-__all__ = ["TEMPLATE_DIR", "TEMPLATE_ENV", "git_init", "new", "parse_sets", "template_dir", "update", "variables", "work_tree_of"]
+__all__ = [
+    "TEMPLATE_DIR",
+    "TEMPLATE_ENV",
+    "git_init",
+    "new",
+    "parse_sets",
+    "template_dir",
+    "update",
+    "variables",
+    "work_tree_of",
+]
 
 TEMPLATE_ENV = "MLGITOPS_TEMPLATE"
 TEMPLATE_DIR = suite_root() / "templates" / "project"
@@ -38,9 +49,15 @@ def template_dir() -> Path:
     configured = os.environ.get(TEMPLATE_ENV)
     path = Path(configured).expanduser().resolve() if configured else TEMPLATE_DIR
     if not (path / "cookiecutter.json").is_file():
-        where = f"{TEMPLATE_ENV}={configured}" if configured else f"{path} (shipped with the mlgitops package; reinstall it)"
-        raise BadInput(f"no project template at {where}; set {TEMPLATE_ENV} to <mlgitops checkout>/templates/project "
-                       "or run `cookiecutter <mlgitops checkout or gh:OWNER/REPO> --directory templates/project`")
+        where = (
+            f"{TEMPLATE_ENV}={configured}"
+            if configured
+            else f"{path} (shipped with the mlgitops package; reinstall it)"
+        )
+        raise BadInput(
+            f"no project template at {where}; set {TEMPLATE_ENV} to <mlgitops checkout>/templates/project "
+            "or run `cookiecutter <mlgitops checkout or gh:OWNER/REPO> --directory templates/project`"
+        )
     return path
 
 
@@ -88,7 +105,11 @@ def new(dest: Path, answers: dict[str, str] | None = None, no_input: bool = True
     if "project_name" not in answers and "project_slug" not in answers:
         answers["project_name"] = dest.name
     source = installed_source() if template == TEMPLATE_DIR else None
-    context = {**answers, "_mlgitops": source.model_dump(mode="json") | {"local_only": source.local_only}} if source else answers
+    context = (
+        {**answers, "_mlgitops": source.model_dump(mode="json") | {"local_only": source.local_only}}
+        if source
+        else answers
+    )
     with tempfile.TemporaryDirectory(prefix="mlgitops-new-") as tmp, tempfile.TemporaryFile() as stderr:
         try:
             with redirected(stderr, (2,)), _quiet_cookiecutter_logs():
@@ -121,7 +142,10 @@ def git_init(root: Path) -> bool:
     for key, value in IDENTITY.items():
         if not git.output(root, "config", key):
             git.output(root, "config", key, value)  # this repository only: promotion commits need an author
-    return git.output(root, "add", "-A") is not None and git.output(root, "commit", "-q", "-m", "scaffold from the mlgitops template") is not None
+    return (
+        git.output(root, "add", "-A") is not None
+        and git.output(root, "commit", "-q", "-m", "scaffold from the mlgitops template") is not None
+    )
 
 
 @dataclass(frozen=True)
@@ -140,7 +164,9 @@ def create(dest: Path, answers: dict[str, str] | None = None, no_input: bool = T
     outer = work_tree_of(path)
     if outer is not None:
         return Created(path, f"inside the git work tree {outer}: not made a repository of its own")
-    return Created(path, "git repository, first commit" if git_init(path) else "git not available: run `git init` yourself")
+    return Created(
+        path, "git repository, first commit" if git_init(path) else "git not available: run `git init` yourself"
+    )
 
 
 def render_text(result: Created) -> str:
@@ -156,9 +182,13 @@ def update(project: Path, checkout: str | None = None) -> bool:
     (a dirty work tree, say: cruft printed why)."""
     project = Path(project).expanduser().resolve()
     if not (project / ".cruft.json").is_file():
-        raise BadInput(f"{project}/.cruft.json not found: only projects rendered from the mlgitops template (`mlgitops new`) can be updated")
+        raise BadInput(
+            f"{project}/.cruft.json not found: only projects rendered from the mlgitops template (`mlgitops new`) can be updated"
+        )
     if not (project / ".git").exists():
-        raise BadInput(f"{project}: not a git repository; commit the project first so the update can be reviewed and reverted")
+        raise BadInput(
+            f"{project}: not a git repository; commit the project first so the update can be reviewed and reverted"
+        )
     import cruft
     from cruft.exceptions import CruftError
     from git.exc import GitCommandError
@@ -166,7 +196,9 @@ def update(project: Path, checkout: str | None = None) -> bool:
     try:
         return cruft.update(project, checkout=checkout, skip_apply_ask=True)
     except (CruftError, GitCommandError) as exc:
-        raise BadInput(f"{project}/.cruft.json: cannot update from the recorded template ({str(exc).strip().splitlines()[0]})") from None
+        raise BadInput(
+            f"{project}/.cruft.json: cannot update from the recorded template ({str(exc).strip().splitlines()[0]})"
+        ) from None
 
 
 @contextlib.contextmanager

@@ -5,6 +5,7 @@ credentials from MLFLOW_TRACKING_USERNAME / MLFLOW_TRACKING_PASSWORD (or a token
 carries them (from the environment, say) is masked wherever it is printed or written: reports, evidence,
 `--json` output, MLflow params and tags.
 """
+
 from __future__ import annotations
 
 import re

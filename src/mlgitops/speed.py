@@ -11,6 +11,7 @@ oddly; results never depend on them, only the time does (`benchmarks/pipeline.py
 - `fast-exit`: tearing down every module after GX, MLflow and pandas takes 1-2 s, so the CLI ends with `os._exit`
   after running the atexit handlers and flushing its streams (mypy does the same).
 """
+
 from __future__ import annotations
 
 import contextlib

@@ -5,6 +5,7 @@ under `mlgitops/_suite/` (laid out as in the repository, see setup.py); an edita
 `PYTHONPATH` uses the repository itself. A project pins the suite it came from: a release by version, a git
 install by URL and commit, and anything local by its path (which only this machine can install).
 """
+
 from __future__ import annotations
 
 import json
@@ -68,13 +69,22 @@ def source_of(dist_version: str, direct_url: dict | None, built: dict) -> Source
     if direct_url is None:
         # A version with a local part (+g<commit>) is a local build found through this machine's pip config.
         origin = Origin.LOCAL if "+" in dist_version else Origin.RELEASE
-        return Source(origin=origin, requirement=f"{DIST}=={dist_version}", template=template, commit=commit, checkout=tag)
+        return Source(
+            origin=origin, requirement=f"{DIST}=={dist_version}", template=template, commit=commit, checkout=tag
+        )
     url, vcs = direct_url.get("url", ""), direct_url.get("vcs_info")
     if vcs and vcs.get("vcs") == "git":
-        return Source(origin=Origin.GIT, requirement=f"{DIST} @ git+{url}@{vcs['commit_id']}", template=url,
-                      commit=vcs["commit_id"], checkout=vcs.get("requested_revision"))
+        return Source(
+            origin=Origin.GIT,
+            requirement=f"{DIST} @ git+{url}@{vcs['commit_id']}",
+            template=url,
+            commit=vcs["commit_id"],
+            checkout=vcs.get("requested_revision"),
+        )
     if url.startswith("file:"):
-        return Source(origin=Origin.LOCAL, requirement=unquote(urlparse(url).path), template=template, commit=commit, checkout=tag)
+        return Source(
+            origin=Origin.LOCAL, requirement=unquote(urlparse(url).path), template=template, commit=commit, checkout=tag
+        )
     return Source(origin=Origin.URL, requirement=f"{DIST} @ {url}", template=template, commit=commit, checkout=tag)
 
 

@@ -1,5 +1,6 @@
 """Text tables for terminals and CI logs, laid out by rich: aligned columns, nothing cut or wrapped, so a line
 stays greppable whatever the terminal's width."""
+
 from __future__ import annotations
 
 import io

@@ -1,4 +1,5 @@
 """The MLflow tracking store every capability shares: one lock for a local SQLite file, one experiment per project."""
+
 from __future__ import annotations
 
 import contextlib
@@ -68,5 +69,7 @@ def ensure_experiment(config: Project) -> str:
 
     exp = mlflow.get_experiment_by_name(config.project)
     if exp is None:
-        return mlflow.create_experiment(config.project, artifact_location=config.artifact_location(), tags={"mlgitops.project": config.project})
+        return mlflow.create_experiment(
+            config.project, artifact_location=config.artifact_location(), tags={"mlgitops.project": config.project}
+        )
     return exp.experiment_id

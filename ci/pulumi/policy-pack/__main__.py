@@ -4,6 +4,7 @@ No virtualenv: Pulumi runs it with the Python on PATH, where the setup action in
 MLGITOPS_PROJECT (else the first mlgitops.yaml at or above $PWD) and MLGITOPS_ENV (else the stack name) pick the
 project and environment whose mlgitops.yaml settings apply; found nowhere, the advisory `policy-pack-settings`
 diagnostic says the pack runs with defaults."""
+
 from pulumi_policy import PolicyPack
 
 from mlgitops.policies.pack import pack_from_environment

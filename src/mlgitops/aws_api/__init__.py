@@ -9,10 +9,20 @@ Stable API:
 - `FAMILIES`: rule family (`aws-api-<service>`) -> resource types; `family_of(resource_type)`;
 - `config_problems(config) -> list[(key path, message)]` for `config check`.
 botocore is imported lazily and only when its models are not cached yet (see `shapes`)."""
+
 from __future__ import annotations
 
 from mlgitops.aws_api.checks import FAMILIES, PlanViolation, check_plan, check_resource, family_of
 from mlgitops.aws_api.config_checks import config_problems
 from mlgitops.aws_api.requests import UNKNOWN, Violation
 
-__all__ = ["FAMILIES", "PlanViolation", "UNKNOWN", "Violation", "check_plan", "check_resource", "config_problems", "family_of"]
+__all__ = [
+    "FAMILIES",
+    "PlanViolation",
+    "UNKNOWN",
+    "Violation",
+    "check_plan",
+    "check_resource",
+    "config_problems",
+    "family_of",
+]

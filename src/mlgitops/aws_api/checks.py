@@ -1,4 +1,5 @@
 """One planned resource -> every violation of AWS's API models and of the rules they do not encode."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -10,10 +11,21 @@ from mlgitops.aws_api.requests import REQUESTS, UNKNOWN, Violation, check_reques
 from mlgitops.evidence.records import replace_unknowns
 
 # Rule family -> the botocore service whose model it checks; a family's resource types are those mapped to its service.
-SERVICES = {"s3": "s3", "kms": "kms", "iam": "iam", "ecr": "ecr", "sagemaker": "sagemaker", "cloudwatch": "cloudwatch",
-            "application-autoscaling": "application-autoscaling", "logs": "logs", "batch": "batch"}
+SERVICES = {
+    "s3": "s3",
+    "kms": "kms",
+    "iam": "iam",
+    "ecr": "ecr",
+    "sagemaker": "sagemaker",
+    "cloudwatch": "cloudwatch",
+    "application-autoscaling": "application-autoscaling",
+    "logs": "logs",
+    "batch": "batch",
+}
 FAMILIES: dict[str, tuple[str, ...]] = {
-    f"aws-api-{family}": tuple(t for t, r in REQUESTS.items() if r.service == service) for family, service in SERVICES.items()}
+    f"aws-api-{family}": tuple(t for t, r in REQUESTS.items() if r.service == service)
+    for family, service in SERVICES.items()
+}
 
 
 def family_of(resource_type: str) -> str | None:
@@ -28,26 +40,47 @@ def check_resource(resource_type: str, inputs: Mapping[str, Any]) -> list[Violat
     service = REQUESTS[resource_type].service
     tags = inputs.get("tags")
     if isinstance(tags, Mapping):
-        out += [Violation(f"tags.{k}", "a tag key not starting with 'aws:' (reserved for AWS)", k) for k in tags if naming.reserved_tag(str(k))]
+        out += [
+            Violation(f"tags.{k}", "a tag key not starting with 'aws:' (reserved for AWS)", k)
+            for k in tags
+            if naming.reserved_tag(str(k))
+        ]
     if service == "s3":
         for key, prefix in (("bucket", False), ("bucketPrefix", True)):
             name = inputs.get(key)
             if isinstance(name, str):
                 problems = naming.bucket_name_problems(name, prefix)
                 if problems:
-                    out.append(Violation(key, f"{naming.BUCKET_NAME_RULE}: {'; '.join(problems)}", name, "S3 bucket naming rules"))
+                    out.append(
+                        Violation(
+                            key, f"{naming.BUCKET_NAME_RULE}: {'; '.join(problems)}", name, "S3 bucket naming rules"
+                        )
+                    )
     if resource_type == "aws:batch/computeEnvironment:ComputeEnvironment":
         resources = inputs.get("computeResources")
         types = resources.get("instanceTypes") if isinstance(resources, Mapping) else None
         if isinstance(types, Sequence) and not isinstance(types, str):
-            out += [Violation(f"computeResources.instanceTypes[{i}]", "an EC2 instance type or family, or optimal (not a SageMaker ml. type)", t,
-                              "CreateComputeEnvironment computeResources.instanceTypes")
-                    for i, t in enumerate(types) if isinstance(t, str) and not naming.batch_instance_type_ok(t)]
+            out += [
+                Violation(
+                    f"computeResources.instanceTypes[{i}]",
+                    "an EC2 instance type or family, or optimal (not a SageMaker ml. type)",
+                    t,
+                    "CreateComputeEnvironment computeResources.instanceTypes",
+                )
+                for i, t in enumerate(types)
+                if isinstance(t, str) and not naming.batch_instance_type_ok(t)
+            ]
     if resource_type == "aws:cloudwatch/logGroup:LogGroup":
         days = inputs.get("retentionInDays")
         if isinstance(days, int) and not isinstance(days, bool) and days != 0 and days not in naming.LOG_RETENTION_DAYS:
-            out.append(Violation("retentionInDays", f"0 (never expire) or one of {', '.join(map(str, naming.LOG_RETENTION_DAYS))}", days,
-                                 "PutRetentionPolicy retentionInDays"))
+            out.append(
+                Violation(
+                    "retentionInDays",
+                    f"0 (never expire) or one of {', '.join(map(str, naming.LOG_RETENTION_DAYS))}",
+                    days,
+                    "PutRetentionPolicy retentionInDays",
+                )
+            )
     return out
 
 
@@ -65,7 +98,12 @@ class PlanViolation:
         return self.urn.rsplit("::", 1)[-1]
 
     def to_dict(self) -> dict[str, str]:
-        return {"policy": self.family, "resource_urn": self.urn, "resource_type": self.resource_type, "message": self.message}
+        return {
+            "policy": self.family,
+            "resource_urn": self.urn,
+            "resource_type": self.resource_type,
+            "message": self.message,
+        }
 
 
 def check_plan(plan: Any) -> list[PlanViolation]:
@@ -74,5 +112,8 @@ def check_plan(plan: Any) -> list[PlanViolation]:
     for r in plan.resources:
         family = family_of(r.type)
         if family is not None:
-            out += [PlanViolation(family, r.urn, r.type, v.message) for v in check_resource(r.type, replace_unknowns(r.inputs, UNKNOWN))]
+            out += [
+                PlanViolation(family, r.urn, r.type, v.message)
+                for v in check_resource(r.type, replace_unknowns(r.inputs, UNKNOWN))
+            ]
     return out

@@ -1,6 +1,7 @@
 """AWS rules the service models do not encode: S3 bucket names, reserved tag keys, EC2 instance types for Batch and
 the retention periods CloudWatch Logs accepts. Sources: the S3 user guide's "General purpose bucket naming rules",
 the tagging guide ("aws: prefix is reserved"), the PutRetentionPolicy reference."""
+
 from __future__ import annotations
 
 import functools
@@ -8,10 +9,35 @@ import re
 
 BUCKET_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
 BUCKET_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
-LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
+LOG_RETENTION_DAYS = (
+    1,
+    3,
+    5,
+    7,
+    14,
+    30,
+    60,
+    90,
+    120,
+    150,
+    180,
+    365,
+    400,
+    545,
+    731,
+    1096,
+    1827,
+    2192,
+    2557,
+    2922,
+    3288,
+    3653,
+)
 # Batch also accepts instance families (m5) and these names for "let Batch choose".
 BATCH_INSTANCE_ALIASES = ("optimal", "default_x86_64", "default_arm64")
-BUCKET_NAME_RULE = "an S3 bucket name: 3-63 characters of a-z, 0-9, '.' and '-', starting and ending with a letter or digit"
+BUCKET_NAME_RULE = (
+    "an S3 bucket name: 3-63 characters of a-z, 0-9, '.' and '-', starting and ending with a letter or digit"
+)
 _IP = re.compile(r"\d+\.\d+\.\d+\.\d+")
 
 

@@ -4,6 +4,7 @@ Pulumi inputs are camelCase; request members are PascalCase (IAM, S3, SageMaker)
 member is found case-insensitively, and a plural Pulumi list (`encryptionConfigurations`) matches a singular member.
 Only the names that differ otherwise are spelled out per resource type. Pulumi-only inputs (`forceDestroy`) match no
 member and are skipped. Values unknown until deploy are `UNKNOWN`: present, not checked."""
+
 from __future__ import annotations
 
 import difflib
@@ -47,75 +48,158 @@ class Request:
     """Required request members (dotted paths) that Pulumi fills in when the program leaves them out (autonames)."""
 
 
-def _r(service: str, operation: str, members: dict[str, str] | None = None, other: dict[str, tuple[str, str]] | None = None,
-       generated: tuple[str, ...] = ()) -> Request:
+def _r(
+    service: str,
+    operation: str,
+    members: dict[str, str] | None = None,
+    other: dict[str, tuple[str, str]] | None = None,
+    generated: tuple[str, ...] = (),
+) -> Request:
     return Request(service, operation, members or {}, other or {}, frozenset(generated))
 
 
 REQUESTS: dict[str, Request] = {
     # S3 (bucket names also follow S3's naming rules, see naming.py)
-    "aws:s3/bucket:Bucket": _r("s3", "CreateBucket", {"bucket": "Bucket"}, {"tags": ("PutBucketTagging", "Tagging.TagSet")}, ("Bucket",)),
-    "aws:s3/bucketV2:BucketV2": _r("s3", "CreateBucket", {"bucket": "Bucket"}, {"tags": ("PutBucketTagging", "Tagging.TagSet")}, ("Bucket",)),
+    "aws:s3/bucket:Bucket": _r(
+        "s3", "CreateBucket", {"bucket": "Bucket"}, {"tags": ("PutBucketTagging", "Tagging.TagSet")}, ("Bucket",)
+    ),
+    "aws:s3/bucketV2:BucketV2": _r(
+        "s3", "CreateBucket", {"bucket": "Bucket"}, {"tags": ("PutBucketTagging", "Tagging.TagSet")}, ("Bucket",)
+    ),
     "aws:s3/bucketVersioning:BucketVersioning": _r("s3", "PutBucketVersioning"),
     "aws:s3/bucketVersioningV2:BucketVersioningV2": _r("s3", "PutBucketVersioning"),
-    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration":
-        _r("s3", "PutBucketEncryption", {"rules": "ServerSideEncryptionConfiguration.Rules"}),
-    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": _r("s3", "PutPublicAccessBlock", {
-        k: f"PublicAccessBlockConfiguration.{k[0].upper()}{k[1:]}"
-        for k in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")},
-        generated=("PublicAccessBlockConfiguration",)),  # every flag is optional in Pulumi (default false)
-    "aws:s3/bucketOwnershipControls:BucketOwnershipControls": _r("s3", "PutBucketOwnershipControls", {"rule": "OwnershipControls.Rules"}),
-    "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration":
-        _r("s3", "PutBucketLifecycleConfiguration", {"rules": "LifecycleConfiguration.Rules"}),
-    "aws:s3/bucketLogging:BucketLogging": _r("s3", "PutBucketLogging", {
-        "targetBucket": "BucketLoggingStatus.LoggingEnabled.TargetBucket", "targetPrefix": "BucketLoggingStatus.LoggingEnabled.TargetPrefix"}),
+    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": _r(
+        "s3", "PutBucketEncryption", {"rules": "ServerSideEncryptionConfiguration.Rules"}
+    ),
+    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": _r(
+        "s3",
+        "PutPublicAccessBlock",
+        {
+            k: f"PublicAccessBlockConfiguration.{k[0].upper()}{k[1:]}"
+            for k in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
+        },
+        generated=("PublicAccessBlockConfiguration",),
+    ),  # every flag is optional in Pulumi (default false)
+    "aws:s3/bucketOwnershipControls:BucketOwnershipControls": _r(
+        "s3", "PutBucketOwnershipControls", {"rule": "OwnershipControls.Rules"}
+    ),
+    "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": _r(
+        "s3", "PutBucketLifecycleConfiguration", {"rules": "LifecycleConfiguration.Rules"}
+    ),
+    "aws:s3/bucketLogging:BucketLogging": _r(
+        "s3",
+        "PutBucketLogging",
+        {
+            "targetBucket": "BucketLoggingStatus.LoggingEnabled.TargetBucket",
+            "targetPrefix": "BucketLoggingStatus.LoggingEnabled.TargetPrefix",
+        },
+    ),
     "aws:s3/bucketPolicy:BucketPolicy": _r("s3", "PutBucketPolicy"),
     # KMS
-    "aws:kms/key:Key": _r("kms", "CreateKey", other={"deletionWindowInDays": ("ScheduleKeyDeletion", "PendingWindowInDays"),
-                                                      "rotationPeriodInDays": ("EnableKeyRotation", "RotationPeriodInDays")}),
+    "aws:kms/key:Key": _r(
+        "kms",
+        "CreateKey",
+        other={
+            "deletionWindowInDays": ("ScheduleKeyDeletion", "PendingWindowInDays"),
+            "rotationPeriodInDays": ("EnableKeyRotation", "RotationPeriodInDays"),
+        },
+    ),
     "aws:kms/alias:Alias": _r("kms", "CreateAlias", {"name": "AliasName"}, generated=("AliasName", "TargetKeyId")),
     # IAM
-    "aws:iam/role:Role": _r("iam", "CreateRole", {"name": "RoleName", "assumeRolePolicy": "AssumeRolePolicyDocument"}, generated=("RoleName",)),
-    "aws:iam/rolePolicy:RolePolicy": _r("iam", "PutRolePolicy", {"name": "PolicyName", "role": "RoleName", "policy": "PolicyDocument"},
-                                        generated=("PolicyName",)),
+    "aws:iam/role:Role": _r(
+        "iam",
+        "CreateRole",
+        {"name": "RoleName", "assumeRolePolicy": "AssumeRolePolicyDocument"},
+        generated=("RoleName",),
+    ),
+    "aws:iam/rolePolicy:RolePolicy": _r(
+        "iam",
+        "PutRolePolicy",
+        {"name": "PolicyName", "role": "RoleName", "policy": "PolicyDocument"},
+        generated=("PolicyName",),
+    ),
     "aws:iam/rolePolicyAttachment:RolePolicyAttachment": _r("iam", "AttachRolePolicy", {"role": "RoleName"}),
-    "aws:iam/instanceProfile:InstanceProfile": _r("iam", "CreateInstanceProfile", {"name": "InstanceProfileName"},
-                                                  {"role": ("AddRoleToInstanceProfile", "RoleName")}, ("InstanceProfileName",)),
+    "aws:iam/instanceProfile:InstanceProfile": _r(
+        "iam",
+        "CreateInstanceProfile",
+        {"name": "InstanceProfileName"},
+        {"role": ("AddRoleToInstanceProfile", "RoleName")},
+        ("InstanceProfileName",),
+    ),
     "aws:iam/openIdConnectProvider:OpenIdConnectProvider": _r("iam", "CreateOpenIDConnectProvider"),
-    "aws:iam/policy:Policy": _r("iam", "CreatePolicy", {"name": "PolicyName", "policy": "PolicyDocument"}, generated=("PolicyName",)),
+    "aws:iam/policy:Policy": _r(
+        "iam", "CreatePolicy", {"name": "PolicyName", "policy": "PolicyDocument"}, generated=("PolicyName",)
+    ),
     "aws:iam/user:User": _r("iam", "CreateUser", {"name": "UserName"}, generated=("UserName",)),
     "aws:iam/group:Group": _r("iam", "CreateGroup", {"name": "GroupName"}, generated=("GroupName",)),
     # ECR
-    "aws:ecr/repository:Repository": _r("ecr", "CreateRepository", {"name": "repositoryName"},
-                                        generated=("repositoryName", "encryptionConfiguration.encryptionType")),
-    "aws:ecr/repositoryPolicy:RepositoryPolicy": _r("ecr", "SetRepositoryPolicy", {"repository": "repositoryName", "policy": "policyText"}),
-    "aws:ecr/lifecyclePolicy:LifecyclePolicy": _r("ecr", "PutLifecyclePolicy", {"repository": "repositoryName", "policy": "lifecyclePolicyText"}),
+    "aws:ecr/repository:Repository": _r(
+        "ecr",
+        "CreateRepository",
+        {"name": "repositoryName"},
+        generated=("repositoryName", "encryptionConfiguration.encryptionType"),
+    ),
+    "aws:ecr/repositoryPolicy:RepositoryPolicy": _r(
+        "ecr", "SetRepositoryPolicy", {"repository": "repositoryName", "policy": "policyText"}
+    ),
+    "aws:ecr/lifecyclePolicy:LifecyclePolicy": _r(
+        "ecr", "PutLifecyclePolicy", {"repository": "repositoryName", "policy": "lifecyclePolicyText"}
+    ),
     # SageMaker
     "aws:sagemaker/model:Model": _r("sagemaker", "CreateModel", {"name": "ModelName"}, generated=("ModelName",)),
     "aws:sagemaker/endpointConfiguration:EndpointConfiguration": _r(
-        "sagemaker", "CreateEndpointConfig", {"name": "EndpointConfigName", "kmsKeyArn": "KmsKeyId"},
-        generated=("EndpointConfigName", "ProductionVariants.VariantName", "ShadowProductionVariants.VariantName")),
-    "aws:sagemaker/endpoint:Endpoint": _r("sagemaker", "CreateEndpoint", {"name": "EndpointName"}, generated=("EndpointName",)),
+        "sagemaker",
+        "CreateEndpointConfig",
+        {"name": "EndpointConfigName", "kmsKeyArn": "KmsKeyId"},
+        generated=("EndpointConfigName", "ProductionVariants.VariantName", "ShadowProductionVariants.VariantName"),
+    ),
+    "aws:sagemaker/endpoint:Endpoint": _r(
+        "sagemaker", "CreateEndpoint", {"name": "EndpointName"}, generated=("EndpointName",)
+    ),
     "aws:sagemaker/mlflowTrackingServer:MlflowTrackingServer": _r("sagemaker", "CreateMlflowTrackingServer"),
     "aws:sagemaker/dataQualityJobDefinition:DataQualityJobDefinition": _r(
-        "sagemaker", "CreateDataQualityJobDefinition", {"name": "JobDefinitionName"},
-        generated=("JobDefinitionName", "DataQualityJobInput.EndpointInput.LocalPath", "DataQualityJobInput.BatchTransformInput.LocalPath",
-                   "DataQualityJobOutputConfig.MonitoringOutputs.S3Output.LocalPath")),  # Pulumi defaults the container paths
+        "sagemaker",
+        "CreateDataQualityJobDefinition",
+        {"name": "JobDefinitionName"},
+        generated=(
+            "JobDefinitionName",
+            "DataQualityJobInput.EndpointInput.LocalPath",
+            "DataQualityJobInput.BatchTransformInput.LocalPath",
+            "DataQualityJobOutputConfig.MonitoringOutputs.S3Output.LocalPath",
+        ),
+    ),  # Pulumi defaults the container paths
     "aws:sagemaker/monitoringSchedule:MonitoringSchedule": _r(
-        "sagemaker", "CreateMonitoringSchedule", {"name": "MonitoringScheduleName"}, generated=("MonitoringScheduleName",)),
+        "sagemaker",
+        "CreateMonitoringSchedule",
+        {"name": "MonitoringScheduleName"},
+        generated=("MonitoringScheduleName",),
+    ),
     "aws:sagemaker/modelPackageGroup:ModelPackageGroup": _r("sagemaker", "CreateModelPackageGroup"),
     # CloudWatch, Application Auto Scaling, Logs
-    "aws:cloudwatch/metricAlarm:MetricAlarm": _r("cloudwatch", "PutMetricAlarm", {"name": "AlarmName", "metricQueries": "Metrics"},
-                                                 generated=("AlarmName",)),
+    "aws:cloudwatch/metricAlarm:MetricAlarm": _r(
+        "cloudwatch", "PutMetricAlarm", {"name": "AlarmName", "metricQueries": "Metrics"}, generated=("AlarmName",)
+    ),
     "aws:appautoscaling/target:Target": _r("application-autoscaling", "RegisterScalableTarget"),
-    "aws:appautoscaling/policy:Policy": _r("application-autoscaling", "PutScalingPolicy", {"name": "PolicyName"}, generated=("PolicyName",)),
-    "aws:cloudwatch/logGroup:LogGroup": _r("logs", "CreateLogGroup", {"name": "logGroupName"},
-                                           {"retentionInDays": ("PutRetentionPolicy", "retentionInDays")}, ("logGroupName",)),
+    "aws:appautoscaling/policy:Policy": _r(
+        "application-autoscaling", "PutScalingPolicy", {"name": "PolicyName"}, generated=("PolicyName",)
+    ),
+    "aws:cloudwatch/logGroup:LogGroup": _r(
+        "logs",
+        "CreateLogGroup",
+        {"name": "logGroupName"},
+        {"retentionInDays": ("PutRetentionPolicy", "retentionInDays")},
+        ("logGroupName",),
+    ),
     # Batch
-    "aws:batch/computeEnvironment:ComputeEnvironment": _r("batch", "CreateComputeEnvironment", {"name": "computeEnvironmentName"},
-                                                          generated=("computeEnvironmentName",)),
-    "aws:batch/jobQueue:JobQueue": _r("batch", "CreateJobQueue", {"name": "jobQueueName"}, generated=("jobQueueName", "computeEnvironmentOrder")),
-    "aws:batch/jobDefinition:JobDefinition": _r("batch", "RegisterJobDefinition", {"name": "jobDefinitionName"}, generated=("jobDefinitionName",)),
+    "aws:batch/computeEnvironment:ComputeEnvironment": _r(
+        "batch", "CreateComputeEnvironment", {"name": "computeEnvironmentName"}, generated=("computeEnvironmentName",)
+    ),
+    "aws:batch/jobQueue:JobQueue": _r(
+        "batch", "CreateJobQueue", {"name": "jobQueueName"}, generated=("jobQueueName", "computeEnvironmentOrder")
+    ),
+    "aws:batch/jobDefinition:JobDefinition": _r(
+        "batch", "RegisterJobDefinition", {"name": "jobDefinitionName"}, generated=("jobDefinitionName",)
+    ),
 }
 
 
@@ -210,13 +294,19 @@ class Checker:
             yield from self._length(len(value), shape, path, member, "entries", dict(value))
         elif kind == "string" and isinstance(value, str):
             yield from self._string(value, shape, path, member)
-        elif kind in ("integer", "long", "float", "double") and isinstance(value, (int, float)) and not isinstance(value, bool):
+        elif (
+            kind in ("integer", "long", "float", "double")
+            and isinstance(value, (int, float))
+            and not isinstance(value, bool)
+        ):
             if "min" in shape and value < shape["min"]:
                 yield Violation(path, f"at least {shape['min']}", value, member)
             if "max" in shape and value > shape["max"]:
                 yield Violation(path, f"at most {shape['max']}", value, member)
 
-    def _structure(self, value: Mapping[str, Any], shape: dict[str, Any], path: str, api: str, tag: bool = False) -> Iterator[Violation]:
+    def _structure(
+        self, value: Mapping[str, Any], shape: dict[str, Any], path: str, api: str, tag: bool = False
+    ) -> Iterator[Violation]:
         members = shape.get("members", {})
         present = set()
         for key, v in value.items():
@@ -228,7 +318,9 @@ class Checker:
         for req in shape.get("required", []):
             dotted = _join(api, req)
             if req not in present and dotted not in self.generated:
-                yield Violation(_join(path, req[0].lower() + req[1:]), "a value (required)", None, f"{self.operation} {dotted}")
+                yield Violation(
+                    _join(path, req[0].lower() + req[1:]), "a value (required)", None, f"{self.operation} {dotted}"
+                )
 
     def _string(self, value: str, shape: dict[str, Any], path: str, member: str) -> Iterator[Violation]:
         if "enum" in shape and value not in shape["enum"]:
@@ -237,8 +329,13 @@ class Checker:
                 yield Violation(path, f"one of {', '.join(allowed)}", value, member)
             else:  # instance types: hundreds of values, so the nearest ones instead of the list
                 near = difflib.get_close_matches(value, allowed, n=3, cutoff=0.5)
-                yield Violation(path, f"one of the {len(allowed)} values its model lists" + (f" (nearest: {', '.join(near)})" if near else ""),
-                                value, member)
+                yield Violation(
+                    path,
+                    f"one of the {len(allowed)} values its model lists"
+                    + (f" (nearest: {', '.join(near)})" if near else ""),
+                    value,
+                    member,
+                )
             return
         yield from self._length(len(value), shape, path, member, "characters", value)
         regex = pattern(shape["pattern"]) if "pattern" in shape else None
@@ -276,7 +373,12 @@ def check_request(resource_type: str, inputs: Mapping[str, Any]) -> list[Violati
     m = models()
     out: list[Violation] = []
     for op, body in _place(inputs, request).items():
-        checker = Checker(m, request.service, op, request.generated if op == request.operation else _every_member(m, request.service, op))
+        checker = Checker(
+            m,
+            request.service,
+            op,
+            request.generated if op == request.operation else _every_member(m, request.service, op),
+        )
         out += checker.check(body, m.input_shape(request.service, op), "", "")
     return out
 

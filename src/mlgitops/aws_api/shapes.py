@@ -4,6 +4,7 @@ the regions of every partition.
 Loading botocore's SageMaker model alone costs about 0.2 s, so the shapes reachable from the mapped operations are
 extracted once per botocore version into a small JSON file in the user's cache (`$XDG_CACHE_HOME/mlgitops`) and held in
 memory after the first use. botocore itself is only imported when that file is missing or stale."""
+
 from __future__ import annotations
 
 import functools
@@ -17,14 +18,39 @@ from typing import Any
 
 # (service, operation) pairs whose input shapes are validated; `resources.REQUESTS` draws from these.
 OPERATIONS: dict[str, tuple[str, ...]] = {
-    "s3": ("CreateBucket", "PutBucketVersioning", "PutBucketEncryption", "PutPublicAccessBlock", "PutBucketOwnershipControls",
-           "PutBucketLifecycleConfiguration", "PutBucketLogging", "PutBucketPolicy", "PutBucketTagging"),
+    "s3": (
+        "CreateBucket",
+        "PutBucketVersioning",
+        "PutBucketEncryption",
+        "PutPublicAccessBlock",
+        "PutBucketOwnershipControls",
+        "PutBucketLifecycleConfiguration",
+        "PutBucketLogging",
+        "PutBucketPolicy",
+        "PutBucketTagging",
+    ),
     "kms": ("CreateKey", "CreateAlias", "ScheduleKeyDeletion", "EnableKeyRotation"),
-    "iam": ("CreateRole", "PutRolePolicy", "AttachRolePolicy", "CreateInstanceProfile", "AddRoleToInstanceProfile",
-            "CreateOpenIDConnectProvider", "CreatePolicy", "CreateUser", "CreateGroup"),
+    "iam": (
+        "CreateRole",
+        "PutRolePolicy",
+        "AttachRolePolicy",
+        "CreateInstanceProfile",
+        "AddRoleToInstanceProfile",
+        "CreateOpenIDConnectProvider",
+        "CreatePolicy",
+        "CreateUser",
+        "CreateGroup",
+    ),
     "ecr": ("CreateRepository", "SetRepositoryPolicy", "PutLifecyclePolicy"),
-    "sagemaker": ("CreateModel", "CreateEndpointConfig", "CreateEndpoint", "CreateMlflowTrackingServer",
-                  "CreateDataQualityJobDefinition", "CreateMonitoringSchedule", "CreateModelPackageGroup"),
+    "sagemaker": (
+        "CreateModel",
+        "CreateEndpointConfig",
+        "CreateEndpoint",
+        "CreateMlflowTrackingServer",
+        "CreateDataQualityJobDefinition",
+        "CreateMonitoringSchedule",
+        "CreateModelPackageGroup",
+    ),
     "cloudwatch": ("PutMetricAlarm",),
     "application-autoscaling": ("RegisterScalableTarget", "PutScalingPolicy"),
     "logs": ("CreateLogGroup", "PutRetentionPolicy"),
@@ -76,7 +102,11 @@ def _reachable(shapes: dict[str, Any], roots: list[str]) -> dict[str, Any]:
         if name in out:
             continue
         shape = shapes[name]
-        kept = {k: v for k, v in shape.items() if k in ("type", "required", "min", "max", "pattern", "enum", "member", "key", "value")}
+        kept = {
+            k: v
+            for k, v in shape.items()
+            if k in ("type", "required", "min", "max", "pattern", "enum", "member", "key", "value")
+        }
         if "members" in shape:  # members carry long documentation; only their shape matters here
             kept["members"] = {m: {"shape": v["shape"]} for m, v in shape["members"].items()}
         out[name] = kept
@@ -94,7 +124,11 @@ def _extract() -> dict[str, Any]:
     services: dict[str, Any] = {}
     for service in sorted(set(OPERATIONS) | set(NAMED_SHAPES)):
         model = loader.load_service_model(service, "service-2")
-        ops = {op: model["operations"][op]["input"]["shape"] for op in OPERATIONS.get(service, ()) if op in model["operations"]}
+        ops = {
+            op: model["operations"][op]["input"]["shape"]
+            for op in OPERATIONS.get(service, ())
+            if op in model["operations"]
+        }
         roots = list(ops.values()) + [s for s in NAMED_SHAPES.get(service, ()) if s in model["shapes"]]
         services[service] = {"operations": ops, "shapes": _reachable(model["shapes"], roots)}
     regions = {r: p["partition"] for p in loader.load_data("endpoints")["partitions"] for r in p.get("regions", {})}
@@ -122,10 +156,25 @@ def models() -> Models:
 
 # Java regex classes botocore's patterns use that Python's `re` lacks. Each widens to a superset, so a translated pattern can
 # only accept more than AWS does, never flag a value AWS accepts.
-_JAVA_CLASSES = {r"\p{L}": r"\w", r"\p{N}": r"\d", r"\p{Z}": r"\s", r"\p{M}": r"\w", r"\p{S}": r"\S", r"\p{P}": r"\S",
-                 r"\p{ASCII}": r"\x00-\x7f", r"\p{Alnum}": r"a-zA-Z0-9", r"\p{Alpha}": r"a-zA-Z", r"\p{Digit}": r"0-9",
-                 r"\p{Lower}": r"a-z", r"\p{Upper}": r"A-Z", r"\p{Punct}": r"!-/:-@\[-`{-~", r"\p{Print}": r"\x20-\x7e",
-                 r"\p{Graph}": r"\x21-\x7e", r"\p{Space}": r"\s", r"\p{XDigit}": r"0-9a-fA-F"}
+_JAVA_CLASSES = {
+    r"\p{L}": r"\w",
+    r"\p{N}": r"\d",
+    r"\p{Z}": r"\s",
+    r"\p{M}": r"\w",
+    r"\p{S}": r"\S",
+    r"\p{P}": r"\S",
+    r"\p{ASCII}": r"\x00-\x7f",
+    r"\p{Alnum}": r"a-zA-Z0-9",
+    r"\p{Alpha}": r"a-zA-Z",
+    r"\p{Digit}": r"0-9",
+    r"\p{Lower}": r"a-z",
+    r"\p{Upper}": r"A-Z",
+    r"\p{Punct}": r"!-/:-@\[-`{-~",
+    r"\p{Print}": r"\x20-\x7e",
+    r"\p{Graph}": r"\x21-\x7e",
+    r"\p{Space}": r"\s",
+    r"\p{XDigit}": r"0-9a-fA-F",
+}
 
 
 @functools.cache

@@ -4,6 +4,7 @@ Environment overlays (`environments.<env>`) deep-merge over the base: mappings m
 scalars replace. Errors cite `mlgitops.yaml:LINE:COL`, the key path, what was expected and found,
 and all of them are reported together.
 """
+
 from __future__ import annotations
 
 import copy
@@ -140,12 +141,18 @@ def _describe(error: Any, doc: Document, env: str) -> str:
     if kind == "extra_forbidden":
         known = _fields_at(loc[:-1])
         hint = difflib.get_close_matches(str(loc[-1]), known, n=1, cutoff=0.6)
-        text = f"unknown key '{loc[-1]}'" + (f"; did you mean '{hint[0]}'?" if hint else f"; allowed: {', '.join(known)}")
+        text = f"unknown key '{loc[-1]}'" + (
+            f"; did you mean '{hint[0]}'?" if hint else f"; allowed: {', '.join(known)}"
+        )
     elif kind == "missing":
         text = "required key is missing"
     else:
         found = error.get("input")
-        text = msg.removeprefix("Value error, ").replace("Input should be", "expected").replace("String should", "expected value to")
+        text = (
+            msg.removeprefix("Value error, ")
+            .replace("Input should be", "expected")
+            .replace("String should", "expected value to")
+        )
         if kind not in ("value_error", "assertion_error") and not isinstance(found, (dict, list)):
             text += f", found {found!r}"
     scope = "" if env == "local" else f" (environment {env})"
@@ -169,13 +176,19 @@ def _fields_at(loc: tuple[Any, ...]) -> list[str]:
         else:
             return []
     annotation = _unwrap(annotation)
-    return [f.alias or n for n, f in annotation.model_fields.items()] if isinstance(annotation, type) and issubclass(annotation, BaseModel) else []
+    return (
+        [f.alias or n for n, f in annotation.model_fields.items()]
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel)
+        else []
+    )
 
 
 def _unwrap(annotation: Any) -> Any:
     """`X | None` -> X."""
     args = [a for a in typing.get_args(annotation) if a is not type(None)]
-    return args[0] if typing.get_origin(annotation) in (typing.Union, types.UnionType) and len(args) == 1 else annotation
+    return (
+        args[0] if typing.get_origin(annotation) in (typing.Union, types.UnionType) and len(args) == 1 else annotation
+    )
 
 
 def _summary(problems: list[str]) -> str:
@@ -203,12 +216,30 @@ def json_schema() -> dict[str, Any]:
     defs["EnvironmentOverlay"] = overlay
     # In the base model only (an overlay may set metrics without the task): the metric names of its task.
     defs["Model"]["allOf"] = [
-        {"if": {"properties": {"task": {"const": "regression"}}, "required": ["task"]},
-         "then": {"properties": {"metrics": {"properties": {"primary": {"enum": [*sorted(REGRESSION), None]},
-                                                            "thresholds": {"propertyNames": {"enum": sorted(REGRESSION)}}},
-                                             "not": {"required": ["average"]}}}},
-         "else": {"properties": {"metrics": {"properties": {"primary": {"enum": [*sorted(BINARY | MULTICLASS), None]},
-                                                            "thresholds": {"propertyNames": {"enum": sorted(BINARY | MULTICLASS)}}}}}}},
+        {
+            "if": {"properties": {"task": {"const": "regression"}}, "required": ["task"]},
+            "then": {
+                "properties": {
+                    "metrics": {
+                        "properties": {
+                            "primary": {"enum": [*sorted(REGRESSION), None]},
+                            "thresholds": {"propertyNames": {"enum": sorted(REGRESSION)}},
+                        },
+                        "not": {"required": ["average"]},
+                    }
+                }
+            },
+            "else": {
+                "properties": {
+                    "metrics": {
+                        "properties": {
+                            "primary": {"enum": [*sorted(BINARY | MULTICLASS), None]},
+                            "thresholds": {"propertyNames": {"enum": sorted(BINARY | MULTICLASS)}},
+                        }
+                    }
+                }
+            },
+        },
     ]
     schema["properties"]["environments"] = {
         "type": "object",
@@ -216,7 +247,11 @@ def json_schema() -> dict[str, Any]:
         "propertyNames": {"pattern": "^[a-z][a-z0-9]{0,11}$"},
         "additionalProperties": {"$ref": "#/$defs/EnvironmentOverlay"},
     }
-    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": "https://mlgitops.dev/schema/mlgitops.json", **schema}
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "https://mlgitops.dev/schema/mlgitops.json",
+        **schema,
+    }
 
 
 def _partial(node: Any) -> Any:

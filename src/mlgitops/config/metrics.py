@@ -5,6 +5,7 @@ The names are those `mlflow.models.evaluate` (MLflow 3.17, `models/evaluation/ev
 a multiclass one computes precision, recall and F1 with `evaluator_config["average"]` (MLflow's default is
 `weighted`) and ROC AUC (one-vs-rest) only for `macro` and `weighted`.
 """
+
 from __future__ import annotations
 
 from enum import StrEnum
@@ -25,13 +26,32 @@ class Average(StrEnum):
 
 BINARY_AVERAGE = "binary"  # what MLflow uses for two classes whatever `average` says: the positive class's scores
 
-COMMON = frozenset({"example_count", "score", "accuracy_score", "precision_score", "recall_score", "f1_score", "log_loss"})
-BINARY = COMMON | {"roc_auc", "precision_recall_auc", "true_negatives", "false_positives", "false_negatives", "true_positives"}
+COMMON = frozenset(
+    {"example_count", "score", "accuracy_score", "precision_score", "recall_score", "f1_score", "log_loss"}
+)
+BINARY = COMMON | {
+    "roc_auc",
+    "precision_recall_auc",
+    "true_negatives",
+    "false_positives",
+    "false_negatives",
+    "true_positives",
+}
 MULTICLASS = COMMON | {"roc_auc"}
-REGRESSION = frozenset({
-    "example_count", "score", "mean_absolute_error", "mean_squared_error", "root_mean_squared_error", "sum_on_target",
-    "mean_on_target", "r2_score", "max_error", "mean_absolute_percentage_error",
-})
+REGRESSION = frozenset(
+    {
+        "example_count",
+        "score",
+        "mean_absolute_error",
+        "mean_squared_error",
+        "root_mean_squared_error",
+        "sum_on_target",
+        "mean_on_target",
+        "r2_score",
+        "max_error",
+        "mean_absolute_percentage_error",
+    }
+)
 
 
 def task_metrics(task: str) -> frozenset[str]:

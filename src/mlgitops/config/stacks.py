@@ -4,6 +4,7 @@ Pulumi reads the region and the allowed accounts from the stack file, mlgitops (
 remote training) from `mlgitops.yaml`: when they disagree, `pulumi up` builds in one region what everything else looks
 for in another. `config check` names the line of the stack file and the fix.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -49,15 +50,21 @@ def problems(config: Project) -> list[str]:
     found = []
     region = settings.get("aws:region")
     if region is not None and region != config.cloud.region:
-        found.append(f"{doc.mark(('config', 'aws:region'))}: aws:region is {region} but mlgitops.yaml sets cloud.region "
-                     f"{config.cloud.region} for {config.env}: make them the same (Pulumi creates the stack's resources in "
-                     "aws:region; mlgitops plans, checks and trains in cloud.region)")
+        found.append(
+            f"{doc.mark(('config', 'aws:region'))}: aws:region is {region} but mlgitops.yaml sets cloud.region "
+            f"{config.cloud.region} for {config.env}: make them the same (Pulumi creates the stack's resources in "
+            "aws:region; mlgitops plans, checks and trains in cloud.region)"
+        )
     account = config.cloud.account_id
     allowed = settings.get("aws:allowedAccountIds")
     if account and allowed is None:
-        found.append(f"{doc.mark(('config',))}: no aws:allowedAccountIds although mlgitops.yaml sets cloud.account_id {account}: "
-                     f"add `aws:allowedAccountIds: [\"{account}\"]` under config: so `pulumi up` refuses any other account")
+        found.append(
+            f"{doc.mark(('config',))}: no aws:allowedAccountIds although mlgitops.yaml sets cloud.account_id {account}: "
+            f'add `aws:allowedAccountIds: ["{account}"]` under config: so `pulumi up` refuses any other account'
+        )
     elif account and [str(a) for a in (allowed if isinstance(allowed, list) else [allowed])] != [account]:
-        found.append(f"{doc.mark(('config', 'aws:allowedAccountIds'))}: aws:allowedAccountIds is {allowed} but mlgitops.yaml sets "
-                     f"cloud.account_id {account}: set it to [\"{account}\"]")
+        found.append(
+            f"{doc.mark(('config', 'aws:allowedAccountIds'))}: aws:allowedAccountIds is {allowed} but mlgitops.yaml sets "
+            f'cloud.account_id {account}: set it to ["{account}"]'
+        )
     return found

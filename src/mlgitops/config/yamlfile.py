@@ -4,6 +4,7 @@ PyYAML composes the node graph (which keeps line/column marks); we build plain P
 ourselves so we can refuse duplicate keys, bound alias expansion, and remember the position of
 every key path for error messages.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -55,7 +56,9 @@ def load_plain(path: Path, fix: str) -> Any:
 
 def parse(raw: bytes, label: str) -> Document:
     if len(raw) > MAX_BYTES:
-        raise BadInput(f"{label}:1: file is {len(raw)} bytes; the limit is {MAX_BYTES} (1 MiB). Keep data out of the config.")
+        raise BadInput(
+            f"{label}:1: file is {len(raw)} bytes; the limit is {MAX_BYTES} (1 MiB). Keep data out of the config."
+        )
     text = files.decode(raw, label)
     for number, content in enumerate(text.splitlines(), 1):
         indent = content[: len(content) - len(content.lstrip(" \t"))]

@@ -9,6 +9,7 @@ type once, in this order, and both engines read the file with it:
 A declared or implied type the data does not parse as (e.g. `abc` in a numeric column) is not forced:
 the column keeps its inferred type and GX judges it, the same way on both engines.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
@@ -21,11 +22,18 @@ INTEGER_RE = r"^\s*[+-]?\d+\s*$"
 BOOLEANS = ("true", "false")
 
 # Expectations whose bounds name a number when they are numbers.
-_NUMERIC_BOUNDED = frozenset({
-    "expect_column_values_to_be_between", "expect_column_mean_to_be_between", "expect_column_median_to_be_between",
-    "expect_column_sum_to_be_between", "expect_column_min_to_be_between", "expect_column_max_to_be_between",
-    "expect_column_stdev_to_be_between", "expect_column_quantile_values_to_be_between",
-})
+_NUMERIC_BOUNDED = frozenset(
+    {
+        "expect_column_values_to_be_between",
+        "expect_column_mean_to_be_between",
+        "expect_column_median_to_be_between",
+        "expect_column_sum_to_be_between",
+        "expect_column_min_to_be_between",
+        "expect_column_max_to_be_between",
+        "expect_column_stdev_to_be_between",
+        "expect_column_quantile_values_to_be_between",
+    }
+)
 
 
 class ColumnType(StrEnum):
@@ -41,15 +49,34 @@ class ColumnType(StrEnum):
 
 # GX's `type_` spellings (pandas dtypes, Spark type names) -> our type.
 _TYPE_NAMES = {
-    "int": ColumnType.INTEGER, "int8": ColumnType.INTEGER, "int16": ColumnType.INTEGER, "int32": ColumnType.INTEGER,
-    "int64": ColumnType.INTEGER, "integer": ColumnType.INTEGER, "integertype": ColumnType.INTEGER,
-    "longtype": ColumnType.INTEGER, "bigint": ColumnType.INTEGER, "long": ColumnType.INTEGER,
-    "float": ColumnType.FLOAT, "float32": ColumnType.FLOAT, "float64": ColumnType.FLOAT, "double": ColumnType.FLOAT,
-    "doubletype": ColumnType.FLOAT, "floattype": ColumnType.FLOAT,
-    "bool": ColumnType.BOOLEAN, "boolean": ColumnType.BOOLEAN, "booleantype": ColumnType.BOOLEAN,
-    "str": ColumnType.STRING, "string": ColumnType.STRING, "stringtype": ColumnType.STRING, "object": ColumnType.STRING,
-    "date": ColumnType.DATE, "datetype": ColumnType.DATE,
-    "datetime64": ColumnType.TIMESTAMP, "datetime64[ns]": ColumnType.TIMESTAMP, "timestamp": ColumnType.TIMESTAMP,
+    "int": ColumnType.INTEGER,
+    "int8": ColumnType.INTEGER,
+    "int16": ColumnType.INTEGER,
+    "int32": ColumnType.INTEGER,
+    "int64": ColumnType.INTEGER,
+    "integer": ColumnType.INTEGER,
+    "integertype": ColumnType.INTEGER,
+    "longtype": ColumnType.INTEGER,
+    "bigint": ColumnType.INTEGER,
+    "long": ColumnType.INTEGER,
+    "float": ColumnType.FLOAT,
+    "float32": ColumnType.FLOAT,
+    "float64": ColumnType.FLOAT,
+    "double": ColumnType.FLOAT,
+    "doubletype": ColumnType.FLOAT,
+    "floattype": ColumnType.FLOAT,
+    "bool": ColumnType.BOOLEAN,
+    "boolean": ColumnType.BOOLEAN,
+    "booleantype": ColumnType.BOOLEAN,
+    "str": ColumnType.STRING,
+    "string": ColumnType.STRING,
+    "stringtype": ColumnType.STRING,
+    "object": ColumnType.STRING,
+    "date": ColumnType.DATE,
+    "datetype": ColumnType.DATE,
+    "datetime64": ColumnType.TIMESTAMP,
+    "datetime64[ns]": ColumnType.TIMESTAMP,
+    "timestamp": ColumnType.TIMESTAMP,
     "timestamptype": ColumnType.TIMESTAMP,
 }
 
@@ -68,8 +95,12 @@ def _implied(exp: dict[str, Any]) -> ColumnType | None:
     if kind in _NUMERIC_BOUNDED:
         bounds = [kw[k] for k in ("min_value", "max_value") if kw.get(k) is not None]
         return ColumnType.FLOAT if bounds and all(_is_number(b) for b in bounds) else None
-    if kind in ("expect_column_values_to_be_in_set", "expect_column_distinct_values_to_be_in_set",
-                "expect_column_distinct_values_to_contain_set", "expect_column_distinct_values_to_equal_set"):
+    if kind in (
+        "expect_column_values_to_be_in_set",
+        "expect_column_distinct_values_to_be_in_set",
+        "expect_column_distinct_values_to_contain_set",
+        "expect_column_distinct_values_to_equal_set",
+    ):
         values = list(kw.get("value_set") or [])
         if values and all(isinstance(v, bool) for v in values):
             return ColumnType.BOOLEAN
@@ -77,9 +108,14 @@ def _implied(exp: dict[str, Any]) -> ColumnType | None:
             return ColumnType.FLOAT
         if values and all(isinstance(v, str) for v in values):
             return ColumnType.STRING
-    if kind in ("expect_column_value_lengths_to_be_between", "expect_column_value_lengths_to_equal",
-                "expect_column_values_to_match_regex", "expect_column_values_to_not_match_regex",
-                "expect_column_values_to_match_strftime_format", "expect_column_values_to_be_dateutil_parseable"):
+    if kind in (
+        "expect_column_value_lengths_to_be_between",
+        "expect_column_value_lengths_to_equal",
+        "expect_column_values_to_match_regex",
+        "expect_column_values_to_not_match_regex",
+        "expect_column_values_to_match_strftime_format",
+        "expect_column_values_to_be_dateutil_parseable",
+    ):
         return ColumnType.STRING
     return None
 
@@ -101,7 +137,9 @@ def implied_types(expectations: Iterable[dict[str, Any]]) -> dict[str, ColumnTyp
     return {c: t for c, t in out.items() if c not in conflicted}
 
 
-def resolve(declared: Mapping[str, str], implied: dict[str, ColumnType], inferred: dict[str, ColumnType]) -> dict[str, ColumnType]:
+def resolve(
+    declared: Mapping[str, str], implied: dict[str, ColumnType], inferred: dict[str, ColumnType]
+) -> dict[str, ColumnType]:
     """The type each column is read as: declared (schema) over implied (suite) over inferred (data)."""
     out = dict(inferred)
     for col, kind in implied.items():
@@ -128,7 +166,9 @@ def pandas_inferred(frame: Any) -> dict[str, ColumnType]:
     out: dict[str, ColumnType] = {}
     for col in frame.columns:
         s = frame[col]
-        if pd.api.types.is_bool_dtype(s) or (s.dtype == object and s.dropna().map(type).eq(bool).all() and s.notna().any()):
+        if pd.api.types.is_bool_dtype(s) or (
+            s.dtype == object and s.dropna().map(type).eq(bool).all() and s.notna().any()
+        ):
             out[str(col)] = ColumnType.BOOLEAN
         elif pd.api.types.is_integer_dtype(s):
             out[str(col)] = ColumnType.INTEGER
@@ -157,7 +197,11 @@ def pandas_apply(frame: Any, types: dict[str, ColumnType]) -> dict[str, str]:
             if kind == ColumnType.INTEGER:
                 bad |= present & conv.notna() & (conv % 1 != 0)
             if not bad.any():
-                frame[col] = conv.astype("int64") if kind == ColumnType.INTEGER and not conv.isna().any() else conv.astype("float64")
+                frame[col] = (
+                    conv.astype("int64")
+                    if kind == ColumnType.INTEGER and not conv.isna().any()
+                    else conv.astype("float64")
+                )
                 continue
         elif kind in (ColumnType.DATE, ColumnType.TIMESTAMP):
             conv = pd.to_datetime(s, errors="coerce", format="ISO8601")
@@ -187,8 +231,14 @@ def string_columns(declared: Mapping[str, str], implied: dict[str, ColumnType]) 
 
 # --- Spark --------------------------------------------------------------------------------------
 
-_SPARK_TYPES = {ColumnType.INTEGER: "bigint", ColumnType.FLOAT: "double", ColumnType.BOOLEAN: "boolean",
-                ColumnType.DATE: "date", ColumnType.TIMESTAMP: "timestamp", ColumnType.STRING: "string"}
+_SPARK_TYPES = {
+    ColumnType.INTEGER: "bigint",
+    ColumnType.FLOAT: "double",
+    ColumnType.BOOLEAN: "boolean",
+    ColumnType.DATE: "date",
+    ColumnType.TIMESTAMP: "timestamp",
+    ColumnType.STRING: "string",
+}
 
 
 def _q(col: str) -> str:
@@ -201,7 +251,9 @@ def spark_nulls(frame: Any, tokens: list[str]) -> Any:
 
     if not tokens:
         return frame
-    return frame.select(*[F.when(F.col(_q(c)).isin(tokens), F.lit(None)).otherwise(F.col(_q(c))).alias(c) for c in frame.columns])
+    return frame.select(
+        *[F.when(F.col(_q(c)).isin(tokens), F.lit(None)).otherwise(F.col(_q(c))).alias(c) for c in frame.columns]
+    )
 
 
 def _parses(col: str, kind: ColumnType) -> Any:
@@ -216,7 +268,9 @@ def _parses(col: str, kind: ColumnType) -> Any:
     return F.expr(f"try_cast({_q(col)} as {_SPARK_TYPES[kind]})").isNotNull()
 
 
-def spark_types(frame: Any, declared: Mapping[str, str], implied: dict[str, ColumnType]) -> tuple[Any, dict[str, str], int]:
+def spark_types(
+    frame: Any, declared: Mapping[str, str], implied: dict[str, ColumnType]
+) -> tuple[Any, dict[str, str], int]:
     """The all-string frame cast to the resolved types (one pass to infer and check them, which also counts
     the rows); returns (frame, {column: unparsed sample} for declared/implied types the data does not
     parse as, rows)."""
@@ -234,8 +288,10 @@ def spark_types(frame: Any, declared: Mapping[str, str], implied: dict[str, Colu
     inferred: dict[str, ColumnType] = {}
     for i, c in enumerate(cols):
         n = row[f"{i}:n"]
-        inferred[c] = next((k for k in (ColumnType.INTEGER, ColumnType.FLOAT, ColumnType.BOOLEAN) if n and row[f"{i}:{k}"] == n),
-                           ColumnType.FLOAT if n == 0 else ColumnType.STRING)
+        inferred[c] = next(
+            (k for k in (ColumnType.INTEGER, ColumnType.FLOAT, ColumnType.BOOLEAN) if n and row[f"{i}:{k}"] == n),
+            ColumnType.FLOAT if n == 0 else ColumnType.STRING,
+        )
     types = resolve(declared, implied, inferred)
     unparsed: dict[str, str] = {}
     for i, c in enumerate(cols):

@@ -7,6 +7,7 @@ with the same null tokens and column types (`columns.py`), so they give the same
 An expectation GX could not evaluate (its result carries an exception) is bad input, not a failure:
 the suite does not fit the data.
 """
+
 from __future__ import annotations
 
 import os
@@ -65,12 +66,14 @@ def _mlflow_action_class() -> Any:
             for res in checkpoint_result.run_results.values():
                 name = res.suite_name if hasattr(res, "suite_name") else "suite"
                 stats = res.statistics
-                mlflow.log_metrics({
-                    f"dq.{name}.success": float(res.success),
-                    f"dq.{name}.evaluated": float(stats.get("evaluated_expectations", 0)),
-                    f"dq.{name}.failed": float(stats.get("unsuccessful_expectations", 0)),
-                    f"dq.{name}.success_percent": float(stats.get("success_percent") or 0.0),
-                })
+                mlflow.log_metrics(
+                    {
+                        f"dq.{name}.success": float(res.success),
+                        f"dq.{name}.evaluated": float(stats.get("evaluated_expectations", 0)),
+                        f"dq.{name}.failed": float(stats.get("unsuccessful_expectations", 0)),
+                        f"dq.{name}.success_percent": float(stats.get("success_percent") or 0.0),
+                    }
+                )
                 mlflow.log_dict(res.to_json_dict(), f"data_quality/{name}.json")
             return {}
 
@@ -80,15 +83,21 @@ def _mlflow_action_class() -> Any:
 def _check_columns(suite: SuiteSpec, columns: list[str], where: str) -> None:
     missing = sorted(suite.columns() - set(columns))
     if missing:
-        raise BadInput(f"{where}: column(s) {', '.join(missing)} named by suite {suite.path} are absent from the data "
-                       f"(columns: {', '.join(columns)}); fix the data or the suite")
+        raise BadInput(
+            f"{where}: column(s) {', '.join(missing)} named by suite {suite.path} are absent from the data "
+            f"(columns: {', '.join(columns)}); fix the data or the suite"
+        )
 
 
 def _exception(r: Any) -> str | None:
     """The message of the exception GX raised evaluating this expectation, if it did. GX reports either one
     flat `exception_info` or one per metric that could not be computed."""
     info = r.exception_info or {}
-    found = [info] if "raised_exception" in info else [v for v in info.values() if hasattr(v, "get") or hasattr(v, "raised_exception")]
+    found = (
+        [info]
+        if "raised_exception" in info
+        else [v for v in info.values() if hasattr(v, "get") or hasattr(v, "raised_exception")]
+    )
     for one in found:
         raised = one.get("raised_exception") if hasattr(one, "get") else getattr(one, "raised_exception", False)
         if raised:
@@ -99,8 +108,15 @@ def _exception(r: Any) -> str | None:
     return None
 
 
-def _raise_errors(gx_result: Any, suite: SuiteSpec, name: str, location: str, engine: str, unparsed: dict[str, str],
-                  types: dict[str, str]) -> None:
+def _raise_errors(
+    gx_result: Any,
+    suite: SuiteSpec,
+    name: str,
+    location: str,
+    engine: str,
+    unparsed: dict[str, str],
+    types: dict[str, str],
+) -> None:
     """Exit 2 naming each expectation GX raised on, its column and GX's message (never a failure with None counts)."""
     lines = []
     for r in gx_result.results:
@@ -113,9 +129,11 @@ def _raise_errors(gx_result: Any, suite: SuiteSpec, name: str, location: str, en
             hint = f" (column {col} is read as text: its value {unparsed[col]!r} is not a {types.get(col, 'value')} as the suite or schema says)"
         lines.append(f"  {r.expectation_config.type}" + (f" [{col}]" if col else "") + f": {message}{hint}")
     if lines:
-        raise BadInput(f"{suite.path}: {len(lines)} expectation(s) could not be evaluated on {location} (engine {engine}); "
-                       f"the suite does not fit the data: fix the suite, or set datasets.{name}.schema / na_values in mlgitops.yaml\n"
-                       + "\n".join(lines))
+        raise BadInput(
+            f"{suite.path}: {len(lines)} expectation(s) could not be evaluated on {location} (engine {engine}); "
+            f"the suite does not fit the data: fix the suite, or set datasets.{name}.schema / na_values in mlgitops.yaml\n"
+            + "\n".join(lines)
+        )
 
 
 def _result(r: Any, severity: str) -> ExpectationResult:
@@ -138,15 +156,28 @@ def run_suite(ctx: Any, name: str, suite: SuiteSpec, batch: Any, engine: str = "
     from great_expectations.core.expectation_suite import ExpectationSuite
     from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 
-    gx_suite = ctx.suites.add(ExpectationSuite(name=name, expectations=[
-        ExpectationConfiguration(type=e["type"], kwargs=e["kwargs"], meta=e["meta"], severity=e["severity"]).to_domain_obj()
-        for e in suite.expectations]))
-    source = ctx.data_sources.add_spark(f"{name}-src") if engine == "spark" else ctx.data_sources.add_pandas(f"{name}-src")
+    gx_suite = ctx.suites.add(
+        ExpectationSuite(
+            name=name,
+            expectations=[
+                ExpectationConfiguration(
+                    type=e["type"], kwargs=e["kwargs"], meta=e["meta"], severity=e["severity"]
+                ).to_domain_obj()
+                for e in suite.expectations
+            ],
+        )
+    )
+    source = (
+        ctx.data_sources.add_spark(f"{name}-src") if engine == "spark" else ctx.data_sources.add_pandas(f"{name}-src")
+    )
     bd = source.add_dataframe_asset(name).add_batch_definition_whole_dataframe(name)
     vd = ctx.validation_definitions.add(gx.ValidationDefinition(name=name, data=bd, suite=gx_suite))
     actions = [_mlflow_action_class()(name="mlflow")] if _mlflow_active() else []
-    cp = ctx.checkpoints.add(gx.Checkpoint(name=name, validation_definitions=[vd], actions=actions,
-                                           result_format={"result_format": "SUMMARY"}))
+    cp = ctx.checkpoints.add(
+        gx.Checkpoint(
+            name=name, validation_definitions=[vd], actions=actions, result_format={"result_format": "SUMMARY"}
+        )
+    )
     result = cp.run(batch_parameters={"dataframe": batch})
     return next(iter(result.run_results.values()))
 
@@ -165,8 +196,9 @@ def dataset_suite(config: Project, name: str) -> SuiteSpec:
     return load_suite(Path(config.resolve(ds.suite)))
 
 
-def validate_dataset(ctx: Any, config: Project, name: str, hasher: Executor, suite: SuiteSpec | None = None,
-                     verbose: bool = False) -> DataReport:
+def validate_dataset(
+    ctx: Any, config: Project, name: str, hasher: Executor, suite: SuiteSpec | None = None, verbose: bool = False
+) -> DataReport:
     from mlgitops.data import columns as cols
 
     ds = config.datasets[name]
@@ -194,20 +226,35 @@ def validate_dataset(ctx: Any, config: Project, name: str, hasher: Executor, sui
     _check_columns(suite, columns, location)
     stray = sorted(set(declared) - set(columns))
     if stray:
-        raise BadInput(f"mlgitops.yaml: datasets.{name}.schema names column(s) {', '.join(stray)} that {location} lacks "
-                       f"(columns: {', '.join(columns)}); fix the schema")
+        raise BadInput(
+            f"mlgitops.yaml: datasets.{name}.schema names column(s) {', '.join(stray)} that {location} lacks "
+            f"(columns: {', '.join(columns)}); fix the schema"
+        )
     gx_result = run_suite(ctx, name, suite, frame, ds.engine)
     if ds.engine != "spark":
         sha = digest.result()  # hashed while GX validated
-    _raise_errors(gx_result, suite, name, location, ds.engine, unparsed, {**{c: str(t) for c, t in implied.items()}, **declared})
-    results = [_result(r, str(getattr(r.expectation_config.severity, "value", r.expectation_config.severity))) for r in gx_result.results]
-    return DataReport(dataset=name, path=str(ds.path), digest=sha, rows=rows, columns=columns,
-                      engine=ds.engine, success=not any(not r.success and r.severity == "critical" for r in results),
-                      results=results)
+    _raise_errors(
+        gx_result, suite, name, location, ds.engine, unparsed, {**{c: str(t) for c, t in implied.items()}, **declared}
+    )
+    results = [
+        _result(r, str(getattr(r.expectation_config.severity, "value", r.expectation_config.severity)))
+        for r in gx_result.results
+    ]
+    return DataReport(
+        dataset=name,
+        path=str(ds.path),
+        digest=sha,
+        rows=rows,
+        columns=columns,
+        engine=ds.engine,
+        success=not any(not r.success and r.severity == "critical" for r in results),
+        results=results,
+    )
 
 
-def validate(config: Project, dataset_names: list[str] | None = None, docs_dir: Path | None = None,
-             verbose: bool = False) -> Validation:
+def validate(
+    config: Project, dataset_names: list[str] | None = None, docs_dir: Path | None = None, verbose: bool = False
+) -> Validation:
     """Run the gate for the named datasets (default: all), write a DataReport into this run's evidence for each.
 
     `verbose` leaves Spark's own logging on (default: errors only)."""
@@ -231,11 +278,14 @@ def validate(config: Project, dataset_names: list[str] | None = None, docs_dir: 
 def build_docs(ctx: Any, docs_dir: Path) -> Path:
     """GX Data Docs HTML for the validations run in this context."""
     docs_dir = Path(docs_dir).resolve()
-    ctx.add_data_docs_site("mlgitops", {
-        "class_name": "SiteBuilder",
-        "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir)},
-        "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
-    })
+    ctx.add_data_docs_site(
+        "mlgitops",
+        {
+            "class_name": "SiteBuilder",
+            "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir)},
+            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+        },
+    )
     ctx.build_data_docs(site_names=["mlgitops"])
     return docs_dir / "index.html"
 
@@ -249,8 +299,11 @@ def _expectations_without_gx(path: Path) -> list[dict[str, Any]]:
     except (OSError, ValueError):
         return []
     exps = doc.get("expectations") if isinstance(doc, dict) else None
-    return [{"type": e["type"], "kwargs": e.get("kwargs") or {}} for e in exps or []
-            if isinstance(e, dict) and isinstance(e.get("type"), str) and isinstance(e.get("kwargs") or {}, dict)]
+    return [
+        {"type": e["type"], "kwargs": e.get("kwargs") or {}}
+        for e in exps or []
+        if isinstance(e, dict) and isinstance(e.get("type"), str) and isinstance(e.get("kwargs") or {}, dict)
+    ]
 
 
 def load_frame(config: Project, dataset_name: str) -> Any:

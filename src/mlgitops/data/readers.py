@@ -2,6 +2,7 @@
 
 The digest is sha256 of the exact bytes so evidence pins the data a model was trained and gated on.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -23,8 +24,10 @@ def _s3_body(loc: str) -> Any:
     try:
         return boto3.client("s3").get_object(Bucket=bucket, Key=key)["Body"]
     except ClientError as exc:
-        raise BadInput(f"{loc}: cannot read S3 object ({exc.response.get('Error', {}).get('Code', exc)}); "
-                       "check the dataset path in mlgitops.yaml and your AWS credentials") from None
+        raise BadInput(
+            f"{loc}: cannot read S3 object ({exc.response.get('Error', {}).get('Code', exc)}); "
+            "check the dataset path in mlgitops.yaml and your AWS credentials"
+        ) from None
 
 
 def _local_file(loc: str) -> Path:
@@ -42,14 +45,17 @@ def read_bytes(location: str | Path) -> bytes:
     return _local_file(loc).read_bytes()
 
 
-def read_frame(location: str | Path, fmt: str, tokens: list[str] | None = None, strings: list[str] | None = None) -> Any:
+def read_frame(
+    location: str | Path, fmt: str, tokens: list[str] | None = None, strings: list[str] | None = None
+) -> Any:
     """The dataset as a pandas DataFrame (local file or S3 object), without a digest."""
     loc = str(location)
     return parse(read_bytes(loc) if loc.startswith("s3://") else _local_file(loc), fmt, loc, tokens, strings)
 
 
-def load(location: str | Path, fmt: str, hasher: Executor, tokens: list[str] | None = None,
-         strings: list[str] | None = None) -> tuple[Any, Future[str]]:
+def load(
+    location: str | Path, fmt: str, hasher: Executor, tokens: list[str] | None = None, strings: list[str] | None = None
+) -> tuple[Any, Future[str]]:
     """(DataFrame, its sha256 to come): `hasher` digests the bytes while the caller validates the frame
     (hashlib releases the GIL). An S3 object is read once; a local file is streamed after the parse,
     which already keeps both cores busy."""
@@ -75,7 +81,9 @@ def stream_digest(location: str | Path, chunk: int = 1 << 20) -> str:
     return h.hexdigest()
 
 
-def parse(data: bytes | Path, fmt: str, where: str, tokens: list[str] | None = None, strings: list[str] | None = None) -> Any:
+def parse(
+    data: bytes | Path, fmt: str, where: str, tokens: list[str] | None = None, strings: list[str] | None = None
+) -> Any:
     """bytes (or a local file) -> pandas.DataFrame; unreadable or empty data is BadInput (not a verdict).
 
     A CSV's nulls are exactly `tokens` (default: the gate's NULL_TOKENS, the same the Spark engine uses);
@@ -89,13 +97,19 @@ def parse(data: bytes | Path, fmt: str, where: str, tokens: list[str] | None = N
         if fmt == "parquet":
             frame = pd.read_parquet(source)
         else:
-            frame = pd.read_csv(source, keep_default_na=False, na_values=null_tokens(tokens),
-                                dtype={c: "str" for c in strings or []} or None)
+            frame = pd.read_csv(
+                source,
+                keep_default_na=False,
+                na_values=null_tokens(tokens),
+                dtype={c: "str" for c in strings or []} or None,
+            )
     except pd.errors.EmptyDataError:
         raise BadInput(f"{where}: dataset is empty; provide data with a header and at least one row") from None
     except Exception as exc:  # noqa: BLE001 - any parser error is a bad file
-        raise BadInput(f"{where}: cannot read as {fmt} ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}); "
-                       f"check the file or set format: in mlgitops.yaml") from None
+        raise BadInput(
+            f"{where}: cannot read as {fmt} ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}); "
+            f"check the file or set format: in mlgitops.yaml"
+        ) from None
     if len(frame) == 0:
         raise BadInput(f"{where}: dataset is empty (0 rows); provide at least one row")
     return frame

@@ -1,5 +1,6 @@
 """What the data gate found: a DataReport per dataset (a record of `mlgitops.evidence`), and the reports of one
 `mlgitops data validate` as text for people."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -26,12 +27,16 @@ def render_text(result: Validation) -> str:
     """Per dataset the verdict and counts, then each critical failure and warning with a few unexpected values."""
     lines = []
     for r in result:
-        lines.append(f"{'PASS' if r.success else 'FAIL'} {r.dataset}: {r.rows} rows, {len(r.results)} expectations, "
-                     f"{len(r.failures)} critical failures, {len(r.warnings)} warnings (sha256 {r.digest[:12]})")
+        lines.append(
+            f"{'PASS' if r.success else 'FAIL'} {r.dataset}: {r.rows} rows, {len(r.results)} expectations, "
+            f"{len(r.failures)} critical failures, {len(r.warnings)} warnings (sha256 {r.digest[:12]})"
+        )
         for f in r.failures + r.warnings:
             col = f" [{f.column}]" if f.column else ""
-            lines.append(f"  {f.severity}: {f.expectation}{col}: unexpected {f.unexpected_count} "
-                         f"({f.unexpected_percent}%) e.g. {f.partial_unexpected_list[:5]} observed {f.observed_value}")
+            lines.append(
+                f"  {f.severity}: {f.expectation}{col}: unexpected {f.unexpected_count} "
+                f"({f.unexpected_percent}%) e.g. {f.partial_unexpected_list[:5]} observed {f.observed_value}"
+            )
     return "".join(line + "\n" for line in lines)
 
 
@@ -47,4 +52,6 @@ class StarterSuite:
 
 
 def render_suite(result: StarterSuite) -> str:
-    return f"wrote {result.out} ({len(result.suite['expectations'])} expectations); review ranges, sets and severities\n"
+    return (
+        f"wrote {result.out} ({len(result.suite['expectations'])} expectations); review ranges, sets and severities\n"
+    )

@@ -4,6 +4,7 @@ Precedence for the master and each conf key: `SPARK_MASTER`, then spark-submit (
 `--master`/`--conf` in `PYSPARK_SUBMIT_ARGS`), then `datasets.<d>.spark`, then the top-level `spark:`,
 then `local[*]` bound to 127.0.0.1 with the web UI off (a gate run is no server).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -19,7 +20,11 @@ if TYPE_CHECKING:
     from mlgitops.config import Project
 
 QUIET_LOG4J = Path(__file__).with_name("log4j2-quiet.properties")
-LOCAL_DEFAULTS = {"spark.ui.enabled": "false", "spark.driver.host": "127.0.0.1", "spark.driver.bindAddress": "127.0.0.1"}
+LOCAL_DEFAULTS = {
+    "spark.ui.enabled": "false",
+    "spark.driver.host": "127.0.0.1",
+    "spark.driver.bindAddress": "127.0.0.1",
+}
 
 
 def settings(config: Project, dataset: Any) -> tuple[str | None, dict[str, str]]:
@@ -34,7 +39,7 @@ def _submit_args() -> tuple[bool, set[str]]:
     """(whether PYSPARK_SUBMIT_ARGS names a master, the conf keys it sets): those win over mlgitops.yaml."""
     args = shlex.split(os.environ.get("PYSPARK_SUBMIT_ARGS", ""))
     keys = {a.split("=", 1)[0] for prev, a in zip(["", *args], args, strict=False) if prev == "--conf"}
-    keys |= {a[len("--conf="):].split("=", 1)[0] for a in args if a.startswith("--conf=")}
+    keys |= {a[len("--conf=") :].split("=", 1)[0] for a in args if a.startswith("--conf=")}
     return any(a == "--master" or a.startswith("--master=") for a in args), keys
 
 
@@ -57,7 +62,11 @@ def _quiet_launch(verbose: bool) -> Iterator[None]:
 
 # What the driver JVM prints on stderr at start outside any logger: Java's note on Spark 4's vector module,
 # and Spark's hint for shells (pyspark's gateway counts as one), printed whatever the log4j2 file says.
-JVM_NOISE = ("WARNING: Using incubator modules", "Setting default log level to", "To adjust logging level use sc.setLogLevel")
+JVM_NOISE = (
+    "WARNING: Using incubator modules",
+    "Setting default log level to",
+    "To adjust logging level use sc.setLogLevel",
+)
 
 
 def _forward(stream: Any) -> None:
@@ -118,15 +127,18 @@ def session(master: str | None, conf: dict[str, str], verbose: bool = False) -> 
                 _launch_filtered(builder)
             spark = builder.getOrCreate()
     except Exception as exc:  # noqa: BLE001 - no Java, a bad master URL: the user fixes the setup
-        raise BadInput(f"cannot start Spark ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}); "
-                       "check Java 17+, datasets.<d>.spark / spark: in mlgitops.yaml and SPARK_MASTER") from None
+        raise BadInput(
+            f"cannot start Spark ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}); "
+            "check Java 17+, datasets.<d>.spark / spark: in mlgitops.yaml and SPARK_MASTER"
+        ) from None
     if not verbose:
         spark.sparkContext.setLogLevel("ERROR")  # a session that was already running keeps its appenders
     return spark
 
 
-def read(spark: Any, location: str, fmt: str, tokens: list[str], declared: Mapping[str, str],
-         implied: dict[str, Any]) -> tuple[Any, dict[str, str], int]:
+def read(
+    spark: Any, location: str, fmt: str, tokens: list[str], declared: Mapping[str, str], implied: dict[str, Any]
+) -> tuple[Any, dict[str, str], int]:
     """The dataset as a Spark DataFrame typed like the pandas engine reads it; s3:// is read through S3A.
 
     Returns (frame, {column: a value that did not parse as its declared/implied type}, rows)."""
@@ -149,5 +161,7 @@ def read(spark: Any, location: str, fmt: str, tokens: list[str], declared: Mappi
         raise
     except Exception as exc:  # noqa: BLE001 - AnalysisException and friends: an unreadable file
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise BadInput(f"{location}: Spark cannot read it as {fmt} ({first}); check the file, the format, "
-                       "and for s3:// the hadoop-aws package on Spark's classpath (docs/data.md)") from None
+        raise BadInput(
+            f"{location}: Spark cannot read it as {fmt} ({first}); check the file, the format, "
+            "and for s3:// the hadoop-aws package on Spark's classpath (docs/data.md)"
+        ) from None

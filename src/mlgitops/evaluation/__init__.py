@@ -1,4 +1,5 @@
 """Champion/challenger evaluation: the candidate must meet the thresholds and beat what is deployed."""
+
 from mlgitops.evaluation.evaluate import (
     Evaluation,
     Evaluations,

@@ -6,6 +6,7 @@ metric marked. Bottom row: for a classifier the candidate's confusion matrix (ea
 true class) and its per-class precision, recall and F1, plus ROC for two classes; for a regressor predicted
 versus actual and residuals. Legends sit below the panels, never over the data.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -15,7 +16,15 @@ from mlgitops.config.schema import greater_is_better
 from mlgitops.evidence import Evaluation, atomic_write
 
 # Metrics drawn besides the primary and the thresholded ones, by scale.
-SCORES = ("roc_auc", "precision_recall_auc", "accuracy_score", "f1_score", "precision_score", "recall_score", "r2_score")
+SCORES = (
+    "roc_auc",
+    "precision_recall_auc",
+    "accuracy_score",
+    "f1_score",
+    "precision_score",
+    "recall_score",
+    "r2_score",
+)
 ERRORS = ("root_mean_squared_error", "mean_absolute_error")
 LOSSES = ("log_loss",)
 CANDIDATE, CHAMPION, THRESHOLD = "#1f77b4", "#b0b0b0", "#d62728"
@@ -32,7 +41,9 @@ def predictions(model: Any, features: Any, task: str) -> dict[str, Any]:
     if task == "classification" and raw is not None and hasattr(raw, "predict_proba"):
         try:
             proba = np.asarray(raw.predict_proba(features))
-        except Exception:  # the chart is evidence, not a gate: a model whose raw form cannot score here still gets the rest
+        except (
+            Exception
+        ):  # the chart is evidence, not a gate: a model whose raw form cannot score here still gets the rest
             proba = None
     return {"pred": pred, "proba": proba, "classes": [str(c) for c in getattr(raw, "classes_", [])]}
 
@@ -44,8 +55,15 @@ def _scales(ev: Evaluation) -> list[tuple[str, list[str]]]:
     scores = [m for m in wanted if greater_is_better(m)]
     errors = [m for m in wanted if not greater_is_better(m) and m not in LOSSES]
     losses = [m for m in wanted if m in LOSSES]
-    return [(title, names) for title, names in (("scores (higher is better)", scores), ("errors (lower is better)", errors),
-                                                 ("loss (lower is better)", losses)) if names]
+    return [
+        (title, names)
+        for title, names in (
+            ("scores (higher is better)", scores),
+            ("errors (lower is better)", errors),
+            ("loss (lower is better)", losses),
+        )
+        if names
+    ]
 
 
 def _metric_panel(ax: Any, ev: Evaluation, title: str, names: list[str]) -> None:
@@ -98,7 +116,9 @@ def _per_class(ax: Any, y: Any, pred: Any, classes: list[str]) -> None:
     import numpy as np
     from sklearn.metrics import precision_recall_fscore_support
 
-    p, r, f, support = precision_recall_fscore_support(np.asarray(y).astype(str), np.asarray(pred).astype(str), labels=classes, zero_division=0)
+    p, r, f, support = precision_recall_fscore_support(
+        np.asarray(y).astype(str), np.asarray(pred).astype(str), labels=classes, zero_division=0
+    )
     xs = np.arange(len(classes))
     width = 0.27
     for k, (values, name) in enumerate(((p, "precision"), (r, "recall"), (f, "F1"))):
@@ -115,7 +135,9 @@ def _roc(ax: Any, y: Any, preds: dict[str, dict[str, Any]], classes: list[str]) 
     from sklearn.metrics import roc_curve
 
     drawn = False
-    for (label, p), color in reversed(list(zip(preds.items(), (CANDIDATE, CHAMPION), strict=False))):  # the candidate on top
+    for (label, p), color in reversed(
+        list(zip(preds.items(), (CANDIDATE, CHAMPION), strict=False))
+    ):  # the candidate on top
         proba, order = p["proba"], p["classes"] or classes
         if proba is None or proba.ndim != 2 or proba.shape[1] != 2:
             continue
@@ -134,7 +156,9 @@ def _regression(axes: list[Any], y: Any, preds: dict[str, dict[str, Any]]) -> No
 
     actual = np.asarray(y, dtype=float)
     lo, hi = float(np.nanmin(actual)), float(np.nanmax(actual))
-    for (label, p), color in reversed(list(zip(preds.items(), (CANDIDATE, CHAMPION), strict=False))):  # the candidate on top
+    for (label, p), color in reversed(
+        list(zip(preds.items(), (CANDIDATE, CHAMPION), strict=False))
+    ):  # the candidate on top
         pred = np.asarray(p["pred"], dtype=float)
         axes[0].scatter(actual, pred, s=8, alpha=0.6, color=color, label=label)
         axes[1].scatter(pred, actual - pred, s=8, alpha=0.6, color=color, label=label)
@@ -176,7 +200,7 @@ def chart(path: Path, ev: Evaluation, y: Any, preds: dict[str, dict[str, Any]]) 
         _per_class(bottom[1], y, cand["pred"], classes)
         if len(classes) == 2 and cols > 2 and not _roc(bottom[2], y, preds, classes):
             bottom[2].set_axis_off()
-    for ax in bottom[(2 if ev.task == "regression" or len(ev.classes) != 2 else 3):]:
+    for ax in bottom[(2 if ev.task == "regression" or len(ev.classes) != 2 else 3) :]:
         ax.set_axis_off()
     handles: list[Artist] = [Patch(color=CANDIDATE, label=cand_label)]
     if ev.champion:
@@ -185,7 +209,9 @@ def chart(path: Path, ev: Evaluation, y: Any, preds: dict[str, dict[str, Any]]) 
         handles.append(Line2D([], [], color=THRESHOLD, linewidth=2.5, label="threshold (min/max)"))
     direction = "higher" if greater_is_better(ev.primary) else "lower"
     average = f" · {ev.average} average" if ev.average and ev.average != "binary" else ""
-    fig.suptitle(f"{ev.model}: {ev.verdict.upper()} · ★ primary {ev.primary} ({direction} is better){average}", fontsize=11)
+    fig.suptitle(
+        f"{ev.model}: {ev.verdict.upper()} · ★ primary {ev.primary} ({direction} is better){average}", fontsize=11
+    )
     # Between the rows, under the metric panels: never over a bar or a point.
     fig.legend(handles=handles, loc="center", bbox_to_anchor=(0.5, 0.49), ncol=len(handles), fontsize=8, frameon=False)
     buf = io.BytesIO()

@@ -4,6 +4,7 @@ The same names and the same averaging as `mlflow.models.evaluate` (see `mlgitops
 threshold that passes here passes at `mlgitops evaluate`; the template's `tests/test_model.py` reads the
 model, its task, its metrics and their thresholds from `mlgitops.yaml` through this function.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -34,7 +35,11 @@ def _classification(name: str, y: Any, pred: Any, proba: Any, classes: list[Any]
     if name == "log_loss":
         return float(m.log_loss(y, proba, labels=classes))
     if name == "roc_auc":
-        return float(m.roc_auc_score(y == classes[-1], proba[:, -1]) if binary else m.roc_auc_score(y, proba, multi_class="ovr", average=average, labels=classes))
+        return float(
+            m.roc_auc_score(y == classes[-1], proba[:, -1])
+            if binary
+            else m.roc_auc_score(y, proba, multi_class="ovr", average=average, labels=classes)
+        )
     if name == "precision_recall_auc" and binary:
         precision, recall, _ = m.precision_recall_curve(y == classes[-1], proba[:, -1])
         return float(m.auc(recall, precision))
@@ -75,7 +80,9 @@ def holdout_metrics(config: Project, model: str, estimator: Any) -> dict[str, fl
         return {n: _regression(n, y, pred) for n in names}
     average = average_used(spec.task, len(classes), spec.metrics.average.value) or "weighted"
     proba = estimator.predict_proba(features) if hasattr(estimator, "predict_proba") else None
-    if proba is not None and list(getattr(estimator, "classes_", classes)) != classes:  # columns in the sorted label order
+    if (
+        proba is not None and list(getattr(estimator, "classes_", classes)) != classes
+    ):  # columns in the sorted label order
         order = [list(estimator.classes_).index(c) for c in classes]
         proba = proba[:, order]
     return {n: _classification(n, y, pred, proba, classes, average) for n in names}

@@ -6,6 +6,7 @@
 - `state`: `deploy/<env>.yaml`, the desired state promotion writes and infra reads;
 - `store`: atomic writes and the one set of read errors (exit 2 naming the file).
 """
+
 from mlgitops.evidence.records import (
     RECORDS,
     SCHEMA_VERSION,
@@ -48,8 +49,45 @@ from mlgitops.evidence.run import BASE_RUN, RUN_ID_ENV, Run, root
 from mlgitops.evidence.store import atomic_write
 
 __all__ = [
-    "BASE_RUN", "RECORDS", "RUN_ID_ENV", "SCHEMA_VERSION", "Change", "ChangeAction", "ChampionRef", "ChampionSource", "CostEstimate", "DataReport", "DeployEntry",
-    "DeployState", "Enforcement", "Evaluation", "ExpectationResult", "FeatureDrift", "FeatureKind", "Finding", "FindingStatus", "Findings", "GitInfo",
-    "MetricCheck", "MonitorReport", "PipelineRun", "Plan", "PlanChanges", "PromotionEvidence", "Record", "Report", "ReportStatus", "Resource", "Run", "RunVerdict", "Scored", "Step",
-    "StepStatus", "TrainingBackend", "TrainingRecord", "Verdict", "atomic_write", "root",
+    "BASE_RUN",
+    "RECORDS",
+    "RUN_ID_ENV",
+    "SCHEMA_VERSION",
+    "Change",
+    "ChangeAction",
+    "ChampionRef",
+    "ChampionSource",
+    "CostEstimate",
+    "DataReport",
+    "DeployEntry",
+    "DeployState",
+    "Enforcement",
+    "Evaluation",
+    "ExpectationResult",
+    "FeatureDrift",
+    "FeatureKind",
+    "Finding",
+    "FindingStatus",
+    "Findings",
+    "GitInfo",
+    "MetricCheck",
+    "MonitorReport",
+    "PipelineRun",
+    "Plan",
+    "PlanChanges",
+    "PromotionEvidence",
+    "Record",
+    "Report",
+    "ReportStatus",
+    "Resource",
+    "Run",
+    "RunVerdict",
+    "Scored",
+    "Step",
+    "StepStatus",
+    "TrainingBackend",
+    "TrainingRecord",
+    "Verdict",
+    "atomic_write",
+    "root",
 ]

@@ -4,6 +4,7 @@ A record on disk carries `kind` (exactly its model's name) and `schema_version`,
 foreign file or one written by a newer mlgitops from a corrupt one. Files written before these two keys
 existed are read as the current version. `docs/evidence.schema.json` is generated from these models.
 """
+
 from __future__ import annotations
 
 import math
@@ -445,7 +446,9 @@ class MonitorReport(Record):
     thresholds: dict[str, float] = Field(default_factory=dict)
     features: list[FeatureDrift] = Field(default_factory=list)  # drifted first
     prediction: FeatureDrift | None = None
-    schema_results: list[ExpectationResult] = Field(default_factory=list)  # the dataset's suite over the captured inputs
+    schema_results: list[ExpectationResult] = Field(
+        default_factory=list
+    )  # the dataset's suite over the captured inputs
     metric: MetricCheck | None = None
     notes: list[str] = Field(default_factory=list)
 
@@ -458,16 +461,24 @@ class MonitorReport(Record):
     @property
     def drifted(self) -> bool:
         """The verdict: a feature or the predictions drifted, a critical expectation failed, or the metric fell."""
-        return (any(f.drifted for f in self.features) or bool(self.prediction and self.prediction.drifted)
-                or bool(self.schema_failures) or bool(self.metric and self.metric.drifted))
+        return (
+            any(f.drifted for f in self.features)
+            or bool(self.prediction and self.prediction.drifted)
+            or bool(self.schema_failures)
+            or bool(self.metric and self.metric.drifted)
+        )
 
     @property
     def reasons(self) -> list[str]:
         out = [f"feature {f.name}: PSI {f.psi:.3f}, adjusted p {f.p_value:.2g}" for f in self.features if f.drifted]
         if self.prediction and self.prediction.drifted:
             out.append(f"predictions: PSI {self.prediction.psi:.3f}, p {self.prediction.p_value:.2g}")
-        out += [f"expectation {r.expectation}" + (f" [{r.column}]" if r.column else "") + f" failed on {r.unexpected_count} live rows"
-                for r in self.schema_failures]
+        out += [
+            f"expectation {r.expectation}"
+            + (f" [{r.column}]" if r.column else "")
+            + f" failed on {r.unexpected_count} live rows"
+            for r in self.schema_failures
+        ]
         if self.metric and self.metric.drifted:
             out.append(f"{self.metric.metric} {self.metric.live:.4f} live vs {self.metric.promoted:.4f} at promotion")
         return out
@@ -541,7 +552,9 @@ class ReportEnvironment(Part):
     changes: ChangeSummary | None = None
     mermaid: str | None = None
     findings: Findings | None = None
-    serving: dict[str, str] = Field(default_factory=dict)  # model -> version in deploy/<env>.yaml when the report was rendered
+    serving: dict[str, str] = Field(
+        default_factory=dict
+    )  # model -> version in deploy/<env>.yaml when the report was rendered
 
 
 class ReportVerdict(Part):
@@ -562,7 +575,9 @@ class Report(Record):
     datasets: list[DataReport] = Field(default_factory=list)
     models: list[ReportModel] = Field(default_factory=list)
     environments: list[ReportEnvironment] = Field(default_factory=list)
-    monitoring: list[MonitorReport] = Field(default_factory=list)  # `mlgitops monitor` runs written into this evidence run
+    monitoring: list[MonitorReport] = Field(
+        default_factory=list
+    )  # `mlgitops monitor` runs written into this evidence run
     verdict: ReportVerdict
 
 
@@ -615,4 +630,15 @@ class DeployState(Record):
         return None if entry is None else entry.digest
 
 
-RECORDS: tuple[type[Record], ...] = (DataReport, TrainingRecord, Evaluation, Plan, PlanChanges, Findings, PipelineRun, MonitorReport, Report, DeployState)
+RECORDS: tuple[type[Record], ...] = (
+    DataReport,
+    TrainingRecord,
+    Evaluation,
+    Plan,
+    PlanChanges,
+    Findings,
+    PipelineRun,
+    MonitorReport,
+    Report,
+    DeployState,
+)

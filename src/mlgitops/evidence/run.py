@@ -3,6 +3,7 @@
 Every gate writes its record here through `Run.write`; the report, the policies and promotion read them
 back through `Run.read` (or a named shortcut such as `run.evaluation(model)`).
 """
+
 from __future__ import annotations
 
 import os
@@ -29,9 +30,14 @@ BASE_RUN = "base"  # the base branch's plans (plan/<env>.json), written there by
 R = TypeVar("R", bound=Record)
 
 LAYOUT: dict[type[Record], tuple[str, str | None]] = {  # where each kind lives, and the field that names the file
-    DataReport: ("data/{}.json", "dataset"), TrainingRecord: ("training/{}.json", "model"),
-    Evaluation: ("evaluation/{}.json", "model"), Plan: ("plan/{}.json", "stack"), PlanChanges: ("plan/{}.changes.json", "env"),
-    Findings: ("findings/{}.json", "env"), PipelineRun: ("pipeline.json", None), Report: ("report.json", None),
+    DataReport: ("data/{}.json", "dataset"),
+    TrainingRecord: ("training/{}.json", "model"),
+    Evaluation: ("evaluation/{}.json", "model"),
+    Plan: ("plan/{}.json", "stack"),
+    PlanChanges: ("plan/{}.changes.json", "env"),
+    Findings: ("findings/{}.json", "env"),
+    PipelineRun: ("pipeline.json", None),
+    Report: ("report.json", None),
     MonitorReport: ("monitor/{}.json", "model"),
 }
 
@@ -97,8 +103,10 @@ class Run:
         """The names (datasets, models, environments) that have a record of `kind` in this run."""
         folder, _, leaf = LAYOUT[kind][0].rpartition("/")
         prefix, suffix = leaf.split("{}")
-        found = (p.name[len(prefix): -len(suffix)] for p in (self.dir / folder).glob(f"{prefix}*{suffix}"))
-        return sorted(n for n in found if "." not in n)  # names are slugs: `x.changes.json` is not a plan of `x.changes`
+        found = (p.name[len(prefix) : -len(suffix)] for p in (self.dir / folder).glob(f"{prefix}*{suffix}"))
+        return sorted(
+            n for n in found if "." not in n
+        )  # names are slugs: `x.changes.json` is not a plan of `x.changes`
 
     # Shortcuts for the records read by name.
     def data(self, dataset: str) -> DataReport | None:

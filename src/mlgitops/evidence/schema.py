@@ -1,4 +1,5 @@
 """The JSON Schema of every record (`docs/evidence.schema.json`), one `$defs` entry per `kind`."""
+
 from __future__ import annotations
 
 import json

@@ -3,6 +3,7 @@
 Written only by `mlgitops promote` / `rollback` (under the lock at `lock_path`), read by the Pulumi program,
 serving, evaluation (the champion) and the promotion rules. The format is the `DeployState` record.
 """
+
 from __future__ import annotations
 
 from pathlib import Path

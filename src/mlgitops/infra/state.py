@@ -1,4 +1,5 @@
 """The GitOps desired state read by the program: `deploy/<env>.yaml`, written by promotion."""
+
 from __future__ import annotations
 
 from pathlib import Path

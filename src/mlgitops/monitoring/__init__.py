@@ -5,6 +5,7 @@ the window (`capture`) -> schema and ranges (the dataset's GX suite, `reference`
 predictions' shift (`drift`), the primary metric on labelled traffic (`labels`) -> a MonitorReport in the evidence
 run, with a reference-vs-live plot per drifted feature (`plots`).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -38,7 +39,9 @@ def window_start(since: str | None, entry: DeployEntry, now: dt.datetime) -> dt.
     try:
         return parse_time(since)
     except ValueError:
-        raise BadInput(f"--since {since}: not a duration or a time; use e.g. 30m, 24h, 7d, 2w or 2026-01-31T12:00:00Z") from None
+        raise BadInput(
+            f"--since {since}: not a duration or a time; use e.g. 30m, 24h, 7d, 2w or 2026-01-31T12:00:00Z"
+        ) from None
 
 
 def default_location(config: Project, model: str) -> str | Path:
@@ -54,11 +57,18 @@ def default_location(config: Project, model: str) -> str | Path:
 
 def _shown(location: str | Path, root: Path) -> str:
     path = Path(location)
-    return path.relative_to(root).as_posix() if isinstance(location, Path) and path.is_relative_to(root) else str(location)
+    return (
+        path.relative_to(root).as_posix() if isinstance(location, Path) and path.is_relative_to(root) else str(location)
+    )
 
 
-def monitor(config: Project, model: str | None = None, since: str | None = None, capture: str | None = None,
-            now: dt.datetime | None = None) -> MonitorReport:
+def monitor(
+    config: Project,
+    model: str | None = None,
+    since: str | None = None,
+    capture: str | None = None,
+    now: dt.datetime | None = None,
+) -> MonitorReport:
     """Compare the window's captured traffic with the served model's training data; the report is written into the
     evidence run. BadInput (exit 2) when nothing is promoted, nothing was captured or the reference changed."""
     import pandas as pd
@@ -70,7 +80,13 @@ def monitor(config: Project, model: str | None = None, since: str | None = None,
     spec, settings = config.models[name], config.monitoring
     now = now or dt.datetime.now(dt.UTC)
     start = window_start(since, entry, now)
-    location: str | Path = capture if capture and capture.startswith("s3://") else Path(capture).resolve() if capture else default_location(config, name)
+    location: str | Path = (
+        capture
+        if capture and capture.startswith("s3://")
+        else Path(capture).resolve()
+        if capture
+        else default_location(config, name)
+    )
     ref, ref_digest = reference.training_data(config, name, entry)
     features = [c for c in ref.columns if c != spec.target]
     seen, shown = _window(config, name, location, start, now, features)
@@ -89,10 +105,27 @@ def monitor(config: Project, model: str | None = None, since: str | None = None,
     answered = pd.Series([p for p in seen.predictions if p is not None])
     prediction = _prediction_drift(expected, answered, settings)
     report = MonitorReport(
-        env=config.env, model=name, digest=entry.digest, capture=shown, since=f"{start:%Y-%m-%dT%H:%M:%SZ}", until=f"{now:%Y-%m-%dT%H:%M:%SZ}",
-        files=seen.files, records=seen.records, rows=len(live), reference=spec.dataset, reference_digest=ref_digest,
-        thresholds={"psi": settings.psi, "p_value": settings.p_value, "min_rows": settings.min_rows, "metric_tolerance": settings.metric_tolerance},
-        features=results, prediction=prediction, schema_results=reference.schema_check(config, name, live), notes=notes,
+        env=config.env,
+        model=name,
+        digest=entry.digest,
+        capture=shown,
+        since=f"{start:%Y-%m-%dT%H:%M:%SZ}",
+        until=f"{now:%Y-%m-%dT%H:%M:%SZ}",
+        files=seen.files,
+        records=seen.records,
+        rows=len(live),
+        reference=spec.dataset,
+        reference_digest=ref_digest,
+        thresholds={
+            "psi": settings.psi,
+            "p_value": settings.p_value,
+            "min_rows": settings.min_rows,
+            "metric_tolerance": settings.metric_tolerance,
+        },
+        features=results,
+        prediction=prediction,
+        schema_results=reference.schema_check(config, name, live),
+        notes=notes,
         metric=_metric(config, name, entry, loaded, live[compared], seen.ids) if settings.ground_truth else None,
     )
     run = Run.current(config.root)
@@ -104,8 +137,9 @@ def monitor(config: Project, model: str | None = None, since: str | None = None,
     return report
 
 
-def _window(config: Project, name: str, location: str | Path, start: dt.datetime, now: dt.datetime,
-            features: list[str]) -> tuple[Traffic, str]:
+def _window(
+    config: Project, name: str, location: str | Path, start: dt.datetime, now: dt.datetime, features: list[str]
+) -> tuple[Traffic, str]:
     """The traffic captured in [start, now] and where it was read (as the report shows it); BadInput when there is
     none, or too little for a verdict."""
     from mlgitops.monitoring import capture as traffic
@@ -113,19 +147,25 @@ def _window(config: Project, name: str, location: str | Path, start: dt.datetime
     shown, since = _shown(location, config.root), f"{start:%Y-%m-%dT%H:%M:%SZ}"
     if isinstance(location, Path):
         if not location.is_dir():
-            raise BadInput(f"{shown}: nothing captured since {since} (no such folder); serve with data capture on "
-                           f"(models.{name}.serving.data_capture.enabled) and send traffic, or pass --capture")
+            raise BadInput(
+                f"{shown}: nothing captured since {since} (no such folder); serve with data capture on "
+                f"(models.{name}.serving.data_capture.enabled) and send traffic, or pass --capture"
+            )
         files = traffic.local_files(location, start, now)
     else:
         files = traffic.s3_files(location, start, now)
     seen = traffic.read(files, start, now, features)
     if not seen.records:
-        raise BadInput(f"{shown}: nothing captured since {since} ({seen.files} file(s) of the window); send traffic "
-                       f"to the endpoint, or widen the window with --since")
+        raise BadInput(
+            f"{shown}: nothing captured since {since} ({seen.files} file(s) of the window); send traffic "
+            f"to the endpoint, or widen the window with --since"
+        )
     rows = sum(len(p) for p in seen.parts)
     if rows < config.monitoring.min_rows:
-        raise BadInput(f"{shown}: {rows} row(s) captured since {since}, fewer than monitoring.min_rows "
-                       f"({config.monitoring.min_rows}) needed for a verdict; wait for more traffic or widen --since")
+        raise BadInput(
+            f"{shown}: {rows} row(s) captured since {since}, fewer than monitoring.min_rows "
+            f"({config.monitoring.min_rows}) needed for a verdict; wait for more traffic or widen --since"
+        )
     return seen, shown
 
 
@@ -161,7 +201,9 @@ def _prediction_drift(expected: Any, answered: Any, settings: Monitoring) -> Fea
     return drift.drift("predictions", c, c.p_value, settings)
 
 
-def _metric(config: Project, name: str, entry: DeployEntry, model: Any, live: Any, ids: list[str | None]) -> MetricCheck:
+def _metric(
+    config: Project, name: str, entry: DeployEntry, model: Any, live: Any, ids: list[str | None]
+) -> MetricCheck:
     from mlgitops.config.schema import greater_is_better
     from mlgitops.monitoring import labels
 
@@ -174,12 +216,19 @@ def _metric(config: Project, name: str, entry: DeployEntry, model: Any, live: An
     if not keyed:
         return check.model_copy(update={"note": "no labelled live rows yet (no captured inference id has a label)"})
     rows = [i for i, _ in keyed]
-    value = labels.score(metric, truth.loc[[t for _, t in keyed]].to_numpy(), model,
-                         model_inputs(model, live.iloc[rows].reset_index(drop=True)), spec.task)
+    value = labels.score(
+        metric,
+        truth.loc[[t for _, t in keyed]].to_numpy(),
+        model,
+        model_inputs(model, live.iloc[rows].reset_index(drop=True)),
+        spec.task,
+    )
     if value is None:
         return check.model_copy(update={"note": f"{metric} is not computed on live traffic"})
     if promoted is None:
-        return check.model_copy(update={"live": value, "note": f"deploy/{config.env}.yaml recorded no {metric} at promotion"})
+        return check.model_copy(
+            update={"live": value, "note": f"deploy/{config.env}.yaml recorded no {metric} at promotion"}
+        )
     worse = promoted - value if greater_is_better(metric) else value - promoted
     return check.model_copy(update={"live": value, "drifted": worse > settings.metric_tolerance})
 
@@ -195,18 +244,25 @@ def render_text(report: MonitorReport) -> str:
     """What `mlgitops monitor` prints without --json: the verdict, a line per feature (drifted first), the reasons."""
     from mlgitops.evidence.run import run_id
 
-    lines = [f"{'DRIFT' if report.drifted else 'OK'} {report.model} {report.digest[:19]} ({report.env}): {report.rows} rows in "
-             f"{report.records} captured requests since {report.since}, against {report.reference} "
-             f"({report.reference_digest.removeprefix('sha256:')[:12]})"]
+    lines = [
+        f"{'DRIFT' if report.drifted else 'OK'} {report.model} {report.digest[:19]} ({report.env}): {report.rows} rows in "
+        f"{report.records} captured requests since {report.since}, against {report.reference} "
+        f"({report.reference_digest.removeprefix('sha256:')[:12]})"
+    ]
     width = max([len(f.name) for f in report.features] + [len("predictions")])
     lines.append(f"  {'feature':<{width}}  {'kind':<8}  {'psi':>7}  {'p (adj)':>9}  {'ref n':>6}  {'live n':>7}")
     for f in [*report.features, *([report.prediction] if report.prediction else [])]:
-        lines.append(f"  {f.name:<{width}}  {f.kind.value:<8}  {f.psi:>7.3f}  {f.p_value:>9.2g}  {f.reference_n:>6}  {f.live_n:>7}"
-                     + ("  DRIFTED" if f.drifted else ""))
+        lines.append(
+            f"  {f.name:<{width}}  {f.kind.value:<8}  {f.psi:>7.3f}  {f.p_value:>9.2g}  {f.reference_n:>6}  {f.live_n:>7}"
+            + ("  DRIFTED" if f.drifted else "")
+        )
     lines += [f"  - {r}" for r in report.reasons] + [f"  note: {n}" for n in report.notes]
     if report.metric is not None:
         m = report.metric
         live = f"{m.live:.4f}" if m.live is not None else "-"
-        lines.append(f"  {m.metric}: live {live} on {m.labelled} labelled rows, {m.promoted} at promotion" + (f" ({m.note})" if m.note else ""))
+        lines.append(
+            f"  {m.metric}: live {live} on {m.labelled} labelled rows, {m.promoted} at promotion"
+            + (f" ({m.note})" if m.note else "")
+        )
     lines.append(f"  evidence: .mlgitops/evidence/{run_id()}/monitor/{report.model}.json")
     return "\n".join(lines) + "\n"

@@ -6,6 +6,7 @@ a SageMaker baselining job: no job to run, and the baseline is pinned by the sam
 Numbers follow Deequ, which Model Monitor runs: a population standard deviation, and a KLL sketch whose single
 compactor holds the sorted values (all of them up to `SKETCH_K`, else `SKETCH_K` evenly spaced quantiles).
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
@@ -26,7 +27,11 @@ MONITORING_CONFIG = {
     "emit_metrics": "Enabled",
     "datatype_check_threshold": 1.0,
     "domain_content_threshold": 1.0,
-    "distribution_constraints": {"perform_comparison": "Enabled", "comparison_threshold": 0.1, "comparison_method": "Robust"},
+    "distribution_constraints": {
+        "perform_comparison": "Enabled",
+        "comparison_threshold": 0.1,
+        "comparison_method": "Robust",
+    },
 }
 
 
@@ -58,9 +63,13 @@ def _kll(values: pd.Series) -> dict[str, Any]:
     edges = np.linspace(low, high, BUCKETS + 1) if high > low else np.array([low, high])
     counts, _ = np.histogram(data, bins=edges)
     kept = data if len(data) <= SKETCH_K else np.quantile(data, np.linspace(0, 1, SKETCH_K))
-    return {"buckets": [{"lower_bound": float(a), "upper_bound": float(b), "count": float(c)}
-                        for a, b, c in zip(edges[:-1], edges[1:], counts, strict=True)],
-            "sketch": {"parameters": {"c": SKETCH_C, "k": SKETCH_K}, "data": [[float(v) for v in kept]]}}
+    return {
+        "buckets": [
+            {"lower_bound": float(a), "upper_bound": float(b), "count": float(c)}
+            for a, b, c in zip(edges[:-1], edges[1:], counts, strict=True)
+        ],
+        "sketch": {"parameters": {"c": SKETCH_C, "k": SKETCH_K}, "data": [[float(v) for v in kept]]},
+    }
 
 
 def _feature_statistics(name: str, column: pd.Series) -> dict[str, Any]:
@@ -68,23 +77,41 @@ def _feature_statistics(name: str, column: pd.Series) -> dict[str, Any]:
     if kind == "String":
         text = column.dropna().astype(str)
         counts = text.value_counts()
-        return {"name": name, "inferred_type": kind, "string_statistics": {
-            "common": _common(column), "distinct_count": float(len(counts)),
-            "distribution": {"categorical": {"buckets": [{"value": str(v), "count": int(c)} for v, c in counts.items()]}}}}
+        return {
+            "name": name,
+            "inferred_type": kind,
+            "string_statistics": {
+                "common": _common(column),
+                "distinct_count": float(len(counts)),
+                "distribution": {
+                    "categorical": {"buckets": [{"value": str(v), "count": int(c)} for v, c in counts.items()]}
+                },
+            },
+        }
     values = column.dropna().astype(float)
     empty = values.empty
-    return {"name": name, "inferred_type": kind, "numerical_statistics": {
-        "common": _common(column),
-        "mean": 0.0 if empty else float(values.mean()), "sum": float(values.sum()),
-        "std_dev": 0.0 if empty else float(values.std(ddof=0)),
-        "min": 0.0 if empty else float(values.min()), "max": 0.0 if empty else float(values.max()),
-        "distribution": {"kll": _kll(values)}}}
+    return {
+        "name": name,
+        "inferred_type": kind,
+        "numerical_statistics": {
+            "common": _common(column),
+            "mean": 0.0 if empty else float(values.mean()),
+            "sum": float(values.sum()),
+            "std_dev": 0.0 if empty else float(values.std(ddof=0)),
+            "min": 0.0 if empty else float(values.min()),
+            "max": 0.0 if empty else float(values.max()),
+            "distribution": {"kll": _kll(values)},
+        },
+    }
 
 
 def statistics(features: pd.DataFrame) -> dict[str, Any]:
     """`statistics.json` of the feature columns (the target already dropped)."""
-    return {"version": VERSION, "dataset": {"item_count": len(features)},
-            "features": [_feature_statistics(str(c), features[c]) for c in features.columns]}
+    return {
+        "version": VERSION,
+        "dataset": {"item_count": len(features)},
+        "features": [_feature_statistics(str(c), features[c]) for c in features.columns],
+    }
 
 
 def constraints(features: pd.DataFrame) -> dict[str, Any]:
@@ -94,8 +121,11 @@ def constraints(features: pd.DataFrame) -> dict[str, Any]:
     for name in features.columns:
         column = features[name]
         kind = inferred_type(column)
-        feature: dict[str, Any] = {"name": str(name), "inferred_type": kind,
-                                   "completeness": float(column.notna().mean()) if len(column) else 1.0}
+        feature: dict[str, Any] = {
+            "name": str(name),
+            "inferred_type": kind,
+            "completeness": float(column.notna().mean()) if len(column) else 1.0,
+        }
         if kind == "String":
             values = sorted(column.dropna().astype(str).unique())
             if len(values) <= DOMAIN_LIMIT:

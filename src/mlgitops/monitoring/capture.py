@@ -6,6 +6,7 @@ MLflow's scoring server accepts: CSV with a header, and JSON as `dataframe_split
 A line that is not such a record is bad input naming its file and line: a monitor that skips what it cannot read
 would report on traffic it never saw. The last line of a file without its newline is a write still under way.
 """
+
 from __future__ import annotations
 
 import base64
@@ -77,14 +78,19 @@ def s3_files(prefix: str, since: dt.datetime, until: dt.datetime) -> Iterator[tu
     key_prefix = key_prefix.rstrip("/") + "/" if key_prefix else ""
     s3 = boto3.client("s3")
     try:
-        keys = [o["Key"] for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=key_prefix)
-                for o in page.get("Contents", [])]
+        keys = [
+            o["Key"]
+            for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=key_prefix)
+            for o in page.get("Contents", [])
+        ]
         for key in sorted(keys):
-            if _in_window(key[len(key_prefix):], since, until):
+            if _in_window(key[len(key_prefix) :], since, until):
                 yield f"s3://{bucket}/{key}", s3.get_object(Bucket=bucket, Key=key)["Body"].read()
     except (ClientError, BotoCoreError) as exc:
         code = exc.response.get("Error", {}).get("Code", exc) if isinstance(exc, ClientError) else exc
-        raise BadInput(f"{prefix}: cannot read the captured data ({code}); check --capture and your AWS credentials") from None
+        raise BadInput(
+            f"{prefix}: cannot read the captured data ({code}); check --capture and your AWS credentials"
+        ) from None
 
 
 def _body(side: dict[str, Any]) -> tuple[str, str]:
@@ -102,7 +108,9 @@ def _rows(mime: str, text: str, columns: list[str]) -> tuple[list[str] | None, A
         import pandas as pd
 
         first = text.split("\n", 1)[0].strip().split(",")
-        header = all(f.strip().strip('"') in columns for f in first)  # MLflow's CSV has a header; SageMaker's algorithms' none
+        header = all(
+            f.strip().strip('"') in columns for f in first
+        )  # MLflow's CSV has a header; SageMaker's algorithms' none
         return None, pd.read_csv(io.StringIO(text), header=0 if header else None, names=None if header else columns)
     doc = json.loads(text)
     if not isinstance(doc, dict):
@@ -125,7 +133,9 @@ def _rows(mime: str, text: str, columns: list[str]) -> tuple[list[str] | None, A
             return names, [[r.get(k) for k in names] for r in inputs]
         rows = [r if isinstance(r, list) else [r] for r in inputs]
         if rows and len(rows[0]) != len(columns):
-            raise ValueError(f"`inputs` rows have {len(rows[0])} values but the model takes {len(columns)} columns ({', '.join(columns)})")
+            raise ValueError(
+                f"`inputs` rows have {len(rows[0])} values but the model takes {len(columns)} columns ({', '.join(columns)})"
+            )
         return list(columns), rows
     raise ValueError("a JSON request needs dataframe_split, dataframe_records or inputs")
 
@@ -137,7 +147,9 @@ def _predictions(mime: str, text: str) -> list[Any]:
     preds = doc.get("predictions", doc) if isinstance(doc, dict) else doc
     if isinstance(preds, dict):  # a frame of outputs, column-oriented: its first column
         preds = next(iter(preds.values()), [])
-    return [p[0] if isinstance(p, list) and p else next(iter(p.values()), None) if isinstance(p, dict) else p for p in preds]
+    return [
+        p[0] if isinstance(p, list) and p else next(iter(p.values()), None) if isinstance(p, dict) else p for p in preds
+    ]
 
 
 def read(files: Iterator[tuple[str, bytes]], since: dt.datetime, until: dt.datetime, columns: list[str]) -> Traffic:
@@ -169,7 +181,13 @@ def read(files: Iterator[tuple[str, bytes]], since: dt.datetime, until: dt.datet
                 predicted = _predictions(*_body(output)) if output else []
                 inference_id = rec["eventMetadata"].get("inferenceId")
             except (ValueError, KeyError, TypeError, IndexError, AttributeError, pd.errors.ParserError) as exc:
-                detail = exc.args[0] if isinstance(exc, KeyError) else str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                detail = (
+                    exc.args[0]
+                    if isinstance(exc, KeyError)
+                    else str(exc).splitlines()[0]
+                    if str(exc)
+                    else type(exc).__name__
+                )
                 what = f"missing key {detail!r}" if isinstance(exc, KeyError) else detail
                 raise BadInput(f"{where}:{number}: not a SageMaker data-capture record ({what}); {FIX}") from None
             out.records += 1

@@ -5,6 +5,7 @@ Many features tested at once would raise false alarms at the nominal rate each, 
 with Benjamini-Hochberg; a feature drifts only when the adjusted p-value is below the rate, the PSI reaches its
 threshold and the window holds enough rows. Pure functions of arrays: `mlgitops.monitoring` reads the data.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -60,7 +61,15 @@ def numbers(reference: Any, live: Any, bins: int) -> Comparison:
     ref_counts = np.bincount(np.searchsorted(edges, ref, side="right"), minlength=len(edges) + 1)
     live_counts = np.bincount(np.searchsorted(edges, cur, side="right"), minlength=len(edges) + 1)
     ks = stats.ks_2samp(ref, cur)
-    return Comparison(FeatureKind.NUMBER, psi_of(ref_counts, live_counts), "ks", float(ks.statistic), float(ks.pvalue), len(ref), len(cur))
+    return Comparison(
+        FeatureKind.NUMBER,
+        psi_of(ref_counts, live_counts),
+        "ks",
+        float(ks.statistic),
+        float(ks.pvalue),
+        len(ref),
+        len(cur),
+    )
 
 
 def categories(reference: Any, live: Any) -> Comparison:
@@ -108,5 +117,15 @@ def verdicts(names: list[str], comparisons: list[Comparison], settings: Monitori
 
 def drift(name: str, c: Comparison, adjusted: float, settings: Monitoring) -> FeatureDrift:
     drifted = c.live_n >= settings.min_rows and c.psi >= settings.psi and adjusted < settings.p_value
-    return FeatureDrift(name=name, kind=c.kind, drifted=drifted, psi=c.psi, test=c.test, statistic=c.statistic, p_value=adjusted,
-                        raw_p_value=c.p_value, reference_n=c.reference_n, live_n=c.live_n)
+    return FeatureDrift(
+        name=name,
+        kind=c.kind,
+        drifted=drifted,
+        psi=c.psi,
+        test=c.test,
+        statistic=c.statistic,
+        p_value=adjusted,
+        raw_p_value=c.p_value,
+        reference_n=c.reference_n,
+        live_n=c.live_n,
+    )

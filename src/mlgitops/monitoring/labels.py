@@ -1,5 +1,6 @@
 """Ground truth for live traffic (`monitoring.ground_truth`): a CSV, or an s3:// prefix of CSVs, with columns
 `inference_id` and the model's target, joined to the captured rows by the inference id the requests carried."""
+
 from __future__ import annotations
 
 import io
@@ -25,7 +26,9 @@ def load(config: Project, target: str) -> Any:
 
         bucket, _, prefix = where[5:].partition("/")
         pages = boto3.client("s3").get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
-        sources = [f"s3://{bucket}/{o['Key']}" for page in pages for o in page.get("Contents", []) if o["Key"].endswith(".csv")]
+        sources = [
+            f"s3://{bucket}/{o['Key']}" for page in pages for o in page.get("Contents", []) if o["Key"].endswith(".csv")
+        ]
     else:
         sources = [str(config.resolve(where))]
     frames = []
@@ -33,8 +36,10 @@ def load(config: Project, target: str) -> Any:
         frame = pd.read_csv(io.BytesIO(read_bytes(source)), dtype={ID: "str"})
         missing = [c for c in (ID, target) if c not in frame.columns]
         if missing:
-            raise BadInput(f"{source}: ground truth needs columns {ID} and {target}; missing {', '.join(missing)} "
-                           f"(columns: {', '.join(map(str, frame.columns))})")
+            raise BadInput(
+                f"{source}: ground truth needs columns {ID} and {target}; missing {', '.join(missing)} "
+                f"(columns: {', '.join(map(str, frame.columns))})"
+            )
         frames.append(frame[[ID, target]])
     if not frames:
         return pd.Series(dtype="object")
@@ -51,10 +56,20 @@ def score(metric: str, truth: Any, model: Any, features: Any, task: str) -> floa
 
     scored = predictions(model, features, task)
     pred, proba, y = scored["pred"], scored["proba"], np.asarray(truth)
-    simple = {"accuracy_score": metrics.accuracy_score, "f1_score": metrics.f1_score, "precision_score": metrics.precision_score,
-              "recall_score": metrics.recall_score, "r2_score": metrics.r2_score, "mean_absolute_error": metrics.mean_absolute_error}
+    simple = {
+        "accuracy_score": metrics.accuracy_score,
+        "f1_score": metrics.f1_score,
+        "precision_score": metrics.precision_score,
+        "recall_score": metrics.recall_score,
+        "r2_score": metrics.r2_score,
+        "mean_absolute_error": metrics.mean_absolute_error,
+    }
     if metric in simple:
-        kwargs = {"average": "weighted"} if metric in ("f1_score", "precision_score", "recall_score") and len(set(y)) > 2 else {}
+        kwargs = (
+            {"average": "weighted"}
+            if metric in ("f1_score", "precision_score", "recall_score") and len(set(y)) > 2
+            else {}
+        )
         return float(simple[metric](y, pred, **kwargs))
     if metric == "root_mean_squared_error":
         return float(np.sqrt(metrics.mean_squared_error(y, pred)))

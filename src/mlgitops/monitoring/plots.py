@@ -1,5 +1,6 @@
 """One PNG per drifted feature: the reference's and the live distribution on the same axes (shares, not counts,
 since the samples differ in size), histograms over common bins for a number, bars per value for a category."""
+
 from __future__ import annotations
 
 import io
@@ -24,15 +25,40 @@ def distribution(path: Path, name: str, kind: FeatureKind, reference: Any, live:
         ref = pd.to_numeric(pd.Series(reference), errors="coerce").dropna().to_numpy()
         cur = pd.to_numeric(pd.Series(live), errors="coerce").dropna().to_numpy()
         edges = np.histogram_bin_edges(np.concatenate([ref, cur]), bins=30).tolist()
-        ax.hist(ref, bins=edges, weights=np.full(len(ref), 1 / max(len(ref), 1)), color=REFERENCE, label=f"reference (n={len(ref)})")
-        ax.hist(cur, bins=edges, weights=np.full(len(cur), 1 / max(len(cur), 1)), color=LIVE, alpha=0.55, label=f"live (n={len(cur)})")
+        ax.hist(
+            ref,
+            bins=edges,
+            weights=np.full(len(ref), 1 / max(len(ref), 1)),
+            color=REFERENCE,
+            label=f"reference (n={len(ref)})",
+        )
+        ax.hist(
+            cur,
+            bins=edges,
+            weights=np.full(len(cur), 1 / max(len(cur), 1)),
+            color=LIVE,
+            alpha=0.55,
+            label=f"live (n={len(cur)})",
+        )
     else:
         ref = pd.Series(reference).dropna().astype(str).value_counts(normalize=True)
         cur = pd.Series(live).dropna().astype(str).value_counts(normalize=True)
         values = sorted(set(ref.index) | set(cur.index))
         x = np.arange(len(values))
-        ax.bar(x - 0.2, [ref.get(v, 0.0) for v in values], 0.4, color=REFERENCE, label=f"reference (n={int(pd.Series(reference).notna().sum())})")
-        ax.bar(x + 0.2, [cur.get(v, 0.0) for v in values], 0.4, color=LIVE, label=f"live (n={int(pd.Series(live).notna().sum())})")
+        ax.bar(
+            x - 0.2,
+            [ref.get(v, 0.0) for v in values],
+            0.4,
+            color=REFERENCE,
+            label=f"reference (n={int(pd.Series(reference).notna().sum())})",
+        )
+        ax.bar(
+            x + 0.2,
+            [cur.get(v, 0.0) for v in values],
+            0.4,
+            color=LIVE,
+            label=f"live (n={int(pd.Series(live).notna().sum())})",
+        )
         ax.set_xticks(x, values, rotation=30, ha="right")
     ax.set_title(f"{name}: reference vs live (PSI {psi:.2f})")
     ax.set_ylabel("share of rows")

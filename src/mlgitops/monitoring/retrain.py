@@ -3,6 +3,7 @@ result. It applies `monitoring.retrain` (the dataset's new path) to mlgitops.yam
 `mlgitops/retrain-<model>`, reset to the current commit each time, so re-runs of the monitor workflow update one pull
 request instead of stacking commits. The pull request's own pr.yml run then retrains and compares with the champion.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -53,7 +54,9 @@ def read_report(path: Path) -> MonitorReport:
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise BadInput(f"{path}: not JSON ({exc}); pass the output of `mlgitops monitor --env ENV --json`") from None
     if not isinstance(data, dict) or data.get("kind") != "MonitorReport":
-        raise BadInput(f"{path}: not a monitor result (no kind: MonitorReport); pass the output of `mlgitops monitor --env ENV --json`")
+        raise BadInput(
+            f"{path}: not a monitor result (no kind: MonitorReport); pass the output of `mlgitops monitor --env ENV --json`"
+        )
     for computed in ("drifted", "schema_failures"):  # derived again from the rest
         data.pop(computed, None)
     try:
@@ -61,7 +64,9 @@ def read_report(path: Path) -> MonitorReport:
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
-        raise BadInput(f"{path}: {where}: {first['msg']}; pass the output of `mlgitops monitor --env ENV --json` unchanged") from None
+        raise BadInput(
+            f"{path}: {where}: {first['msg']}; pass the output of `mlgitops monitor --env ENV --json` unchanged"
+        ) from None
 
 
 def path_span(text: str, dataset: str) -> tuple[int, int]:
@@ -77,8 +82,10 @@ def path_span(text: str, dataset: str) -> tuple[int, int]:
 
     node = value(value(value(yaml.compose(text), "datasets"), dataset), "path")
     if not isinstance(node, yaml.ScalarNode):
-        raise BadInput(f"{CONFIG}: datasets.{dataset}.path is not written in the base config; monitoring.retrain can only "
-                       "change a dataset path set there")
+        raise BadInput(
+            f"{CONFIG}: datasets.{dataset}.path is not written in the base config; monitoring.retrain can only "
+            "change a dataset path set there"
+        )
     return node.start_mark.index, node.end_mark.index
 
 
@@ -94,11 +101,15 @@ def retrain(root: Path, report_path: Path, model: str, today: dt.date | None = N
         raise BadInput(f"{report_path}: a monitor result of '{report.model}', not of --model {model}")
     config = load(root, report.env)
     if not report.drifted:
-        return Retraining(model, report.env, drifted=False, note=f"no drift of {model} in {report.env}: nothing to retrain")
+        return Retraining(
+            model, report.env, drifted=False, note=f"no drift of {model} in {report.env}: nothing to retrain"
+        )
     plan = config.monitoring.retrain
     if plan is None:
-        raise BadInput(f"{CONFIG}: {model} drifted in {report.env} but monitoring.retrain is not set; add e.g. "
-                       "`monitoring: {retrain: {dataset: train, path: data/train-{date}.csv}}` to say what a retraining changes")
+        raise BadInput(
+            f"{CONFIG}: {model} drifted in {report.env} but monitoring.retrain is not set; add e.g. "
+            "`monitoring: {retrain: {dataset: train, path: data/train-{date}.csv}}` to say what a retraining changes"
+        )
     require_git(root)
     if git.output(root, "status", "--porcelain", "--untracked-files=no"):
         raise BadInput(f"{root}: uncommitted changes to tracked files; commit or stash them before `mlgitops retrain`")
@@ -111,8 +122,15 @@ def retrain(root: Path, report_path: Path, model: str, today: dt.date | None = N
     start, end = path_span(text, plan.dataset)
     old = text[start:end]
     if config.datasets[plan.dataset].path == new_path:
-        return Retraining(model, report.env, True, branch, plan.dataset, new_path,
-                          note=f"datasets.{plan.dataset}.path already is {new_path}: nothing to commit")
+        return Retraining(
+            model,
+            report.env,
+            True,
+            branch,
+            plan.dataset,
+            new_path,
+            note=f"datasets.{plan.dataset}.path already is {new_path}: nothing to commit",
+        )
     file.write_text(text[:start] + json.dumps(new_path) + text[end:], encoding="utf-8")
     try:
         load(root, report.env)  # the edited config still validates
@@ -120,10 +138,12 @@ def retrain(root: Path, report_path: Path, model: str, today: dt.date | None = N
         file.write_text(text, encoding="utf-8")  # no half-made change left behind
         raise
     reasons = "\n".join(f"- {r}" for r in report.reasons)
-    message = (f"retrain: {model} on datasets.{plan.dataset} {new_path}\n\n"
-               f"`mlgitops monitor` found drift of {model} ({report.digest[:19]}) in {report.env} between {report.since} "
-               f"and {report.until}:\n{reasons}\n\nThe dataset was {old}; its pull request's pipeline run retrains on the new "
-               f"data and compares the candidate with the champion.\n")
+    message = (
+        f"retrain: {model} on datasets.{plan.dataset} {new_path}\n\n"
+        f"`mlgitops monitor` found drift of {model} ({report.digest[:19]}) in {report.env} between {report.since} "
+        f"and {report.until}:\n{reasons}\n\nThe dataset was {old}; its pull request's pipeline run retrains on the new "
+        f"data and compares the candidate with the champion.\n"
+    )
     _git(root, "add", CONFIG)
     _git(root, "commit", "--quiet", "-m", message)
     return Retraining(model, report.env, True, branch, plan.dataset, new_path, git.line(root, "rev-parse", "HEAD"))
@@ -134,7 +154,9 @@ def _git(root: Path, *args: str) -> None:
 
     done = git.run(root, *args)
     if done is None or done.returncode != 0:
-        raise BadInput(f"git {' '.join(args[:2])} failed in {root}: {(done.stderr if done else 'git not found').strip()}")
+        raise BadInput(
+            f"git {' '.join(args[:2])} failed in {root}: {(done.stderr if done else 'git not found').strip()}"
+        )
 
 
 def render_text(result: Retraining) -> str:

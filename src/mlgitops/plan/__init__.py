@@ -13,6 +13,7 @@ Stable API (other capabilities depend on it):
 - `plan_program(program_dir, stack, config_values=None) -> Plan`: any dir with Pulumi.yaml + __main__.py.
 - `diff(old, new) -> list[Change]`, `render_table(plan)`, `render_diff(changes)`, `render_mermaid(plan)`.
 """
+
 from __future__ import annotations
 
 import json
@@ -32,15 +33,34 @@ if TYPE_CHECKING:
     from mlgitops.config import Project
     from mlgitops.evidence import DeployState
 
-__all__ = ["PLAN_FIX", "Plan", "Resource", "Change", "diff", "plan_project", "plan_environments", "plan_program", "plan_directory", "plan_configs",
-           "render_table", "render_diff", "render_mermaid", "DEFAULT_TIMEOUT"]
+__all__ = [
+    "PLAN_FIX",
+    "Plan",
+    "Resource",
+    "Change",
+    "diff",
+    "plan_project",
+    "plan_environments",
+    "plan_program",
+    "plan_directory",
+    "plan_configs",
+    "render_table",
+    "render_diff",
+    "render_mermaid",
+    "DEFAULT_TIMEOUT",
+]
 
 DEFAULT_TIMEOUT = float(os.environ.get("MLGITOPS_PLAN_TIMEOUT", "60"))
 
 
 def _project_request(config: Project, deploy_state: DeployState | None) -> dict[str, Any]:
-    return {"kind": "project", "stack": config.env, "root": str(config.root),
-            "config_data": config.model_dump(mode="json"), "deploy_state": None if deploy_state is None else deploy_state.to_dict()}
+    return {
+        "kind": "project",
+        "stack": config.env,
+        "root": str(config.root),
+        "config_data": config.model_dump(mode="json"),
+        "deploy_state": None if deploy_state is None else deploy_state.to_dict(),
+    }
 
 
 def plan_project(config: Project, deploy_state: DeployState | None = None, timeout: float | None = None) -> Plan:
@@ -54,8 +74,12 @@ def plan_configs(items: list[tuple[Project, DeployState | None]], timeout: float
     return _run([_project_request(c, s) for c, s in items], timeout, what)
 
 
-def plan_environments(project_dir: Path | str, envs: list[str] | None = None, deploy_states: dict[str, DeployState | None] | None = None,
-                      timeout: float | None = None) -> dict[str, Plan]:
+def plan_environments(
+    project_dir: Path | str,
+    envs: list[str] | None = None,
+    deploy_states: dict[str, DeployState | None] | None = None,
+    timeout: float | None = None,
+) -> dict[str, Plan]:
     """Plans of several environments of a project in one subprocess (one interpreter start for all).
 
     `deploy_states` defaults to each environment's `deploy/<env>.yaml` (absent: no endpoints)."""
@@ -77,20 +101,26 @@ def read_pulumi_project(program_dir: Path) -> tuple[str, str]:
 
     pulumi_yaml = program_dir / "Pulumi.yaml"
     if not pulumi_yaml.is_file():
-        raise BadInput(f"{program_dir}: no Pulumi.yaml; a program directory needs Pulumi.yaml (name, runtime: python) and __main__.py")
+        raise BadInput(
+            f"{program_dir}: no Pulumi.yaml; a program directory needs Pulumi.yaml (name, runtime: python) and __main__.py"
+        )
     meta = load_plain(pulumi_yaml, "fix the YAML (Pulumi reads this file too)") or {}
     if not isinstance(meta, dict) or not meta.get("name"):
         raise BadInput(f"{pulumi_yaml}: missing 'name:' (the Pulumi project name)")
     runtime = meta.get("runtime")
     runtime_name = runtime.get("name") if isinstance(runtime, dict) else runtime
     if runtime_name != "python":
-        raise BadInput(f"{pulumi_yaml}: runtime is {runtime_name!r}; only 'runtime: python' programs can be planned offline")
+        raise BadInput(
+            f"{pulumi_yaml}: runtime is {runtime_name!r}; only 'runtime: python' programs can be planned offline"
+        )
     main = str(meta.get("main") or "__main__.py")
     main_path = program_dir / main
     if main_path.is_dir():
         main_path = main_path / "__main__.py"
     if not main_path.is_file():
-        raise BadInput(f"{program_dir}: no {main_path.relative_to(program_dir)}; add the program's entry file or set 'main:' in Pulumi.yaml")
+        raise BadInput(
+            f"{program_dir}: no {main_path.relative_to(program_dir)}; add the program's entry file or set 'main:' in Pulumi.yaml"
+        )
     return str(meta["name"]), str(main_path.relative_to(program_dir))
 
 
@@ -105,13 +135,21 @@ def _check_stack_file(path: Path) -> None:
         raise BadInput(f"{path}: expected 'config:' to be a mapping of <namespace>:<key>: value")
 
 
-def plan_program(program_dir: Path | str, stack: str, config_values: dict | None = None, timeout: float | None = None) -> Plan:
+def plan_program(
+    program_dir: Path | str, stack: str, config_values: dict | None = None, timeout: float | None = None
+) -> Plan:
     """Plan any Pulumi Python program directory; stack config comes from `Pulumi.<stack>.yaml` plus `config_values`."""
     program_dir = Path(program_dir).resolve()
     project, main = read_pulumi_project(program_dir)
     _check_stack_file(program_dir / f"Pulumi.{stack}.yaml")
-    request = {"kind": "program", "stack": stack, "program_dir": str(program_dir), "project": project, "main": main,
-               "config": config_values or {}}
+    request = {
+        "kind": "program",
+        "stack": stack,
+        "program_dir": str(program_dir),
+        "project": project,
+        "main": main,
+        "config": config_values or {},
+    }
     return _run([request], timeout, str(program_dir))[0]
 
 
@@ -123,11 +161,19 @@ def _run(requests: list[dict[str, Any]], timeout: float | None, what: str) -> li
         req_path.write_text(json.dumps(requests, default=str), encoding="utf-8")
         env = {**os.environ, "PULUMI_SKIP_UPDATE_CHECK": "true"}
         try:
-            proc = subprocess.run([sys.executable, "-m", "mlgitops.plan._engine", str(req_path), str(res_path)],
-                                  capture_output=True, text=True, timeout=timeout, env=env, stdin=subprocess.DEVNULL)
+            proc = subprocess.run(
+                [sys.executable, "-m", "mlgitops.plan._engine", str(req_path), str(res_path)],
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                env=env,
+                stdin=subprocess.DEVNULL,
+            )
         except subprocess.TimeoutExpired:
-            raise BadInput(f"plan of {what} did not finish within {timeout:g} s (a program that loops or waits forever?); "
-                           "fix the program or raise MLGITOPS_PLAN_TIMEOUT") from None
+            raise BadInput(
+                f"plan of {what} did not finish within {timeout:g} s (a program that loops or waits forever?); "
+                "fix the program or raise MLGITOPS_PLAN_TIMEOUT"
+            ) from None
         if proc.returncode != 0 or not res_path.is_file():
             tail = "\n".join(proc.stderr.strip().splitlines()[-15:])
             raise BadInput(f"plan of {what} failed (engine exit {proc.returncode}):\n{tail}")
@@ -140,7 +186,9 @@ def _run(requests: list[dict[str, Any]], timeout: float | None, what: str) -> li
     return plans
 
 
-def plan_directory(project_dir: Path, env: str, program: Path | None = None, out: Path | None = None) -> tuple[Plan, list[Path]]:
+def plan_directory(
+    project_dir: Path, env: str, program: Path | None = None, out: Path | None = None
+) -> tuple[Plan, list[Path]]:
     """What `mlgitops plan` does: plan the project's stack for `env` (deploy state from `deploy/<env>.yaml`)
     or, with `program`, any program dir for stack `env`; save to the evidence run dir (project plans) and `out`."""
     written: list[Path] = []

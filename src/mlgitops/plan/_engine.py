@@ -4,6 +4,7 @@ Runs in a fresh interpreter (`python -m mlgitops.plan._engine REQUEST.json RESUL
 Pulumi's process-global runtime state never leaks between plans and a looping program can be killed.
 Each plan resets the runtime settings, root stack and config before it starts.
 """
+
 from __future__ import annotations
 
 import json
@@ -29,8 +30,12 @@ class UnknownInvoke(Exception):
 
 SIG = "4dabf18193072939515e22adb298388d"  # Pulumi's special-value signature key
 SECRET_SIG, RESOURCE_SIG, ASSET_SIG, ARCHIVE_SIG, OUTPUT_SIG = (
-    "1b47061264138c4ac30d75fd1eb44270", "5cf8f73096256a8f31e491e813e4eb8e", "c44067f5952c0a294b673a41bacd8c17",
-    "0def7320c3a5731c473e5ecbe6d01bc7", "d0e6a833031e9bbcd3f4e8bde6ca49a4")
+    "1b47061264138c4ac30d75fd1eb44270",
+    "5cf8f73096256a8f31e491e813e4eb8e",
+    "c44067f5952c0a294b673a41bacd8c17",
+    "0def7320c3a5731c473e5ecbe6d01bc7",
+    "d0e6a833031e9bbcd3f4e8bde6ca49a4",
+)
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 
 
@@ -71,7 +76,12 @@ def render_policy_document(args: dict[str, Any]) -> str:
         if st.get("sid"):
             out["Sid"] = st["sid"]
         out["Effect"] = st.get("effect") or "Allow"
-        for key, field in (("actions", "Action"), ("notActions", "NotAction"), ("resources", "Resource"), ("notResources", "NotResource")):
+        for key, field in (
+            ("actions", "Action"),
+            ("notActions", "NotAction"),
+            ("resources", "Resource"),
+            ("notResources", "NotResource"),
+        ):
             if st.get(key):
                 out[field] = _one(sorted(st[key]) if key.endswith("ctions") else st[key])
         for key, field in (("principals", "Principal"), ("notPrincipals", "NotPrincipal")):
@@ -105,19 +115,44 @@ class RecordingMocks(pmocks.Mocks):
         if tok == "aws:index/getPartition:getPartition":
             return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws", "reverseDnsPrefix": "com.amazonaws"}
         if tok == "aws:index/getAvailabilityZones:getAvailabilityZones":
-            return {"names": [f"{r}a", f"{r}b", f"{r}c"], "zoneIds": [f"{r[:3]}-az1", f"{r[:3]}-az2", f"{r[:3]}-az3"], "id": r, "groupNames": [r]}
+            return {
+                "names": [f"{r}a", f"{r}b", f"{r}c"],
+                "zoneIds": [f"{r[:3]}-az1", f"{r[:3]}-az2", f"{r[:3]}-az3"],
+                "id": r,
+                "groupNames": [r],
+            }
         if tok == "aws:iam/getPolicyDocument:getPolicyDocument":
             doc = render_policy_document(args.args)
-            return {"json": doc, "minifiedJson": json.dumps(json.loads(doc), separators=(",", ":")), "id": "policy-document"}
-        if tok == "aws:iam/getOpenIdConnectProvider:getOpenIdConnectProvider":  # IAM names a provider after its URL's host and path
+            return {
+                "json": doc,
+                "minifiedJson": json.dumps(json.loads(doc), separators=(",", ":")),
+                "id": "policy-document",
+            }
+        if (
+            tok == "aws:iam/getOpenIdConnectProvider:getOpenIdConnectProvider"
+        ):  # IAM names a provider after its URL's host and path
             host = str(args.args.get("url") or "token.actions.githubusercontent.com").removeprefix("https://")
             arn = args.args.get("arn") or f"arn:aws:iam::{a}:oidc-provider/{host}"
-            return {"arn": arn, "url": host, "clientIdLists": ["sts.amazonaws.com"], "thumbprintLists": [], "tags": {}, "id": arn}
+            return {
+                "arn": arn,
+                "url": host,
+                "clientIdLists": ["sts.amazonaws.com"],
+                "thumbprintLists": [],
+                "tags": {},
+                "id": arn,
+            }
         if tok == "aws:ec2/getVpc:getVpc":
-            return {"id": "vpc-0plan", "cidrBlock": "172.31.0.0/16", "default": True, "arn": f"arn:aws:ec2:{r}:{a}:vpc/vpc-0plan"}
+            return {
+                "id": "vpc-0plan",
+                "cidrBlock": "172.31.0.0/16",
+                "default": True,
+                "arn": f"arn:aws:ec2:{r}:{a}:vpc/vpc-0plan",
+            }
         if tok == "aws:ec2/getSubnets:getSubnets":
             return {"ids": ["subnet-0plana", "subnet-0planb"], "id": r}
-        raise UnknownInvoke(f"data source '{tok}' has no offline answer in the plan engine (supported: caller identity, region, partition, availability zones, policy documents, OIDC providers, default VPC and subnets)")
+        raise UnknownInvoke(
+            f"data source '{tok}' has no offline answer in the plan engine (supported: caller identity, region, partition, availability zones, policy documents, OIDC providers, default VPC and subnets)"
+        )
 
     def new_resource(self, args: pmocks.MockResourceArgs):
         inputs = dict(args.inputs)
@@ -128,20 +163,37 @@ class RecordingMocks(pmocks.Mocks):
         physical = inputs.get("name") or inputs.get("bucket") or inputs.get("trackingServerName") or name
         a, r = self.account, self.region
         state: dict[str, Any] = {**inputs}
-        if typ == "pulumi:pulumi:StackReference":  # only mlgitops' platform stack is known offline (mlgitops.infra.platform)
+        if (
+            typ == "pulumi:pulumi:StackReference"
+        ):  # only mlgitops' platform stack is known offline (mlgitops.infra.platform)
             from mlgitops.infra.platform import offline_outputs
 
-            return str(inputs.get("name") or name), {"name": inputs.get("name") or name, "outputs": offline_outputs(a),
-                                                     "secretOutputNames": []}
+            return str(inputs.get("name") or name), {
+                "name": inputs.get("name") or name,
+                "outputs": offline_outputs(a),
+                "secretOutputNames": [],
+            }
         if service == "s3" and kind == "bucket":
-            state.update(bucket=physical, arn=f"arn:aws:s3:::{physical}", bucketDomainName=f"{physical}.s3.amazonaws.com", region=r)
+            state.update(
+                bucket=physical,
+                arn=f"arn:aws:s3:::{physical}",
+                bucketDomainName=f"{physical}.s3.amazonaws.com",
+                region=r,
+            )
             return physical, state
         if service == "iam":
-            iam_kind = {"role": "role", "policy": "policy", "openidconnectprovider": "oidc-provider", "user": "user"}.get(kind, kind)
+            iam_kind = {
+                "role": "role",
+                "policy": "policy",
+                "openidconnectprovider": "oidc-provider",
+                "user": "user",
+            }.get(kind, kind)
             if kind == "openidconnectprovider":
                 physical = str(inputs.get("url", name)).removeprefix("https://")
             state.setdefault("name", physical)
-            state.update(arn=f"arn:aws:iam::{a}:{iam_kind}/{physical}", uniqueId=f"AROA{abs(hash(physical)) % 10**12:012d}")
+            state.update(
+                arn=f"arn:aws:iam::{a}:{iam_kind}/{physical}", uniqueId=f"AROA{abs(hash(physical)) % 10**12:012d}"
+            )
             return physical, state
         if service == "kms" and kind == "key":
             key_id = f"mock-key-{name}"
@@ -151,8 +203,12 @@ class RecordingMocks(pmocks.Mocks):
             state.update(arn=f"arn:aws:kms:{r}:{a}:{physical}")
             return physical, state
         if service == "ecr" and kind == "repository":
-            state.update(name=physical, repositoryUrl=f"{a}.dkr.ecr.{r}.amazonaws.com/{physical}", registryId=a,
-                         arn=f"arn:aws:ecr:{r}:{a}:repository/{physical}")
+            state.update(
+                name=physical,
+                repositoryUrl=f"{a}.dkr.ecr.{r}.amazonaws.com/{physical}",
+                registryId=a,
+                arn=f"arn:aws:ecr:{r}:{a}:repository/{physical}",
+            )
             return physical, state
         if isinstance(inputs.get("name"), str) or service in ("sagemaker", "batch", "cloudwatch", "appautoscaling"):
             state.setdefault("name", physical)
@@ -214,8 +270,14 @@ class RecordingMonitor(pmocks.MockMonitor):
             parent = request.parent or None
             if parent and parent.split("::")[2] == "pulumi:pulumi:Stack":
                 parent = None
-            record = {"urn": response.urn, "type": request.type, "name": request.name, "parent": parent,
-                      "dependencies": sorted(set(request.dependencies)), "inputs": _plain(inputs)}
+            record = {
+                "urn": response.urn,
+                "type": request.type,
+                "name": request.name,
+                "parent": parent,
+                "dependencies": sorted(set(request.dependencies)),
+                "inputs": _plain(inputs),
+            }
             with self._lock:
                 self.records.append(record)
         return response
@@ -271,7 +333,9 @@ def _trim(exc: BaseException, roots: list[str]) -> str:
     frames = traceback.extract_tb(exc.__traceback__)
     mine = [f for f in frames if any(f.filename.startswith(r) for r in roots)]
     lines = ["Traceback (program frames only):"] if mine else []
-    lines += [f'  File "{f.filename}", line {f.lineno}, in {f.name}' + (f"\n    {f.line}" if f.line else "") for f in mine]
+    lines += [
+        f'  File "{f.filename}", line {f.lineno}, in {f.name}' + (f"\n    {f.line}" if f.line else "") for f in mine
+    ]
     lines.append("".join(traceback.format_exception_only(type(exc), exc)).strip())
     return "\n".join(lines)
 
@@ -299,7 +363,9 @@ def plan_one(req: dict[str, Any]) -> dict[str, Any]:
                 os.chdir(cwd)
                 sys.path.remove(str(program_dir))
                 for mod in set(sys.modules) - before:  # the program's own modules must not leak into the next plan
-                    if getattr(sys.modules[mod], "__file__", "") and str(sys.modules[mod].__file__).startswith(str(program_dir)):
+                    if getattr(sys.modules[mod], "__file__", "") and str(sys.modules[mod].__file__).startswith(
+                        str(program_dir)
+                    ):
                         del sys.modules[mod]
     else:
         from mlgitops import infra
@@ -313,7 +379,9 @@ def plan_one(req: dict[str, Any]) -> dict[str, Any]:
 
         def body() -> None:
             state = req.get("deploy_state")
-            holder["notes"] = list(infra.program(cfg, None if state is None else DeployState.model_validate(state)) or [])
+            holder["notes"] = list(
+                infra.program(cfg, None if state is None else DeployState.model_validate(state)) or []
+            )
 
     monitor = _reset(project, stack, config, region, account)
     try:

@@ -1,4 +1,5 @@
 """Diff two plans: what a merge would create, update (which input paths), replace or delete."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -23,7 +24,9 @@ def changed_paths(old: Any, new: Any, prefix: str = "") -> list[str]:
                 out += changed_paths(old[key], new[key], path)
         return out
     if isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
-        return [p for i, (a, b) in enumerate(zip(old, new, strict=False)) for p in changed_paths(a, b, f"{prefix}[{i}]")]
+        return [
+            p for i, (a, b) in enumerate(zip(old, new, strict=False)) for p in changed_paths(a, b, f"{prefix}[{i}]")
+        ]
     return [] if old == new else [prefix or "(value)"]
 
 
@@ -38,7 +41,21 @@ def diff(old: Plan, new: Plan) -> list[Change]:
             continue
         paths = changed_paths(before[urn].inputs, r.inputs)
         if paths:
-            forces = r.type in REPLACE_ON_ANY_CHANGE or any(p.split(".")[0].split("[")[0] in REPLACE_INPUTS for p in paths)
-            changes.append(Change(action=ChangeAction.REPLACE if forces else ChangeAction.UPDATE, urn=urn, type=r.type, name=r.name, paths=paths))
-    changes += [Change(action=ChangeAction.DELETE, urn=urn, type=r.type, name=r.name) for urn, r in before.items() if urn not in after]
+            forces = r.type in REPLACE_ON_ANY_CHANGE or any(
+                p.split(".")[0].split("[")[0] in REPLACE_INPUTS for p in paths
+            )
+            changes.append(
+                Change(
+                    action=ChangeAction.REPLACE if forces else ChangeAction.UPDATE,
+                    urn=urn,
+                    type=r.type,
+                    name=r.name,
+                    paths=paths,
+                )
+            )
+    changes += [
+        Change(action=ChangeAction.DELETE, urn=urn, type=r.type, name=r.name)
+        for urn, r in before.items()
+        if urn not in after
+    ]
     return changes

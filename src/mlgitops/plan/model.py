@@ -2,6 +2,7 @@
 
 The record itself (`Plan`, `Resource`) lives in `mlgitops.evidence`, beside the other records the stages exchange.
 """
+
 from mlgitops.evidence.records import Plan, Resource
 
 PLAN_FIX = "write one with `mlgitops plan --env ENV --out FILE`"

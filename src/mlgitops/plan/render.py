@@ -1,4 +1,5 @@
 """Plans for humans: a markdown table grouped by component, a diff table, a mermaid diagram for PR comments."""
+
 from __future__ import annotations
 
 import re
@@ -44,7 +45,9 @@ def render_diff(changes: list[Change]) -> str:
     head = ", ".join(f"{n} to {a}" for a, n in counts.items() if n)
     lines = [f"### Changes: {head}", "", "| | action | type | name | changed inputs |", "|---|---|---|---|---|"]
     for c in changes:
-        lines.append(f"| `{SYMBOL[c.action]}` | {c.action} | `{c.type}` | {c.name} | {', '.join(f'`{p}`' for p in c.paths)} |")
+        lines.append(
+            f"| `{SYMBOL[c.action]}` | {c.action} | `{c.type}` | {c.name} | {', '.join(f'`{p}`' for p in c.paths)} |"
+        )
     return "\n".join(lines) + "\n"
 
 

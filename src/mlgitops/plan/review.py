@@ -1,4 +1,5 @@
 """What `mlgitops plan` does: plan a stack offline, compare it with an older plan, list what AWS would refuse."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -23,14 +24,19 @@ class Review:
     changes: list[Change] | None = None  # None: no older plan to compare with
 
     def to_dict(self) -> dict[str, Any]:
-        doc: dict[str, Any] = {"plan": self.plan.to_dict(), "written": [str(p) for p in self.written],
-                               "warnings": [w.to_dict() for w in self.warnings]}
+        doc: dict[str, Any] = {
+            "plan": self.plan.to_dict(),
+            "written": [str(p) for p in self.written],
+            "warnings": [w.to_dict() for w in self.warnings],
+        }
         if self.changes is not None:
             doc["changes"] = [c.to_dict() for c in self.changes]
         return doc
 
 
-def review(project_dir: Path, env: str, program: Path | None = None, out: Path | None = None, against: Path | None = None) -> Review:
+def review(
+    project_dir: Path, env: str, program: Path | None = None, out: Path | None = None, against: Path | None = None
+) -> Review:
     """Plan `env` (see `plan_directory`), diff it against the plan JSON `against`, and check its values against AWS's
     models: refusals are warnings here, so the plan can still be reviewed; `policy check` fails on them."""
     from mlgitops.aws_api import check_plan
@@ -56,5 +62,7 @@ def notes(result: Review) -> list[str]:
     lines = [f"plan written to {path}" for path in result.written]
     lines += [f"warning: {w.family}: {w.resource}: {w.message}" for w in result.warnings]
     if result.warnings:
-        lines.append(f"warning: AWS would refuse {len(result.warnings)} value(s) above; `mlgitops policy check` fails on them")
+        lines.append(
+            f"warning: AWS would refuse {len(result.warnings)} value(s) above; `mlgitops policy check` fails on them"
+        )
     return lines

@@ -3,6 +3,7 @@ rules (over a pipeline run's evidence), one registry, one set of enforcement con
 
 Stable API: `all_rules()`, `check(config, plan, run) -> Findings`, `Findings.to_dict()`, `to_sarif(findings)`,
 `render_table(findings)`, `pack_arguments(config)` (for `policies/__main__.py`)."""
+
 from __future__ import annotations
 
 from mlgitops.policies.registry import RULES, Rule, all_rules

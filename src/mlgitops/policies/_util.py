@@ -1,4 +1,5 @@
 """Small helpers shared by the rule modules: policy documents, tags, proxies of pulumi_policy."""
+
 from __future__ import annotations
 
 import json

@@ -1,6 +1,7 @@
 """Monthly cost estimate of a stack from a shipped price table, checked against `policies.budget_usd_month`.
 
 Endpoints cost their instance-hours at the minimum instance count (what runs around the clock); S3 is nominal."""
+
 from __future__ import annotations
 
 import json
@@ -16,7 +17,9 @@ from mlgitops.policies.registry import stack_rule
 
 @lru_cache(maxsize=1)
 def prices() -> dict[str, Any]:
-    return json.loads(importlib_resources.files("mlgitops.policies").joinpath("prices.json").read_text(encoding="utf-8"))
+    return json.loads(
+        importlib_resources.files("mlgitops.policies").joinpath("prices.json").read_text(encoding="utf-8")
+    )
 
 
 def estimate(resources: Iterable[Any]) -> CostEstimate:
@@ -36,7 +39,12 @@ def estimate(resources: Iterable[Any]) -> CostEstimate:
         if r.resource_type == "aws:sagemaker/endpointConfiguration:EndpointConfiguration":
             for v in as_list(r.props.get("productionVariants")):
                 if v.get("instanceType"):
-                    add(r, str(v.get("instanceType")), float(v.get("initialInstanceCount") or 1), table["sagemaker_hosting"].get(v.get("instanceType")))
+                    add(
+                        r,
+                        str(v.get("instanceType")),
+                        float(v.get("initialInstanceCount") or 1),
+                        table["sagemaker_hosting"].get(v.get("instanceType")),
+                    )
         elif r.resource_type == "aws:sagemaker/notebookInstance:NotebookInstance":
             add(r, str(r.props.get("instanceType")), 1, table["sagemaker_notebook"].get(r.props.get("instanceType")))
         elif r.resource_type == "aws:sagemaker/mlflowTrackingServer:MlflowTrackingServer":
@@ -45,7 +53,9 @@ def estimate(resources: Iterable[Any]) -> CostEstimate:
     return est
 
 
-@stack_rule("cost-budget", "The estimated monthly cost of the stack stays within policies.budget_usd_month.", severity="medium")
+@stack_rule(
+    "cost-budget", "The estimated monthly cost of the stack stays within policies.budget_usd_month.", severity="medium"
+)
 def budget(args: Any) -> Iterator[tuple[None, str]]:
     est = estimate(args.resources)
     for item in est.unpriced:

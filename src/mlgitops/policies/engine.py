@@ -3,6 +3,7 @@
 Each planned resource becomes a `ResourceValidationArgs` (and a `PolicyResource` for stack policies) whose props
 are wrapped in pulumi_policy's own unknown-checking proxy: a value unknown at plan time raises `UnknownValueError`
 in the rule exactly as during `pulumi preview`, and becomes an "unchecked" finding here, never a pass."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -21,7 +22,6 @@ if TYPE_CHECKING:
     from mlgitops.config import Project
 
 
-
 def _sentinel(value: Any) -> Any:
     """Plan unknowns as pulumi_policy's own sentinel, which its proxy recognises."""
     from pulumi_policy.proxy import UNKNOWN_STRING_VALUE
@@ -32,8 +32,15 @@ def _sentinel(value: Any) -> Any:
 def _opts(parent: str | None) -> Any:
     from pulumi_policy import PolicyCustomTimeouts, PolicyResourceOptions
 
-    return PolicyResourceOptions(protect=False, ignore_changes=[], delete_before_replace=None, aliases=[],
-                                 custom_timeouts=PolicyCustomTimeouts(0, 0, 0), additional_secret_outputs=[], parent=parent)
+    return PolicyResourceOptions(
+        protect=False,
+        ignore_changes=[],
+        delete_before_replace=None,
+        aliases=[],
+        custom_timeouts=PolicyCustomTimeouts(0, 0, 0),
+        additional_secret_outputs=[],
+        parent=parent,
+    )
 
 
 def _policy_resources(resources: list[Any]) -> list[Any]:
@@ -43,7 +50,9 @@ def _policy_resources(resources: list[Any]) -> list[Any]:
 
     out: dict[str, Any] = {}
     for r in resources:
-        out[r.urn] = PolicyResource(r.type, unknown_checking_proxy(_sentinel(r.inputs)), r.urn, r.name, _opts(r.parent), None, None, [], {})
+        out[r.urn] = PolicyResource(
+            r.type, unknown_checking_proxy(_sentinel(r.inputs)), r.urn, r.name, _opts(r.parent), None, None, [], {}
+        )
     for r in resources:
         pr = out[r.urn]
         pr.parent = out.get(r.parent) if r.parent else None
@@ -68,15 +77,32 @@ def check_plan(plan: Any, cfg: dict[str, Any], levels: dict[str, str]) -> list[F
             continue
         rule = rules[policy.name]
 
-        def add(msg: str, urn: str | None, status: FindingStatus = FindingStatus.VIOLATION, rule: Any = rule, level: str = level) -> None:
-            findings.append(Finding(policy=rule.name, severity=rule.severity, enforcement=level, resource_urn=urn,
-                                    resource_type=types.get(urn) if urn else None, message=msg, status=status))
+        def add(
+            msg: str,
+            urn: str | None,
+            status: FindingStatus = FindingStatus.VIOLATION,
+            rule: Any = rule,
+            level: str = level,
+        ) -> None:
+            findings.append(
+                Finding(
+                    policy=rule.name,
+                    severity=rule.severity,
+                    enforcement=level,
+                    resource_urn=urn,
+                    resource_type=types.get(urn) if urn else None,
+                    message=msg,
+                    status=status,
+                )
+            )
 
         if isinstance(policy, ResourceValidationPolicy):
             for r in resources:
                 if not rule.applies_to(r.type):
                     continue
-                args = ResourceValidationArgs(r.type, unknown_checking_proxy(_sentinel(r.inputs)), r.urn, r.name, _opts(r.parent), None, cfg)
+                args = ResourceValidationArgs(
+                    r.type, unknown_checking_proxy(_sentinel(r.inputs)), r.urn, r.name, _opts(r.parent), None, cfg
+                )
                 try:
                     policy.validate(args, functools.partial(_at, add, r.urn))
                 except UnknownValueError as e:
@@ -94,8 +120,13 @@ def _at(add: Callable[[str, str | None], None], urn: str, msg: str, _urn: str | 
     add(msg, urn)
 
 
-def _offline(kind: str, run: Callable[[Any], Iterable[tuple[str | None, str]]], resource_type: Callable[[str | None], str | None],
-             cfg: dict[str, Any], levels: dict[str, str]) -> list[Finding]:
+def _offline(
+    kind: str,
+    run: Callable[[Any], Iterable[tuple[str | None, str]]],
+    resource_type: Callable[[str | None], str | None],
+    cfg: dict[str, Any],
+    levels: dict[str, str],
+) -> list[Finding]:
     """Run the rules of a kind CrossGuard never runs; a finding waived by an unexpired exemption is kept as exempted."""
     today = dt.date.fromisoformat(cfg["today"]) if cfg.get("today") else dt.date.today()
     exemptions = parse_exemptions(cfg.get("exemptions") or [])
@@ -106,9 +137,17 @@ def _offline(kind: str, run: Callable[[Any], Iterable[tuple[str | None, str]]], 
             continue
         for resource, msg in run(rule.check):
             exempt = any(e.covers(rule.name, resource, resource) and not e.expired(today) for e in exemptions)
-            findings.append(Finding(policy=rule.name, severity=rule.severity, enforcement=level, resource_urn=resource,
-                                    resource_type=resource_type(resource), message=msg,
-                                    status=FindingStatus.EXEMPTED if exempt else FindingStatus.VIOLATION))
+            findings.append(
+                Finding(
+                    policy=rule.name,
+                    severity=rule.severity,
+                    enforcement=level,
+                    resource_urn=resource,
+                    resource_type=resource_type(resource),
+                    message=msg,
+                    status=FindingStatus.EXEMPTED if exempt else FindingStatus.VIOLATION,
+                )
+            )
     return findings
 
 
@@ -125,8 +164,13 @@ def check_changes(changes: PlanChanges, plan: Plan, cfg: dict[str, Any], levels:
     return _offline("change", lambda check: check(changes, plan), lambda urn: types.get(urn or ""), cfg, levels)
 
 
-def check(config: Project, plan: Any | None = None, run: Run | None = None, today: dt.date | None = None,
-          changes: PlanChanges | None = None) -> Findings:
+def check(
+    config: Project,
+    plan: Any | None = None,
+    run: Run | None = None,
+    today: dt.date | None = None,
+    changes: PlanChanges | None = None,
+) -> Findings:
     """All findings for one environment: infrastructure rules over `plan`, change rules over `changes` (from the base
     branch's plan to `plan`), promotion rules over the evidence of `run`."""
     from mlgitops.policies.pack import enforcements, settings
@@ -144,8 +188,10 @@ def check(config: Project, plan: Any | None = None, run: Run | None = None, toda
 
         level = levels.get(EXPIRED_RULE, "mandatory")
         if level != "disabled":
-            result.findings += [Finding(policy=EXPIRED_RULE, severity="medium", enforcement=level, message=m)
-                                for m in expired_messages(parse_exemptions(cfg["exemptions"]), today or dt.date.today())]
+            result.findings += [
+                Finding(policy=EXPIRED_RULE, severity="medium", enforcement=level, message=m)
+                for m in expired_messages(parse_exemptions(cfg["exemptions"]), today or dt.date.today())
+            ]
     if run is not None:
         evidence = load_evidence(run, config)
         if plan is not None:  # the policy check being made now, not an older one in the run folder

@@ -1,4 +1,5 @@
 """Exemptions: a named rule may be waived for matching resources until a date; after it, the waiver itself is a violation."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -41,8 +42,12 @@ def parse(items: Iterable[Any]) -> list[Exemption]:
 
 
 def expired_messages(exemptions: Iterable[Exemption], today: dt.date) -> list[str]:
-    return [f"exemption of {e.rule} for {e.resource} expired on {e.expires.isoformat()} ({e.reason}); renew it with a new date or fix "
-            "the resource and remove it from policies.exemptions" for e in exemptions if e.expired(today)]
+    return [
+        f"exemption of {e.rule} for {e.resource} expired on {e.expires.isoformat()} ({e.reason}); renew it with a new date or fix "
+        "the resource and remove it from policies.exemptions"
+        for e in exemptions
+        if e.expired(today)
+    ]
 
 
 @stack_rule(EXPIRED_RULE, "Every exemption in policies.exemptions is still within its expiry date.", severity="medium")

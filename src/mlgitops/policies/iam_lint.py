@@ -1,6 +1,7 @@
 """Lint one IAM policy document against AWS's IAM reference (`mlgitops.iamdb`): what IAM would accept but never
 match. A policy naming `s3:GetObjects` or `iam:PassedToService` on `iam:GetRole` saves without error and then
 silently grants nothing, so these are caught before deploy."""
+
 from __future__ import annotations
 
 import json
@@ -14,6 +15,7 @@ from mlgitops import iamdb
 
 class DocKind(StrEnum):
     """Where a document sits, which decides its required elements."""
+
     IDENTITY = "identity"  # attached to a role, user or group: no Principal, a Resource
     TRUST = "trust"  # a role's assume-role policy: a Principal, no Resource
     RESOURCE = "resource"  # bucket, key, repository policies: a Principal, the resource implied or named
@@ -34,7 +36,17 @@ class Problem:
 
 VERSIONS = ("2012-10-17", "2008-10-17")
 TOP_KEYS = {"Version", "Id", "Statement"}
-STATEMENT_KEYS = {"Sid", "Effect", "Principal", "NotPrincipal", "Action", "NotAction", "Resource", "NotResource", "Condition"}
+STATEMENT_KEYS = {
+    "Sid",
+    "Effect",
+    "Principal",
+    "NotPrincipal",
+    "Action",
+    "NotAction",
+    "Resource",
+    "NotResource",
+    "Condition",
+}
 
 
 def _strings(value: Any) -> list[Any]:
@@ -62,7 +74,7 @@ def _structure(doc: dict[str, Any], kind: DocKind) -> list[Problem]:
     if unknown := sorted(set(doc) - TOP_KEYS):
         bad(f"unknown top-level element {', '.join(unknown)} (allowed: Version, Id, Statement)")
     if doc.get("Version") not in VERSIONS:
-        bad(f"Version is {doc.get('Version')!r}; use \"2012-10-17\" (without it, policy variables are not expanded)")
+        bad(f'Version is {doc.get("Version")!r}; use "2012-10-17" (without it, policy variables are not expanded)')
     sts = doc.get("Statement")
     if not sts:
         bad("no Statement")
@@ -125,8 +137,13 @@ def _condition_keys(where: str, st: dict[str, Any]) -> list[Problem]:
         for key in keys:
             # a wildcard action is fine when the key applies to at least one action it names
             if not any(iamdb.condition_key_applies(key, n) for n in names):
-                out.append(Problem(LintKind.CONDITION_KEY, f"{where}: condition key {key} does not apply to {a}, so the "
-                                                           f"statement never matches it; move {a} to a statement without it"))
+                out.append(
+                    Problem(
+                        LintKind.CONDITION_KEY,
+                        f"{where}: condition key {key} does not apply to {a}, so the "
+                        f"statement never matches it; move {a} to a statement without it",
+                    )
+                )
     return out
 
 
@@ -140,11 +157,19 @@ def _resource_arns(where: str, st: dict[str, Any]) -> list[Problem]:
         if not infos:
             continue
         if all(not i.arns for i in infos):
-            out.append(Problem(LintKind.RESOURCE_ARN, f"{where}: {a} takes only Resource \"*\"; {', '.join(arns)} never matches it"))
+            out.append(
+                Problem(
+                    LintKind.RESOURCE_ARN, f'{where}: {a} takes only Resource "*"; {", ".join(arns)} never matches it'
+                )
+            )
         elif not any(iamdb.arn_matches(arn, t) for i in infos for t in i.arns for arn in arns):
             kinds = sorted({t.split(":", 5)[-1] for i in infos for t in i.arns})[:4]
-            out.append(Problem(LintKind.RESOURCE_ARN, f"{where}: no resource of {', '.join(arns)} is one {a} acts on "
-                                                      f"(e.g. {', '.join(kinds)})"))
+            out.append(
+                Problem(
+                    LintKind.RESOURCE_ARN,
+                    f"{where}: no resource of {', '.join(arns)} is one {a} acts on (e.g. {', '.join(kinds)})",
+                )
+            )
     return out
 
 

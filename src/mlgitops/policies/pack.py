@@ -4,6 +4,7 @@
 feeds the same `pulumi_policy` objects with `ResourceValidationArgs` / `StackValidationArgs`, so a rule cannot tell
 `pulumi preview --policy-pack policies/` from `mlgitops policy check`. Settings (environment, allowlists, budget,
 exemptions) reach every rule through its policy config, which `--policy-pack-config` can override."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -41,12 +42,28 @@ def settings(config: Project, today: dt.date | None = None) -> dict[str, Any]:
     """The policy config of one environment, from `mlgitops.yaml` (JSON-serialisable for CrossGuard)."""
     p = config.policies
     return {
-        "env": config.env, "project": config.project, "account_id": config.cloud.account_id, "name_suffix": config.cloud.name_suffix,
+        "env": config.env,
+        "project": config.project,
+        "account_id": config.cloud.account_id,
+        "name_suffix": config.cloud.name_suffix,
         "repository": config.github.repository if config.github else None,
-        "instance_types": list(p.instance_types), "max_instances_cap": p.max_instances_cap, "budget_usd_month": p.budget_usd_month,
-        "training": [{"model": n, "backend": m.compute.backend, "instance_count": m.compute.instance_count,
-                      "max_runtime_minutes": m.compute.max_runtime_minutes, "spot": m.compute.spot} for n, m in config.models.items()],
-        "exemptions": [{"rule": e.rule, "resource": e.resource, "reason": e.reason, "expires": e.expires.isoformat()} for e in p.exemptions],
+        "instance_types": list(p.instance_types),
+        "max_instances_cap": p.max_instances_cap,
+        "budget_usd_month": p.budget_usd_month,
+        "training": [
+            {
+                "model": n,
+                "backend": m.compute.backend,
+                "instance_count": m.compute.instance_count,
+                "max_runtime_minutes": m.compute.max_runtime_minutes,
+                "spot": m.compute.spot,
+            }
+            for n, m in config.models.items()
+        ],
+        "exemptions": [
+            {"rule": e.rule, "resource": e.resource, "reason": e.reason, "expires": e.expires.isoformat()}
+            for e in p.exemptions
+        ],
         "today": (today or dt.date.today()).isoformat(),
         "settings_note": None,
     }
@@ -68,18 +85,24 @@ def enforcement(rule: Rule, level: str, overrides: dict[str, str]) -> str:
 
 
 def enforcements(config: Project) -> dict[str, str]:
-    return {name: enforcement(r, config.policies.enforcement, dict(config.policies.overrides)) for name, r in all_rules().items()}
+    return {
+        name: enforcement(r, config.policies.enforcement, dict(config.policies.overrides))
+        for name, r in all_rules().items()
+    }
 
 
 def _exempt(rule: str, cfg: Mapping[str, Any], urn: str | None, name: str | None) -> bool:
     today = dt.date.fromisoformat(str(cfg["today"])) if cfg.get("today") else dt.date.today()
-    return any(e.covers(rule, urn, name) and not e.expired(today) for e in parse_exemptions(cfg.get("exemptions") or []))
+    return any(
+        e.covers(rule, urn, name) and not e.expired(today) for e in parse_exemptions(cfg.get("exemptions") or [])
+    )
 
 
 def validator(rule: Rule) -> Callable[[Any, Callable[..., None]], None]:
     """The `validate` callback of a rule: type filter, the rule's messages, unexpired exemptions dropped.
     `UnknownValueError` propagates (CrossGuard and the offline engine both report it as unchecked)."""
     if rule.kind == "resource":
+
         def validate(args: Any, report_violation: Callable[..., None]) -> None:
             if not rule.applies_to(args.resource_type):
                 return
@@ -87,6 +110,7 @@ def validator(rule: Rule) -> Callable[[Any, Callable[..., None]], None]:
                 if rule.pinned or not _exempt(rule.name, args.get_config(), args.urn, args.name):
                     report_violation(msg, None)
     else:
+
         def validate(args: Any, report_violation: Callable[..., None]) -> None:
             # Lazily: the violations a stack rule finds before it meets an unknown value are reported, then the
             # UnknownValueError it raises last marks the rest unchecked (see rules_s3.per_bucket).
@@ -94,6 +118,7 @@ def validator(rule: Rule) -> Callable[[Any, Callable[..., None]], None]:
                 name = urn.rsplit("::", 1)[-1] if urn else None
                 if not _exempt(rule.name, args.get_config(), urn, name):
                     report_violation(msg, urn)
+
     validate.__name__ = f"validate_{rule.name.replace('-', '_')}"
     return validate
 
@@ -114,9 +139,14 @@ def build_policies(levels: dict[str, str] | None = None) -> list[Any]:
         if rule.kind in ("promotion", "change"):
             continue
         level = EnforcementLevel((levels or {}).get(rule.name, rule.enforcement))
-        common: dict[str, Any] = dict(name=rule.name, description=rule.description, enforcement_level=level,
-                                      severity=Severity(rule.severity), config_schema=PolicyConfigSchema(SETTINGS_SCHEMA),
-                                      tags=[rule.module])
+        common: dict[str, Any] = dict(
+            name=rule.name,
+            description=rule.description,
+            enforcement_level=level,
+            severity=Severity(rule.severity),
+            config_schema=PolicyConfigSchema(SETTINGS_SCHEMA),
+            tags=[rule.module],
+        )
         cls = ResourceValidationPolicy if rule.kind == "resource" else StackValidationPolicy
         out.append(cls(validate=validator(rule), **common))
     return out
@@ -124,11 +154,25 @@ def build_policies(levels: dict[str, str] | None = None) -> list[Any]:
 
 def default_settings(note: str) -> dict[str, Any]:
     """The settings of a pack that found no project: those of an empty config in `local`, and why."""
-    return {"env": "local", "project": "", "account_id": None, "name_suffix": None, "repository": None, "instance_types": [],
-            "max_instances_cap": 10, "budget_usd_month": None, "training": [], "exemptions": [], "today": None, "settings_note": note}
+    return {
+        "env": "local",
+        "project": "",
+        "account_id": None,
+        "name_suffix": None,
+        "repository": None,
+        "instance_types": [],
+        "max_instances_cap": 10,
+        "budget_usd_month": None,
+        "training": [],
+        "exemptions": [],
+        "today": None,
+        "settings_note": note,
+    }
 
 
-def pack_arguments(config: Project | None = None, today: dt.date | None = None, note: str | None = None) -> dict[str, Any]:
+def pack_arguments(
+    config: Project | None = None, today: dt.date | None = None, note: str | None = None
+) -> dict[str, Any]:
     """Keyword arguments of `pulumi_policy.PolicyPack` for one environment's config. Without one, the defaults of an
     empty config: every rule advisory (the default `policies.enforcement`) except the pinned `aws-api-*`, and the
     `policy-pack-settings` rule reports `note` (why no project was found) as an advisory diagnostic."""
@@ -142,9 +186,13 @@ def pack_arguments(config: Project | None = None, today: dt.date | None = None, 
     policies = build_policies(levels)
     # Each policy carries its own level; the pack-wide level only applies to policies without one (none).
     initial = {p.name: {"enforcementLevel": p.enforcement_level, **cfg} for p in policies}
-    return {"name": PACK_NAME, "policies": policies, "initial_config": initial,
-            "enforcement_level": EnforcementLevel.ADVISORY,
-            "description": "mlgitops: infrastructure rules for ML projects (S3, SageMaker, IAM, KMS, ECR, Logs, Batch, tags, cost)"}
+    return {
+        "name": PACK_NAME,
+        "policies": policies,
+        "initial_config": initial,
+        "enforcement_level": EnforcementLevel.ADVISORY,
+        "description": "mlgitops: infrastructure rules for ML projects (S3, SageMaker, IAM, KMS, ECR, Logs, Batch, tags, cost)",
+    }
 
 
 def find_project(environ: Mapping[str, str] | None = None) -> tuple[Path | None, str]:
@@ -175,9 +223,12 @@ def pack_from_environment(environ: Mapping[str, str] | None = None) -> dict[str,
     environ = os.environ if environ is None else environ
     root, how = find_project(environ)
     if root is None:
-        return pack_arguments(None, note=f"{how}: the pack runs with defaults (environment local, every rule advisory except "
-                                         "aws-api-*, no project settings, exemptions or budget); set MLGITOPS_PROJECT to the "
-                                         "project directory and MLGITOPS_ENV to its environment, or run pulumi from inside the project")
+        return pack_arguments(
+            None,
+            note=f"{how}: the pack runs with defaults (environment local, every rule advisory except "
+            "aws-api-*, no project settings, exemptions or budget); set MLGITOPS_PROJECT to the "
+            "project directory and MLGITOPS_ENV to its environment, or run pulumi from inside the project",
+        )
     stack = environ.get("PULUMI_STACK", "").rsplit("/", 1)[-1]
     env = environ.get("MLGITOPS_ENV") or stack or "local"
     return pack_arguments(load(root, env))

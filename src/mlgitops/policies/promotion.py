@@ -5,6 +5,7 @@ environment; `mlgitops policy check --evidence RUN` reports the same verdicts. A
 were made once elsewhere (the evaluation's verdict, the data gate's success); it never recomputes them.
 Missing evidence is a finding (nobody produced it); evidence that is there but unreadable is bad input.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -66,10 +67,16 @@ def load_evidence(run: Run | None, config: Project, digests: dict[str, str | Non
 
     names = list(digests) if digests else list(config.models)
     prev = previous_stage(config)
-    ev = Evidence(env=config.env, enforcement=config.policies.enforcement, digests={},
-                  models={n: ModelDatasets(config.models[n].dataset, config.models[n].holdout) for n in names},
-                  run=run.name if run else None, current=read(config.root, config.env),
-                  previous_env=prev, previous=read(config.root, prev) if prev else None)
+    ev = Evidence(
+        env=config.env,
+        enforcement=config.policies.enforcement,
+        digests={},
+        models={n: ModelDatasets(config.models[n].dataset, config.models[n].holdout) for n in names},
+        run=run.name if run else None,
+        current=read(config.root, config.env),
+        previous_env=prev,
+        previous=read(config.root, prev) if prev else None,
+    )
     if run is not None:
         for name, m in ev.models.items():
             for ds in dict.fromkeys(d for d in (m.dataset, m.holdout) if d):
@@ -91,7 +98,9 @@ def _res(model: str) -> str:
     return f"model:{model}"
 
 
-@promotion_rule("promotion-data-gate", "The data gate passed on the exact dataset digests the candidate was trained on.")
+@promotion_rule(
+    "promotion-data-gate", "The data gate passed on the exact dataset digests the candidate was trained on."
+)
 def data_gate(ev: Evidence) -> Iterator[tuple[str, str]]:
     if ev.staged:
         return  # checked when the model entered the previous stage; its evidence travels with it
@@ -104,11 +113,20 @@ def data_gate(ev: Evidence) -> Iterator[tuple[str, str]]:
             if report is None:
                 yield _res(name), f"no data gate evidence for dataset {ds}; run `mlgitops data validate --dataset {ds}`"
             elif not report.success:
-                yield _res(name), f"dataset '{ds}' failed the data gate ({len(report.failures)} failed critical expectations); fix the data or the suite first"
+                yield (
+                    _res(name),
+                    f"dataset '{ds}' failed the data gate ({len(report.failures)} failed critical expectations); fix the data or the suite first",
+                )
             elif train is None:
-                yield _res(name), f"no training evidence, so the {role} digest cannot be matched; run `mlgitops train --model {name}`"
+                yield (
+                    _res(name),
+                    f"no training evidence, so the {role} digest cannot be matched; run `mlgitops train --model {name}`",
+                )
             elif train.dataset_digests.get(role) != report.digest:
-                yield _res(name), f"trained on {role} digest {train.dataset_digests.get(role)} but the data gate checked {report.digest}; retrain on the gated data"
+                yield (
+                    _res(name),
+                    f"trained on {role} digest {train.dataset_digests.get(role)} but the data gate checked {report.digest}; retrain on the gated data",
+                )
 
 
 def _champion_then(ev: Evidence, name: str, wanted: str | None) -> ChampionRef | None:
@@ -129,8 +147,11 @@ def _same(a: ChampionRef | None, b: ChampionRef | None) -> bool:
     return a.digest == b.digest
 
 
-@promotion_rule("promotion-evaluation", "The evaluation of this exact candidate, against this environment's current champion, passed "
-                "(thresholds and champion are decided once, by `mlgitops evaluate`).")
+@promotion_rule(
+    "promotion-evaluation",
+    "The evaluation of this exact candidate, against this environment's current champion, passed "
+    "(thresholds and champion are decided once, by `mlgitops evaluate`).",
+)
 def evaluation(ev: Evidence) -> Iterator[tuple[str, str]]:
     if ev.staged:
         return
@@ -142,18 +163,32 @@ def evaluation(ev: Evidence) -> Iterator[tuple[str, str]]:
         if e is None:
             yield _res(name), f"no evaluation evidence; {redo} first"
         elif wanted is not None and e.candidate.digest != wanted:
-            yield _res(name), f"the evaluation is for model {short(e.candidate.digest)}, not {short(wanted)}; evaluate {short(wanted)} first"
+            yield (
+                _res(name),
+                f"the evaluation is for model {short(e.candidate.digest)}, not {short(wanted)}; evaluate {short(wanted)} first",
+            )
         elif e.env != ev.env:
-            yield _res(name), f"the evaluation was measured against {e.env or 'no recorded environment'}, not {ev.env}; {redo}"
+            yield (
+                _res(name),
+                f"the evaluation was measured against {e.env or 'no recorded environment'}, not {ev.env}; {redo}",
+            )
         elif not _same(e.against, champion):
             then = f"champion {short(e.against.digest)}" if e.against else "no champion"
             now = short(champion.digest) if champion else "nothing"
-            yield _res(name), f"the evaluation compared against {then}, but deploy/{ev.env}.yaml serves {now} now; {redo}"
+            yield (
+                _res(name),
+                f"the evaluation compared against {then}, but deploy/{ev.env}.yaml serves {now} now; {redo}",
+            )
         elif e.verdict != Verdict.PASS:
-            yield _res(name), f"{short(e.candidate.digest)} did not pass evaluation ({'; '.join(e.reasons) or 'no reason recorded'})"
+            yield (
+                _res(name),
+                f"{short(e.candidate.digest)} did not pass evaluation ({'; '.join(e.reasons) or 'no reason recorded'})",
+            )
 
 
-@promotion_rule("promotion-staging-first", "A model reaches prod only after it was promoted to staging (the same digest).")
+@promotion_rule(
+    "promotion-staging-first", "A model reaches prod only after it was promoted to staging (the same digest)."
+)
 def staging_first(ev: Evidence) -> Iterator[tuple[str, str]]:
     if not ev.staged:
         return
@@ -163,26 +198,46 @@ def staging_first(ev: Evidence) -> Iterator[tuple[str, str]]:
         if have is None:
             yield _res(name), f"'{name}' is not in deploy/{ev.previous_env}.yaml; promote it to {ev.previous_env} first"
         elif wanted is not None and wanted != have:
-            yield _res(name), (f"{ev.env} takes only the model in deploy/{ev.previous_env}.yaml ({short(have)}), not {short(wanted)}; "
-                               f"promote {short(wanted)} to {ev.previous_env} first")
+            yield (
+                _res(name),
+                (
+                    f"{ev.env} takes only the model in deploy/{ev.previous_env}.yaml ({short(have)}), not {short(wanted)}; "
+                    f"promote {short(wanted)} to {ev.previous_env} first"
+                ),
+            )
 
 
-@promotion_rule("promotion-policy-check", "The plan the promotion creates passes the environment's infrastructure rules.")
+@promotion_rule(
+    "promotion-policy-check", "The plan the promotion creates passes the environment's infrastructure rules."
+)
 def policy_check(ev: Evidence) -> Iterator[tuple[str, str]]:
     if ev.env == EMBEDDED:
         return
     where = f"policy check of {ev.env}"
     if ev.findings is None:
         if ev.enforcement == "mandatory":
-            yield "stack", f"{where}: missing, and policies are mandatory in {ev.env}; run `mlgitops policy check --env {ev.env}` first"
+            yield (
+                "stack",
+                f"{where}: missing, and policies are mandatory in {ev.env}; run `mlgitops policy check --env {ev.env}` first",
+            )
         return
     blocking = [f for f in ev.findings.findings if f.blocks and f.resource_type != EVIDENCE_TYPE]
     if blocking:
-        yield "stack", (f"{where}: {len(blocking)} mandatory policy finding(s) for {ev.env}; fix them or add an exemption, "
-                        f"then re-run `mlgitops policy check --env {ev.env}`")
+        yield (
+            "stack",
+            (
+                f"{where}: {len(blocking)} mandatory policy finding(s) for {ev.env}; fix them or add an exemption, "
+                f"then re-run `mlgitops policy check --env {ev.env}`"
+            ),
+        )
 
 
-@promotion_rule("promotion-model-signature", "The registered model has an input/output signature.", severity="medium", enforcement="advisory")
+@promotion_rule(
+    "promotion-model-signature",
+    "The registered model has an input/output signature.",
+    severity="medium",
+    enforcement="advisory",
+)
 def signature(ev: Evidence) -> Iterator[tuple[str, str]]:
     if ev.staged:
         return
@@ -194,8 +249,12 @@ def signature(ev: Evidence) -> Iterator[tuple[str, str]]:
             yield _res(name), "the logged model has no signature; pass an input example or signature when logging"
 
 
-@promotion_rule("promotion-clean-git", "The training run is linked to a clean git commit (reproducible from the repo).",
-                severity="medium", enforcement="advisory")
+@promotion_rule(
+    "promotion-clean-git",
+    "The training run is linked to a clean git commit (reproducible from the repo).",
+    severity="medium",
+    enforcement="advisory",
+)
 def clean_git(ev: Evidence) -> Iterator[tuple[str, str]]:
     if ev.staged:
         return
@@ -206,4 +265,7 @@ def clean_git(ev: Evidence) -> Iterator[tuple[str, str]]:
         elif not t.git.sha:
             yield _res(name), "the training run is not linked to a git commit"
         elif t.git.dirty:
-            yield _res(name), f"the training run used uncommitted changes on top of {t.git.sha[:12]}; commit and retrain"
+            yield (
+                _res(name),
+                f"the training run used uncommitted changes on top of {t.git.sha[:12]}; commit and retrain",
+            )

@@ -9,6 +9,7 @@ Kinds:
   against the base branch's plan (CrossGuard sees one state only, so these run offline alone).
 Rule settings (env, allowlists, caps, budget) come from `args.get_config()` in both places.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -19,8 +20,22 @@ from typing import Any, Literal
 Kind = Literal["resource", "stack", "promotion", "change"]
 ENFORCEMENTS = ("advisory", "mandatory", "disabled")
 SEVERITIES = ("low", "medium", "high", "critical")
-RULE_MODULES = ("rules_s3", "rules_sagemaker", "rules_iam", "rules_kms", "rules_ecr", "rules_logs", "rules_batch",
-                "rules_tags", "rules_iam_lint", "rules_pack", "rules_aws_api", "cost", "promotion", "exemptions")
+RULE_MODULES = (
+    "rules_s3",
+    "rules_sagemaker",
+    "rules_iam",
+    "rules_kms",
+    "rules_ecr",
+    "rules_logs",
+    "rules_batch",
+    "rules_tags",
+    "rules_iam_lint",
+    "rules_pack",
+    "rules_aws_api",
+    "cost",
+    "promotion",
+    "exemptions",
+)
 
 
 @dataclass(frozen=True)
@@ -43,25 +58,38 @@ class Rule:
 RULES: dict[str, Rule] = {}
 
 
-def _register(kind: Kind, name: str, description: str, types: tuple[str, ...] | list[str] = (), enforcement: str = "mandatory",
-              severity: str = "high", pinned: bool = False) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def _register(
+    kind: Kind,
+    name: str,
+    description: str,
+    types: tuple[str, ...] | list[str] = (),
+    enforcement: str = "mandatory",
+    severity: str = "high",
+    pinned: bool = False,
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     if enforcement not in ENFORCEMENTS or severity not in SEVERITIES:
         raise ValueError(f"rule {name}: bad enforcement {enforcement!r} or severity {severity!r}")
 
     def deco(fn: Callable[..., Any]) -> Callable[..., Any]:
         if name in RULES and RULES[name].check is not fn:
             raise ValueError(f"rule {name} registered twice")
-        RULES[name] = Rule(name, description, kind, fn, tuple(types), enforcement, severity, fn.__module__.rsplit(".", 1)[-1],
-                           pinned)
+        RULES[name] = Rule(
+            name, description, kind, fn, tuple(types), enforcement, severity, fn.__module__.rsplit(".", 1)[-1], pinned
+        )
         return fn
+
     return deco
 
 
-def resource_rule(name: str, description: str, types: tuple[str, ...] | list[str], **kw: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def resource_rule(
+    name: str, description: str, types: tuple[str, ...] | list[str], **kw: Any
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     return _register("resource", name, description, types, **kw)
 
 
-def stack_rule(name: str, description: str, types: tuple[str, ...] | list[str] = (), **kw: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def stack_rule(
+    name: str, description: str, types: tuple[str, ...] | list[str] = (), **kw: Any
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     return _register("stack", name, description, types, **kw)
 
 
@@ -69,7 +97,9 @@ def promotion_rule(name: str, description: str, **kw: Any) -> Callable[[Callable
     return _register("promotion", name, description, (), **kw)
 
 
-def change_rule(name: str, description: str, types: tuple[str, ...] | list[str] = (), **kw: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def change_rule(
+    name: str, description: str, types: tuple[str, ...] | list[str] = (), **kw: Any
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     return _register("change", name, description, types, **kw)
 
 

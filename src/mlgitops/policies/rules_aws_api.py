@@ -1,6 +1,7 @@
 """AWS API rules: every planned input checked against botocore's model of the request that creates the resource
 (one rule per service, `aws-api-<service>`). Mandatory in every environment and not exemptable: AWS refuses the
 value whatever our enforcement says, so the only fix is the value."""
+
 from __future__ import annotations
 
 import functools
@@ -16,7 +17,7 @@ DESCRIPTIONS = {
     "iam": "IAM roles, policies and OIDC providers have names, paths and documents the IAM API accepts.",
     "ecr": "ECR repositories have names, tag mutability and encryption settings the ECR API accepts.",
     "sagemaker": "SageMaker models, endpoint configs, endpoints and monitoring resources have values the SageMaker API accepts "
-                 "(instance types, S3 URIs, sampling percentage).",
+    "(instance types, S3 URIs, sampling percentage).",
     "cloudwatch": "CloudWatch alarms have operators, statistics, periods and names the CloudWatch API accepts.",
     "application-autoscaling": "Autoscaling targets and policies have namespaces, dimensions and metrics the Application Auto Scaling API accepts.",
     "logs": "Log groups have names and retention periods the CloudWatch Logs API accepts.",
@@ -50,9 +51,12 @@ def _rule(family: str) -> Callable[[Any], Iterator[str]]:
 
         for v in check_resource(args.resource_type, _plain(args.props)):
             yield v.message
+
     check.__name__ = f"aws_api_{family.replace('-', '_')}"
     return check
 
 
 for _family in SERVICES:
-    resource_rule(f"aws-api-{_family}", DESCRIPTIONS[_family], FAMILIES[f"aws-api-{_family}"], pinned=True)(_rule(_family))
+    resource_rule(f"aws-api-{_family}", DESCRIPTIONS[_family], FAMILIES[f"aws-api-{_family}"], pinned=True)(
+        _rule(_family)
+    )

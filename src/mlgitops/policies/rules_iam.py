@@ -1,4 +1,5 @@
 """IAM rules: least privilege and trust policies that name exactly who may assume a role."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -7,16 +8,27 @@ from typing import Any
 from mlgitops.policies._util import as_list, condition_values, document, principals, statements
 from mlgitops.policies.registry import resource_rule
 
-POLICY_DOCS = ("aws:iam/policy:Policy", "aws:iam/rolePolicy:RolePolicy", "aws:iam/userPolicy:UserPolicy", "aws:iam/groupPolicy:GroupPolicy")
+POLICY_DOCS = (
+    "aws:iam/policy:Policy",
+    "aws:iam/rolePolicy:RolePolicy",
+    "aws:iam/userPolicy:UserPolicy",
+    "aws:iam/groupPolicy:GroupPolicy",
+)
 ROLE = ("aws:iam/role:Role",)
-ATTACHMENTS = ("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "aws:iam/userPolicyAttachment:UserPolicyAttachment",
-               "aws:iam/groupPolicyAttachment:GroupPolicyAttachment", "aws:iam/policyAttachment:PolicyAttachment")
+ATTACHMENTS = (
+    "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+    "aws:iam/userPolicyAttachment:UserPolicyAttachment",
+    "aws:iam/groupPolicyAttachment:GroupPolicyAttachment",
+    "aws:iam/policyAttachment:PolicyAttachment",
+)
 FORBIDDEN_MANAGED = ("AdministratorAccess", "IAMFullAccess", "PowerUserAccess")
 GITHUB_OIDC = "token.actions.githubusercontent.com"
 
 
 def _allow_statements(args: Any) -> Iterator[dict[str, Any]]:
-    docs = [document(args.props.get("policy"))] + [document(p.get("policy")) for p in as_list(args.props.get("inlinePolicies"))]
+    docs = [document(args.props.get("policy"))] + [
+        document(p.get("policy")) for p in as_list(args.props.get("inlinePolicies"))
+    ]
     for doc in docs:
         for st in statements(doc):
             if st.get("Effect") == "Allow":
@@ -33,15 +45,26 @@ def no_wildcard_action(args: Any) -> Iterator[str]:
             yield f"statement {st.get('Sid') or '?'} uses Allow with NotAction (allows everything else)"
 
 
-@resource_rule("iam-no-full-admin", "No IAM policy allows `*` actions on `*` resources (full admin).", POLICY_DOCS + ROLE, severity="critical")
+@resource_rule(
+    "iam-no-full-admin",
+    "No IAM policy allows `*` actions on `*` resources (full admin).",
+    POLICY_DOCS + ROLE,
+    severity="critical",
+)
 def no_full_admin(args: Any) -> Iterator[str]:
     for st in _allow_statements(args):
-        if {"*", "*:*"} & {str(a) for a in as_list(st.get("Action"))} and "*" in [str(r) for r in as_list(st.get("Resource"))]:
+        if {"*", "*:*"} & {str(a) for a in as_list(st.get("Action"))} and "*" in [
+            str(r) for r in as_list(st.get("Resource"))
+        ]:
             yield f"statement {st.get('Sid') or '?'} allows *:* (full administrator)"
 
 
-@resource_rule("iam-no-admin-attachments", "No AdministratorAccess / IAMFullAccess / PowerUserAccess managed policy attachments.",
-               ATTACHMENTS + ROLE, severity="critical")
+@resource_rule(
+    "iam-no-admin-attachments",
+    "No AdministratorAccess / IAMFullAccess / PowerUserAccess managed policy attachments.",
+    ATTACHMENTS + ROLE,
+    severity="critical",
+)
 def no_admin_attachments(args: Any) -> Iterator[str]:
     arns = [args.props.get("policyArn")] + as_list(args.props.get("managedPolicyArns"))
     for arn in arns:
@@ -53,19 +76,31 @@ def _trust(args: Any) -> list[dict[str, Any]]:
     return [st for st in statements(document(args.props.get("assumeRolePolicy"))) if st.get("Effect") == "Allow"]
 
 
-@resource_rule("iam-trust-no-wildcard-principal", "Role trust policies never trust the `*` principal or a whole foreign account root.",
-               ROLE, severity="critical")
+@resource_rule(
+    "iam-trust-no-wildcard-principal",
+    "Role trust policies never trust the `*` principal or a whole foreign account root.",
+    ROLE,
+    severity="critical",
+)
 def trust_wildcard(args: Any) -> Iterator[str]:
     for st in _trust(args):
         if "*" in principals(st):
             yield "trust policy allows principal '*'"
 
 
-@resource_rule("iam-trust-service-source-account", "Roles trusted by an AWS service require aws:SourceAccount (confused deputy).", ROLE)
+@resource_rule(
+    "iam-trust-service-source-account",
+    "Roles trusted by an AWS service require aws:SourceAccount (confused deputy).",
+    ROLE,
+)
 def trust_source_account(args: Any) -> Iterator[str]:
     account = args.get_config().get("account_id")
     for st in _trust(args):
-        services = [str(s) for s in as_list((st.get("Principal") or {}).get("Service"))] if isinstance(st.get("Principal"), dict) else []
+        services = (
+            [str(s) for s in as_list((st.get("Principal") or {}).get("Service"))]
+            if isinstance(st.get("Principal"), dict)
+            else []
+        )
         if not services:
             continue
         accounts = condition_values(st, "aws:SourceAccount")
@@ -87,8 +122,12 @@ def trust_oidc_audience(args: Any) -> Iterator[str]:
             yield "GitHub OIDC trust has no aud = sts.amazonaws.com condition"
 
 
-@resource_rule("iam-trust-oidc-sub-pinned", "GitHub OIDC trust policies pin `sub` to this repository (no org-wide or `*` subjects).",
-               ROLE, severity="critical")
+@resource_rule(
+    "iam-trust-oidc-sub-pinned",
+    "GitHub OIDC trust policies pin `sub` to this repository (no org-wide or `*` subjects).",
+    ROLE,
+    severity="critical",
+)
 def trust_oidc_sub(args: Any) -> Iterator[str]:
     repo = args.get_config().get("repository")
     for st in filter(_oidc, _trust(args)):

@@ -1,4 +1,5 @@
 """KMS rules: keys rotate, key policies name who may use them, deletion is not instant."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -12,12 +13,20 @@ KEY = ("aws:kms/key:Key",)
 
 @resource_rule("kms-rotation", "Customer KMS keys have automatic rotation enabled.", KEY)
 def rotation(args: Any) -> Iterator[str]:
-    if args.props.get("keyUsage", "ENCRYPT_DECRYPT") == "ENCRYPT_DECRYPT" and args.props.get("customerMasterKeySpec", "SYMMETRIC_DEFAULT") \
-            == "SYMMETRIC_DEFAULT" and args.props.get("enableKeyRotation") is not True:
+    if (
+        args.props.get("keyUsage", "ENCRYPT_DECRYPT") == "ENCRYPT_DECRYPT"
+        and args.props.get("customerMasterKeySpec", "SYMMETRIC_DEFAULT") == "SYMMETRIC_DEFAULT"
+        and args.props.get("enableKeyRotation") is not True
+    ):
         yield "enableKeyRotation is not true"
 
 
-@resource_rule("kms-policy-no-wildcard-principal", "A key policy allows the `*` principal only under conditions.", KEY, severity="critical")
+@resource_rule(
+    "kms-policy-no-wildcard-principal",
+    "A key policy allows the `*` principal only under conditions.",
+    KEY,
+    severity="critical",
+)
 def policy_principal(args: Any) -> Iterator[str]:
     for st in statements(document(args.props.get("policy"))):
         if st.get("Effect") == "Allow" and "*" in principals(st) and not conditions(st):

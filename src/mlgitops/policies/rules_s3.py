@@ -5,6 +5,7 @@ On a first `pulumi preview` a new bucket's id and ARN are unknown, and so is eve
 The rules therefore link side resources by the engine's dependency links first (the `bucket` property's
 dependencies, else the resource's), read only inputs they need, and decide bucket by bucket: a bucket that is
 insecure from its known inputs is a violation even when another bucket cannot be checked yet."""
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
@@ -15,13 +16,17 @@ from mlgitops.policies.registry import resource_rule, stack_rule
 
 BUCKET = ("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2")
 VERSIONING = ("aws:s3/bucketVersioning:BucketVersioning", "aws:s3/bucketVersioningV2:BucketVersioningV2")
-SSE = ("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
-       "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2")
+SSE = (
+    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+    "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2",
+)
 PAB = ("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",)
 OWNERSHIP = ("aws:s3/bucketOwnershipControls:BucketOwnershipControls",)
 POLICY = ("aws:s3/bucketPolicy:BucketPolicy",)
-LIFECYCLE = ("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
-             "aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2")
+LIFECYCLE = (
+    "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+    "aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2",
+)
 LOGGING = ("aws:s3/bucketLogging:BucketLogging", "aws:s3/bucketLoggingV2:BucketLoggingV2")
 ACL = ("aws:s3/bucketAcl:BucketAcl", "aws:s3/bucketAclV2:BucketAclV2")
 PUBLIC_ACLS = {"public-read", "public-read-write", "authenticated-read"}
@@ -110,12 +115,17 @@ def _is_log_target(args: Any, bucket: Any) -> bool:
     return tagged or bool(_log_targets(args, bucket))
 
 
-@stack_rule("s3-versioning", "Every S3 bucket has versioning enabled (recover overwritten or deleted artifacts).", BUCKET)
+@stack_rule(
+    "s3-versioning", "Every S3 bucket has versioning enabled (recover overwritten or deleted artifacts).", BUCKET
+)
 def versioning(args: Any) -> Iterator[tuple[str, str]]:
     def check(b: Any) -> Iterator[str]:
         inline = get(b.props, "versioning", "enabled") is True
-        if not inline and not any(get(v.props, "versioningConfiguration", "status") == "Enabled" for v in side(args, b, VERSIONING)):
+        if not inline and not any(
+            get(v.props, "versioningConfiguration", "status") == "Enabled" for v in side(args, b, VERSIONING)
+        ):
             yield f"bucket {b.name} has no BucketVersioning with status Enabled"
+
     yield from per_bucket(args, check)
 
 
@@ -127,7 +137,11 @@ def _sse_algorithms(args: Any, b: Any) -> list[Any]:
     return [get(r, "applyServerSideEncryptionByDefault", "sseAlgorithm") for r in rules]
 
 
-@stack_rule("s3-sse-kms", "Every S3 bucket encrypts by default with KMS (access-log target buckets may use SSE-S3, as AWS requires).", BUCKET)
+@stack_rule(
+    "s3-sse-kms",
+    "Every S3 bucket encrypts by default with KMS (access-log target buckets may use SSE-S3, as AWS requires).",
+    BUCKET,
+)
 def sse_kms(args: Any) -> Iterator[tuple[str, str]]:
     def check(b: Any) -> Iterator[str]:
         algs = _sse_algorithms(args, b)
@@ -136,10 +150,13 @@ def sse_kms(args: Any) -> Iterator[tuple[str, str]]:
             yield f"bucket {b.name} has no server-side encryption configuration"
         elif not any(a in ok for a in algs):
             yield f"bucket {b.name} encrypts with {', '.join(str(a) for a in algs)}; use sseAlgorithm aws:kms with a customer key"
+
     yield from per_bucket(args, check)
 
 
-@stack_rule("s3-public-access-block", "Every S3 bucket has all four public access blocks on.", BUCKET, severity="critical")
+@stack_rule(
+    "s3-public-access-block", "Every S3 bucket has all four public access blocks on.", BUCKET, severity="critical"
+)
 def public_access_block(args: Any) -> Iterator[tuple[str, str]]:
     flags = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
 
@@ -151,21 +168,28 @@ def public_access_block(args: Any) -> Iterator[tuple[str, str]]:
         off = [f for f in flags if not any(p.props.get(f) is True for p in blocks)]
         if off:
             yield f"bucket {b.name}: public access block has {', '.join(off)} off"
+
     yield from per_bucket(args, check)
 
 
-@stack_rule("s3-ownership-enforced", "Every S3 bucket has object ownership BucketOwnerEnforced (ACLs disabled).", BUCKET)
+@stack_rule(
+    "s3-ownership-enforced", "Every S3 bucket has object ownership BucketOwnerEnforced (ACLs disabled).", BUCKET
+)
 def ownership(args: Any) -> Iterator[tuple[str, str]]:
     def check(b: Any) -> Iterator[str]:
         if not any(get(o.props, "rule", "objectOwnership") == "BucketOwnerEnforced" for o in side(args, b, OWNERSHIP)):
             yield f"bucket {b.name} lacks BucketOwnershipControls with objectOwnership BucketOwnerEnforced"
+
     yield from per_bucket(args, check)
 
 
 def _denies_insecure_transport(doc: dict[str, Any]) -> bool:
     for st in statements(doc):
-        if st.get("Effect") == "Deny" and "*" in principals(st) and \
-                any(str(v).lower() == "false" for v in condition_values(st, "aws:SecureTransport")):
+        if (
+            st.get("Effect") == "Deny"
+            and "*" in principals(st)
+            and any(str(v).lower() == "false" for v in condition_values(st, "aws:SecureTransport"))
+        ):
             return True
     return False
 
@@ -183,11 +207,16 @@ def tls_only(args: Any) -> Iterator[tuple[str, str]]:
             yield f"bucket {b.name} has no bucket policy (it must deny aws:SecureTransport=false)"
         elif not any(_denies_insecure_transport(d) for d in _policies(args, b)):
             yield f"bucket {b.name} has no bucket policy denying aws:SecureTransport=false"
+
     yield from per_bucket(args, check)
 
 
-@resource_rule("s3-no-wildcard-principal", "Bucket policies grant nothing to the `*` principal (Deny statements are fine).", POLICY + BUCKET,
-               severity="critical")
+@resource_rule(
+    "s3-no-wildcard-principal",
+    "Bucket policies grant nothing to the `*` principal (Deny statements are fine).",
+    POLICY + BUCKET,
+    severity="critical",
+)
 def no_wildcard_principal(args: Any) -> Iterator[str]:
     doc = document(args.props.get("policy"))
     for st in statements(doc):
@@ -195,22 +224,33 @@ def no_wildcard_principal(args: Any) -> Iterator[str]:
             yield f"statement {st.get('Sid') or '?'} allows principal '*'"
 
 
-@resource_rule("s3-no-public-acl", "No bucket or bucket ACL uses a public canned ACL.", BUCKET + ACL, severity="critical")
+@resource_rule(
+    "s3-no-public-acl", "No bucket or bucket ACL uses a public canned ACL.", BUCKET + ACL, severity="critical"
+)
 def no_public_acl(args: Any) -> Iterator[str]:
     acl = args.props.get("acl")
     if acl in PUBLIC_ACLS:
         yield f"canned ACL {acl} makes objects public; remove it (ownership controls disable ACLs)"
 
 
-@stack_rule("s3-lifecycle-abort-multipart", "Every S3 bucket has a lifecycle rule aborting incomplete multipart uploads.", BUCKET,
-            severity="low")
+@stack_rule(
+    "s3-lifecycle-abort-multipart",
+    "Every S3 bucket has a lifecycle rule aborting incomplete multipart uploads.",
+    BUCKET,
+    severity="low",
+)
 def lifecycle_abort(args: Any) -> Iterator[tuple[str, str]]:
     def check(b: Any) -> Iterator[str]:
         rules = [r for lc in side(args, b, LIFECYCLE) for r in as_list(lc.props.get("rules"))]
         rules += as_list(b.props.get("lifecycleRules"))
-        if not any(get(r, "abortIncompleteMultipartUpload", "daysAfterInitiation") or r.get("abortIncompleteMultipartUploadDays")
-                   for r in rules if r.get("status", "Enabled") == "Enabled" and r.get("enabled", True)):
+        if not any(
+            get(r, "abortIncompleteMultipartUpload", "daysAfterInitiation")
+            or r.get("abortIncompleteMultipartUploadDays")
+            for r in rules
+            if r.get("status", "Enabled") == "Enabled" and r.get("enabled", True)
+        ):
             yield f"bucket {b.name} has no enabled lifecycle rule with abortIncompleteMultipartUpload"
+
     yield from per_bucket(args, check)
 
 
@@ -224,8 +264,13 @@ def _grants_log_delivery(doc: dict[str, Any]) -> bool:
     return False
 
 
-@stack_rule("s3-access-logging-prod", "In prod, every data-holding bucket writes server access logs to a log bucket whose policy lets "
-            "logging.s3.amazonaws.com deliver them.", BUCKET, severity="medium")
+@stack_rule(
+    "s3-access-logging-prod",
+    "In prod, every data-holding bucket writes server access logs to a log bucket whose policy lets "
+    "logging.s3.amazonaws.com deliver them.",
+    BUCKET,
+    severity="medium",
+)
 def access_logging(args: Any) -> Iterator[tuple[str, str]]:
     if args.get_config().get("env") != "prod":
         return
@@ -233,27 +278,45 @@ def access_logging(args: Any) -> Iterator[tuple[str, str]]:
     def check(b: Any) -> Iterator[str]:
         if _is_log_target(args, b):
             if _log_targets(args, b) and not any(_grants_log_delivery(d) for d in _policies(args, b)):
-                yield (f"log bucket {b.name} has no policy statement allowing {LOG_DELIVERY} s3:PutObject "
-                       "(with aws:SourceArn/aws:SourceAccount conditions): no access log would arrive")
+                yield (
+                    f"log bucket {b.name} has no policy statement allowing {LOG_DELIVERY} s3:PutObject "
+                    "(with aws:SourceArn/aws:SourceAccount conditions): no access log would arrive"
+                )
             return
         if not side(args, b, LOGGING) and not get(b.props, "logging", "targetBucket"):
             yield f"bucket {b.name} has no BucketLogging in prod"
+
     yield from per_bucket(args, check)
 
 
-@resource_rule("s3-no-force-destroy-prod", "In prod, buckets are not force-destroyable (a stack delete must not erase data).", BUCKET,
-               severity="medium")
+@resource_rule(
+    "s3-no-force-destroy-prod",
+    "In prod, buckets are not force-destroyable (a stack delete must not erase data).",
+    BUCKET,
+    severity="medium",
+)
 def no_force_destroy(args: Any) -> Iterator[str]:
     if args.get_config().get("env") == "prod" and args.props.get("forceDestroy") is True:
         yield "forceDestroy is true in prod"
 
 
-@stack_rule("s3-bucket-name-suffix", "An mlgitops project's bucket names carry `cloud.name_suffix` (S3 names are global: a common "
-            "slug alone collides on the first deploy).", BUCKET, enforcement="advisory", severity="low")
+@stack_rule(
+    "s3-bucket-name-suffix",
+    "An mlgitops project's bucket names carry `cloud.name_suffix` (S3 names are global: a common "
+    "slug alone collides on the first deploy).",
+    BUCKET,
+    enforcement="advisory",
+    severity="low",
+)
 def bucket_name_suffix(args: Any) -> Iterator[tuple[str | None, str]]:
     cfg = args.get_config()
     if cfg.get("project") and not cfg.get("name_suffix") and _buckets(args):
-        yield None, (f"buckets are named {cfg['project']}-{cfg.get('env')}-<role>, which anyone can take first; fix a random suffix "
-                     "in mlgitops.yaml: `cloud: {name_suffix: <4-8 of a-z0-9>}`, e.g. the output of "
-                     "`python -c \"import secrets; print(secrets.token_hex(3))\"` (`mlgitops new` writes one). It renames, so "
-                     "replaces, buckets already deployed: empty or migrate them first")
+        yield (
+            None,
+            (
+                f"buckets are named {cfg['project']}-{cfg.get('env')}-<role>, which anyone can take first; fix a random suffix "
+                "in mlgitops.yaml: `cloud: {name_suffix: <4-8 of a-z0-9>}`, e.g. the output of "
+                '`python -c "import secrets; print(secrets.token_hex(3))"` (`mlgitops new` writes one). It renames, so '
+                "replaces, buckets already deployed: empty or migrate them first"
+            ),
+        )

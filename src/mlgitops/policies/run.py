@@ -1,4 +1,5 @@
 """What `mlgitops policy check` does: one environment's config + a Plan + evidence -> Findings written to the run dir."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -13,8 +14,15 @@ if TYPE_CHECKING:
     from mlgitops.policies.output import PolicyCheck
 
 
-def policy_check(root: Path, env: str, plan: Path | None = None, program: Path | None = None, evidence: Path | None = None,
-                 against: Path | None = None, sarif: Path | None = None) -> PolicyCheck:
+def policy_check(
+    root: Path,
+    env: str,
+    plan: Path | None = None,
+    program: Path | None = None,
+    evidence: Path | None = None,
+    against: Path | None = None,
+    sarif: Path | None = None,
+) -> PolicyCheck:
     """What `mlgitops policy check` does: plan `env` (or read `plan`, or plan `program`), compare it with the base
     plan, check it and the `evidence` run against every rule, write the findings. Every input is checked before
     planning, which writes plan/<env>.json: a refusal writes nothing."""
@@ -28,7 +36,9 @@ def policy_check(root: Path, env: str, plan: Path | None = None, program: Path |
     in_project = (root / FILENAME).is_file() or (plan is None and program is None)
     run = evidence_run(evidence)
     if run is not None and not in_project:
-        raise BadInput(f"--evidence needs the project's {FILENAME} (the promotion rules read its models); none in {root}")
+        raise BadInput(
+            f"--evidence needs the project's {FILENAME} (the promotion rules read its models); none in {root}"
+        )
     config = load(root, env) if in_project else None
     if run is not None and config is not None:
         load_evidence(run, config)  # unreadable evidence is refused too
@@ -37,8 +47,9 @@ def policy_check(root: Path, env: str, plan: Path | None = None, program: Path |
     base = base_plan(against, env, root)
     the_plan = Plan.load(plan, PLAN_FIX) if plan is not None else plan_directory(root, env, program)[0]
     # outside a project, any program is checked as a CrossGuard pack would check it: with the default settings
-    findings, written = check_project(config or defaults(env, the_plan.project, root), the_plan, run, sarif, in_project,
-                                      changes_from(base, the_plan))
+    findings, written = check_project(
+        config or defaults(env, the_plan.project, root), the_plan, run, sarif, in_project, changes_from(base, the_plan)
+    )
     return PolicyCheck(findings, written)
 
 
@@ -47,7 +58,9 @@ def evidence_run(folder: Path | None) -> Run | None:
     if folder is None:
         return None
     if not Path(folder).is_dir():
-        raise BadInput(f"--evidence {folder}: no such evidence folder; pass a run folder such as .mlgitops/evidence/local")
+        raise BadInput(
+            f"--evidence {folder}: no such evidence folder; pass a run folder such as .mlgitops/evidence/local"
+        )
     return Run(Path(folder))
 
 
@@ -59,8 +72,14 @@ def base_plan(against: Path | None, env: str, project_dir: Path) -> tuple[Path, 
     from mlgitops.report.content import base_plan_path
 
     if against is not None and not against.exists():
-        raise BadInput(f"--against {against}: no such file or folder; pass the base branch's plan JSON or its evidence run")
-    path = against if against is not None and against.is_file() else base_plan_path(against or Run.base(project_dir).dir, env)
+        raise BadInput(
+            f"--against {against}: no such file or folder; pass the base branch's plan JSON or its evidence run"
+        )
+    path = (
+        against
+        if against is not None and against.is_file()
+        else base_plan_path(against or Run.base(project_dir).dir, env)
+    )
     if path is None and against is not None:
         raise BadInput(f"--against {against}: holds no plan/{env}.json; pass the base branch's plan of {env}")
     return None if path is None else (path, Plan.load(path, PLAN_FIX))
@@ -72,8 +91,14 @@ def changes_from(base: tuple[Path, Plan] | None, plan: Plan) -> PlanChanges | No
     return None if base is None else PlanChanges(env=plan.stack, against=str(base[0]), changes=diff(base[1], plan))
 
 
-def check_project(config: Project, plan: Plan | None, evidence: Run | None = None, sarif: Path | None = None,
-                  in_project: bool = True, changes: PlanChanges | None = None) -> tuple[Findings, list[Path]]:
+def check_project(
+    config: Project,
+    plan: Plan | None,
+    evidence: Run | None = None,
+    sarif: Path | None = None,
+    in_project: bool = True,
+    changes: PlanChanges | None = None,
+) -> tuple[Findings, list[Path]]:
     """Findings for `config.env`, written to this run's evidence (and `sarif`). Input is checked before anything is written.
 
     A plan without a project (`--program DIR` or `--plan` outside one) is checked with the `defaults`, as a CrossGuard
@@ -91,8 +116,10 @@ def check_project(config: Project, plan: Plan | None, evidence: Run | None = Non
     if in_project:
         written.append(Run.current(config.root).write(findings))
     else:
-        findings.notes.append(f"no {FILENAME} in {config.root}: checked with the default settings (environment {config.env}, advisory "
-                              "enforcement; the aws-api-* rules are mandatory everywhere); findings not saved to an evidence folder")
+        findings.notes.append(
+            f"no {FILENAME} in {config.root}: checked with the default settings (environment {config.env}, advisory "
+            "enforcement; the aws-api-* rules are mandatory everywhere); findings not saved to an evidence folder"
+        )
     if sarif is not None:
         written.append(atomic_write(sarif, json.dumps(to_sarif(findings), indent=2) + "\n"))
     return findings, written
@@ -105,5 +132,7 @@ def defaults(env: str, program: str, root: Path) -> Project:
     from mlgitops.config import Config, Project
 
     slug = re.sub(r"[^a-z0-9]+", "-", program.lower()).strip("-")[:40].strip("-")
-    config = Config.model_validate({"project": slug if len(slug) >= 2 and slug[0].isalpha() else "program", "owner": "unknown"})
+    config = Config.model_validate(
+        {"project": slug if len(slug) >= 2 and slug[0].isalpha() else "program", "owner": "unknown"}
+    )
     return Project.of(config, root, env)

@@ -3,6 +3,7 @@
 `build(run, project_dir)` reads the evidence into a `Report` record; `render(report)` turns it into markdown;
 `write(report, run, out)` writes `report.md` and `report.json` into the run folder (and `out`).
 """
+
 from __future__ import annotations
 
 import os

@@ -4,6 +4,7 @@
 `report.json` holds exactly what `report.md` shows and renders it again.
 Budgets and enforcement come from the config.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -46,15 +47,23 @@ def mlflow_link(training: TrainingRecord) -> MlflowLink:
     from mlgitops.secrets import mask_uri
 
     uri, exp, run = mask_uri(training.tracking_uri or ""), training.experiment_id, training.run_id
-    url = f"{uri.rstrip('/')}/#/experiments/{exp}/runs/{run}" if uri.startswith(("http://", "https://")) and exp and run else None
+    url = (
+        f"{uri.rstrip('/')}/#/experiments/{exp}/runs/{run}"
+        if uri.startswith(("http://", "https://")) and exp and run
+        else None
+    )
     return MlflowLink(tracking_uri=uri, experiment_id=exp, run_id=run, model_uri=training.model_uri, url=url)
 
 
 def _model(run: Run, name: str) -> ReportModel:
     training = run.training(name)
-    return ReportModel(name=name, training=training, evaluation=run.evaluation(name),
-                       chart=f"evaluation/{name}.png" if run.chart(name).is_file() else None,
-                       mlflow=mlflow_link(training) if training else None)
+    return ReportModel(
+        name=name,
+        training=training,
+        evaluation=run.evaluation(name),
+        chart=f"evaluation/{name}.png" if run.chart(name).is_file() else None,
+        mlflow=mlflow_link(training) if training else None,
+    )
 
 
 def base_plan_path(base: Path, env: str) -> Path | None:
@@ -71,7 +80,9 @@ def changes_against(plan: Plan, base: Path, project_root: Path) -> PlanChanges:
 
     against = base_plan_path(base, plan.stack)
     old = Plan.load(against, PLAN_FIX) if against else Plan(stack=plan.stack, project=plan.project)
-    shown = (against.relative_to(project_root) if against.is_relative_to(project_root) else against) if against else None
+    shown = (
+        (against.relative_to(project_root) if against.is_relative_to(project_root) else against) if against else None
+    )
     return PlanChanges(env=plan.stack, against=str(shown) if shown else None, changes=diff(old, plan))
 
 
@@ -104,9 +115,19 @@ def _environment(run: Run, env: str, settings: dict[str, Any], project_dir: Path
     plan = run.plan(env)
     serving = _serving(project_dir, env)
     # The plan was made before any later promotion: its "nothing promoted yet" is stale once deploy/<env>.yaml serves the model.
-    notes = [n for n in plan.notes if not any(n.startswith(f"no endpoint for {m} in {env}: nothing promoted yet") for m in serving)] if plan else []
+    notes = (
+        [
+            n
+            for n in plan.notes
+            if not any(n.startswith(f"no endpoint for {m} in {env}: nothing promoted yet") for m in serving)
+        ]
+        if plan
+        else []
+    )
     return ReportEnvironment(
-        env=env, **settings, serving=serving,
+        env=env,
+        **settings,
+        serving=serving,
         plan=PlanSummary(resources=len(plan.resources), notes=notes) if plan else None,
         changes=_changes(run, env, plan, project_dir),
         mermaid=render_mermaid(plan) if plan and plan.resources else None,
@@ -134,7 +155,9 @@ def _settings(project_dir: Path | None) -> tuple[str | None, dict[str, dict[str,
 def build(run: Run, project_dir: Path | None = None) -> Report:
     """The report of one evidence run."""
     if not run.dir.is_dir():
-        raise BadInput(f"{run.dir}: no such evidence folder; run `mlgitops pipeline pr` (or pass --evidence .mlgitops/evidence/<run-id>)")
+        raise BadInput(
+            f"{run.dir}: no such evidence folder; run `mlgitops pipeline pr` (or pass --evidence .mlgitops/evidence/<run-id>)"
+        )
     project, settings, models, datasets = _settings(project_dir)
     pipeline = run.pipeline()
     trained = sorted({*run.names(TrainingRecord), *run.names(Evaluation)})
@@ -148,7 +171,10 @@ def build(run: Run, project_dir: Path | None = None) -> Report:
         log="logs/pipeline.log" if run.log.is_file() else None,
         datasets=[d for d in data if d is not None],
         models=[_model(run, m) for m in _ordered(models, trained) or models],
-        environments=[_environment(run, e, settings.get(e, {"enforcement": None, "budget_usd_month": None}), project_dir) for e in envs],
+        environments=[
+            _environment(run, e, settings.get(e, {"enforcement": None, "budget_usd_month": None}), project_dir)
+            for e in envs
+        ],
         monitoring=[m for m in (run.monitor(n) for n in _ordered(models, run.names(MonitorReport))) if m is not None],
         verdict=ReportVerdict(status=ReportStatus.INCOMPLETE),
     )
@@ -175,7 +201,9 @@ def verdict(report: Report) -> ReportVerdict:
             reasons.append(f"{f.summary['mandatory']} mandatory policy finding(s) in `{e.env}`")
     for s in report.steps:
         # bad input anywhere, and failures no other evidence explains (a gate's own no is listed above)
-        if s.status == StepStatus.ERROR or (s.status == StepStatus.FAILED and s.name in ("config", "train", "plan", "report")):
+        if s.status == StepStatus.ERROR or (
+            s.status == StepStatus.FAILED and s.name in ("config", "train", "plan", "report")
+        ):
             reasons.append(f"step {s.name} {s.status}: {s.summary.splitlines()[0] if s.summary else ''}")
     missing = [f"evaluation of `{m.name}`" for m in report.models if not m.evaluation]
     not_run = [s.name for s in report.steps if s.status == StepStatus.NOT_RUN]

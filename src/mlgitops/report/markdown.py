@@ -3,6 +3,7 @@ Report record's JSON form (`mlgitops.report.content.build`): verdict first, one 
 (every expectation, every finding, diagrams) in collapsed `<details>` so many models and environments stay
 readable. The functions here are the template's filters: the rows of its tables.
 """
+
 from __future__ import annotations
 
 import functools
@@ -13,7 +14,16 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from mlgitops.evidence import Report
 
-ICON = {"pass": "✅", "fail": "❌", "incomplete": "⚠️", "ok": "✅", "failed": "❌", "error": "⛔", "skipped": "⏭️", "not_run": "⏸️"}
+ICON = {
+    "pass": "✅",
+    "fail": "❌",
+    "incomplete": "⚠️",
+    "ok": "✅",
+    "failed": "❌",
+    "error": "⛔",
+    "skipped": "⏭️",
+    "not_run": "⏸️",
+}
 FINDING_GROUPS = (("advisory", "Advisory"), ("unchecked", "Cannot be checked before deploy"), ("exempted", "Exempted"))
 
 
@@ -24,7 +34,13 @@ def cell(value: Any) -> str:
 
 def table(head: list[str], rows: list[list[Any]]) -> str:
     """A markdown table, without the newline after its last row."""
-    return "\n".join([f"| {' | '.join(head)} |", f"|{'---|' * len(head)}", *(f"| {' | '.join(cell(c) for c in row)} |" for row in rows)])
+    return "\n".join(
+        [
+            f"| {' | '.join(head)} |",
+            f"|{'---|' * len(head)}",
+            *(f"| {' | '.join(cell(c) for c in row)} |" for row in rows),
+        ]
+    )
 
 
 def _num(value: Any) -> str:
@@ -49,15 +65,34 @@ def _observed(r: dict[str, Any]) -> str:
 
 
 def expectations_table(results: list[dict[str, Any]]) -> str:
-    rows = [[f"{_outcome(r)} `{r['expectation']}`", r.get("column") or "", r["severity"],
-             _observed(r), _num(r.get("unexpected_percent")), ", ".join(map(str, (r.get("partial_unexpected_list") or [])[:5]))]
-            for r in results]
+    rows = [
+        [
+            f"{_outcome(r)} `{r['expectation']}`",
+            r.get("column") or "",
+            r["severity"],
+            _observed(r),
+            _num(r.get("unexpected_percent")),
+            ", ".join(map(str, (r.get("partial_unexpected_list") or [])[:5])),
+        ]
+        for r in results
+    ]
     return table(["expectation", "column", "severity", "unexpected / observed", "%", "examples"], rows)
 
 
 def findings_table(items: list[tuple[str, dict[str, Any]]]) -> str:
-    return table(["env", "rule", "severity", "resource", "message"],
-                 [[f"`{env}`", f"`{f['policy']}`", f["severity"], (f.get("resource_urn") or "stack").rsplit("::", 1)[-1], f["message"]] for env, f in items])
+    return table(
+        ["env", "rule", "severity", "resource", "message"],
+        [
+            [
+                f"`{env}`",
+                f"`{f['policy']}`",
+                f["severity"],
+                (f.get("resource_urn") or "stack").rsplit("::", 1)[-1],
+                f["message"],
+            ]
+            for env, f in items
+        ],
+    )
 
 
 def _rule(name: str, ev: dict[str, Any]) -> str:
@@ -76,13 +111,22 @@ def _primary(ev: dict[str, Any]) -> str:
 
 def metrics_head(ev: dict[str, Any]) -> list[str]:
     cand, champ = ev["candidate"], ev.get("champion")
-    return ["metric", f"candidate v{cand['version']}", f"champion v{champ['version']}" if champ else "champion (none)", "change", "rule"]
+    return [
+        "metric",
+        f"candidate v{cand['version']}",
+        f"champion v{champ['version']}" if champ else "champion (none)",
+        "change",
+        "rule",
+    ]
 
 
 def metrics_rows(ev: dict[str, Any]) -> list[list[Any]]:
     cand, champ = ev["candidate"], ev.get("champion")
-    names = [ev["primary"], *[n for n in ev.get("thresholds", {}) if n != ev["primary"]],
-             *sorted(n for n in cand["metrics"] if n not in ev.get("thresholds", {}) and n != ev["primary"])]
+    names = [
+        ev["primary"],
+        *[n for n in ev.get("thresholds", {}) if n != ev["primary"]],
+        *sorted(n for n in cand["metrics"] if n not in ev.get("thresholds", {}) and n != ev["primary"]),
+    ]
     rows = []
     for n in names:
         new, old = cand["metrics"].get(n), (champ or {}).get("metrics", {}).get(n)
@@ -101,8 +145,15 @@ def serving(doc: dict[str, Any]) -> list[tuple[str, str, str]]:
 
 
 def dataset_row(d: dict[str, Any]) -> list[Any]:
-    return [f"{ICON['pass' if d['success'] else 'fail']} `{d['dataset']}`", d["path"], d["rows"], len(d["results"]),
-            len(d["failures"]), len(d["warnings"]), f"`{d['digest'][:12]}`"]
+    return [
+        f"{ICON['pass' if d['success'] else 'fail']} `{d['dataset']}`",
+        d["path"],
+        d["rows"],
+        len(d["results"]),
+        len(d["failures"]),
+        len(d["warnings"]),
+        f"`{d['digest'][:12]}`",
+    ]
 
 
 def model_row(m: dict[str, Any]) -> list[Any]:
@@ -110,8 +161,15 @@ def model_row(m: dict[str, Any]) -> list[Any]:
     if not ev:
         return [f"⏭️ `{m['name']}`", f"v{tr['version']}" if tr else "not trained", "—", "—", "—", "—", "not evaluated"]
     champ = ev.get("champion")
-    return [f"{ICON[ev['verdict']]} `{m['name']}`", f"v{ev['candidate']['version']}", f"v{champ['version']}" if champ else "none",
-            _primary(ev), _num(ev["candidate"]["metrics"].get(ev["primary"])), _num((champ or {}).get("metrics", {}).get(ev["primary"])), ev["verdict"]]
+    return [
+        f"{ICON[ev['verdict']]} `{m['name']}`",
+        f"v{ev['candidate']['version']}",
+        f"v{champ['version']}" if champ else "none",
+        _primary(ev),
+        _num(ev["candidate"]["metrics"].get(ev["primary"])),
+        _num((champ or {}).get("metrics", {}).get(ev["primary"])),
+        ev["verdict"],
+    ]
 
 
 def mlflow_row(m: dict[str, Any]) -> list[Any]:
@@ -122,8 +180,12 @@ def mlflow_row(m: dict[str, Any]) -> list[Any]:
 
 def change_row(e: dict[str, Any]) -> list[Any]:
     c = e["changes"]
-    return [f"`{e['env']}`", (e.get("plan") or {}).get("resources", "—"), *(c["counts"][a] for a in ("create", "update", "replace", "delete")),
-            f"`{c['against']}`" if c["against"] else "nothing (no base plan): every resource is new"]
+    return [
+        f"`{e['env']}`",
+        (e.get("plan") or {}).get("resources", "—"),
+        *(c["counts"][a] for a in ("create", "update", "replace", "delete")),
+        f"`{c['against']}`" if c["against"] else "nothing (no base plan): every resource is new",
+    ]
 
 
 def item_row(c: dict[str, Any]) -> list[Any]:
@@ -132,8 +194,13 @@ def item_row(c: dict[str, Any]) -> list[Any]:
 
 def policy_row(e: dict[str, Any]) -> list[Any]:
     summary = e["findings"]["summary"]
-    return [f"{ICON['pass' if e['findings'].get('passed', True) else 'fail']} `{e['env']}`", e.get("enforcement") or "—",
-            summary.get("mandatory", 0), summary.get("advisory", 0), summary.get("unchecked", 0)]
+    return [
+        f"{ICON['pass' if e['findings'].get('passed', True) else 'fail']} `{e['env']}`",
+        e.get("enforcement") or "—",
+        summary.get("mandatory", 0),
+        summary.get("advisory", 0),
+        summary.get("unchecked", 0),
+    ]
 
 
 def finding_groups(envs: list[dict[str, Any]]) -> dict[str, list[tuple[str, dict[str, Any]]]]:
@@ -153,7 +220,11 @@ def cost_row(e: dict[str, Any]) -> list[Any]:
 
 
 def cost_lines(envs: list[dict[str, Any]]) -> list[list[Any]]:
-    return [[f"`{e['env']}`", ln["resource"], ln["item"], ln["count"], _usd(ln["usd_month"])] for e in envs for ln in e["findings"]["cost"]["lines"]]
+    return [
+        [f"`{e['env']}`", ln["resource"], ln["item"], ln["count"], _usd(ln["usd_month"])]
+        for e in envs
+        for ln in e["findings"]["cost"]["lines"]
+    ]
 
 
 def unpriced(envs: list[dict[str, Any]]) -> list[str]:
@@ -161,20 +232,51 @@ def unpriced(envs: list[dict[str, Any]]) -> list[str]:
 
 
 def monitor_row(m: dict[str, Any]) -> list[Any]:
-    return [f"{ICON['fail' if m['drifted'] else 'pass']} `{m['model']}`", f"`{m['env']}`", f"{m['since']} → {m['until']}", m["rows"],
-            ", ".join(f"`{f['name']}`" for f in m["features"] if f["drifted"]) or "none",
-            "drifted" if (m.get("prediction") or {}).get("drifted") else "stable" if m.get("prediction") else "—"]
+    return [
+        f"{ICON['fail' if m['drifted'] else 'pass']} `{m['model']}`",
+        f"`{m['env']}`",
+        f"{m['since']} → {m['until']}",
+        m["rows"],
+        ", ".join(f"`{f['name']}`" for f in m["features"] if f["drifted"]) or "none",
+        "drifted" if (m.get("prediction") or {}).get("drifted") else "stable" if m.get("prediction") else "—",
+    ]
 
 
 def drift_rows(m: dict[str, Any]) -> list[list[Any]]:
     features = [*m["features"], *([m["prediction"]] if m.get("prediction") else [])]
-    return [[f"{'❌' if f['drifted'] else '✅'} `{f['name']}`", f["kind"], f"{f['psi']:.3f}", f"{f['test']} {f['statistic']:.3g}",
-             f"{f['p_value']:.2g}", f["reference_n"], f["live_n"]] for f in features]
+    return [
+        [
+            f"{'❌' if f['drifted'] else '✅'} `{f['name']}`",
+            f["kind"],
+            f"{f['psi']:.3f}",
+            f"{f['test']} {f['statistic']:.3g}",
+            f"{f['p_value']:.2g}",
+            f["reference_n"],
+            f["live_n"],
+        ]
+        for f in features
+    ]
 
 
 FILTERS: tuple[Callable[..., Any], ...] = (
-    cell, _num, metrics_head, metrics_rows, step_row, serving, dataset_row, model_row, mlflow_row, change_row, item_row,
-    policy_row, finding_groups, cost_row, cost_lines, unpriced, monitor_row, drift_rows,
+    cell,
+    _num,
+    metrics_head,
+    metrics_rows,
+    step_row,
+    serving,
+    dataset_row,
+    model_row,
+    mlflow_row,
+    change_row,
+    item_row,
+    policy_row,
+    finding_groups,
+    cost_row,
+    cost_lines,
+    unpriced,
+    monitor_row,
+    drift_rows,
 )
 
 
@@ -182,11 +284,21 @@ FILTERS: tuple[Callable[..., Any], ...] = (
 def _template() -> Any:
     from jinja2 import Environment, FileSystemLoader
 
-    env = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"), trim_blocks=True, lstrip_blocks=True,
-                      keep_trailing_newline=True, autoescape=False)
+    env = Environment(
+        loader=FileSystemLoader(Path(__file__).parent / "templates"),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        autoescape=False,
+    )
     env.filters.update({f.__name__.lstrip("_"): f for f in FILTERS})
-    env.globals.update(table=table, expectations_table=expectations_table, findings_table=findings_table, ICON=ICON,
-                       FINDING_GROUPS=FINDING_GROUPS)
+    env.globals.update(
+        table=table,
+        expectations_table=expectations_table,
+        findings_table=findings_table,
+        ICON=ICON,
+        FINDING_GROUPS=FINDING_GROUPS,
+    )
     return env.get_template("report.md.j2")
 
 

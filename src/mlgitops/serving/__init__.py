@@ -5,6 +5,7 @@ same app the SageMaker image runs), so local predictions match the endpoint's; `
 capture around it when the model's endpoint captures (`mlgitops.serving.capture`). The server gets its own
 process group and is stopped as a whole (uvicorn workers included).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -66,6 +67,7 @@ class Server:
 
     def wait(self) -> int:
         """Block until the server exits; Ctrl-C or SIGTERM stop it (and its workers) before returning."""
+
         def _term(*_: object) -> None:
             raise KeyboardInterrupt
 
@@ -91,12 +93,16 @@ def served_version(config: Project, model: str | None) -> tuple[str, DeployEntry
 
     if model is None:
         if len(config.models) != 1:
-            raise BadInput(f"mlgitops.yaml declares {len(config.models)} models; pick one with --model ({', '.join(config.models)})")
+            raise BadInput(
+                f"mlgitops.yaml declares {len(config.models)} models; pick one with --model ({', '.join(config.models)})"
+            )
         model = next(iter(config.models))
     config.select_models(model)
     entry = read(config.root, config.env).models.get(model)
     if entry is None:
-        raise BadInput(f"{path_for(config.root, config.env)}: '{model}' has not been promoted to {config.env}; run `mlgitops promote --env {config.env} --model {model}` first")
+        raise BadInput(
+            f"{path_for(config.root, config.env)}: '{model}' has not been promoted to {config.env}; run `mlgitops promote --env {config.env} --model {model}` first"
+        )
     return model, entry, str(model_dir(config, model, entry.digest, entry.artifact_uri, f"deploy/{config.env}.yaml"))
 
 
@@ -167,8 +173,10 @@ def check_port(port: int) -> None:
         try:
             s.bind(("127.0.0.1", port))
         except OSError as exc:
-            raise BadInput(f"--port {port}: 127.0.0.1:{port} is not free ({(exc.strerror or str(exc)).lower()}); "
-                           "stop what uses it or pick another port") from None
+            raise BadInput(
+                f"--port {port}: 127.0.0.1:{port} is not free ({(exc.strerror or str(exc)).lower()}); "
+                "stop what uses it or pick another port"
+            ) from None
 
 
 def free_port() -> int:
@@ -184,8 +192,16 @@ def capture_for(config: Project, model: str) -> tuple[Path | None, int]:
     return capture_dir(config, model), config.models[model].serving.data_capture.sample_percent
 
 
-def start(model_uri: str, tracking_uri: str, port: int | None = None, workers: int = 1, timeout: float = 120,
-          quiet: bool = True, capture: Path | None = None, sample_percent: float = 100) -> Server:
+def start(
+    model_uri: str,
+    tracking_uri: str,
+    port: int | None = None,
+    workers: int = 1,
+    timeout: float = 120,
+    quiet: bool = True,
+    capture: Path | None = None,
+    sample_percent: float = 100,
+) -> Server:
     """Start the scoring server on 127.0.0.1 and return once GET /ping answers 200; with `capture`, it records
     `sample_percent` of the requests it serves there (SageMaker's data-capture format)."""
     from mlgitops.serving.capture import DIR_ENV, PERCENT_ENV
@@ -195,18 +211,38 @@ def start(model_uri: str, tracking_uri: str, port: int | None = None, workers: i
     port = port or free_port()
     path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
     local = Path(model_uri)
-    env = {**os.environ, "PATH": path, "MLFLOW_TRACKING_URI": tracking_uri, "MLFLOW_REGISTRY_URI": tracking_uri,
-           "__pyfunc_model_path__": local.resolve().as_uri() if local.exists() else model_uri}  # MLflow's scoring_server._SERVER_MODEL_PATH
+    env = {
+        **os.environ,
+        "PATH": path,
+        "MLFLOW_TRACKING_URI": tracking_uri,
+        "MLFLOW_REGISTRY_URI": tracking_uri,
+        "__pyfunc_model_path__": local.resolve().as_uri() if local.exists() else model_uri,
+    }  # MLflow's scoring_server._SERVER_MODEL_PATH
     env.pop(DIR_ENV, None)
     if capture is not None:
         env.update({DIR_ENV: str(capture), PERCENT_ENV: str(sample_percent)})
-    cmd = [sys.executable, "-m", "uvicorn", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
-           "mlgitops.serving.app:app"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "mlgitops.serving.app:app",
+    ]
     # Server logs never go to our stdout (reserved for results/--json). Quiet: to a temp file (not a pipe,
     # which would fill up and block the server), read back only if it fails to start.
     log = tempfile.TemporaryFile() if quiet else None
-    proc = subprocess.Popen(cmd, env=env, stdout=log if quiet else subprocess.PIPE, stderr=log if quiet else subprocess.STDOUT,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        cmd,
+        env=env,
+        stdout=log if quiet else subprocess.PIPE,
+        stderr=log if quiet else subprocess.STDOUT,
+        start_new_session=True,
+    )
     server = Server(f"http://127.0.0.1:{port}", model_uri, proc, log, None if quiet else _Relay(proc.stdout))
     try:
         wait_ready(server, timeout)
@@ -228,7 +264,9 @@ def wait_ready(server: Server, timeout: float) -> None:
                 tail = server.log.read().decode(errors="replace")[-20000:]
             elif server.relay is not None:
                 tail = server.relay.text()
-            raise BadInput(f"the scoring server for {server.model_uri} exited with {server.process.returncode}: {failure_reason(tail)}")
+            raise BadInput(
+                f"the scoring server for {server.model_uri} exited with {server.process.returncode}: {failure_reason(tail)}"
+            )
         try:
             with urllib.request.urlopen(server.url + "/ping", timeout=2) as r:
                 if r.status == 200:
@@ -246,12 +284,16 @@ def payload(frame: Any) -> bytes:
 
 def predict(url: str, frame: Any, timeout: float = 60) -> list[Any]:
     """POST rows to /invocations and return the predictions list."""
-    req = urllib.request.Request(url.rstrip("/") + "/invocations", data=payload(frame), headers={"Content-Type": "application/json"})
+    req = urllib.request.Request(
+        url.rstrip("/") + "/invocations", data=payload(frame), headers={"Content-Type": "application/json"}
+    )
     try:
         with urllib.request.urlopen(req, timeout=timeout) as r:
             body = json.loads(r.read())
     except urllib.error.HTTPError as exc:
-        raise BadInput(f"{url}/invocations rejected the rows ({exc.code}): {exc.read().decode(errors='replace')[:1000]}") from None
+        raise BadInput(
+            f"{url}/invocations rejected the rows ({exc.code}): {exc.read().decode(errors='replace')[:1000]}"
+        ) from None
     except urllib.error.URLError as exc:
         raise BadInput(f"cannot reach {url}: {exc.reason}; start it with `mlgitops serve`") from None
     return body["predictions"] if isinstance(body, dict) else body

@@ -11,6 +11,7 @@ endpoint's capture destination, named `<MM>-<SS>-<mmm>-<uuid>.jsonl` like SageMa
 The request path pays for a coin toss and, when sampled, one `json.dumps`; a thread writes the buffered lines
 every second (and at exit), so serving never waits on the disk.
 """
+
 from __future__ import annotations
 
 import atexit
@@ -28,10 +29,15 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from mlgitops.config import Project
 
-VARIANT = "AllTraffic"  # the production variant `mlgitops.infra.serving` declares (tests/test_monitor.py checks they agree)
+VARIANT = (
+    "AllTraffic"  # the production variant `mlgitops.infra.serving` declares (tests/test_monitor.py checks they agree)
+)
 INFERENCE_ID_HEADER = "x-amzn-sagemaker-inference-id"
 EVENT_VERSION = "0"
-DIR_ENV, PERCENT_ENV = "MLGITOPS_CAPTURE_DIR", "MLGITOPS_CAPTURE_PERCENT"  # how `serving.start` tells the server process
+DIR_ENV, PERCENT_ENV = (
+    "MLGITOPS_CAPTURE_DIR",
+    "MLGITOPS_CAPTURE_PERCENT",
+)  # how `serving.start` tells the server process
 
 
 def endpoint_dir(root: Path, env: str, endpoint: str, variant: str = VARIANT) -> Path:
@@ -65,16 +71,28 @@ def _payload(data: bytes, content_type: str, mode: str) -> dict[str, str]:
     return {"observedContentType": content_type, "mode": mode, "data": text, "encoding": encoding}
 
 
-def record(request: bytes, request_type: str, response: bytes, response_type: str, when: dt.datetime,
-           inference_id: str | None = None, event_id: str | None = None) -> dict[str, Any]:
+def record(
+    request: bytes,
+    request_type: str,
+    response: bytes,
+    response_type: str,
+    when: dt.datetime,
+    inference_id: str | None = None,
+    event_id: str | None = None,
+) -> dict[str, Any]:
     """A SageMaker data-capture record of one request and its response."""
     meta = {"eventId": event_id or str(uuid.uuid4())}
     if inference_id:
         meta["inferenceId"] = inference_id
     meta["inferenceTime"] = when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
-    return {"captureData": {"endpointInput": _payload(request, request_type, "INPUT"),
-                            "endpointOutput": _payload(response, response_type, "OUTPUT")},
-            "eventMetadata": meta, "eventVersion": EVENT_VERSION}
+    return {
+        "captureData": {
+            "endpointInput": _payload(request, request_type, "INPUT"),
+            "endpointOutput": _payload(response, response_type, "OUTPUT"),
+        },
+        "eventMetadata": meta,
+        "eventVersion": EVENT_VERSION,
+    }
 
 
 class Writer:
@@ -136,7 +154,9 @@ class CaptureMiddleware:
     def __init__(self, app: ASGIApp, writer: Writer, percent: float, coin: Callable[[], float] = random.random) -> None:
         self.app, self.writer, self.percent, self.coin = app, writer, percent, coin
 
-    async def __call__(self, scope: Scope, receive: Callable[[], Awaitable[Message]], send: Callable[[Message], Awaitable[None]]) -> None:
+    async def __call__(
+        self, scope: Scope, receive: Callable[[], Awaitable[Message]], send: Callable[[Message], Awaitable[None]]
+    ) -> None:
         if scope["type"] != "http" or scope.get("path") != "/invocations" or self.coin() * 100 >= self.percent:
             await self.app(scope, receive, send)
             return
@@ -161,10 +181,21 @@ class CaptureMiddleware:
         if started.get("status") != 200:
             return  # a refused request is the client's problem, not traffic the model served
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers") or []}
-        out_type = next((v.decode("latin-1") for k, v in started["headers"] if k.lower() == b"content-type"), "application/json")
+        out_type = next(
+            (v.decode("latin-1") for k, v in started["headers"] if k.lower() == b"content-type"), "application/json"
+        )
         when = dt.datetime.now(dt.UTC)
-        self.writer.add(record(b"".join(request), headers.get("content-type", "application/json"), b"".join(response), out_type,
-                               when, headers.get(INFERENCE_ID_HEADER)), when)
+        self.writer.add(
+            record(
+                b"".join(request),
+                headers.get("content-type", "application/json"),
+                b"".join(response),
+                out_type,
+                when,
+                headers.get(INFERENCE_ID_HEADER),
+            ),
+            when,
+        )
 
 
 def wrap(app: ASGIApp, environ: Mapping[str, str] = os.environ) -> ASGIApp:

@@ -7,6 +7,7 @@
 Plans run in a subprocess under Pulumi's mock engine (no cloud, no Pulumi CLI) and are cached per
 (directory, stack, config) for the session. Importing this module is cheap: no pulumi at import.
 """
+
 from __future__ import annotations
 
 import json
@@ -45,7 +46,9 @@ def pulumi_plan(_mlgitops_plan_cache: dict[str, Any], request: pytest.FixtureReq
 
     def run(program_dir: str | Path, stack: str = "dev", config: dict[str, Any] | None = None):
         path = _resolve(request, program_dir)
-        return _cached(_mlgitops_plan_cache, [str(path.resolve()), stack, config or {}], lambda: plan_program(path, stack, config))
+        return _cached(
+            _mlgitops_plan_cache, [str(path.resolve()), stack, config or {}], lambda: plan_program(path, stack, config)
+        )
 
     return run
 
@@ -61,7 +64,9 @@ def mlgitops_plan(_mlgitops_plan_cache: dict[str, Any], request: pytest.FixtureR
 
     def run(project_dir: str | Path, env: str = "local", deploy_state: DeployState | dict[str, Any] | None = None):
         path = _resolve(request, project_dir)
-        state = DeployState.model_validate({"env": env, **deploy_state}) if isinstance(deploy_state, dict) else deploy_state
+        state = (
+            DeployState.model_validate({"env": env, **deploy_state}) if isinstance(deploy_state, dict) else deploy_state
+        )
         key = ["project", str(path.resolve()), env, state.to_dict() if state else None]
         return _cached(_mlgitops_plan_cache, key, lambda: plan_project(load(path, env), state))
 

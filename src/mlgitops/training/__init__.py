@@ -3,6 +3,7 @@
 The user writes `def train(ctx: TrainContext) -> estimator`; mlgitops owns the MLflow run, lineage,
 model logging and registration, so every model in every project is tracked the same way.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -17,7 +18,17 @@ if TYPE_CHECKING:
     from mlgitops.config import Project
     from mlgitops.training.remote import Submitted
 
-__all__ = ["TrainContext", "TrainResult", "Training", "TrainingResult", "prepare", "render_text", "run_training", "train", "train_all"]
+__all__ = [
+    "TrainContext",
+    "TrainResult",
+    "Training",
+    "TrainingResult",
+    "prepare",
+    "render_text",
+    "run_training",
+    "train",
+    "train_all",
+]
 
 
 @dataclass(frozen=True)
@@ -39,8 +50,14 @@ class Training:
         return {"training": [r.record.to_dict() for r in self.trained]}
 
 
-def run_training(config: Project, model: str | None = None, backend: TrainingBackend = TrainingBackend.LOCAL, wait: bool = True,
-        attach: str | None = None, in_container: bool = False) -> Training:
+def run_training(
+    config: Project,
+    model: str | None = None,
+    backend: TrainingBackend = TrainingBackend.LOCAL,
+    wait: bool = True,
+    attach: str | None = None,
+    in_container: bool = False,
+) -> Training:
     """Train here, or on the environment's stack: submit a job per model (or `attach` to a running one), follow it
     and register its model; with `wait=False` only submit. `in_container`: the training image's side of a job."""
     if in_container:
@@ -71,10 +88,15 @@ def render_text(result: Training) -> str:
     if result.model_dir is not None:
         return f"saved the model into {result.model_dir}\n"
     if result.submitted:
-        return "".join(f"submitted {job.model}: {job.name}; later: mlgitops train --env {result.env} --backend {result.backend.value} "
-                       f"--model {job.model} --attach {job.name}\n" for job in result.submitted)
+        return "".join(
+            f"submitted {job.model}: {job.name}; later: mlgitops train --env {result.env} --backend {result.backend.value} "
+            f"--model {job.model} --attach {job.name}\n"
+            for job in result.submitted
+        )
     lines = []
     for r in result.trained:
         where = f" by {r.record.backend.value} job {r.record.training_job_name}" if r.record.training_job_name else ""
-        lines.append(f"trained {r.model}{where}: run {r.run_id}, registered {r.record.model_uri}; evidence {r.evidence_path}\n")
+        lines.append(
+            f"trained {r.model}{where}: run {r.run_id}, registered {r.record.model_uri}; evidence {r.evidence_path}\n"
+        )
     return "".join(lines)

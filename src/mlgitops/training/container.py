@@ -8,6 +8,7 @@ when set. AWS Batch has no channels: the submitter passes S3 URIs (`MLGITOPS_CHA
 module lays out the same folders itself, then uploads the package. Either way the user's entry point runs exactly as
 in local training (`runner.fit`) and an MLflow model is saved; the MLflow run is opened by the submitter, not here.
 """
+
 from __future__ import annotations
 
 import json
@@ -43,8 +44,12 @@ class Layout:
     @classmethod
     def from_env(cls, base: Path = OPT_ML) -> Layout:
         env = os.environ.get
-        return cls(model_dir=Path(env("SM_MODEL_DIR", base / "model")), output_dir=Path(env("SM_OUTPUT_DATA_DIR", base / "output" / "data")),
-                   config_dir=Path(env("SM_INPUT_CONFIG_DIR", base / "input" / "config")), data_dir=base / "input" / "data")
+        return cls(
+            model_dir=Path(env("SM_MODEL_DIR", base / "model")),
+            output_dir=Path(env("SM_OUTPUT_DATA_DIR", base / "output" / "data")),
+            config_dir=Path(env("SM_INPUT_CONFIG_DIR", base / "input" / "config")),
+            data_dir=base / "input" / "data",
+        )
 
     def channel(self, name: str) -> Path:
         return Path(os.environ.get(f"SM_CHANNEL_{name.upper()}", self.data_dir / name))
@@ -66,7 +71,9 @@ def hyperparameters(layout: Layout) -> dict[str, Any] | None:
     try:
         raw = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise BadInput(f"{path}: not JSON ({exc.msg} at line {exc.lineno}); the job's hyperparameters are a JSON object") from None
+        raise BadInput(
+            f"{path}: not JSON ({exc.msg} at line {exc.lineno}); the job's hyperparameters are a JSON object"
+        ) from None
 
     def decode(value: Any) -> Any:
         try:
@@ -82,7 +89,9 @@ def channel_file(layout: Layout, dataset: str) -> Path:
     folder = layout.channel(dataset)
     files = sorted(p for p in folder.rglob("*") if p.is_file()) if folder.is_dir() else []
     if len(files) != 1:
-        raise BadInput(f"channel {dataset} ({folder}) holds {len(files)} files; a job's dataset channel holds exactly its one file")
+        raise BadInput(
+            f"channel {dataset} ({folder}) holds {len(files)} files; a job's dataset channel holds exactly its one file"
+        )
     return files[0]
 
 
@@ -123,23 +132,38 @@ def _run(config: Project, model: str | None, layout: Layout) -> Path:
 
     name = model or os.environ.get(MODEL_ENV) or (next(iter(config.models)) if len(config.models) == 1 else None)
     if name is None:
-        raise BadInput(f"which model? pass --model or set {MODEL_ENV} (the project declares {', '.join(config.models)})")
+        raise BadInput(
+            f"which model? pass --model or set {MODEL_ENV} (the project declares {', '.join(config.models)})"
+        )
     config.select_models(name)
     spec = config.models[name]
     if os.environ.get(CHANNELS_ENV):
         fetch_channels(layout, config.cloud.region)
-    copies = {d: config.datasets[d].model_copy(update={"path": str(channel_file(layout, d))})  # the job's copy of each
-              for d in (spec.dataset, spec.holdout) if d is not None}
+    copies = {
+        d: config.datasets[d].model_copy(update={"path": str(channel_file(layout, d))})  # the job's copy of each
+        for d in (spec.dataset, spec.holdout)
+        if d is not None
+    }
     config = config.model_copy(update={"datasets": {**config.datasets, **copies}})
     params = hyperparameters(layout)
     frame = load_frame(config, spec.dataset)
     if spec.target not in frame.columns:
-        raise BadInput(f"mlgitops.yaml: models.{name}.target '{spec.target}' is not a column of dataset '{spec.dataset}'")
+        raise BadInput(
+            f"mlgitops.yaml: models.{name}.target '{spec.target}' is not a column of dataset '{spec.dataset}'"
+        )
     layout.model_dir.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="mlgitops-train-"))
-    ctx = TrainContext(data=frame, target=spec.target, params=spec.params if params is None else params, output_dir=work,
-                       model_name=name, config=config)
-    fitted = fit(load_entry_point(Path(config.root), spec.entry_point, name), ctx, spec.entry_point, lambda: "nothing saved")
+    ctx = TrainContext(
+        data=frame,
+        target=spec.target,
+        params=spec.params if params is None else params,
+        output_dir=work,
+        model_name=name,
+        config=config,
+    )
+    fitted = fit(
+        load_entry_point(Path(config.root), spec.entry_point, name), ctx, spec.entry_point, lambda: "nothing saved"
+    )
     saved = work / "model"  # saved aside, then moved: SageMaker's model dir may exist already (it is a mount)
     fitted.flavor.save_model(fitted.result.model, path=str(saved), **fitted.kwargs)
     for item in saved.iterdir():
@@ -149,6 +173,11 @@ def _run(config: Project, model: str | None, layout: Layout) -> Path:
         package = work / PACKAGE
         build(layout.model_dir, package)
         bucket, _, prefix = output.removeprefix("s3://").partition("/")
-        extra = {"ServerSideEncryption": "aws:kms", **({"SSEKMSKeyId": os.environ[KMS_ENV]} if os.environ.get(KMS_ENV) else {})}
-        client(config.cloud.region).upload_file(str(package), bucket, f"{prefix.rstrip('/')}/{PACKAGE}".lstrip("/"), ExtraArgs=extra)
+        extra = {
+            "ServerSideEncryption": "aws:kms",
+            **({"SSEKMSKeyId": os.environ[KMS_ENV]} if os.environ.get(KMS_ENV) else {}),
+        }
+        client(config.cloud.region).upload_file(
+            str(package), bucket, f"{prefix.rstrip('/')}/{PACKAGE}".lstrip("/"), ExtraArgs=extra
+        )
     return layout.model_dir

@@ -3,6 +3,7 @@
 MLflow imports this module while it loads its plugins, so it may import mlflow at top level; the tag
 logic lives in `gitinfo` (no mlflow import) so the runner can use it without an import cycle.
 """
+
 from __future__ import annotations
 
 from mlflow.tracking.context.abstract_context import RunContextProvider

@@ -4,6 +4,7 @@ Registered by entry point in pyproject.toml, so runs the user starts with their 
 get the same tags as the runs mlgitops starts. Cheap: GitHub's env vars when present, else at most
 three `git` calls per directory, cached for the process.
 """
+
 from __future__ import annotations
 
 import functools
@@ -20,7 +21,11 @@ TAG_PREFIX = "mlgitops."
 def git_info(directory: str) -> dict[str, object]:
     """sha, branch and dirty flag of the checkout holding `directory` (None when it is not in git)."""
     sha = os.environ.get("GITHUB_SHA") or git.line(directory, "rev-parse", "HEAD")
-    branch = os.environ.get("GITHUB_HEAD_REF") or os.environ.get("GITHUB_REF_NAME") or git.line(directory, "rev-parse", "--abbrev-ref", "HEAD")
+    branch = (
+        os.environ.get("GITHUB_HEAD_REF")
+        or os.environ.get("GITHUB_REF_NAME")
+        or git.line(directory, "rev-parse", "--abbrev-ref", "HEAD")
+    )
     status = git.output(directory, "status", "--porcelain", "--untracked-files=no")
     return {"sha": sha, "branch": branch, "dirty": bool(status) if status is not None else None}
 
@@ -41,7 +46,11 @@ def ci_info(env: dict[str, str] | None = None) -> dict[str, str]:
 def run_tags(directory: str | Path | None = None) -> dict[str, str]:
     """The tags every run gets: `mlgitops.git.sha`, `.git.branch`, `.git.dirty`, `.pr`, `.ci_run_url`."""
     where = str(Path(directory or os.environ.get(PROJECT_ENV) or os.getcwd()).resolve())
-    tags = {f"{TAG_PREFIX}git.{k}": str(v).lower() if isinstance(v, bool) else str(v) for k, v in git_info(where).items() if v is not None}
+    tags = {
+        f"{TAG_PREFIX}git.{k}": str(v).lower() if isinstance(v, bool) else str(v)
+        for k, v in git_info(where).items()
+        if v is not None
+    }
     tags.update({f"{TAG_PREFIX}{k}": v for k, v in ci_info().items()})
     from mlgitops.secrets import mask_uri
 

@@ -6,6 +6,7 @@ buckets, the KMS key by its alias, the Batch queue and job definition. The job t
 as local training (`mlgitops train --in-container` in the image); its `model.tar.gz` is then downloaded, verified
 and registered by `runner.tracked`, with the same lineage, package and evidence as a local run, plus the job.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -64,10 +65,16 @@ class Stack:
         from mlgitops.image import reference, training_tag
 
         region = config.cloud.region
-        return cls(env=config.env, region=region, account=account, role_arn=f"arn:aws:iam::{account}:role/{role_name(config)}",
-                   image=f"{account}.dkr.ecr.{region}.amazonaws.com/{reference(config, training_tag(config.root))}",
-                   data_bucket=config.bucket_name("data"), artifacts_bucket=config.bucket_name("artifacts"),
-                   kms_key=f"arn:aws:kms:{region}:{account}:{key_alias(config)}")
+        return cls(
+            env=config.env,
+            region=region,
+            account=account,
+            role_arn=f"arn:aws:iam::{account}:role/{role_name(config)}",
+            image=f"{account}.dkr.ecr.{region}.amazonaws.com/{reference(config, training_tag(config.root))}",
+            data_bucket=config.bucket_name("data"),
+            artifacts_bucket=config.bucket_name("artifacts"),
+            kms_key=f"arn:aws:kms:{region}:{account}:{key_alias(config)}",
+        )
 
     def output(self, job: str) -> str:
         """Where a Batch job's package goes (SageMaker puts its own at the same place: `<path>/<job>/output/`)."""
@@ -82,7 +89,12 @@ class Submitted:
     arn: str
 
     def to_dict(self) -> dict[str, str]:
-        return {"model": self.model, "backend": self.backend.value, "training_job_name": self.name, "training_job_arn": self.arn}
+        return {
+            "model": self.model,
+            "backend": self.backend.value,
+            "training_job_name": self.name,
+            "training_job_arn": self.arn,
+        }
 
 
 def _aws(config: Project, service: str) -> Any:
@@ -95,8 +107,10 @@ def _explain(exc: Exception, doing: str, env: str) -> BadInput:
     from botocore.exceptions import ClientError, NoCredentialsError, PartialCredentialsError
 
     if isinstance(exc, (NoCredentialsError, PartialCredentialsError)):
-        return BadInput(f"no AWS credentials to {doing}: configure them the standard way (AWS_PROFILE, AWS_ACCESS_KEY_ID/"
-                        "AWS_SECRET_ACCESS_KEY, or the CI role through OIDC); nothing was submitted")
+        return BadInput(
+            f"no AWS credentials to {doing}: configure them the standard way (AWS_PROFILE, AWS_ACCESS_KEY_ID/"
+            "AWS_SECRET_ACCESS_KEY, or the CI role through OIDC); nothing was submitted"
+        )
     if isinstance(exc, ClientError):
         error = exc.response.get("Error", {})
         return BadInput(f"AWS refused to {doing} in {env}: {error.get('Code', '')}: {error.get('Message', exc)}")
@@ -125,8 +139,10 @@ def check_buckets(config: Project, stack: Stack) -> None:
             s3.head_bucket(Bucket=bucket)
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchBucket", "NotFound"):
-                raise BadInput(f"the bucket s3://{bucket} of {config.env} does not exist: run `pulumi up` for {config.env} first "
-                               "(it creates the buckets, the role and the image repository a training job uses)") from None
+                raise BadInput(
+                    f"the bucket s3://{bucket} of {config.env} does not exist: run `pulumi up` for {config.env} first "
+                    "(it creates the buckets, the role and the image repository a training job uses)"
+                ) from None
             raise _explain(exc, f"read s3://{bucket}", config.env) from None
         except BotoCoreError as exc:
             raise _explain(exc, f"read s3://{bucket}", config.env) from None
@@ -139,8 +155,15 @@ def check_instance_type(config: Project, model: str, backend: TrainingBackend) -
     from mlgitops.config.yamlfile import read
 
     spec = config.models[model].compute
-    probe = config.model_copy(update={"models": {model: config.models[model].model_copy(
-        update={"compute": spec.model_copy(update={"backend": backend.value})})}})
+    probe = config.model_copy(
+        update={
+            "models": {
+                model: config.models[model].model_copy(
+                    update={"compute": spec.model_copy(update={"backend": backend.value})}
+                )
+            }
+        }
+    )
     for path, text in _instance_types(probe):
         if path[-2:] == ("compute", "instance_type"):
             doc = read(Path(config.root) / FILENAME)
@@ -166,8 +189,10 @@ def upload_datasets(config: Project, model: str, stack: Stack) -> dict[str, str]
             channels[dataset] = str(path)
             continue
         if not path.is_file():
-            raise BadInput(f"mlgitops.yaml: datasets.{dataset}.path {config.datasets[dataset].path}: not a file here; a remote job "
-                           "trains on one file per dataset")
+            raise BadInput(
+                f"mlgitops.yaml: datasets.{dataset}.path {config.datasets[dataset].path}: not a file here; a remote job "
+                "trains on one file per dataset"
+            )
         key = f"datasets/{dataset}/{stream_digest(path)}/{path.name}"
         try:
             try:
@@ -175,7 +200,12 @@ def upload_datasets(config: Project, model: str, stack: Stack) -> dict[str, str]
             except ClientError as exc:
                 if exc.response.get("Error", {}).get("Code") not in ("404", "NoSuchKey", "NotFound"):
                     raise
-                s3.upload_file(str(path), stack.data_bucket, key, ExtraArgs={"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": stack.kms_key})
+                s3.upload_file(
+                    str(path),
+                    stack.data_bucket,
+                    key,
+                    ExtraArgs={"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": stack.kms_key},
+                )
         except (BotoCoreError, ClientError) as exc:
             raise _explain(exc, f"upload dataset {dataset} to s3://{stack.data_bucket}", config.env) from None
         channels[dataset] = f"s3://{stack.data_bucket}/{key}"
@@ -210,11 +240,26 @@ def sagemaker_request(config: Project, model: str, stack: Stack, channels: dict[
         "AlgorithmSpecification": {"TrainingImage": stack.image, "TrainingInputMode": "File"},
         "RoleArn": stack.role_arn,
         "HyperParameters": hyperparameters(config.models[model].params),
-        "InputDataConfig": [{"ChannelName": dataset, "DataSource": {"S3DataSource": {
-            "S3DataType": "S3Prefix", "S3Uri": uri, "S3DataDistributionType": "FullyReplicated"}}} for dataset, uri in channels.items()],
+        "InputDataConfig": [
+            {
+                "ChannelName": dataset,
+                "DataSource": {
+                    "S3DataSource": {
+                        "S3DataType": "S3Prefix",
+                        "S3Uri": uri,
+                        "S3DataDistributionType": "FullyReplicated",
+                    }
+                },
+            }
+            for dataset, uri in channels.items()
+        ],
         "OutputDataConfig": {"S3OutputPath": f"s3://{stack.artifacts_bucket}/training", "KmsKeyId": stack.kms_key},
-        "ResourceConfig": {"InstanceType": compute.instance_type, "InstanceCount": compute.instance_count, "VolumeSizeInGB": 30,
-                           "VolumeKmsKeyId": stack.kms_key},
+        "ResourceConfig": {
+            "InstanceType": compute.instance_type,
+            "InstanceCount": compute.instance_count,
+            "VolumeSizeInGB": 30,
+            "VolumeKmsKeyId": stack.kms_key,
+        },
         "StoppingCondition": stopping,
         "EnableManagedSpotTraining": compute.spot,
         "Environment": {"MLGITOPS_MODEL": model},
@@ -227,11 +272,21 @@ def batch_request(config: Project, model: str, stack: Stack, channels: dict[str,
     and uploads its package itself (`container.py`), so they travel as environment variables."""
     from mlgitops.training.container import CHANNELS_ENV, HYPERPARAMETERS_ENV, KMS_ENV, MODEL_ENV, OUTPUT_ENV
 
-    environment = {MODEL_ENV: model, CHANNELS_ENV: json.dumps(channels), OUTPUT_ENV: stack.output(name), KMS_ENV: stack.kms_key,
-                   HYPERPARAMETERS_ENV: json.dumps(hyperparameters(config.models[model].params))}
-    return {"jobName": name, "jobQueue": queue_name(config), "jobDefinition": job_definition_name(config, model),
-            "containerOverrides": {"environment": [{"name": k, "value": v} for k, v in environment.items()]},
-            "propagateTags": True, "tags": {t["Key"]: t["Value"] for t in _tags(config, model)}}
+    environment = {
+        MODEL_ENV: model,
+        CHANNELS_ENV: json.dumps(channels),
+        OUTPUT_ENV: stack.output(name),
+        KMS_ENV: stack.kms_key,
+        HYPERPARAMETERS_ENV: json.dumps(hyperparameters(config.models[model].params)),
+    }
+    return {
+        "jobName": name,
+        "jobQueue": queue_name(config),
+        "jobDefinition": job_definition_name(config, model),
+        "containerOverrides": {"environment": [{"name": k, "value": v} for k, v in environment.items()]},
+        "propagateTags": True,
+        "tags": {t["Key"]: t["Value"] for t in _tags(config, model)},
+    }
 
 
 def check_job_definition(config: Project, model: str, stack: Stack) -> None:
@@ -240,14 +295,18 @@ def check_job_definition(config: Project, model: str, stack: Stack) -> None:
 
     name = job_definition_name(config, model)
     try:
-        found = _aws(config, "batch").describe_job_definitions(jobDefinitionName=name, status="ACTIVE")["jobDefinitions"]
+        found = _aws(config, "batch").describe_job_definitions(jobDefinitionName=name, status="ACTIVE")[
+            "jobDefinitions"
+        ]
     except (BotoCoreError, ClientError) as exc:
         raise _explain(exc, f"read the job definition {name}", config.env) from None
     latest = max(found, key=lambda d: d.get("revision", 0), default=None)
     image = (latest or {}).get("containerProperties", {}).get("image")
     if image != stack.image:
-        raise BadInput(f"the Batch job definition {name} of {config.env} runs {image or 'nothing (it does not exist)'}, but this "
-                       f"commit's training image is {stack.image}: run `pulumi up` for {config.env} first")
+        raise BadInput(
+            f"the Batch job definition {name} of {config.env} runs {image or 'nothing (it does not exist)'}, but this "
+            f"commit's training image is {stack.image}: run `pulumi up` for {config.env} first"
+        )
 
 
 def submit(config: Project, model: str, backend: TrainingBackend) -> Submitted:
@@ -264,7 +323,9 @@ def submit(config: Project, model: str, backend: TrainingBackend) -> Submitted:
     name = job_name(config, model)
     try:
         if backend == TrainingBackend.SAGEMAKER:
-            arn = _aws(config, "sagemaker").create_training_job(**sagemaker_request(config, model, stack, channels, name))["TrainingJobArn"]
+            arn = _aws(config, "sagemaker").create_training_job(
+                **sagemaker_request(config, model, stack, channels, name)
+            )["TrainingJobArn"]
             return Submitted(model, backend, name, arn)
         job = _aws(config, "batch").submit_job(**batch_request(config, model, stack, channels, name))
         return Submitted(model, backend, job["jobId"], job.get("jobArn", ""))
@@ -291,19 +352,33 @@ def describe(config: Project, backend: TrainingBackend, name: str) -> JobState:
     try:
         if backend == TrainingBackend.SAGEMAKER:
             job = _aws(config, "sagemaker").describe_training_job(TrainingJobName=name)
-            return JobState(job["TrainingJobStatus"], job.get("SecondaryStatus", ""), job["TrainingJobArn"],
-                            job.get("ModelArtifacts", {}).get("S3ModelArtifacts"), job.get("FailureReason"), [f"{name}/"])
+            return JobState(
+                job["TrainingJobStatus"],
+                job.get("SecondaryStatus", ""),
+                job["TrainingJobArn"],
+                job.get("ModelArtifacts", {}).get("S3ModelArtifacts"),
+                job.get("FailureReason"),
+                [f"{name}/"],
+            )
         jobs = _aws(config, "batch").describe_jobs(jobs=[name])["jobs"]
     except (BotoCoreError, ClientError) as exc:
         raise _explain(exc, f"describe the {backend.value} job {name}", config.env) from None
     if not jobs:
-        raise BadInput(f"no Batch job {name} in {config.env}; pass the job id `mlgitops train --backend batch --no-wait` printed")
+        raise BadInput(
+            f"no Batch job {name} in {config.env}; pass the job id `mlgitops train --backend batch --no-wait` printed"
+        )
     job = jobs[0]
     env = {e["name"]: e["value"] for e in job.get("container", {}).get("environment", [])}
     output = env.get("MLGITOPS_OUTPUT")
     stream = job.get("container", {}).get("logStreamName")
-    return JobState(job["status"], job.get("statusReason", ""), job.get("jobArn", ""), f"{output}model.tar.gz" if output else None,
-                    job.get("statusReason") if job["status"] == "FAILED" else None, [stream] if stream else [])
+    return JobState(
+        job["status"],
+        job.get("statusReason", ""),
+        job.get("jobArn", ""),
+        f"{output}model.tar.gz" if output else None,
+        job.get("statusReason") if job["status"] == "FAILED" else None,
+        [stream] if stream else [],
+    )
 
 
 def _print_logs(config: Project, backend: TrainingBackend, state: JobState, since: dict[str, int]) -> None:
@@ -313,7 +388,9 @@ def _print_logs(config: Project, backend: TrainingBackend, state: JobState, sinc
     logs = _aws(config, "logs")
     for prefix in state.log_streams:
         try:
-            page = logs.filter_log_events(logGroupName=LOG_GROUPS[backend], logStreamNamePrefix=prefix, startTime=since.get(prefix, 0))
+            page = logs.filter_log_events(
+                logGroupName=LOG_GROUPS[backend], logStreamNamePrefix=prefix, startTime=since.get(prefix, 0)
+            )
         except (BotoCoreError, ClientError):
             continue
         for event in page.get("events", []):
@@ -336,7 +413,9 @@ def wait(config: Project, backend: TrainingBackend, name: str) -> JobState:
         if state.status in DONE:
             return state
         if state.status in FAILED:
-            raise GateFailed(f"the {backend.value} job {name} for {config.env} ended {state.status}: {state.failure or 'no reason given'}")
+            raise GateFailed(
+                f"the {backend.value} job {name} for {config.env} ended {state.status}: {state.failure or 'no reason given'}"
+            )
         time.sleep(poll)
 
 
@@ -350,13 +429,20 @@ def attach(config: Project, model: str, backend: TrainingBackend, name: str) -> 
     config.select_models(model)
     state = wait(config, backend, name)
     if not state.output:
-        raise BadInput(f"the {backend.value} job {name} names no model output; it did not come from `mlgitops train --backend`")
+        raise BadInput(
+            f"the {backend.value} job {name} names no model output; it did not come from `mlgitops train --backend`"
+        )
     work = Path(tempfile.mkdtemp(prefix="mlgitops-job-"))
     model_dir = unpack(download(state.output, work / "job.tar.gz", config.cloud.region), work / "model", state.output)
 
     def register(ctx: Any, failed: Any) -> Any:
-        return log_model_dir(config, model, model_dir, failed,
-                             {"backend": backend, "training_job_name": name, "training_job_arn": state.arn or None})
+        return log_model_dir(
+            config,
+            model,
+            model_dir,
+            failed,
+            {"backend": backend, "training_job_name": name, "training_job_arn": state.arn or None},
+        )
 
     return tracked(config, model, register)
 
@@ -376,8 +462,10 @@ def unpack(tar_path: Path, dest: Path, where: str) -> Path:
     if not (dest / "MLmodel").is_file():
         with tarfile.open(tar_path) as tar:
             names = tar.getnames()[:5]
-        raise BadInput(f"{where}: no MLmodel at the archive's root (found {names}); the job's image must save an MLflow model "
-                       "into SM_MODEL_DIR (`mlgitops train --in-container` does)")
+        raise BadInput(
+            f"{where}: no MLmodel at the archive's root (found {names}); the job's image must save an MLflow model "
+            "into SM_MODEL_DIR (`mlgitops train --in-container` does)"
+        )
     return dest
 
 
@@ -396,6 +484,8 @@ def log_model_dir(config: Project, model: str, model_dir: Path, failed: Any, ext
         mlflow.finalize_logged_model(logged.model_id, "READY")
         version = mlflow.register_model(f"models:/{logged.model_id}", config.registry_name(model)).version
     except Exception as exc:
-        raise GateFailed(f"registering the {model} model of job {extra.get('training_job_name')} failed: {exc}; {failed()}") from None
+        raise GateFailed(
+            f"registering the {model} model of job {extra.get('training_job_name')} failed: {exc}; {failed()}"
+        ) from None
     mlflow.set_tag("mlgitops.registered_version", str(version))
     return Logged(logged.model_id, str(version), bool(meta.get("signature")), extra)

@@ -10,6 +10,7 @@ on one machine serialize instead of corrupting it. With a tracking server no loc
 Lineage: the dataset digest comes from the data gate's evidence (`data/<dataset>.json`) when the gate
 ran in this pipeline run; otherwise it is the sha256 of the file bytes, so training works without it.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -112,18 +113,26 @@ def load_entry_point(root: Path, entry_point: str, model: str) -> Any:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
         if exc.name and (exc.name == module_name or module_name.startswith(exc.name + ".")):
-            raise BadInput(f"mlgitops.yaml: models.{model}.entry_point '{entry_point}': module '{module_name}' not found under {src}; create it or fix the entry point") from None
+            raise BadInput(
+                f"mlgitops.yaml: models.{model}.entry_point '{entry_point}': module '{module_name}' not found under {src}; create it or fix the entry point"
+            ) from None
         user_traceback(exc)  # the user's code imports something that is not installed
-        raise GateFailed(f"training '{model}': importing {entry_point} failed: {exception_line(exc)} (traceback above); install it or fix the import") from None
+        raise GateFailed(
+            f"training '{model}': importing {entry_point} failed: {exception_line(exc)} (traceback above); install it or fix the import"
+        ) from None
     except (Exception, SystemExit) as exc:  # SyntaxError, ImportError, anything raised at import: the user's code
         user_traceback(exc)
-        raise GateFailed(f"training '{model}': importing {entry_point} failed: {exception_line(exc)} (traceback above); fix the module") from None
+        raise GateFailed(
+            f"training '{model}': importing {entry_point} failed: {exception_line(exc)} (traceback above); fix the module"
+        ) from None
     finally:
         with contextlib.suppress(ValueError):
             sys.path.remove(src)
     func = getattr(module, func_name, None)
     if not callable(func):
-        raise BadInput(f"mlgitops.yaml: models.{model}.entry_point '{entry_point}': {module_name} has no function '{func_name}'; define it or fix the entry point")
+        raise BadInput(
+            f"mlgitops.yaml: models.{model}.entry_point '{entry_point}': {module_name} has no function '{func_name}'; define it or fix the entry point"
+        )
     return func
 
 
@@ -136,7 +145,10 @@ def exception_line(exc: BaseException) -> str:
 def user_traceback(exc: BaseException) -> None:
     """Print the traceback from the first frame outside mlgitops and importlib: the user's code, not ours."""
     tb = exc.__traceback__
-    while tb is not None and (tb.tb_frame.f_globals.get("__name__", "").startswith(("mlgitops.", "importlib")) or "<frozen" in tb.tb_frame.f_code.co_filename):
+    while tb is not None and (
+        tb.tb_frame.f_globals.get("__name__", "").startswith(("mlgitops.", "importlib"))
+        or "<frozen" in tb.tb_frame.f_code.co_filename
+    ):
         tb = tb.tb_next
     traceback.print_exception(type(exc), exc, tb, file=sys.stderr)
 
@@ -234,11 +246,15 @@ def fit(func: Any, ctx: TrainContext, entry_point: str, failed: Any) -> Fitted:
     try:
         returned = func(ctx)
     except SystemExit as exc:  # sys.exit() in the entry point must not become the CLI's exit code
-        raise GateFailed(f"training '{model}': {entry_point} called sys.exit({exc.code!r}) instead of returning the fitted model; "
-                         f"{failed()}") from None
+        raise GateFailed(
+            f"training '{model}': {entry_point} called sys.exit({exc.code!r}) instead of returning the fitted model; "
+            f"{failed()}"
+        ) from None
     except Exception as exc:  # user code: show their traceback, fail the run, register nothing
         user_traceback(exc)
-        raise GateFailed(f"training '{model}' failed in {entry_point}: {exception_line(exc)} (traceback above); {failed()}") from None
+        raise GateFailed(
+            f"training '{model}' failed in {entry_point}: {exception_line(exc)} (traceback above); {failed()}"
+        ) from None
     result = returned if isinstance(returned, TrainResult) else TrainResult(model=returned)
     if result.model is None:
         raise GateFailed(f"training '{model}': {entry_point} returned None; return the fitted model. {failed()}")
@@ -247,12 +263,18 @@ def fit(func: Any, ctx: TrainContext, entry_point: str, failed: Any) -> Fitted:
         signature = result.log_kwargs.get("signature") or infer_signature(example, result.model.predict(example))
     except Exception as exc:
         user_traceback(exc)
-        raise GateFailed(f"training '{model}': the returned model cannot predict on the training features: {exception_line(exc)} "
-                         f"(traceback above); {failed()}") from None
+        raise GateFailed(
+            f"training '{model}': the returned model cannot predict on the training features: {exception_line(exc)} "
+            f"(traceback above); {failed()}"
+        ) from None
     flavor = _flavor_module(result.flavor)
     pkg = "scikit-learn" if flavor.__name__ == "mlflow.sklearn" else None
-    kwargs = {"signature": signature, "input_example": example, "pip_requirements": result.pip_requirements or pinned_requirements(pkg),
-              **result.log_kwargs}
+    kwargs = {
+        "signature": signature,
+        "input_example": example,
+        "pip_requirements": result.pip_requirements or pinned_requirements(pkg),
+        **result.log_kwargs,
+    }
     if pkg and "skops_trusted_types" not in kwargs:
         kwargs["skops_trusted_types"] = trusted_types(result.model)
     return Fitted(result, flavor, kwargs)
@@ -278,11 +300,17 @@ def train(config: Project, model: str) -> TrainingResult:
         mlflow = import_mlflow()
         fitted = fit(func, ctx, spec.entry_point, failed)
         try:
-            info = fitted.flavor.log_model(fitted.result.model, name="model", registered_model_name=config.registry_name(model), **fitted.kwargs)
-        except Exception as exc:  # e.g. a model that predicts but cannot be serialized: the user's object, not an MLflow bug
+            info = fitted.flavor.log_model(
+                fitted.result.model, name="model", registered_model_name=config.registry_name(model), **fitted.kwargs
+            )
+        except (
+            Exception
+        ) as exc:  # e.g. a model that predicts but cannot be serialized: the user's object, not an MLflow bug
             reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
-            raise GateFailed(f"training '{model}': the model {spec.entry_point} returned cannot be saved with {fitted.flavor.__name__}: {reason}; "
-                             f"return a serializable model (or TrainResult with another flavor). {failed()}") from None
+            raise GateFailed(
+                f"training '{model}': the model {spec.entry_point} returned cannot be saved with {fitted.flavor.__name__}: {reason}; "
+                f"return a serializable model (or TrainResult with another flavor). {failed()}"
+            ) from None
         mlflow.set_tag("mlgitops.registered_version", str(info.registered_model_version))
         return Logged(info.model_id, str(info.registered_model_version), fitted.kwargs.get("signature") is not None)
 
@@ -301,7 +329,9 @@ def tracked(config: Project, model: str, produce: Any) -> TrainingResult:
     root = Path(config.root)
     frame = load_frame(config, spec.dataset)
     if spec.target not in frame.columns:
-        raise BadInput(f"mlgitops.yaml: models.{model}.target '{spec.target}' is not a column of dataset '{spec.dataset}' (columns: {', '.join(map(str, frame.columns))})")
+        raise BadInput(
+            f"mlgitops.yaml: models.{model}.target '{spec.target}' is not a column of dataset '{spec.dataset}' (columns: {', '.join(map(str, frame.columns))})"
+        )
     digests = {"train": dataset_digest(config, spec.dataset)}
     if spec.holdout:
         digests["holdout"] = dataset_digest(config, spec.holdout)
@@ -316,17 +346,33 @@ def tracked(config: Project, model: str, produce: Any) -> TrainingResult:
 
     with store_lock(tracking_uri), _project_env(PROJECT_ENV, str(root)):
         experiment_id = ensure_experiment(config)
-        with mlflow.start_run(experiment_id=experiment_id, run_name=f"train {model}", tags={"mlgitops.model": model, "mlgitops.env": config.env}) as run:
+        with mlflow.start_run(
+            experiment_id=experiment_id,
+            run_name=f"train {model}",
+            tags={"mlgitops.model": model, "mlgitops.env": config.env},
+        ) as run:
             run_id = run.info.run_id
             mlflow.log_params(mask_secrets(_flatten(spec.params)))
             mlflow.log_params({"mlgitops.dataset": spec.dataset, "mlgitops.target": spec.target})
             source = mask_uri(str(config.resolve(config.datasets[spec.dataset].path)))
-            mlflow.log_input(mlflow.data.from_pandas(frame, source=source, targets=spec.target, name=spec.dataset, digest=_short(digests["train"])), context="training")
+            mlflow.log_input(
+                mlflow.data.from_pandas(
+                    frame, source=source, targets=spec.target, name=spec.dataset, digest=_short(digests["train"])
+                ),
+                context="training",
+            )
             mlflow.log_params({f"mlgitops.digest.{k}": v for k, v in digests.items()})
             report = run_evidence.path(DataReport, spec.dataset)
             if report.is_file():
                 mlflow.log_artifact(str(report), artifact_path="evidence")
-            ctx = TrainContext(data=frame, target=spec.target, params=dict(spec.params), output_dir=out_dir, model_name=model, config=config)
+            ctx = TrainContext(
+                data=frame,
+                target=spec.target,
+                params=dict(spec.params),
+                output_dir=out_dir,
+                model_name=model,
+                config=config,
+            )
 
             def failed() -> str:
                 mlflow.end_run(status="FAILED")
@@ -339,12 +385,24 @@ def tracked(config: Project, model: str, produce: Any) -> TrainingResult:
         mlflow.MlflowClient().set_model_version_tag(registry_name, logged.version, DIGEST_TAG, digest)
 
     record = TrainingRecord(
-        model=model, run_id=run_id, experiment_id=experiment_id, registry_name=registry_name, version=logged.version,
-        model_uri=f"models:/{registry_name}/{logged.version}", artifact_uri=project_relative(artifact_uri, root), logged_model_id=logged.model_id,
-        digest=digest, package=package.relative_to(run_evidence.dir).as_posix(), dataset_digests=digests, git=GitInfo.model_validate(git),
+        model=model,
+        run_id=run_id,
+        experiment_id=experiment_id,
+        registry_name=registry_name,
+        version=logged.version,
+        model_uri=f"models:/{registry_name}/{logged.version}",
+        artifact_uri=project_relative(artifact_uri, root),
+        logged_model_id=logged.model_id,
+        digest=digest,
+        package=package.relative_to(run_evidence.dir).as_posix(),
+        dataset_digests=digests,
+        git=GitInfo.model_validate(git),
         has_signature=logged.has_signature,
-        tracking_uri=mask_uri(config.tracking.uri),  # as configured (project-relative), never a password or a machine path
-        params=spec.params, **logged.extra,
+        tracking_uri=mask_uri(
+            config.tracking.uri
+        ),  # as configured (project-relative), never a password or a machine path
+        params=spec.params,
+        **logged.extra,
     )
     return TrainingResult(record=record, evidence_path=run_evidence.write(record))
 

@@ -1,4 +1,5 @@
 """Training entry point: mlgitops calls `train(ctx)` and tracks everything else in MLflow."""
+
 from sklearn.compose import make_column_transformer
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.pipeline import make_pipeline
