@@ -183,7 +183,7 @@ def train_models(project: Project) -> Trained:
     return Trained(results, failed)
 
 
-def evaluate_models(project: Project, trained: Trained) -> list[Evaluation]:
+def evaluate_candidates(project: Project, trained: Trained) -> list[Evaluation]:
     """Each trained candidate against its champion; bad input for one still leaves the others' evidence."""
     from mlgitops.evaluation import evaluate
 
@@ -433,7 +433,7 @@ def run_pr(
             )
             step.skip("evaluate", f"no candidate to evaluate ({why})")
         else:
-            step("evaluate", lambda results: _evaluated(results, trained), evaluate_models, project, trained)
+            step("evaluate", lambda results: _evaluated(results, trained), evaluate_candidates, project, trained)
         planned = step("plan", _changed, lambda: record_changes(run, plans.result(), base_dir, root))
         step(
             "policy", lambda findings: _checked(findings, project.env), check_policies, root, planned, run, project.env
